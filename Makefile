@@ -1,0 +1,37 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME := $(CURDIR)/.prefect
+
+.PHONY: venv demo test bench lock clean-venv
+
+venv: $(STAMP)
+
+# Pinned versions live in requirements.lock (regenerate with `make lock`); the package itself installs
+# editable without dependencies so the lock alone decides every version.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/avsep demo
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/avsep bench decode
+	$(BIN)/avsep bench features
+
+lock:
+	$(PYTHON) -m venv /tmp/avsep-lock-venv
+	/tmp/avsep-lock-venv/bin/pip install --quiet -e .
+	/tmp/avsep-lock-venv/bin/pip freeze --exclude-editable | grep -v '^avsep' > requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)

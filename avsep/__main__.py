@@ -1,0 +1,5 @@
+import sys
+
+from avsep.cli import main
+
+sys.exit(main())

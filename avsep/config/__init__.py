@@ -1,0 +1,122 @@
+"""Typed parameters loaded from ``params.yaml``.
+
+One schema (:class:`avsep.config.schema.Params`) knows every knob; this module loads the YAML file,
+applies ``--set a.b=value`` overrides and validates the result. An error names the key and the bad value::
+
+    ParamsError: params.yaml: world.counts.train.solo = -3: Input should be greater than or equal to 0
+
+Usage::
+
+    params = load_params("params.yaml", overrides=["world.seed=7"])
+    params.world.seed  # -> 7
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from avsep.config.schema import Params
+
+__all__ = ["Params", "ParamsError", "load_params", "params_hash", "parse_override", "DEFAULT_PARAMS"]
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class ParamsError(ValueError):
+    """A parameter file or override is invalid; the message names the file, key and value."""
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``"a.b.c=value"`` into ``(["a", "b", "c"], value)``; the value is parsed as YAML."""
+    if "=" not in text:
+        raise ParamsError(f"--set {text!r}: expected KEY=VALUE, e.g. world.seed=3")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ParamsError(f"--set {text!r}: empty key segment in {key!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"--set {text!r}: value is not valid YAML ({exc.__class__.__name__})") from None
+    return key.split("."), value
+
+
+def _apply(tree: dict, path: list[str], value: Any, origin: str) -> None:
+    node = tree
+    for depth, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(path[: depth + 1])
+            raise ParamsError(f"{origin}: {where} is a value, not a section; cannot set {'.'.join(path)}")
+        node = child
+    node[path[-1]] = value
+
+
+def _lookup(tree: Any, loc: Iterable[Any]) -> Any:
+    node = tree
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return "<missing>"
+    return node
+
+
+def _format_errors(exc: ValidationError, tree: dict, origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+        key = ".".join(str(part) for part in loc) or "<root>"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{origin}: {key}: unknown key")
+            continue
+        value = err.get("input", _lookup(tree, loc))
+        lines.append(f"{origin}: {key} = {value!r}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[str] = ()) -> Params:
+    """Load, override and validate parameters.
+
+    ``path=None`` starts from the schema's defaults (used by tests that build tiny worlds).
+    Raises :class:`ParamsError` naming the file, key and bad value.
+    """
+    origin = str(path) if path is not None else "<defaults>"
+    tree: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ParamsError(f"{path}: parameter file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ParamsError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
+        tree = loaded
+    for text in overrides:
+        keys, value = parse_override(text)
+        _apply(tree, keys, value, f"--set {text}")
+    try:
+        return Params.model_validate(tree)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(exc, tree, origin)) from None
+
+
+def params_hash(params: Params, section: str | None = None) -> str:
+    """A short, stable hash of all parameters (or of one top-level section)."""
+    data = params.model_dump(mode="json")
+    if section is not None:
+        data = data[section]
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,69 @@
+import pytest
+
+from avsep.config import ParamsError, load_params, params_hash, parse_override
+
+
+def test_defaults_validate():
+    params = load_params(None)
+    assert params.features.preset == "dsol"
+
+
+def test_repository_params_file_validates():
+    params = load_params("params.yaml")
+    assert params.media.short_clip in ("pad", "refuse")
+
+
+def test_override_parses_yaml_values(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("seed: 1\n")
+    params = load_params(path, ["seed=5", "features.n_mels=40", "features.fmax=null"])
+    assert (params.seed, params.features.n_mels, params.features.fmax) == (5, 40, None)
+
+
+def test_error_names_key_and_value(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("features:\n  n_mels: -3\n")
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    message = str(info.value)
+    assert "features.n_mels" in message and "-3" in message and str(path) in message
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("features:\n  n_mel: 64\n")
+    with pytest.raises(ParamsError, match=r"features\.n_mel: unknown key"):
+        load_params(path)
+
+
+def test_bad_override_value_is_named():
+    with pytest.raises(ParamsError, match=r"media\.short_clip = 'maybe'"):
+        load_params(None, ["media.short_clip=maybe"])
+
+
+@pytest.mark.parametrize("text", ["novalue", "=3", "a..b=1"])
+def test_malformed_override(text):
+    with pytest.raises(ParamsError):
+        parse_override(text)
+
+
+def test_override_cannot_descend_into_a_value(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("seed: 1\n")
+    with pytest.raises(ParamsError, match="seed is a value, not a section"):
+        load_params(path, ["seed.x=1"])
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    with pytest.raises(ParamsError, match="top level must be a mapping"):
+        load_params(bad)
+
+
+def test_params_hash_changes_with_values():
+    a, b = load_params(None), load_params(None, ["seed=1"])
+    assert params_hash(a) != params_hash(b)
+    assert params_hash(a, "features") == params_hash(b, "features")
