@@ -1,0 +1,23 @@
+"""Media I/O through one ffmpeg binary (imageio-ffmpeg): probe, single-pass decode, deterministic encode.
+
+    info = probe("clip.mp4")                       # ProbeInfo(duration_s, video, audio)
+    clip = decode("clip.mp4", 2.0, 5.0, fps=8, size=(224, 224), sample_rate=16000)
+    clip.frames.shape, clip.audio.shape            # (24, 224, 224, 3) uint8, (48000,) float32
+    encode("out.mp4", frames, 24, audio, 16000)    # H.264 + AAC, same bytes for the same inputs
+
+Every bad input raises a subclass of :class:`DecodeError` whose message is ``"{path}: {reason}"``.
+"""
+
+from avsep.media.decode import Decoded, decode, decode_audio, decode_frames, media_options
+from avsep.media.encode import encode
+from avsep.media.errors import (ClipTooShort, CorruptFile, DecodeError, DecodeTimeout, EmptyFile, EncodeError,
+                                MissingFile, NoAudioStream, NoVideoStream, StartBeyondEnd, UnsupportedCodec,
+                                VideoTooLarge)
+from avsep.media.probe import AudioInfo, ProbeInfo, VideoInfo, probe
+
+__all__ = [
+    "probe", "ProbeInfo", "VideoInfo", "AudioInfo", "decode", "decode_frames", "decode_audio", "Decoded", "media_options",
+    "encode",
+    "DecodeError", "MissingFile", "EmptyFile", "CorruptFile", "NoAudioStream", "NoVideoStream",
+    "StartBeyondEnd", "UnsupportedCodec", "ClipTooShort", "VideoTooLarge", "DecodeTimeout", "EncodeError",
+]

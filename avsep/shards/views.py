@@ -1,0 +1,248 @@
+"""Model-ready views of a shard set: pipelines from shards to batches, and the DataLoader that runs them.
+
+Usage (one rank; ``torchrun`` ranks are found from the environment)::
+
+    view = localization_view("data/shards/clips", "train", params.shards, batch_size=32, seed=params.seed)
+    loader = make_loader(view, params.shards)
+    for epoch in range(epochs):
+        view.set_epoch(epoch)
+        for batch in tqdm(loader, total=view.batches_per_epoch):
+            ...  # batch["frame"]: (B, 3, H, W) uint8, batch["audio"]: (B, S) float32
+        log(skipped=view.skipped)
+
+Views: :func:`localization_view`, :func:`separation_view` (N-mix built on the fly),
+:func:`cocktail_view`, :func:`nmix_view` (stored N-mix sets) and :func:`evaluation_view` (any of them in
+``"eval"`` mode: every sample exactly once, with its ``index`` in the split so gathered results can be put
+in the split's fixed order whatever the number of workers and ranks).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+from typing import Callable, Iterable, Iterator
+
+import torch
+import webdataset as wds
+from torch.utils.data import DataLoader
+
+from avsep.config.shards import ShardParams
+from avsep.shards import samples as S
+from avsep.shards.reader import Mode, SharedEpoch, ShardSet, _reader_seed, batches_per_worker, sample_stream
+from avsep.shards.skips import SkipCounter
+from avsep.shards.windows import CocktailSample, LocalizationWindow, NMixSample, SeparationWindow
+
+EVAL_VIEWS = ("localization", "separation", "cocktail", "nmix")
+
+
+def collate(samples: list[dict]) -> dict:
+    """Stack tensor fields into ``(B, ...)``; every other field becomes a list of length B."""
+    return {name: torch.stack([s[name] for s in samples]) if isinstance(samples[0][name], torch.Tensor)
+            else [s[name] for s in samples] for name in samples[0]}
+
+
+class IndexSamples(wds.PipelineStage):
+    """Eval mode: tag each raw sample with ``__index__`` = shard offset + position in its shard."""
+
+    def __init__(self, shards: ShardSet):
+        self.offsets = dict(zip(shards.urls, shards.offsets))
+
+    def run(self, src: Iterable[dict]) -> Iterator[dict]:
+        url, position = None, 0
+        for sample in src:
+            if sample["__url__"] != url:
+                url, position = sample["__url__"], 0
+            yield {**sample, "__index__": self.offsets[url] + position}
+            position += 1
+
+
+class KeepIndex:
+    """Wrap a transform so that a raw sample's ``__index__`` reaches its output as ``index``."""
+
+    def __init__(self, transform: Callable[[dict], dict]):
+        self.transform = transform
+
+    def __call__(self, sample: dict) -> dict:
+        out = self.transform(sample)
+        if "__index__" in sample:
+            out["index"] = sample["__index__"]
+        return out
+
+
+class AddNegatives:
+    """Batch -> batch with ``negative: (B,) long``: for row i, a row of another clip (its frame is i's negative);
+    -1 when every row of the batch is the same clip."""
+
+    def __init__(self, seed: int, epoch: SharedEpoch):
+        self.seed, self.epoch = seed, epoch
+
+    def __call__(self, batch: dict) -> dict:
+        keys = batch["key"]
+        rng = S.key_rng(self.seed, self.epoch.get(), "|".join(keys))
+        negative = []
+        for i, key in enumerate(keys):
+            others = [j for j, other in enumerate(keys) if other != key]
+            negative.append(int(others[rng.integers(len(others))]) if others else -1)
+        return {**batch, "negative": torch.tensor(negative, dtype=torch.long)}
+
+
+class MixOnTheFly(wds.PipelineStage):
+    """Separation training: group ``n_mix`` consecutive (shuffled) windows of different clips into a mixture.
+
+    Each component is its window times a gain ~ U(gain_min, gain_max), divided by N (Sound of Pixels' mixing),
+    so ``mix == sources.sum(0)``. Yields ``{"keys", "labels", "mix": (S,), "sources": (N, S),
+    "frames": (N, F, 3, H, W) uint8, "gains": (N,)}``.
+    """
+
+    def __init__(self, n_mix: int, gain_min: float, gain_max: float, seed: int, epoch: SharedEpoch):
+        self.n_mix, self.gain_min, self.gain_max, self.seed, self.epoch = n_mix, gain_min, gain_max, seed, epoch
+
+    def run(self, src: Iterable[dict]) -> Iterator[dict]:
+        rng = random.Random(_reader_seed(self.seed, self.epoch.get()))
+        group: list[dict] = []
+        for window in src:
+            if any(window["key"] == other["key"] for other in group):
+                continue  # a clip mixed with itself has no separation target
+            group.append(window)
+            if len(group) < self.n_mix:
+                continue
+            gains = torch.tensor([rng.uniform(self.gain_min, self.gain_max) for _ in group])
+            sources = torch.stack([w["audio"] for w in group]) * (gains / self.n_mix)[:, None]
+            yield {"keys": [w["key"] for w in group], "labels": [w["labels"] for w in group],
+                   "mix": sources.sum(0), "sources": sources, "frames": torch.stack([w["frames"] for w in group]),
+                   "gains": gains}
+            group = []
+
+
+class ShardView(wds.DataPipeline):
+    """A webdataset pipeline that yields batches (dicts, see :func:`collate`), with its shard set, epoch and
+    skip counter. ``skipped`` is the number of corrupt samples / unreadable shards skipped so far, all workers."""
+
+    def __init__(self, shards: ShardSet, mode: Mode, batch_size: int, epoch: SharedEpoch, skips: SkipCounter,
+                 stages: list):
+        super().__init__(*stages)
+        self.shards, self.mode, self.batch_size, self.epoch, self.skips = shards, mode, batch_size, epoch, skips
+        self.batches_per_epoch: int | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch.set(epoch)
+
+    @property
+    def skipped(self) -> int:
+        return self.skips.value
+
+
+def _build(location: str, split: str, params: ShardParams, transform, batch_size: int, seed: int,
+           mode: Mode | None, epoch: SharedEpoch, after_map: list | None = None,
+           after_batch: list | None = None) -> ShardView:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    mode = mode or ("resampled" if params.resampled else "train")
+    shards = ShardSet.open(location, split)
+    skips = SkipCounter(params.start_method)
+    stages = sample_stream(shards, mode, seed, epoch, skips, params.shuffle_buffer)
+    if mode == "eval":
+        stages.append(IndexSamples(shards))
+    stages.append(wds.map(KeepIndex(transform), handler=skips))
+    stages += after_map or []
+    stages.append(wds.batched(batch_size, collation_fn=collate, partial=mode == "eval"))
+    stages += after_batch or []
+    return ShardView(shards, mode, batch_size, epoch, skips, stages)
+
+
+def localization_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
+                      mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
+    """Batches ``{"key", "labels", "start_s", "frame": (B, 3, H, W) uint8, "audio": (B, S) float32,
+    "logmel": (B, 1, T, F) float32, "negative": (B,) long}``: a random ``window_s`` window (1 s) and a frame of
+    the same window; ``frame[negative]`` are other clips' frames of the batch (the negatives)."""
+    epoch = SharedEpoch(0, params.start_method)
+    transform = LocalizationWindow(params.localization.window_s, with_logmel, seed, epoch)
+    return _build(location, split, params, transform, batch_size, seed, mode, epoch,
+                  after_batch=[wds.map(AddNegatives(seed, epoch))])
+
+
+def separation_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
+                    mode: Mode | None = None) -> ShardView:
+    """Batches ``{"keys", "labels", "mix": (B, S), "sources": (B, N, S), "frames": (B, N, F, 3, H, W) uint8,
+    "gains": (B, N)}``: N-mixes of Sound-of-Pixels windows built on the fly (params.separation)."""
+    sep = params.separation
+    if sep.gain_min > sep.gain_max:
+        raise ValueError(f"shards.separation: gain_min {sep.gain_min} > gain_max {sep.gain_max}")
+    epoch = SharedEpoch(0, params.start_method)
+    window = SeparationWindow(sep.sample_rate, sep.window_samples, sep.n_frames, seed, epoch)
+    mixer = MixOnTheFly(sep.n_mix, sep.gain_min, sep.gain_max, seed, epoch)
+    return _build(location, split, params, window, batch_size, seed, mode, epoch, after_map=[mixer])
+
+
+def cocktail_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
+                  mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
+    """Batches of 2x2 cocktail-party samples: ``{"key", "classes", "frame": (B, 3, H, W) uint8,
+    "audio": (B, S), "sounding": (B, 4) bool, "boxes": (B, 4, 4) float32, "logmel": (B, 1, T, F)}``."""
+    epoch = SharedEpoch(0, params.start_method)
+    return _build(location, split, params, CocktailSample(with_logmel), batch_size, seed, mode, epoch)
+
+
+def nmix_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int = 0,
+              mode: Mode | None = "eval") -> ShardView:
+    """Batches of stored N-mix samples: ``{"key", "clip_ids", "classes", "mix": (B, S), "sources": (B, N, S),
+    "frames": (B, N, F, 3, H, W) uint8}`` (plus ``index`` in eval mode)."""
+    epoch = SharedEpoch(0, params.start_method)
+    return _build(location, split, params, NMixSample(), batch_size, seed, mode, epoch)
+
+
+def evaluation_view(location: str, split: str, params: ShardParams, *, view: str, batch_size: int,
+                    seed: int) -> ShardView:
+    """``view`` (one of :data:`EVAL_VIEWS`) in eval mode: shards in order, split by rank then worker, no
+    shuffling or resampling, partial last batches kept; each batch has ``index: list[int]`` (position in the
+    split), so results gathered from every worker and rank can be sorted into one fixed order. Windows are
+    drawn from ``(seed, key)`` only, so they are the same every run. Separation is evaluated on stored N-mix
+    sets (``"nmix"``); ``"separation"`` yields single windows here, without mixing."""
+    if view == "localization":
+        return localization_view(location, split, params, batch_size=batch_size, seed=seed, mode="eval")
+    if view == "cocktail":
+        return cocktail_view(location, split, params, batch_size=batch_size, seed=seed, mode="eval")
+    if view == "nmix":
+        return nmix_view(location, split, params, batch_size=batch_size, seed=seed, mode="eval")
+    if view == "separation":
+        sep, epoch = params.separation, SharedEpoch(0, params.start_method)
+        window = SeparationWindow(sep.sample_rate, sep.window_samples, sep.n_frames, seed, epoch, random_start=False)
+        return _build(location, split, params, window, batch_size, seed, "eval", epoch)
+    raise ValueError(f"evaluation view {view!r}: expected one of {EVAL_VIEWS}")
+
+
+def world_size() -> int:
+    """Ranks of the current job: torch.distributed if initialised, else ``WORLD_SIZE`` (torchrun), else 1."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def make_loader(view: ShardView, params: ShardParams, workers: int | None = None,
+                ranks: int | None = None) -> DataLoader:
+    """A DataLoader running ``view`` in ``workers`` processes (default ``params.workers``) started with
+    ``params.start_method`` (forkserver/spawn: safe with torchaudio and threads, unlike fork).
+
+    Split modes (``train``, ``eval``) check there are at least workers x ranks shards
+    (:class:`~avsep.shards.reader.ShardCountError` otherwise). Resampled views are cut at the epoch length
+    ``sizes.json`` implies; ``view.batches_per_epoch`` is set for progress bars (approximate in split modes,
+    where each worker may end on a partial batch).
+    """
+    workers = params.workers if workers is None else workers
+    ranks = world_size() if ranks is None else ranks
+    if workers > 0 and params.start_method == "forkserver":
+        # Workers fork from a server that has already imported torch and the views: starting them is cheap.
+        # (No effect once this process's fork server is running.)
+        multiprocessing.set_forkserver_preload(["torch", "avsep.shards.views"])
+    readers = max(workers, 1) * ranks
+    per_worker = batches_per_worker(view.shards.total, view.batch_size, ranks, workers)
+    if view.mode == "resampled":
+        view.with_epoch(per_worker)
+        view.batches_per_epoch = per_worker * max(workers, 1)
+    else:
+        view.shards.check_readers(readers, f"{max(workers, 1)} worker(s) x {ranks} rank(s)")
+        view.batches_per_epoch = -(-view.shards.total // (view.batch_size * ranks))
+    return DataLoader(
+        view, batch_size=None, shuffle=False, num_workers=workers,
+        multiprocessing_context=params.start_method if workers > 0 else None,
+    )

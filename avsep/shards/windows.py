@@ -1,0 +1,175 @@
+"""Per-sample transforms: raw shard sample -> model-ready tensors for one training/evaluation view.
+
+Each transform is a picklable callable (it runs in DataLoader workers started with forkserver/spawn) and
+draws its randomness from ``(seed, epoch, key)`` only, so a sample gets the same window whatever the number
+of workers and ranks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from avsep.shards import samples as S
+from avsep.shards.reader import SharedEpoch
+from avsep.shards.skips import SampleError
+
+_EPS = 1e-6  # tolerance when counting whole windows in a clip whose length is a float number of seconds
+
+
+def _chw(frame: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3) uint8`` -> ``(3, H, W) uint8`` tensor."""
+    return torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
+
+
+def _window(audio: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``audio[start:start+length]``, zero-padded at the end when the clip is shorter."""
+    out = audio[start:start + length]
+    if len(out) < length:
+        out = np.pad(out, (0, length - len(out)))
+    return out
+
+
+def _frames_in(start_s: float, length_s: float, fps: float, n_frames: int) -> range:
+    """Indices of the stored frames whose timestamps ``k / fps`` fall in ``[start_s, start_s + length_s)``."""
+    first = min(math.ceil(start_s * fps - _EPS), n_frames - 1)
+    last = min(math.ceil((start_s + length_s) * fps - _EPS), n_frames)
+    return range(first, max(last, first + 1))
+
+
+class LocalizationWindow:
+    """One random ``window_s`` window of a clip with a frame of the same window (DSOL, DMC, CAVL...).
+
+    Returns ``{"key", "labels", "start_s", "frame": (3, H, W) uint8, "audio": (S,) float32,
+    "logmel": (1, T, F) float32 (if with_logmel)}`` with ``S = window_s * sample_rate``.
+    """
+
+    def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch):
+        self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
+
+    def __call__(self, sample: dict) -> dict:
+        info = S.meta(sample)
+        wav, rate = S.audio(sample)
+        duration = len(wav) / rate
+        rng = S.key_rng(self.seed, self.epoch.get(), sample["__key__"])
+        n_windows = max(1, math.floor(duration / self.window_s + _EPS))
+        start_s = int(rng.integers(n_windows)) * self.window_s
+        length = round(self.window_s * rate)
+        n_frames = S.frame_count(sample)
+        fps = float(info.get("fps", n_frames / max(duration, _EPS)))
+        candidates = _frames_in(start_s, self.window_s, fps, n_frames)
+        index = int(candidates[int(rng.integers(len(candidates)))])
+        out = {
+            "key": sample["__key__"], "labels": list(info.get("labels", [])), "start_s": start_s,
+            "frame": _chw(S.frame(sample, index)),
+            "audio": torch.from_numpy(_window(wav, round(start_s * rate), length)),
+        }
+        if self.with_logmel:
+            out["logmel"] = torch.from_numpy(logmel_window(S.logmel(sample), duration, start_s, self.window_s))[None]
+        return out
+
+
+def logmel_window(logmel: np.ndarray, duration_s: float, start_s: float, window_s: float) -> np.ndarray:
+    """Rows of a whole-clip log-mel ``(T, F)`` for ``[start_s, start_s + window_s)``: ``(T_w, F)``.
+
+    A centred STFT of a clip gives ``T = duration * rate / hop + 1`` rows, so a window has
+    ``window_s * rate / hop + 1`` rows (201 for DSOL's 1 s at 16 kHz, hop 80); rows past the end repeat the last.
+    """
+    rows_per_s = (logmel.shape[0] - 1) / max(duration_s, _EPS)
+    first = round(start_s * rows_per_s)
+    count = round(window_s * rows_per_s) + 1
+    index = np.minimum(np.arange(first, first + count), logmel.shape[0] - 1)
+    return np.ascontiguousarray(logmel[index])
+
+
+class SeparationWindow:
+    """A Sound-of-Pixels window: ``window_samples`` of audio resampled to ``sample_rate`` and ``n_frames``
+    frames evenly spaced in it.
+
+    Returns ``{"key", "labels", "audio": (S,) float32, "frames": (n_frames, 3, H, W) uint8}``.
+    """
+
+    def __init__(self, sample_rate: int, window_samples: int, n_frames: int, seed: int, epoch: SharedEpoch,
+                 random_start: bool = True):
+        self.sample_rate, self.window_samples, self.n_frames = sample_rate, window_samples, n_frames
+        self.seed, self.epoch, self.random_start = seed, epoch, random_start
+
+    def __call__(self, sample: dict) -> dict:
+        info = S.meta(sample)
+        wav, rate = S.audio(sample)
+        duration = len(wav) / rate
+        window_s = self.window_samples / self.sample_rate
+        slack = max(duration - window_s, 0.0)
+        rng = S.key_rng(self.seed, self.epoch.get(), sample["__key__"])
+        start_s = float(rng.uniform(0.0, slack)) if self.random_start else slack / 2
+        src = _window(wav, round(start_s * rate), math.ceil(window_s * rate) + 1)
+        audio = torch.from_numpy(src)
+        if rate != self.sample_rate:
+            import torchaudio.functional  # only views that resample pay for importing torchaudio in each worker
+
+            audio = torchaudio.functional.resample(audio, rate, self.sample_rate)
+        audio = torch.nn.functional.pad(audio, (0, max(0, self.window_samples - audio.numel())))
+        n_stored = S.frame_count(sample)
+        fps = float(info.get("fps", n_stored / max(duration, _EPS)))
+        times = start_s + (np.arange(self.n_frames) + 0.5) * window_s / self.n_frames
+        indices = np.clip(np.floor(times * fps + _EPS).astype(int), 0, n_stored - 1)
+        return {
+            "key": sample["__key__"], "labels": list(info.get("labels", [])),
+            "audio": audio[: self.window_samples].contiguous(),
+            "frames": torch.stack([_chw(S.frame(sample, int(i))) for i in indices]),
+        }
+
+
+class CocktailSample:
+    """A 2x2 cocktail-party sample (``avsep.mixing``) with its ground truth.
+
+    Returns ``{"key", "classes": 4 names, "frame": (3, H, W) uint8, "audio": (S,) float32,
+    "sounding": (4,) bool, "boxes": (4, 4) float32 [xmin, ymin, xmax, ymax] in frame pixels,
+    "logmel": (1, T, F) float32 (if with_logmel)}``; quadrants in order top-left, top-right, bottom-left,
+    bottom-right.
+    """
+
+    def __init__(self, with_logmel: bool):
+        self.with_logmel = with_logmel
+
+    def __call__(self, sample: dict) -> dict:
+        info = S.meta(sample)
+        quadrants = info.get("quadrants")
+        if not isinstance(quadrants, list) or len(quadrants) != 4:
+            raise SampleError(f"{S.where(sample)}: json has no list of 4 'quadrants' (not a cocktail sample?)")
+        wav, _ = S.audio(sample)
+        out = {
+            "key": sample["__key__"], "classes": [q["class"] for q in quadrants],
+            "frame": _chw(S.frame(sample, 0)), "audio": torch.from_numpy(wav),
+            "sounding": torch.tensor([bool(q["sounding"]) for q in quadrants]),
+            "boxes": torch.tensor([q["box"] for q in quadrants], dtype=torch.float32),
+        }
+        if self.with_logmel:
+            out["logmel"] = torch.from_numpy(S.logmel(sample))[None]
+        return out
+
+
+class NMixSample:
+    """A stored N-mix evaluation sample (``avsep.mixing``): the mixture and every component.
+
+    Returns ``{"key", "clip_ids", "classes", "mix": (S,) float32, "sources": (N, S) float32,
+    "frames": (N, F, 3, H, W) uint8}``.
+    """
+
+    def __call__(self, sample: dict) -> dict:
+        info = S.meta(sample)
+        n = int(info.get("n_mix", 0))
+        if n < 2:
+            raise SampleError(f"{S.where(sample)}: json has no n_mix >= 2 (not an N-mix sample?)")
+        mix, _ = S.audio(sample, "mix.wav")
+        sources = np.stack([S.audio(sample, f"src{i}.wav")[0] for i in range(n)])
+        frames = []
+        for i in range(n):
+            count = S.frame_count(sample, f"src{i}")
+            frames.append(torch.stack([_chw(S.frame(sample, k, f"src{i}")) for k in range(count)]))
+        return {
+            "key": sample["__key__"], "clip_ids": list(info["clip_ids"]), "classes": list(info["classes"]),
+            "mix": torch.from_numpy(mix), "sources": torch.from_numpy(sources), "frames": torch.stack(frames),
+        }

@@ -1,0 +1,136 @@
+"""Real loading through webdataset (and DataLoader worker processes) of shards written by avsep."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from avsep.shards import (
+    ShardCountError,
+    ShardSet,
+    ShardSetError,
+    ShardWriter,
+    evaluation_view,
+    localization_view,
+    make_loader,
+)
+from avsep.shards.codec import decode_wav
+from avsep.shards.reader import SharedEpoch, ShardStream
+
+from tiny_shards import RATE, clip_arrays, clip_members, small_params, write_set
+
+
+def _keys(loader) -> list[str]:
+    return [key for batch in loader for key in batch["key"]]
+
+
+def _broken_set(directory) -> list[str]:
+    """Shards 0..3 of 2 samples; shard 1 truncated a third of the way in (inside clip-002); clip-004 lacks its
+    wav. Returns the keys that must still load."""
+    with ShardWriter(directory, "train", max_samples=2) as writer:
+        for i in range(8):
+            members = clip_members(f"clip-{i:03d}", i)
+            if i == 4:
+                del members["wav"]
+            writer.write(f"clip-{i:03d}", members)
+    shard = directory / "train-000001.tar"
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 3])
+    return ["clip-000", "clip-001", "clip-005", "clip-006", "clip-007"]
+
+
+def test_eval_view_with_two_workers_yields_every_good_key_once_and_counts_skips(tmp_path):
+    good = _broken_set(tmp_path)
+    params = small_params(start_method="forkserver")
+    view = evaluation_view(str(tmp_path), "train", params, view="localization", batch_size=2, seed=0)
+    seen = {}
+    for batch in make_loader(view, params, workers=2):
+        for index, key in zip(batch["index"], batch["key"]):
+            assert index not in seen
+            seen[index] = key
+    assert [seen[i] for i in sorted(seen)] == good  # index = position in the split: one fixed order
+    assert view.skipped >= 2  # the truncated shard and the sample without wav, counted inside the workers
+
+
+def test_corrupt_samples_and_truncated_tar_are_skipped_and_counted(tmp_path):
+    good = _broken_set(tmp_path)
+    params = small_params()
+    view = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train")
+    assert sorted(_keys(make_loader(view, params))) == good
+    assert view.skipped >= 2
+
+
+def test_localization_window_matches_stored_audio_and_negatives_are_other_clips(tmp_path):
+    write_set(tmp_path, n_clips=4, per_shard=4)
+    params = small_params()
+    view = localization_view(str(tmp_path), "train", params, batch_size=4, seed=3, mode="train")
+    batch = next(iter(make_loader(view, params)))
+    assert batch["frame"].shape == (4, 3, 16, 16) and batch["audio"].shape == (4, RATE)
+    assert batch["logmel"].shape == (4, 1, RATE // 80 + 1, 8)
+    for i, key in enumerate(batch["key"]):
+        stored, _ = decode_wav(clip_members(key, int(key[-3:]))["wav"])
+        start = int(batch["start_s"][i] * RATE)
+        assert np.array_equal(batch["audio"][i].numpy(), stored[start:start + RATE])
+        logmel = clip_arrays(int(key[-3:]))["logmel"]
+        first = int(batch["start_s"][i] * RATE // 80)
+        assert np.array_equal(batch["logmel"][i, 0].numpy(), logmel[first:first + RATE // 80 + 1])
+        assert batch["key"][int(batch["negative"][i])] != key
+
+
+def test_shuffle_is_deterministic_by_seed_and_epoch(tmp_path):
+    write_set(tmp_path, n_clips=8, per_shard=2)
+    params = small_params()
+
+    def order(seed: int, epoch: int) -> list[str]:
+        view = localization_view(str(tmp_path), "train", params, batch_size=1, seed=seed, mode="train")
+        view.set_epoch(epoch)
+        return _keys(make_loader(view, params))
+
+    assert order(1, 0) == order(1, 0)
+    assert order(1, 0) != order(1, 1)
+    assert sorted(order(1, 1)) == sorted(order(2, 0))
+
+
+def test_resampled_epoch_length_comes_from_sizes(tmp_path):
+    write_set(tmp_path, n_clips=6, per_shard=2)
+    params = small_params()
+    view = localization_view(str(tmp_path), "train", params, batch_size=2, seed=0, mode="resampled")
+    loader = make_loader(view, params)
+    assert view.batches_per_epoch == 3
+    assert len(list(loader)) == 3 and len(list(loader)) == 3  # every epoch ends at the same length
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_rank_and_worker_splits_are_disjoint_and_complete(tmp_path, monkeypatch, mode):
+    write_set(tmp_path, n_clips=9, per_shard=1)
+    shards = ShardSet.open(str(tmp_path), "train")
+    parts = []
+    for rank, worker in itertools.product(range(2), range(2)):
+        # webdataset reads rank/worker from these variables, as torchrun and DataLoader workers provide them
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("WORKER", str(worker))
+        monkeypatch.setenv("NUM_WORKERS", "2")
+        parts.append([item["url"] for item in ShardStream(shards, mode, seed=5, epoch=SharedEpoch(0)).run()])
+    flat = [url for part in parts for url in part]
+    assert sorted(flat) == sorted(shards.urls) and len(set(flat)) == len(flat)
+    assert all(parts)
+
+
+def test_too_few_shards_for_workers_times_ranks_is_a_clear_error(tmp_path, monkeypatch):
+    write_set(tmp_path, n_clips=3, per_shard=1)
+    params = small_params()
+    view = evaluation_view(str(tmp_path), "train", params, view="localization", batch_size=1, seed=0)
+    with pytest.raises(ShardCountError, match=r"3 shard\(s\) but 2 worker\(s\) x 2 rank\(s\) = 4 readers"):
+        make_loader(view, params, workers=2, ranks=2)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    with pytest.raises(ShardCountError, match="3 shard"):
+        list(ShardStream(view.shards, "train", seed=0, epoch=SharedEpoch(0)).run())
+
+
+def test_missing_sizes_or_split_is_named(tmp_path):
+    with pytest.raises(ShardSetError, match="sizes.json: not found"):
+        ShardSet.open(str(tmp_path), "train")
+    write_set(tmp_path, n_clips=1, per_shard=1)
+    with pytest.raises(ShardSetError, match="no shard of split 'val'"):
+        ShardSet.open(str(tmp_path), "val")
