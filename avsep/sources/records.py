@@ -1,0 +1,102 @@
+"""The clip record every source produces (one manifest row, docs/contracts.md) and safe clip ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["ClipRecord", "N_SOURCES_UNKNOWN", "safe_clip_id", "is_safe_clip_id", "DEFAULT_CLIP_ID_MAX_LEN"]
+
+N_SOURCES_UNKNOWN = -1  # not counted yet (manifest column is int, so no None)
+# NAME_MAX is 255 bytes; keep ids well below so `<id>.mp4`, `.<id>.mp4.XXXX.partial` etc. still fit.
+DEFAULT_CLIP_ID_MAX_LEN = 100
+_HASH_LEN = 10  # hex digits of sha256 appended when a name had to change (40 bits: collisions negligible)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+@dataclass
+class ClipRecord:
+    """One clip of a source; the manifest row of docs/contracts.md.
+
+    ``end_s=None`` means "to the end of the file". ``meta`` holds source-specific facts (AudioSet MIDs,
+    SoundNet-Flickr boxes, ESC-50 fold, world scene); it is stored as JSON text in the manifest.
+    """
+
+    clip_id: str
+    source: str
+    uri: str
+    start_s: float = 0.0
+    end_s: float | None = None
+    labels: list[str] = field(default_factory=list)
+    n_sources: int = N_SOURCES_UNKNOWN
+    curriculum: str = ""
+    split: str = ""
+    status: str = "pending"
+    error: str = ""
+    annotation: str = ""
+    input_sha256: str = ""
+    sample_sha256: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not is_safe_clip_id(self.clip_id):
+            raise ValueError(f"clip id {self.clip_id[:80]!r}: not filesystem-safe; build it with safe_clip_id()")
+
+    def to_row(self) -> dict[str, Any]:
+        """The manifest row: contract columns, ``meta`` as sorted JSON text."""
+        row = asdict(self)
+        row["meta"] = json.dumps(self.meta, sort_keys=True)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ClipRecord":
+        """A record from a manifest row (pandas/Parquet values); columns other modules added are ignored."""
+        names = {f.name for f in fields(cls)}
+        data = {key: value for key, value in row.items() if key in names}
+        meta = data.get("meta")
+        data["meta"] = json.loads(meta) if isinstance(meta, str) and meta else dict(meta or {})
+        labels = data.get("labels")
+        data["labels"] = [] if labels is None else [str(label) for label in labels]
+        for key in ("start_s", "end_s"):
+            value = data.get(key)
+            # Parquet stores a missing end as null, which pandas reads back as NaN.
+            data[key] = None if value is None or value != value else float(value)
+        if data.get("start_s") is None:
+            data["start_s"] = 0.0
+        if "n_sources" in data:
+            data["n_sources"] = int(data["n_sources"])
+        return cls(**data)
+
+
+def is_safe_clip_id(name: str, max_len: int = DEFAULT_CLIP_ID_MAX_LEN) -> bool:
+    """True if ``name`` is usable as-is as a file name stem: ``[A-Za-z0-9_][A-Za-z0-9._-]*``, not too long."""
+    return isinstance(name, str) and 0 < len(name) <= max_len and _SAFE.fullmatch(name) is not None
+
+
+def safe_clip_id(raw: str, max_len: int = DEFAULT_CLIP_ID_MAX_LEN, unique_key: str | None = None) -> str:
+    """A stable, filesystem-safe clip id for ``raw``.
+
+    ``raw`` is returned unchanged when already safe (``[A-Za-z0-9_][A-Za-z0-9._-]*``, at most ``max_len``).
+    Otherwise unsafe runs (``/``, ``..``, spaces, shell metacharacters, control bytes, non-ASCII after
+    NFKD folding) become ``_``, the result is cut to fit, and ``-`` plus 10 hex digits of sha256(raw) are
+    appended, so two different raw names never meet. With ``unique_key`` the hash of that key is always
+    appended (for ids derived from a non-unique part, e.g. a URL's basename).
+    """
+    if not isinstance(raw, str):
+        raise TypeError(f"clip id must be str, got {type(raw).__name__}")
+    if max_len < _HASH_LEN + 2:
+        raise ValueError(f"max_len={max_len}: too short to hold a hash suffix")
+    if unique_key is None and is_safe_clip_id(raw, max_len):
+        return raw
+    digest = hashlib.sha256((raw if unique_key is None else unique_key).encode("utf-8", "surrogatepass"))
+    suffix = "-" + digest.hexdigest()[:_HASH_LEN]
+    folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii")
+    stem = _UNSAFE.sub("_", folded).strip("._-")  # no leading dot (hidden file) or dash (option-like)
+    stem = re.sub(r"\.{2,}", "_", stem)
+    stem = stem[: max_len - len(suffix)].rstrip("._-")
+    return (stem or "clip") + suffix

@@ -1,0 +1,91 @@
+"""SoundNet-Flickr annotated test pairs (5 s audio + 1 frame) with up to three annotators' boxes.
+
+Layout, as released with "Learning to Localize Sound Source in Visual Scenes" (and reused by LVS/EZ-VSL),
+relative to the index file's folder:
+
+- the index: one test item per line (``10000130166`` or ``10000130166.jpg``);
+- ``{soundnet_annotation_dir}/{id}.xml``: elements ``<bbox>`` whose children are a leading tag (skipped)
+  then ``xmin, ymin, xmax, ymax`` in pixels of the 256×256 annotation frame, one ``<bbox>`` per annotator;
+- ``{soundnet_frame_dir}/{id}.jpg`` and ``{soundnet_audio_dir}/{id}.*`` (wav, mp3, ...).
+
+``meta["boxes"]`` holds ``[[xmin, ymin, xmax, ymax], ...]`` in those 256-px coordinates (``meta["box_frame"]``);
+the record's ``uri`` is the audio, ``meta["frame"]`` the image.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from avsep.config.dataset import DatasetParams
+from avsep.sources.errors import IndexFormatError
+from avsep.sources.index_checks import contained_path, finished
+from avsep.sources.index_text import check_name, read_index_text
+from avsep.sources.records import ClipRecord, safe_clip_id
+
+ANNOTATION_FRAME = 256  # the annotators drew on frames resized to 256×256 (dataset fact)
+_COORDS = ("xmin", "ymin", "xmax", "ymax")
+_FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+DEFAULT_AUDIO_SUFFIX = ".wav"  # expected name when the audio file is absent
+
+
+def read_boxes(xml_path: Path) -> list[list[int]]:
+    """Boxes ``(n_annotators, 4)`` as ``[xmin, ymin, xmax, ymax]`` from one annotation XML."""
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as exc:
+        raise IndexFormatError(xml_path, exc.position[0], f"not valid XML: {exc}") from None
+    boxes = []
+    for position, bbox in enumerate(root.iter("bbox")):
+        children = list(bbox)
+        named = {child.tag: child.text for child in children}
+        texts = [named[c] for c in _COORDS] if all(c in named for c in _COORDS) else [c.text for c in children[1:]]
+        try:
+            box = [int(float((text or "").strip())) for text in texts]
+        except ValueError:
+            raise IndexFormatError(xml_path, f"bbox[{position}]", f"coordinates are not numbers: {texts}") from None
+        if len(box) != 4:
+            raise IndexFormatError(xml_path, f"bbox[{position}]", f"expected 4 coordinates, got {len(box)}")
+        xmin, ymin, xmax, ymax = box
+        if not (0 <= xmin < xmax <= ANNOTATION_FRAME and 0 <= ymin < ymax <= ANNOTATION_FRAME):
+            reason = f"box {box} is empty or outside 0..{ANNOTATION_FRAME}"
+            raise IndexFormatError(xml_path, f"bbox[{position}]", reason)
+        boxes.append(box)
+    if not boxes:
+        raise IndexFormatError(xml_path, None, "no <bbox> element")
+    return boxes
+
+
+def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
+    index = Path(index)
+    root = index.parent
+    audio_dir = root / params.soundnet_audio_dir
+    audio_by_stem = {p.stem: p for p in sorted(audio_dir.iterdir()) if p.is_file()} if audio_dir.is_dir() else {}
+    records, wheres = [], []
+    for line, raw in enumerate(read_index_text(index).splitlines(), start=1):
+        item = raw.strip()
+        if not item:
+            continue
+        check_name(item, index, line, "item id")
+        stem = item[: -len(Path(item).suffix)] if Path(item).suffix.lower() in _FRAME_SUFFIXES else item
+        annotation = contained_path(root, f"{params.soundnet_annotation_dir}/{stem}.xml", index, line, "annotation")
+        frame = contained_path(root, f"{params.soundnet_frame_dir}/{stem}.jpg", index, line, "frame")
+        if not annotation.is_file():
+            raise IndexFormatError(index, line, f"annotation {annotation} not found")
+        # Missing media fail that clip when fetched (its row is kept), not the whole index.
+        audio = audio_by_stem.get(stem) or contained_path(
+            root, f"{params.soundnet_audio_dir}/{stem}{DEFAULT_AUDIO_SUFFIX}", index, line, "audio"
+        )
+        records.append(
+            ClipRecord(
+                clip_id=safe_clip_id(f"flickr-{stem}", params.clip_id_max_len),
+                source="soundnet_flickr",
+                uri=audio.resolve().as_uri(),
+                labels=[],
+                split="test",
+                annotation=str(annotation),
+                meta={"frame": str(frame), "boxes": read_boxes(annotation), "box_frame": ANNOTATION_FRAME},
+            )
+        )
+        wheres.append(line)
+    return finished(records, wheres, index, params)

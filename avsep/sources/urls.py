@@ -1,0 +1,68 @@
+"""A CSV list of direct URLs: header ``url,start,end,labels``, one clip per row.
+
+``url`` must be ``http://`` or ``https://`` (YouTube watch URLs are fetched with yt-dlp, others directly);
+any other scheme (``file:``, ``ftp:``, ``data:``) is refused, so a URL list cannot read local files.
+``start`` defaults to 0 and an empty ``end`` means "to the end"; ``labels`` is comma-joined and may be empty
+(the clip is then counted by the learned counter). The clip id is the URL's file stem plus a hash of
+``url|start|end``, so equal basenames on different hosts never collide.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from avsep.config.dataset import DatasetParams
+from avsep.sources.errors import IndexFormatError
+from avsep.sources.index_checks import checked_labels, finished
+from avsep.sources.index_text import check_name, csv_rows, parse_seconds, read_index_text
+from avsep.sources.records import ClipRecord, safe_clip_id
+
+COLUMNS = ("url", "start", "end", "labels")
+SCHEMES = ("http", "https")
+_STEM_CHARS = 40  # keep ids readable; uniqueness comes from the hash
+
+
+def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
+    index = Path(index)
+    rows = csv_rows(index, read_index_text(index))
+    header = next(rows, None)
+    if header is None:
+        raise IndexFormatError(index, None, "index has no clips")
+    line, names = header
+    if tuple(n.lower() for n in names) != COLUMNS:
+        raise IndexFormatError(index, line, f"header must be {','.join(COLUMNS)}, got {','.join(names)[:120]!r}")
+    records, wheres = [], []
+    for line, fields in rows:
+        if len(fields) != len(COLUMNS):
+            raise IndexFormatError(index, line, f"{len(fields)} fields; expected {','.join(COLUMNS)}")
+        url, start_text, end_text, labels_text = fields
+        check_url(url, index, line)
+        start = parse_seconds(start_text, index, line, "start") if start_text else 0.0
+        end = parse_seconds(end_text, index, line, "end") if end_text else None
+        if end is not None and end <= start:
+            raise IndexFormatError(index, line, f"end {end} <= start {start}")
+        labels = checked_labels([p.strip() for p in labels_text.split(",") if p.strip()], index, line, params)
+        stem = PurePosixPath(unquote(urlsplit(url).path)).stem[:_STEM_CHARS] or "url"
+        records.append(
+            ClipRecord(
+                clip_id=safe_clip_id(f"url-{stem}", params.clip_id_max_len, unique_key=f"{url}|{start}|{end}"),
+                source="urls",
+                uri=url,
+                start_s=start,
+                end_s=end,
+                labels=labels,
+            )
+        )
+        wheres.append(line)
+    return finished(records, wheres, index, params)
+
+
+def check_url(url: str, path: str | Path, where: int | str) -> str:
+    check_name(url, path, where, "url")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in SCHEMES or not parts.hostname:
+        raise IndexFormatError(path, where, f"url {url[:80]!r}: only {'/'.join(SCHEMES)} URLs with a host are allowed")
+    if any(ch.isspace() for ch in url):
+        raise IndexFormatError(path, where, f"url {url[:80]!r} contains whitespace")
+    return url

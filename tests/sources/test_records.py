@@ -1,0 +1,67 @@
+"""safe_clip_id and ClipRecord: stable, filesystem-safe, length-limited ids; manifest round trip."""
+
+import pandas as pd
+import pytest
+
+from avsep.sources.records import ClipRecord, is_safe_clip_id, safe_clip_id
+
+HOSTILE = ["../../etc/passwd", "/abs/path", "a;b|c&d$(e)`f`>g<h", "new\nline", "nul\x00byte", "y" * 10_000,
+           "..", ".", "-rf", ".hidden", "", "  ", "caf\u00e9 \u00e0 la carte", "\u6f22\u5b57", "a/../../b",
+           "C:\\windows\\system32", "*?[]"]
+
+
+@pytest.mark.parametrize("raw", ["train-solo-000012", "music-dQw4w9WgXcQ", "a.b_c-d", "_x", "7"])
+def test_safe_names_are_kept_unchanged(raw):
+    assert safe_clip_id(raw) == raw
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_hostile_names_become_safe_short_stable_and_hashed(raw):
+    clip_id = safe_clip_id(raw)
+    assert is_safe_clip_id(clip_id), clip_id
+    assert len(clip_id) <= 100
+    assert clip_id == safe_clip_id(raw)  # stable
+    assert clip_id != raw and len(clip_id.rsplit("-", 1)[1]) == 10  # changed, so a hash suffix
+    assert "/" not in clip_id and ".." not in clip_id and not clip_id.startswith((".", "-"))
+
+
+def test_distinct_names_that_map_alike_stay_distinct():
+    assert safe_clip_id("a/b") != safe_clip_id("a b") != safe_clip_id("a_b")
+    assert safe_clip_id("a" * 200) != safe_clip_id("a" * 201)
+
+
+def test_length_limit_is_a_parameter():
+    assert len(safe_clip_id("z" * 500, max_len=40)) == 40
+    with pytest.raises(ValueError, match="too short"):
+        safe_clip_id("x", max_len=5)
+
+
+def test_unique_key_always_adds_its_hash():
+    one = safe_clip_id("url-video", unique_key="http://a/video.mp4")
+    two = safe_clip_id("url-video", unique_key="http://b/video.mp4")
+    assert one != two and one.startswith("url-video-") and is_safe_clip_id(one)
+
+
+def test_record_refuses_unsafe_ids():
+    for bad in ["../x", "", "a b", "x" * 101]:
+        with pytest.raises(ValueError, match="not filesystem-safe"):
+            ClipRecord(clip_id=bad, source="s", uri="u")
+
+
+def test_record_round_trips_through_parquet(tmp_path):
+    record = ClipRecord(clip_id="c1", source="audioset", uri="youtube:dQw4w9WgXcQ", start_s=30.0, end_s=40.0,
+                        labels=["Violin, fiddle", "Cello"], meta={"mids": ["/m/07y_7", "/m/01xqw"]})
+    path = tmp_path / "m.parquet"
+    pd.DataFrame([record.to_row()]).to_parquet(path)
+    row = pd.read_parquet(path).iloc[0].to_dict()
+    assert ClipRecord.from_row(row) == record
+
+
+def test_open_ended_record_round_trips_and_extra_columns_are_ignored(tmp_path):
+    records = [ClipRecord(clip_id="a", source="folder", uri="file:///x.mp4"),
+               ClipRecord(clip_id="b", source="folder", uri="file:///y.mp4", end_s=2.5, labels=["cello"])]
+    path = tmp_path / "m.parquet"
+    frame = pd.DataFrame([r.to_row() for r in records]).assign(added_by_someone_else=1)
+    frame.to_parquet(path)
+    back = [ClipRecord.from_row(row) for row in pd.read_parquet(path).to_dict("records")]
+    assert back == records

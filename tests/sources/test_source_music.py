@@ -1,0 +1,64 @@
+"""MUSIC JSON: solo, duet (space-joined keys) and MUSIC21; counts 1/2; DSOL test split; strict IDs."""
+
+import json
+
+import pytest
+
+from avsep.config.dataset import DatasetParams
+from avsep.sources import IndexFormatError, load_source
+
+SOLO = {"version": 1.0, "videos": {"cello": ["aaaaaaaaaa1", "aaaaaaaaaa2", "aaaaaaaaaa3"], "violin": ["bbbbbbbbbb1"]}}
+DUET = {"videos": {"acoustic_guitar violin": ["ccccccccc-1", "ccccccccc_2", "ccccccccc-3"]}}
+
+
+def write(tmp_path, data, name="index.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_solo_records_count_one_and_split_like_dsol(tmp_path):
+    records = load_source("music", write(tmp_path, SOLO), DatasetParams(music_test_per_class=2))
+    assert [r.clip_id for r in records] == ["music-aaaaaaaaaa1", "music-aaaaaaaaaa2", "music-aaaaaaaaaa3",
+                                            "music-bbbbbbbbbb1"]
+    assert [r.split for r in records] == ["test", "test", "train", "test"]
+    assert {r.n_sources for r in records} == {1} and records[0].labels == ["cello"]
+    assert records[0].uri == "youtube:aaaaaaaaaa1" and records[0].meta["scene"] == "solo"
+
+
+def test_duet_keys_give_two_labels_and_two_sources(tmp_path):
+    records = load_source("music", write(tmp_path, DUET), DatasetParams())
+    assert all(r.labels == ["acoustic_guitar", "violin"] and r.n_sources == 2 for r in records)
+    assert [r.split for r in records] == ["test", "test", "train"]
+
+
+def test_music21_with_a_closed_vocabulary(tmp_path):
+    music21 = {"videos": {"bagpipe": ["ddddddddddd"], "cello": ["eeeeeeeeeee"]}}
+    path = write(tmp_path, music21)
+    assert len(load_source("music", path, DatasetParams(vocabulary=["bagpipe", "cello"]))) == 2
+    with pytest.raises(IndexFormatError, match="unknown label 'bagpipe'"):
+        load_source("music", path, DatasetParams(vocabulary=["cello"]))
+    kept = load_source("music", path, DatasetParams(vocabulary=["cello"], unknown_label="drop"))
+    assert [r.labels for r in kept] == [["cello"]]
+
+
+@pytest.mark.parametrize(
+    "data, where, reason",
+    [
+        ({"videos": {"cello": ["../../../x"]}}, "videos/cello[0]", "not a YouTube video ID"),
+        ({"videos": {"cello": ["aaaaaaaaaa1&list=x"]}}, "videos/cello[0]", "not a YouTube video ID"),
+        ({"videos": {"cello": ["aaaaaaaaaa1", 7]}}, "videos/cello[1]", "got int"),
+        ({"videos": {"cello": "aaaaaaaaaa1"}}, "videos/cello", "expected a list"),
+        ({"videos": {"a b c": ["aaaaaaaaaa1"]}}, "videos/a b c", "neither a class nor"),
+        ({"videos": {"cello cello": ["aaaaaaaaaa1"]}}, "videos/cello cello", "neither a class nor"),
+        ({"videos": {"cel\nlo": ["aaaaaaaaaa1"]}}, "videos/cel", "control character"),
+        ({"clips": []}, "videos", "expected"),
+        ({"videos": {}}, None, "no clips"),
+    ],
+)
+def test_bad_music_files(tmp_path, data, where, reason):
+    path = write(tmp_path, data)
+    with pytest.raises(IndexFormatError) as info:
+        load_source("music", path, DatasetParams())
+    message = str(info.value)
+    assert message.startswith(str(path)) and reason in message and (where is None or where in message)
