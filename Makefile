@@ -18,8 +18,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The main job: the whole DVC pipeline on the built-in world with the demo profile.
 demo: venv
-	$(BIN)/avsep demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	@echo "report: $(CURDIR)/reports/index.html (and reports/README.md)"
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -13,7 +13,8 @@ from typing import Sequence
 
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
 
-COMMANDS = ("avsep.cli.bench",)
+COMMANDS = ("avsep.cli.bench", "avsep.cli.build", "avsep.cli.evaluate", "avsep.cli.experiment",
+            "avsep.cli.report", "avsep.cli.serve", "avsep.cli.train", "avsep.cli.world")
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,144 @@
+"""Build one clip: fetch → decode once → log-mel → ground truth → stored shard sample.
+
+:func:`build_clip` never raises for a bad clip: it returns the record with ``status`` set to the failing
+step (``download``, ``decode``, ``features``, ``annotation``, ``sample``) and ``error`` to the message, so
+the manifest keeps the row and the build goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from avsep.build.store import Layout, file_sha256, write_clip_sample
+from avsep.config import Params
+from avsep.download import fetch
+from avsep.download.local import local_path
+from avsep.features import frontend_from_params, logmel_librosa
+from avsep.media import decode
+from avsep.shards.codec import encode_sample
+from avsep.sources.records import ClipRecord
+
+log = logging.getLogger(__name__)
+
+
+class StepError(Exception):
+    """A clip failed at ``step``; the message is the reason (already naming the input)."""
+
+    def __init__(self, step: str, reason: str):
+        super().__init__(reason)
+        self.step = step
+
+
+def sample_params(params: Params) -> dict:
+    """Every parameter that changes a stored sample: part of each clip's input hash."""
+    return {
+        "fps": params.build.fps, "frame_size": params.build.frame_size, "sample_rate": params.build.sample_rate,
+        "clip_seconds": params.build.clip_seconds, "features": params.features.model_dump(mode="json"),
+        "jpeg_quality": params.shards.jpeg_quality, "short_clip": params.media.short_clip,
+    }
+
+
+def input_hash(record: ClipRecord, params: Params) -> str:
+    """sha256 of what the clip's sample depends on: the record, the sample parameters and the media itself.
+
+    A local file (and a local annotation) is identified by its content, not its path, so a moved dataset
+    is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row = no work.
+    """
+    identity = {
+        "start_s": record.start_s, "end_s": record.end_s, "labels": record.labels, "n_sources": record.n_sources,
+        "curriculum": record.curriculum, "split": record.split, "params": sample_params(params),
+    }
+    for name, uri in (("media", record.uri), ("annotation", record.annotation)):
+        path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
+        if path is not None and path.is_file():
+            identity[f"{name}_sha256"] = file_sha256(path)
+        else:
+            identity[f"{name}_uri"] = uri
+    blob = json.dumps(identity, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _segment(record: ClipRecord, params: Params) -> tuple[float, float | None]:
+    if params.build.clip_seconds is None:
+        return record.start_s, record.end_s
+    return record.start_s, record.start_s + params.build.clip_seconds
+
+
+def stored_objects(annotation: dict, start_s: float, n_frames: int, fps: float, size: int) -> list[dict]:
+    """The world's per-video-frame boxes resampled to the stored frames and scaled to the stored size.
+
+    Stored frame ``i`` shows time ``start_s + i / fps``; it takes the video frame nearest that time.
+    Returns ``[{class, sounding, boxes: (n_frames, 4) list, sounding_frames: [bool]*n_frames}]``.
+    """
+    video_fps = float(annotation["fps"])
+    width, height = annotation["size"] if isinstance(annotation["size"], (list, tuple)) else (annotation["size"],) * 2
+    scale = np.array([size / width, size / height, size / width, size / height])
+    objects = []
+    for obj in annotation["objects"]:
+        boxes = np.asarray(obj["boxes"], dtype=np.float64)
+        flags = list(obj.get("sounding_frames") or [obj["sounding"]] * len(boxes))
+        picks = np.clip(np.round((start_s + np.arange(n_frames) / fps) * video_fps).astype(int), 0, len(boxes) - 1)
+        objects.append({
+            "class": obj["class"],
+            "sounding": bool(obj["sounding"]),
+            "boxes": np.round(boxes[picks] * scale, 2).tolist(),
+            "sounding_frames": [bool(flags[i]) for i in picks],
+        })
+    return objects
+
+
+def build_clip(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
+    """Process one counted clip (``n_sources``/``curriculum`` set) end to end; return the updated record
+    (``status`` "ok" or the failing step)."""
+    try:
+        return _build(record, params, layout)
+    except StepError as exc:
+        log.warning("clip %s failed at %s: %s", record.clip_id, exc.step, exc)
+        return replace(record, status=exc.step, error=str(exc))
+
+
+def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
+    digest = input_hash(record, params)
+    try:
+        path = fetch(record, layout.raw, params.dataset)
+    except Exception as exc:  # every fetch failure is recorded against the clip, never fatal
+        raise StepError("download", str(exc)) from None
+    start, end = _segment(record, params)
+    size = params.build.frame_size
+    try:
+        clip = decode(path, start, end, fps=params.build.fps, size=(size, size),
+                      sample_rate=params.build.sample_rate, short=params.media.short_clip,
+                      max_pixels=params.media.max_pixels, timeout_s=params.media.timeout_s)
+    except Exception as exc:
+        raise StepError("decode", str(exc)) from None
+    try:
+        logmel = logmel_librosa(clip.audio, frontend_from_params(params.features))
+    except Exception as exc:
+        raise StepError("features", f"{path}: {exc}") from None
+
+    meta = {
+        "clip_id": record.clip_id, "source": record.source, "labels": list(record.labels),
+        "n_sources": record.n_sources, "curriculum": record.curriculum,
+        "split": record.split, "fps": params.build.fps, "sample_rate": params.build.sample_rate,
+        "duration_s": len(clip.audio) / params.build.sample_rate, "size": [size, size], "start_s": start,
+    }
+    if record.annotation:
+        try:
+            annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))
+            meta["objects"] = stored_objects(annotation, start, len(clip.frames), params.build.fps, size)
+            meta["visible"] = sorted({obj["class"] for obj in meta["objects"]})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StepError("annotation", f"{record.annotation}: {exc.__class__.__name__}: {exc}") from None
+    try:
+        members = encode_sample(record.clip_id, clip.frames, clip.audio, params.build.sample_rate, logmel, meta,
+                                params.shards.jpeg_quality)
+        sample_digest = write_clip_sample(layout.clip_sample(record.clip_id), record.clip_id, members)
+    except Exception as exc:
+        raise StepError("sample", f"{record.clip_id}: {exc}") from None
+    return replace(record, status="ok", error="", input_sha256=digest, sample_sha256=sample_digest)

@@ -1,0 +1,81 @@
+"""What a build is asked to do, checked before any work starts, and which records it covers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+from pydantic import Field
+
+from avsep.config import Params, ParamsError
+from avsep.config.base import Section
+from avsep.features import frontend_from_params
+from avsep.sources.records import ClipRecord
+
+SPLITS = ("train", "val", "test")
+
+
+class BuildRequest(Section):
+    """The parameters a person gives the flow (CLI, DVC or the Prefect UI); validated on construction."""
+
+    source: str
+    index: str = Field(min_length=1, max_length=4096)
+    out_dir: str = Field("data", min_length=1, max_length=4096)
+    splits: list[str] | None = None
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    limit_per_split: dict[str, int] | None = None
+
+    def overrides(self) -> list[str]:
+        """The request as parameter overrides (so the validated Params hold the whole truth)."""
+        return [f"dataset.source={self.source}", f"dataset.index={self.index}", f"build.out_dir={self.out_dir}",
+                f"seed={self.seed}"]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def check_request(request: BuildRequest, params: Params, project_root: Path | None = None) -> None:
+    """Refuse a request that would write outside the project or cannot produce consistent samples.
+
+    Raises ParamsError naming the parameter and the reason.
+    """
+    root = (project_root or Path.cwd()).resolve()
+    out = Path(params.build.out_dir)
+    if out.is_absolute() and not _inside(out, root) or not _inside(root / out, root):
+        raise ParamsError(f"out_dir = {params.build.out_dir!r}: must stay inside the project folder {root}")
+    for split in request.splits or []:
+        if split not in SPLITS:
+            raise ParamsError(f"splits: {split!r} is not one of {', '.join(SPLITS)}")
+    for split, limit in (request.limit_per_split or {}).items():
+        if split not in SPLITS or limit < 0:
+            raise ParamsError(f"limit_per_split.{split} = {limit!r}: needs a known split and a count >= 0")
+    frontend = frontend_from_params(params.features)
+    if frontend.sample_rate != params.build.sample_rate:
+        raise ParamsError(
+            f"build.sample_rate = {params.build.sample_rate}: the features preset {params.features.preset!r} "
+            f"expects {frontend.sample_rate} Hz audio; set build.sample_rate={frontend.sample_rate}"
+        )
+
+
+def select_records(records: list[ClipRecord], request: BuildRequest, default_split: str) -> list[ClipRecord]:
+    """Records of the wanted splits, at most ``limit_per_split[split]`` each (first by clip id); a record
+    whose source names no split gets ``default_split``."""
+    records = [r if r.split else replace(r, split=default_split) for r in records]
+    wanted = set(request.splits) if request.splits else None
+    limits = request.limit_per_split or {}
+    taken: dict[str, int] = defaultdict(int)
+    chosen = []
+    for record in sorted(records, key=lambda r: r.clip_id):
+        if wanted is not None and record.split not in wanted:
+            continue
+        if record.split in limits and taken[record.split] >= limits[record.split]:
+            continue
+        taken[record.split] += 1
+        chosen.append(record)
+    return chosen

@@ -1,0 +1,81 @@
+"""Where a dataset build keeps its files, and the per-clip sample store.
+
+Each built clip is kept as a one-sample tar (``clips/{clip_id}.tar``, the same member names as in a shard),
+written atomically. A killed build loses at most the clips in flight; shards are later assembled from these
+files without decoding anything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from avsep.io import atomic_path
+from avsep.shards.writer import member_info
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders of one build under ``root`` (``data/`` by default)."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:  # downloaded or copied source videos
+        return self.root / "raw"
+
+    @property
+    def clips(self) -> Path:  # one-sample tars, one per ok clip
+        return self.root / "clips"
+
+    @property
+    def shards(self) -> Path:  # shard sets: shards/{set}/{split}-NNNNNN.tar + sizes.json
+        return self.root / "shards"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.parquet"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "build-summary.json"
+
+    def clip_sample(self, clip_id: str) -> Path:
+        return self.clips / f"{clip_id}.tar"
+
+
+def write_clip_sample(path: Path, key: str, members: Mapping[str, bytes]) -> str:
+    """Store one sample's members as a tar at ``path`` (atomically); return the sha256 of the tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in sorted(members):
+            data = members[name]
+            tar.addfile(member_info(f"{key}.{name}", len(data)), io.BytesIO(data))
+    blob = buffer.getvalue()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(blob)
+    return hashlib.sha256(blob).hexdigest()
+
+
+def read_clip_sample(path: Path) -> dict[str, bytes]:
+    """Members of a stored sample: member name without the key (``"wav"``, ``"000.jpg"``) -> bytes."""
+    members = {}
+    with tarfile.open(path, "r") as tar:
+        for info in tar.getmembers():
+            if not info.isfile():
+                continue
+            _, _, name = info.name.partition(".")
+            members[name] = tar.extractfile(info).read()
+    return members
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,30 @@
+"""``avsep train MODEL``: train a method's recipe from the shards (``torchrun`` works unchanged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("train", parents=[common], help="train a model (recipe of stages) from the shards")
+    p.add_argument("model", help="method name, e.g. dsol, dmc, cavl, mssl, separation, counting, avc")
+    p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
+    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: DATA/models/MODEL)")
+    p.add_argument("--logs", default=None, help="DVCLive folder (default: reports/train/MODEL)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of this run")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from avsep.cli import params_from
+    from avsep.models import method
+    from avsep.train import train
+
+    params = params_from(args)
+    data = Path(args.data or params.build.out_dir)
+    recipe = method(args.model).recipe(params, data)
+    checkpoints = Path(args.checkpoints or data / "models" / args.model)
+    logs = Path(args.logs or Path("reports/train") / args.model)
+    result = train(recipe, params, checkpoints, logs, resume=args.resume)
+    print(f"trained {args.model}: checkpoints in {checkpoints}, logs in {logs} ({result})")
+    return 0

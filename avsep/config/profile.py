@@ -1,0 +1,22 @@
+"""The profile: one key that switches every model between the papers' settings and the CPU demo."""
+
+from pydantic import Field
+
+from avsep.config.base import Section
+
+
+class ProfileSettings(Section):
+    backbone_width: int = Field(64, ge=4)  # ResNet-18 base channels (64 = the papers')
+    image_size: int = Field(224, ge=32)  # frames fed to the vision network
+    batch_size: int = Field(32, ge=1)
+    epochs_scale: float = Field(1.0, gt=0)  # multiplies every method's epoch count (demo: fewer passes)
+    max_steps_per_epoch: int | None = Field(None, ge=1)  # cap on steps per epoch (demo: minutes, not hours)
+
+
+def _demo() -> ProfileSettings:
+    return ProfileSettings(backbone_width=16, image_size=112, batch_size=32, epochs_scale=1.0, max_steps_per_epoch=40)
+
+
+class Profiles(Section):
+    paper: ProfileSettings = ProfileSettings()
+    demo: ProfileSettings = Field(default_factory=_demo)

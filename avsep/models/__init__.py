@@ -1,0 +1,43 @@
+"""Models: one module per method, found by name.
+
+A method module (``avsep/models/<name>.py`` or a package) exposes:
+
+- ``recipe(params, data_root: Path) -> avsep.train.Recipe``: the stages that train it from the shard sets
+  under ``data_root / "shards"`` (see docs/contracts.md); the last stage's checkpoint is the trained model.
+- ``build(params) -> torch.nn.Module``: the architecture of the final stage (the evaluation runner loads the
+  final checkpoint's weights into it).
+- ``TASKS``: the evaluation tasks it supports, a dict ``task name -> predict function`` with these contracts
+  (``batch`` comes from :func:`avsep.shards.evaluation_view`, already on the model's device):
+  - ``"single_source"``: ``predict(model, batch) -> (B, h, w) float`` localization heatmap of the
+    localization view's frame (higher = more likely sounding; any resolution, the runner resizes);
+  - ``"class_aware"``: ``predict(model, batch) -> (B, K, h, w) float`` one map per class of
+    ``avsep.models.CLASSES`` for the cocktail view's frame;
+  - ``"counting"``: ``predict(model, batch) -> (B,) float`` estimated number of sound sources;
+  - ``"separation"``: ``predict(model, batch) -> (B, N, S) float`` separated waveforms of the N-mix view.
+
+Baselines follow the same contract (``avsep/models/baselines.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from avsep.config.world import MUSIC_CLASSES
+
+CLASSES: tuple[str, ...] = MUSIC_CLASSES  # class index = position in the sorted MUSIC names
+
+METHODS: dict[str, str] = {}  # name -> module; each method module adds itself here in one line
+METHODS.update(dmc="avsep.models.dmc", cavl="avsep.models.cavl", counting="avsep.models.counting")
+METHODS.update(dsol="avsep.models.dsol", mssl="avsep.models.mssl")
+METHODS.update(separation="avsep.models.separation")
+METHODS.update({name: f"avsep.models.baselines.{module}" for name, module in (  # baselines (issue 6)
+    ("random", "random_map"), ("whole_image", "whole_image"), ("centre_prior", "centre_prior"), ("avc", "avc"),
+    ("attention", "attention"))})
+
+
+def method(name: str) -> ModuleType:
+    """The module of method ``name``; a clear error lists the known ones."""
+    if name not in METHODS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(METHODS)) or '(none yet)'}")
+    return importlib.import_module(METHODS[name])

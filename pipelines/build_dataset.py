@@ -1,0 +1,146 @@
+"""The ``build-dataset`` Prefect flow: source index → clips (download, decode, features, count) → shards.
+
+Orchestration only: every step is a function of ``avsep``. Work is grouped into one task per batch of
+clips and one per shard set split (thousands of per-video task runs would overload a Prefect server).
+The manifest is saved after every finished batch, so a killed build resumes where it stopped; a clip
+whose row is ``ok`` and whose input hash is unchanged is never processed again.
+
+Run it with no server (Prefect's ephemeral API) through ``avsep build`` or ``dvc repro``; serve it for the
+Prefect UI with ``avsep serve`` (deployment ``build-dataset/rebuild``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.context import get_run_context
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from avsep.build.assemble import prune_sets, shard_plan, write_set_split
+from avsep.build.clip import build_clip, input_hash
+from avsep.build.mixtures import write_mixture_sets
+from avsep.build.plan import BuildRequest, check_request, select_records
+from avsep.build.store import Layout
+from avsep.config import Params, load_params
+from avsep.curriculum import assign_curricula
+from avsep.io import atomic_write_text
+from avsep.manifest import load_manifest, save_manifest, summary, upsert
+from avsep.sources import load_source
+from avsep.sources.records import ClipRecord
+
+
+@task(name="build-clips", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def build_clips(rows: list[dict], params: Params, root: str) -> list[dict]:
+    """One batch of clips; a failing clip is recorded in its row, never raised."""
+    layout = Layout(Path(root))
+    return [build_clip(ClipRecord.from_row(row), params, layout).to_row() for row in rows]
+
+
+@task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params,
+                 root: str) -> dict:
+    return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
+
+
+@task(name="write-mixtures", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_mixtures(manifest_rows: list[dict], params: Params, root: str) -> list[dict]:
+    return write_mixture_sets(Layout(Path(root)), manifest_rows, params)
+
+
+def _progress(logger, done: int, total: int, started: float) -> None:
+    elapsed = time.monotonic() - started
+    rate = done / elapsed if elapsed > 0 else 0.0
+    eta = (total - done) / rate if rate > 0 else float("inf")
+    logger.info("clips %d/%d (%.2f clips/s, ETA %.0f s)", done, total, rate, eta)
+
+
+@flow(name="build-dataset", log_prints=True, validate_parameters=True)
+def build_dataset(
+    source: str = "world",
+    index: str = "data/world/index.csv",
+    out_dir: str = "data",
+    splits: list[str] | None = None,
+    seed: int = 0,
+    limit_per_split: dict[str, int] | None = None,
+    params_file: str | None = "params.yaml",
+    overrides: list[str] | None = None,
+) -> dict:
+    """Build (or bring up to date) the dataset of ``source`` described by ``index`` under ``out_dir``.
+
+    ``splits`` keeps only those splits; ``limit_per_split`` takes the first N clips (by clip id) of each
+    split; ``overrides`` are ``key=value`` parameter overrides. Returns the build summary.
+    """
+    logger = get_run_logger()
+    logger.info("task runner: %s", type(get_run_context().task_runner).__name__)
+    request = BuildRequest(source=source, index=index, out_dir=out_dir, splits=splits, seed=seed,
+                           limit_per_split=limit_per_split)
+    params = load_params(params_file, list(overrides or []) + request.overrides())
+    check_request(request, params)  # paths inside the data root, known splits, sample rates agree
+    layout = Layout(Path(params.build.out_dir))
+    records = select_records(load_source(params.dataset.source, params.dataset.index, params.dataset), request,
+                             params.build.default_split)
+    per_curriculum = assign_curricula(records, params.dataset)  # n_sources + C1..C4, from labels or the counter
+    logger.info("%s: %d clips from %s; curricula %s", params.dataset.source, len(records), params.dataset.index,
+                dict(sorted(per_curriculum.items())))
+
+    manifest = load_manifest(layout.manifest)
+    done_rows = {row["clip_id"]: row for row in manifest.to_dict("records")}
+    todo, kept = [], []
+    for record in records:
+        digest = input_hash(record, params)
+        row = done_rows.get(record.clip_id)
+        if row and row["status"] == "ok" and row["input_sha256"] == digest and layout.clip_sample(record.clip_id).is_file():
+            kept.append(record.clip_id)
+        else:
+            todo.append(record.to_row())
+    logger.info("%d clips up to date, %d to build", len(kept), len(todo))
+
+    size = params.build.clips_per_task
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+    futures = [build_clips.submit(batch, params, str(layout.root)) for batch in batches]
+    started, done = time.monotonic(), 0
+    for future in as_completed(futures):
+        rows = future.result()
+        manifest = upsert(manifest, rows)
+        save_manifest(manifest, layout.manifest)  # progress survives a kill
+        done += len(rows)
+        _progress(logger, done, len(todo), started)
+
+    current = manifest[manifest["clip_id"].isin([r.clip_id for r in records])]
+    plan = shard_plan(current)
+    hashes = dict(zip(current["clip_id"], current["sample_sha256"]))
+    shard_futures = [write_shards.submit(s, sp, ids, hashes, params, str(layout.root)) for (s, sp), ids in plan.items()]
+    sets = [f.result() for f in shard_futures]
+    prune_sets(layout, plan)
+    sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
+
+    result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
+    atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")
+    logger.info("built: %d ok, %d failed %s; curricula %s", result["ok"], result["failed"],
+                result["failed_by_step"], result["per_curriculum"])
+    return result
+
+
+def run_build(params: Params, params_file: str | None, overrides: list[str]) -> dict:
+    """Run the flow with the task runner ``params.build.runner`` asks for (threads, or a Dask cluster)."""
+    runner = task_runner(params)
+    flow_fn = build_dataset.with_options(task_runner=runner) if runner is not None else build_dataset
+    return flow_fn(source=params.dataset.source, index=params.dataset.index, out_dir=params.build.out_dir,
+                   seed=params.seed, params_file=params_file, overrides=overrides)
+
+
+def task_runner(params: Params):
+    if params.build.runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if params.build.dask_address:
+            return DaskTaskRunner(address=params.build.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": params.build.dask_workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=params.build.max_workers)

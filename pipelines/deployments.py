@@ -1,0 +1,16 @@
+"""Deployments of the flows, for the Prefect UI."""
+
+from __future__ import annotations
+
+from pipelines.build_dataset import build_dataset
+
+
+def serve_rebuild(name: str = "rebuild", params_file: str = "params.yaml", overrides: list[str] | None = None) -> None:
+    """Serve ``build-dataset/{name}``; its default parameters come from ``params_file``, and a person may change
+    any of them (source, index, splits, seed, limits) when triggering a run from the UI."""
+    build_dataset.serve(
+        name=name,
+        parameters={"params_file": params_file, "overrides": list(overrides or [])},
+        description="Rebuild the dataset shards from a source index (avsep).",
+        tags=["avsep", "dataset"],
+    )
