@@ -1,0 +1,216 @@
+"""Read the report's inputs; every one is optional, and a malformed one raises naming the file and the reason.
+
+The metrics schema (``reports/metrics/*.json``) is defined in docs/report.md::
+
+    {"model": "dsol", "split": "test", "dataset": "world", "variant": "lambda=0.8", "seed": 0,
+     "protocols": {"dsol@solo": {"ciou@0.5": 0.41, "auc": 0.39, "n": 120}, ...}}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from avsep.config.report import ReportParams
+
+
+class ReportInputError(ValueError):
+    """An input of the report is malformed: ``path: reason``."""
+
+
+@dataclass(frozen=True)
+class MetricsDoc:
+    """One ``reports/metrics/*.json``: a model (or baseline) evaluated on one split of one dataset."""
+
+    path: Path
+    model: str
+    split: str
+    dataset: str
+    variant: str  # "" for the default configuration; e.g. "lambda=0.8", "C1", "trained on solo+duet"
+    seed: int | None
+    protocols: dict[str, dict[str, Any]]  # "protocol" or "protocol@subset" -> {metric: value, "n": count}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One DVCLive metric: ``steps`` and ``values`` of equal length (N,)."""
+
+    name: str  # path under plots/metrics without .tsv, e.g. "C1/train/loss"
+    steps: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One DVCLive folder ``dvclive/<name>/``."""
+
+    name: str
+    curves: tuple[Curve, ...]
+
+
+@dataclass
+class Inputs:
+    """Everything the report found; ``missing`` says in words what it did not."""
+
+    metrics: list[MetricsDoc] = field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
+    build_summary: dict[str, Any] | None = None
+    per_source: dict[str, int] | None = None  # ok clips per source, from the manifest
+    runs: list[Run] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)  # overlay / spectrogram PNGs
+    audio: list[Path] = field(default_factory=list)  # WAVs
+    world_preview: Path | None = None
+    missing: list[str] = field(default_factory=list)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportInputError(f"{path}: not readable JSON: {exc}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_metrics(doc: Any, path: Path) -> MetricsDoc:
+    """Validate one metrics document (schema in docs/report.md); raises :class:`ReportInputError`."""
+    if not isinstance(doc, dict):
+        raise ReportInputError(f"{path}: top level must be an object, got {type(doc).__name__}")
+    for key in ("model", "split"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise ReportInputError(f"{path}: {key!r} must be a non-empty string")
+    protocols = doc.get("protocols")
+    if not isinstance(protocols, dict) or not protocols:
+        raise ReportInputError(f"{path}: 'protocols' must be a non-empty object of protocol -> metrics")
+    for name, entry in protocols.items():
+        if not isinstance(entry, dict):
+            raise ReportInputError(f"{path}: protocols.{name}: must be an object of metric -> value")
+        n = entry.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ReportInputError(f"{path}: protocols.{name}: 'n' (sample count) must be a non-negative integer")
+        for metric, value in entry.items():
+            if _is_number(value) and not math.isfinite(value):
+                raise ReportInputError(f"{path}: protocols.{name}.{metric} = {value}: not finite")
+    seed = doc.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ReportInputError(f"{path}: 'seed' must be an integer or absent")
+    return MetricsDoc(path=path, model=doc["model"], split=doc["split"], dataset=str(doc.get("dataset", "world")),
+                      variant=str(doc.get("variant", "") or ""), seed=seed, protocols=protocols)
+
+
+def read_metrics(directory: Path) -> list[MetricsDoc]:
+    """Every ``*.json`` of ``directory`` in name order (none if the folder is absent)."""
+    if not directory.is_dir():
+        return []
+    return [parse_metrics(_read_json(p), p) for p in sorted(directory.glob("*.json"))]
+
+
+def read_benchmarks(directory: Path) -> list[dict[str, Any]]:
+    """Every benchmark JSON (``avsep.bench.report`` format: ``benchmark``, ``summary``, ``rows``), by name."""
+    if not directory.is_dir():
+        return []
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        doc = _read_json(path)
+        if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict) \
+                or not isinstance(doc.get("rows"), list):
+            raise ReportInputError(f"{path}: a benchmark result needs an object 'summary' and a list 'rows'")
+        out.append({"benchmark": str(doc.get("benchmark", path.stem)), **doc})
+    return out
+
+
+def read_build_summary(path: Path) -> dict[str, Any] | None:
+    """The dataset flow's ``build-summary.json`` (clips, ok, failed, failed_by_step, per_curriculum, ...)."""
+    if not path.is_file():
+        return None
+    doc = _read_json(path)
+    if not isinstance(doc, dict):
+        raise ReportInputError(f"{path}: top level must be an object")
+    for key in ("clips", "ok", "failed"):
+        if not isinstance(doc.get(key), int):
+            raise ReportInputError(f"{path}: {key!r} must be an integer count")
+    for key in ("failed_by_step", "per_curriculum", "per_split"):
+        if not isinstance(doc.get(key, {}), dict):
+            raise ReportInputError(f"{path}: {key!r} must be an object of name -> count")
+    return doc
+
+
+def read_per_source(path: Path) -> dict[str, int] | None:
+    """Ok clips per source from the manifest (Parquet), sorted by source; ``None`` without a manifest."""
+    if not path.is_file():
+        return None
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path, columns=["source", "status"])
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise ReportInputError(f"{path}: cannot read the manifest's source/status columns: {exc}") from None
+    ok = frame[frame["status"] == "ok"]
+    return {str(k): int(v) for k, v in sorted(ok["source"].value_counts().items())}
+
+
+def read_curve(path: Path, name: str) -> Curve:
+    """One DVCLive TSV (columns ``step``, the metric, optionally ``timestamp``) as a :class:`Curve`."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ReportInputError(f"{path}: not a readable TSV: {exc}") from None
+    value_cols = [c for c in (rows[0] if rows else {}) if c not in ("step", "timestamp")]
+    if rows and ("step" not in rows[0] or len(value_cols) != 1):
+        raise ReportInputError(f"{path}: expected columns 'step' and one metric, got {list(rows[0])}")
+    try:
+        steps = tuple(int(r["step"]) for r in rows)
+        values = tuple(float(r[value_cols[0]]) for r in rows) if rows else ()
+    except (TypeError, ValueError) as exc:
+        raise ReportInputError(f"{path}: non-numeric step or value: {exc}") from None
+    return Curve(name=name, steps=steps, values=values)
+
+
+def read_runs(directory: Path) -> list[Run]:
+    """Every ``directory/<run>/plots/metrics/**/*.tsv``, runs and curves in name order."""
+    if not directory.is_dir():
+        return []
+    runs = []
+    for run_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
+        metrics_dir = run_dir / "plots" / "metrics"
+        tsvs = sorted(metrics_dir.rglob("*.tsv")) if metrics_dir.is_dir() else []
+        curves = tuple(read_curve(t, t.relative_to(metrics_dir).with_suffix("").as_posix()) for t in tsvs)
+        if curves:
+            runs.append(Run(name=run_dir.name, curves=curves))
+    return runs
+
+
+def collect(params: ReportParams) -> Inputs:
+    """Read every input named by ``params`` (paths relative to the working directory)."""
+    found = Inputs()
+    found.metrics = read_metrics(Path(params.metrics_dir))
+    if not found.metrics:
+        found.missing.append(f"metrics ({params.metrics_dir}/*.json): no model evaluated yet")
+    found.benchmarks = read_benchmarks(Path(params.benchmarks_dir))
+    if not found.benchmarks:
+        found.missing.append(f"benchmarks ({params.benchmarks_dir}/*.json): not run yet")
+    found.build_summary = read_build_summary(Path(params.build_summary))
+    if found.build_summary is None:
+        found.missing.append(f"dataset summary ({params.build_summary}): dataset not built yet")
+    found.per_source = read_per_source(Path(params.manifest))
+    found.runs = read_runs(Path(params.dvclive_dir))
+    if not found.runs:
+        found.missing.append(f"training curves ({params.dvclive_dir}/<run>/plots/metrics): no training run yet")
+    figures = Path(params.figures_dir)
+    found.figures = sorted(figures.rglob("*.png")) if figures.is_dir() else []
+    if not found.figures:
+        found.missing.append(f"overlays and spectrograms ({params.figures_dir}/*.png): not written yet")
+    audio = Path(params.audio_dir)
+    found.audio = sorted(audio.rglob("*.wav")) if audio.is_dir() else []
+    preview = Path(params.world_preview)
+    found.world_preview = preview if preview.is_file() else None
+    if found.world_preview is None:
+        found.missing.append(f"world preview ({params.world_preview}): not rendered yet")
+    return found
