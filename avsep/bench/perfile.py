@@ -1,0 +1,152 @@
+"""The per-file baseline of ``avsep bench loader``: the layout the original repositories train from.
+
+Layout of a per-file root (what :func:`explode_shards` writes from a shard set)::
+
+    index.csv                  key, windows, frames, fps, labels (comma-joined)
+    frames/{key}/000.jpg ...   every stored frame, the shard's JPEG bytes unchanged
+    audio/{key}/0.wav ...      window i of the clip (1 s by default): mono 16-bit PCM
+
+:class:`PerFileLocalization` is a map-style torch Dataset over it (random access, one sample per clip, as
+:func:`avsep.shards.localization_view` yields one window per clip per epoch). It draws the same window and
+frame as the view for the same ``(seed, epoch, key)`` and decodes with the same codecs, so the two loaders
+return the same tensors and differ only in how the bytes reach the decoder.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import tarfile
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from avsep.shards.codec import decode_jpeg, decode_json, decode_wav, encode_wav
+from avsep.shards.reader import SharedEpoch, ShardSet
+from avsep.shards.samples import key_rng
+from avsep.shards.views import AddNegatives, collate
+# The view's own helpers, so that both loaders pick the same window and frame and lay tensors out alike.
+from avsep.shards.windows import _EPS, _chw, _frames_in
+
+INDEX_FILE = "index.csv"
+_FRAME_RE = re.compile(r"\d{3}\.jpg")
+INDEX_COLUMNS = ("key", "windows", "frames", "fps", "labels")
+
+
+class PerFileLayoutError(ValueError):
+    """A per-file root or the shard sample it was made from is unusable; the message names the path."""
+
+
+def _samples_of(url: str):
+    """``(key, {member name: bytes})`` for each sample of one local tar, in stored order."""
+    with tarfile.open(url, "r") as tar:
+        key, members = None, {}
+        for info in tar:
+            if not info.isfile():
+                continue
+            name_key, _, member = info.name.partition(".")
+            if name_key != key:
+                if key is not None:
+                    yield key, members
+                key, members = name_key, {}
+            members[member] = tar.extractfile(info).read()
+        if key is not None:
+            yield key, members
+
+
+def explode_shards(location: str | Path, split: str, root: str | Path, window_s: float) -> int:
+    """Write the per-file layout (module docstring) of every sample of ``location``'s ``split`` under ``root``.
+
+    Frames are copied byte for byte; the clip's audio is cut into ``floor(duration / window_s)`` whole
+    windows, each re-encoded as its own WAV (same 16-bit samples). Returns the number of clips written.
+    """
+    shards, root = ShardSet.open(str(location), split), Path(root)
+    rows = []
+    for url in tqdm(shards.urls, desc="per-file copy", unit="shard"):
+        for key, members in _samples_of(url):
+            where = f"{url}: sample {key!r}"
+            missing = [name for name in ("json", "wav", "000.jpg") if name not in members]
+            if missing:
+                raise PerFileLayoutError(f"{where}: missing member(s) {missing}")
+            info = decode_json(members["json"])
+            audio, rate = decode_wav(members["wav"])
+            frames = sorted(name for name in members if _FRAME_RE.fullmatch(name))
+            n_windows = math.floor(len(audio) / rate / window_s + _EPS)
+            if n_windows < 1:
+                raise PerFileLayoutError(f"{where}: {len(audio) / rate:.3f} s is shorter than one {window_s} s window")
+            (root / "frames" / key).mkdir(parents=True, exist_ok=True)
+            (root / "audio" / key).mkdir(parents=True, exist_ok=True)
+            for name in frames:
+                (root / "frames" / key / name).write_bytes(members[name])
+            length = round(window_s * rate)
+            for i in range(n_windows):
+                start = round(i * window_s * rate)
+                (root / "audio" / key / f"{i}.wav").write_bytes(encode_wav(audio[start:start + length], rate))
+            fps = float(info.get("fps", len(frames) / (len(audio) / rate)))
+            rows.append((key, n_windows, len(frames), fps, ",".join(info.get("labels", []))))
+    with open(root / INDEX_FILE, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(INDEX_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
+
+
+class PerFileLocalization(Dataset):
+    """Localization samples read from a per-file root: one JPEG and one window WAV per sample.
+
+    Item ``i`` (clip ``i`` of ``index.csv``) is ``{"key", "labels", "start_s", "frame": (3, H, W) uint8,
+    "audio": (S,) float32}`` with ``S = window_s * sample_rate``: the window and frame
+    :class:`avsep.shards.windows.LocalizationWindow` draws for the same ``(seed, epoch, key)``.
+    """
+
+    def __init__(self, root: str | Path, window_s: float, seed: int, epoch: int = 0):
+        self.root, self.window_s, self.seed, self.epoch = Path(root), window_s, seed, epoch
+        index = self.root / INDEX_FILE
+        if not index.is_file():
+            raise PerFileLayoutError(f"{index}: not found; write the layout with explode_shards first")
+        with open(index, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != INDEX_COLUMNS:
+                raise PerFileLayoutError(f"{index}: columns {reader.fieldnames}, expected {list(INDEX_COLUMNS)}")
+            self.clips = [(r["key"], int(r["windows"]), int(r["frames"]), float(r["fps"]),
+                           [label for label in r["labels"].split(",") if label]) for r in reader]
+        if not self.clips:
+            raise PerFileLayoutError(f"{index}: no clips")
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict:
+        key, n_windows, n_frames, fps, labels = self.clips[i]
+        rng = key_rng(self.seed, self.epoch, key)  # draws in the view's order: window, then frame
+        window = int(rng.integers(n_windows))
+        start_s = window * self.window_s
+        candidates = _frames_in(start_s, self.window_s, fps, n_frames)
+        frame = int(candidates[int(rng.integers(len(candidates)))])
+        image = decode_jpeg((self.root / "frames" / key / f"{frame:03d}.jpg").read_bytes())
+        audio, _ = decode_wav((self.root / "audio" / key / f"{window}.wav").read_bytes())
+        return {"key": key, "labels": labels, "start_s": start_s, "frame": _chw(image),
+                "audio": torch.from_numpy(audio)}
+
+
+class CollateWithNegatives:
+    """The view's batching: :func:`avsep.shards.views.collate` then :class:`~avsep.shards.views.AddNegatives`."""
+
+    def __init__(self, seed: int, start_method: str):
+        self.negatives = AddNegatives(seed, SharedEpoch(0, start_method))
+
+    def __call__(self, samples: list[dict]) -> dict:
+        return self.negatives(collate(samples))
+
+
+def perfile_loader(dataset: PerFileLocalization, batch_size: int, workers: int, start_method: str,
+                   seed: int) -> DataLoader:
+    """A shuffled (seeded) DataLoader over ``dataset`` giving the view's batches: ``frame (B, 3, H, W)``,
+    ``audio (B, S)``, ``negative (B,)``, ``key``, ``labels``, ``start_s``; one pass = one epoch."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
+                      generator=torch.Generator().manual_seed(seed),
+                      collate_fn=CollateWithNegatives(seed, start_method),
+                      multiprocessing_context=start_method if workers > 0 else None)
