@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from avsep.build.store import Layout, file_sha256, write_clip_sample
 from avsep.config import Params
@@ -62,6 +63,13 @@ def input_hash(record: ClipRecord, params: Params) -> str:
             identity[f"{name}_uri"] = uri
     blob = json.dumps(identity, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def stored_logmel(wave: np.ndarray, frontend) -> np.ndarray:
+    """The log-mel stored in a sample, computed with single-threaded BLAS: a multi-threaded matrix product
+    sums in a thread-dependent order, and shards must be byte-identical on any runner (threads, Dask)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return logmel_librosa(wave, frontend)
 
 
 def _segment(record: ClipRecord, params: Params) -> tuple[float, float | None]:
@@ -118,7 +126,7 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
     except Exception as exc:
         raise StepError("decode", str(exc)) from None
     try:
-        logmel = logmel_librosa(clip.audio, frontend_from_params(params.features))
+        logmel = stored_logmel(clip.audio, frontend_from_params(params.features))
     except Exception as exc:
         raise StepError("features", f"{path}: {exc}") from None
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
-from avsep.features import frontend_from_params, logmel_librosa
+from avsep.build.clip import stored_logmel
+from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text
 from avsep.mixing import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails, plan_nmix
 from avsep.mixing import render_cocktail, render_nmix
@@ -96,7 +97,7 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
 
     def cocktail(plan):
         sample = render_cocktail(plan, load, window_s=1.0)
-        return encode_cocktail(sample, quality, logmel_librosa(sample.audio, frontend))
+        return encode_cocktail(sample, quality, stored_logmel(sample.audio, frontend))
 
     separation = params.shards.separation
     window_s = separation.window_samples / separation.sample_rate  # SoP's 65535 samples at 11.025 kHz
