@@ -14,7 +14,7 @@ venv: $(STAMP)
 # editable without dependencies so the lock alone decides every version.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -33,6 +33,7 @@ bench: venv
 lock:
 	$(PYTHON) -m venv /tmp/avsep-lock-venv
 	/tmp/avsep-lock-venv/bin/pip install --quiet -e .
+	/tmp/avsep-lock-venv/bin/pip install --quiet --no-deps tinysoundfont==0.3.7  # its pyaudio dep is playback only
 	/tmp/avsep-lock-venv/bin/pip freeze --exclude-editable | grep -v '^avsep' > requirements.lock
 
 clean-venv:
