@@ -6,7 +6,9 @@ the original repositories' layout (``frames/{clip}/NNN.jpg``, ``audio/{clip}/{se
 access. Both decode one JPEG and one second of audio per sample with the same codecs and return the same
 tensors (the log-mel is computed from ``audio`` on the device, the same for both, so it is not timed here).
 
-Each measurement runs one epoch (one sample per clip): ``--warmup`` batches (worker start, imports), then the
+Each measurement runs one epoch (``windows_per_clip`` samples per clip for both: the view cuts them from one
+read of the clip, the per-file loader reads one JPEG and one window WAV per sample): ``--warmup`` batches
+(worker start, imports), then the
 rest of the epoch is timed. ``warm``: every file was just read, so it is in the page cache; ``cold``: after
 the warm-up the dataset's files are evicted from the page cache (``posix_fadvise(DONTNEED)`` per file, no
 root needed; else ``/proc/sys/vm/drop_caches``), so the timed reads come from the disk.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ from avsep.bench.perfile import PerFileLocalization, explode_shards, perfile_loa
 from avsep.config import Params
 from avsep.features import frontend_from_params, logmel_torch
 from avsep.shards import encode_sample, localization_view, make_loader, write_shards
+from avsep.shards.tario import split_name
 
 NAME = "loader"
 HELP = "localization view from shards vs a per-file JPEG + WAV dataset: samples/s at 0 and 2 workers"
@@ -53,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", nargs="+", choices=CACHES, default=list(CACHES), help="page cache states")
     parser.add_argument("--warmup", type=int, default=2, help="batches read before timing starts (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="epochs per measurement; the median is reported")
+    parser.add_argument("--windows-per-clip", type=int, default=None,
+                        help="windows cut per read of a clip, for both loaders (default: "
+                             "shards.localization.windows_per_clip); an epoch is clips x this")
     parser.add_argument("--shuffle-buffer", type=int, default=0,
                         help="the view's sample shuffle buffer (default 0: its fill is a one-off per epoch "
                              "that would otherwise land in the warm-up)")
@@ -159,6 +166,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError("bench loader: --workers >= 0, --batch-size >= 1, --repeats >= 1, --warmup >= 0")
     if args.n_clips < 1 or args.seconds < 1 or args.shard_samples < 1:
         raise ValueError("bench loader: --n-clips, --seconds and --shard-samples must be >= 1")
+    if args.windows_per_clip is not None and args.windows_per_clip < 1:
+        raise ValueError("bench loader: --windows-per-clip must be >= 1")
     if args.shards is not None and not Path(args.shards).is_dir():
         raise ValueError(f"bench loader: --shards {args.shards}: not a folder")
 
@@ -168,12 +177,26 @@ def _mean_size(files: list[Path], suffix: str) -> float:
     return sum(sizes) / max(len(sizes), 1)
 
 
+def _tar_bytes_read(files: list[Path], skipped: set[str]) -> int:
+    """Bytes of the tars a reader reads when it seeks over the members named in ``skipped`` (headers included)."""
+    total = 0
+    for path in files:
+        with tarfile.open(path) as tar:
+            for info in tar:
+                if split_name(info.name)[1] not in skipped:
+                    total += tarfile.BLOCKSIZE + -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    return total
+
+
 def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Params,
                   args: argparse.Namespace) -> dict:
     """Time every (loader, workers, cache) ``args.repeats`` times; rows of median samples/s and the ratios."""
-    shard_params = params.shards.model_copy(update={"shuffle_buffer": args.shuffle_buffer})
+    per_clip = args.windows_per_clip or params.shards.localization.windows_per_clip
+    localization = params.shards.localization.model_copy(update={"windows_per_clip": per_clip})
+    shard_params = params.shards.model_copy(update={"shuffle_buffer": args.shuffle_buffer,
+                                                    "localization": localization})
     window_s, seed, start_method = shard_params.localization.window_s, params.seed, shard_params.start_method
-    dataset = PerFileLocalization(perfile_root, window_s, seed)
+    dataset = PerFileLocalization(perfile_root, window_s, seed, windows_per_clip=per_clip)
     shard_files = sorted(p for p in Path(shards_dir).glob(f"{split}-*.tar"))
     perfile_files = sorted(p for p in perfile_root.rglob("*") if p.is_file())
     all_files = shard_files + perfile_files
@@ -220,9 +243,10 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
         v >= GOAL_RATIO for k, v in summary.items() if k.startswith("ratio_"))
     n_samples = len(dataset)
     summary.update({
-        "clips": n_samples, "batch_size": args.batch_size, "shards": len(shard_files), "filesystem": fs,
+        "clips": len(dataset.clips), "windows_per_clip": per_clip, "samples_per_epoch": n_samples,
+        "batch_size": args.batch_size, "shards": len(shard_files), "filesystem": fs,
         "cold_cache_method": cold_method, "per_file_files": len(perfile_files),
-        "shard_bytes_read_per_sample": sum(p.stat().st_size for p in shard_files) / n_samples,
+        "shard_bytes_read_per_sample": _tar_bytes_read(shard_files, {"logmel.npy"}) / n_samples,
         "per_file_bytes_read_per_sample": sum(_mean_size(perfile_files, suffix) for suffix in (".jpg", ".wav")),
     })
     return {"rows": rows, "summary": summary}
@@ -239,9 +263,11 @@ def run(params: Params, args: argparse.Namespace) -> dict:
     s = result["summary"]
     result["description"] = (
         f"Localization samples (one JPEG frame + one {params.shards.localization.window_s:g} s audio window, "
-        f"same codecs, same tensors) per second over {s['clips']} clips, batch {args.batch_size}, "
+        f"same codecs, same tensors) per second over {s['clips']} clips x {s['windows_per_clip']} windows, "
+        f"batch {args.batch_size}, "
         f"median of {args.repeats} epochs, {args.warmup} warm-up batches excluded. streaming: "
-        f"localization_view + make_loader over {s['shards']} shards (train mode, sequential tar reads); "
+        f"localization_view + make_loader over {s['shards']} shards (train mode, sequential tar reads, "
+        f"each clip read once for its {s['windows_per_clip']} windows, logmel.npy seeked over); "
         f"per_file: a map-style Dataset over frames/{{clip}}/NNN.jpg + audio/{{clip}}/{{second}}.wav "
         f"({s['per_file_files']} files, random access). warm: files in the page cache; cold: evicted after the "
         f"warm-up ({s['cold_cache_method']}), on {s['filesystem']}. Goal: streaming >= {GOAL_RATIO:g}x per-file "

@@ -6,10 +6,11 @@ Layout of a per-file root (what :func:`explode_shards` writes from a shard set):
     frames/{key}/000.jpg ...   every stored frame, the shard's JPEG bytes unchanged
     audio/{key}/0.wav ...      window i of the clip (1 s by default): mono 16-bit PCM
 
-:class:`PerFileLocalization` is a map-style torch Dataset over it (random access, one sample per clip, as
-:func:`avsep.shards.localization_view` yields one window per clip per epoch). It draws the same window and
-frame as the view for the same ``(seed, epoch, key)`` and decodes with the same codecs, so the two loaders
-return the same tensors and differ only in how the bytes reach the decoder.
+:class:`PerFileLocalization` is a map-style torch Dataset over it (random access, ``windows_per_clip``
+samples per clip, as :func:`avsep.shards.localization_view` cuts that many windows per clip per epoch). It
+draws the same windows and frames as the view for the same ``(seed, epoch, key)`` and decodes with the same
+codecs (:func:`avsep.shards.samples.jpeg_chw`, 16-bit PCM to float32), so the two loaders return the same
+tensors and differ only in how the bytes reach the decoder.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from avsep.shards.codec import decode_jpeg, decode_json, decode_wav, encode_wav
+from avsep.shards.codec import decode_json, decode_wav, encode_wav
 from avsep.shards.reader import SharedEpoch, ShardSet
-from avsep.shards.samples import key_rng
+from avsep.shards.samples import jpeg_chw
 from avsep.shards.views import AddNegatives, collate
-# The view's own helpers, so that both loaders pick the same window and frame and lay tensors out alike.
-from avsep.shards.windows import _EPS, _chw, _frames_in
+# The view's own helpers, so that both loaders pick the same windows and frames and decode alike.
+from avsep.shards.windows import _EPS, localization_draws
 
 INDEX_FILE = "index.csv"
 _FRAME_RE = re.compile(r"\d{3}\.jpg")
@@ -97,13 +98,15 @@ def explode_shards(location: str | Path, split: str, root: str | Path, window_s:
 class PerFileLocalization(Dataset):
     """Localization samples read from a per-file root: one JPEG and one window WAV per sample.
 
-    Item ``i`` (clip ``i`` of ``index.csv``) is ``{"key", "labels", "start_s", "frame": (3, H, W) uint8,
-    "audio": (S,) float32}`` with ``S = window_s * sample_rate``: the window and frame
-    :class:`avsep.shards.windows.LocalizationWindow` draws for the same ``(seed, epoch, key)``.
+    Items are ``(clip, j)`` for the ``min(windows_per_clip, windows)`` windows of each clip of ``index.csv``;
+    item ``{"key", "labels", "start_s", "frame": (3, H, W) uint8, "audio": (S,) float32}`` with
+    ``S = window_s * sample_rate`` is window j of the clip as :class:`avsep.shards.windows.LocalizationWindows`
+    draws it for the same ``(seed, epoch, key)``.
     """
 
-    def __init__(self, root: str | Path, window_s: float, seed: int, epoch: int = 0):
+    def __init__(self, root: str | Path, window_s: float, seed: int, epoch: int = 0, windows_per_clip: int = 1):
         self.root, self.window_s, self.seed, self.epoch = Path(root), window_s, seed, epoch
+        self.windows_per_clip = windows_per_clip
         index = self.root / INDEX_FILE
         if not index.is_file():
             raise PerFileLayoutError(f"{index}: not found; write the layout with explode_shards first")
@@ -115,21 +118,20 @@ class PerFileLocalization(Dataset):
                            [label for label in r["labels"].split(",") if label]) for r in reader]
         if not self.clips:
             raise PerFileLayoutError(f"{index}: no clips")
+        self.items = [(c, j) for c, clip in enumerate(self.clips) for j in range(min(windows_per_clip, clip[1]))]
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.items)
 
     def __getitem__(self, i: int) -> dict:
-        key, n_windows, n_frames, fps, labels = self.clips[i]
-        rng = key_rng(self.seed, self.epoch, key)  # draws in the view's order: window, then frame
-        window = int(rng.integers(n_windows))
-        start_s = window * self.window_s
-        candidates = _frames_in(start_s, self.window_s, fps, n_frames)
-        frame = int(candidates[int(rng.integers(len(candidates)))])
-        image = decode_jpeg((self.root / "frames" / key / f"{frame:03d}.jpg").read_bytes())
-        audio, _ = decode_wav((self.root / "audio" / key / f"{window}.wav").read_bytes())
-        return {"key": key, "labels": labels, "start_s": start_s, "frame": _chw(image),
-                "audio": torch.from_numpy(audio)}
+        clip, j = self.items[i]
+        key, n_windows, n_frames, fps, labels = self.clips[clip]
+        start_s, frame = localization_draws(self.seed, self.epoch, key, n_windows, self.windows_per_clip,
+                                            self.window_s, fps, n_frames)[j]
+        path = self.root / "frames" / key / f"{frame:03d}.jpg"
+        image = jpeg_chw(path.read_bytes(), str(path))
+        audio, _ = decode_wav((self.root / "audio" / key / f"{round(start_s / self.window_s)}.wav").read_bytes())
+        return {"key": key, "labels": labels, "start_s": start_s, "frame": image, "audio": torch.from_numpy(audio)}
 
 
 class CollateWithNegatives:

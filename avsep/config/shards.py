@@ -9,6 +9,7 @@ from avsep.config.base import Section
 
 class LocalizationViewParams(Section):
     window_s: float = Field(1.0, gt=0)  # DSOL/DMC: one second of audio with a frame of the same second
+    windows_per_clip: int = Field(6, ge=1)  # training: windows per read of a clip (6: each second of 6 s)
 
 
 class SeparationViewParams(Section):

@@ -1,4 +1,5 @@
-"""Reading shard sets with the ``webdataset`` library: shard lists, splitting, shuffling, loaders.
+"""Reading shard sets: shard lists, splitting, shuffling; the pipeline stages are ``webdataset``'s, the tar
+reading is :mod:`avsep.shards.tario` (lean: a member costs a header parse and a read).
 
 A shard set is a folder (local path or any fsspec URL: ``s3://``, ``gs://``, ``http://``) holding
 ``{split}-{index:06d}.tar`` and ``sizes.json``. ``sizes.json`` is the list of shards (files not in it are
@@ -22,13 +23,13 @@ import math
 import multiprocessing
 import random
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterable, Iterator, Literal
 
 import fsspec
 import webdataset as wds
-from webdataset.tariterators import group_by_keys, tar_file_expander
 from webdataset.utils import make_seed, pytorch_worker_info
 
+from avsep.shards import tario
 from avsep.shards.skips import SkipCounter
 from avsep.shards.writer import SIZES_FILE
 
@@ -133,23 +134,34 @@ class ShardStream(wds.PipelineStage):
             yield {"url": url}
 
 
-def open_streams(src: Iterable[dict], handler: Callable[[BaseException], bool]) -> Iterator[dict]:
-    """``{"url"}`` -> ``{"url", "stream"}`` through fsspec (any local path or remote URL)."""
+_LOCAL_BUFFER = 1 << 20  # bytes read ahead from a local shard: few system calls, members are small
+
+
+def open_shard(url: str) -> BinaryIO:
+    """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), fsspec otherwise."""
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if "://" not in url:
+        return open(url, "rb", buffering=_LOCAL_BUFFER)
+    return fsspec.open(url, "rb").open()
+
+
+def tar_samples(src: Iterable[dict], handler: Callable[[BaseException], bool],
+                skip: Callable[[str], bool] | None = None) -> Iterator[dict]:
+    """``{"url"}`` items -> samples ``{"__key__", "__url__", member name: bytes}`` of each shard in turn
+    (:func:`avsep.shards.tario.tar_samples`); members with ``skip(member)`` true are not read. A shard that
+    cannot be opened, a truncated shard and a malformed sample go to ``handler`` (logged, counted, skipped)."""
     for item in src:
+        url = item["url"]
         try:
-            stream = fsspec.open(item["url"], "rb").open()
+            stream = open_shard(url)
         except Exception as exn:  # noqa: BLE001 - any open failure is a skippable data error
-            exn.args = exn.args + (item["url"],)
+            exn.args = exn.args + (url,)
             if handler(exn):
                 continue
             raise
-        yield {**item, "stream": stream}
-
-
-def tar_samples(src: Iterable[dict], handler: Callable[[BaseException], bool]) -> Iterator[dict]:
-    """Open shards and group their members into samples ``{"__key__", "__url__", member name: bytes}``."""
-    files = tar_file_expander(open_streams(src, handler), handler=handler)
-    return group_by_keys(files, handler=handler)
+        with stream:
+            yield from tario.tar_samples(stream, url, handler, skip)
 
 
 class EpochShuffle(wds.PipelineStage):
@@ -173,12 +185,12 @@ class EpochShuffle(wds.PipelineStage):
 
 
 def sample_stream(shards: ShardSet, mode: Mode, seed: int, epoch: SharedEpoch, skips: SkipCounter,
-                  shuffle_buffer: int) -> list:
-    """The stages from shard list to raw samples (dicts of member bytes), shuffled unless ``mode == "eval"``."""
-    stages: list = [ShardStream(shards, mode, seed, epoch), wds.pipelinefilter(tar_samples)(handler=skips)]
-    if mode != "eval" and shuffle_buffer > 1:
-        stages.append(EpochShuffle(shuffle_buffer, seed, epoch))
-    return stages
+                  skip_members: frozenset[str] = frozenset()) -> list:
+    """The stages from shard list to raw samples (dicts of member bytes) for this rank and worker, in shard
+    order; members named in ``skip_members`` (e.g. ``{"logmel.npy"}``) are left unread. Shuffling is the
+    caller's (:class:`EpochShuffle`), so a view can shuffle raw samples or the windows it cuts from them."""
+    skip = skip_members.__contains__ if skip_members else None
+    return [ShardStream(shards, mode, seed, epoch), wds.pipelinefilter(tar_samples)(handler=skips, skip=skip)]
 
 
 def batches_per_worker(total: int, batch_size: int, world_size: int, workers: int) -> int:

@@ -7,12 +7,15 @@ handler can log, count and skip it.
 
 from __future__ import annotations
 
+import io
 import re
+import wave
 import zlib
 
 import numpy as np
+import torch
 
-from avsep.shards.codec import decode_jpeg, decode_json, decode_npy, decode_wav
+from avsep.shards.codec import _PCM_SCALE, _PCM_WIDTH, decode_jpeg, decode_json, decode_npy, decode_wav
 from avsep.shards.skips import SampleError
 
 _FRAME_RE = re.compile(r"^(\d{3})\.jpg$")
@@ -46,6 +49,25 @@ def audio(sample: dict, name: str = "wav") -> tuple[np.ndarray, int]:
     return decoded(sample, name, decode_wav)
 
 
+def pcm(sample: dict, name: str = "wav") -> tuple[np.ndarray, int]:
+    """``(pcm (N,) int16, sample_rate)``, a read-only view of the member's bytes: only the WAV header is parsed,
+    so a view converts just the window it uses (:func:`pcm_to_float`, the same numbers as :func:`audio`)."""
+    require(sample, name)
+    try:
+        with wave.open(io.BytesIO(sample[name]), "rb") as src:
+            if src.getnchannels() != 1 or src.getsampwidth() != _PCM_WIDTH:
+                raise ValueError(f"expected mono 16-bit PCM, got {src.getnchannels()} channels, "
+                                 f"{8 * src.getsampwidth()} bit")
+            return np.frombuffer(src.readframes(src.getnframes()), dtype="<i2"), src.getframerate()
+    except Exception as exc:  # noqa: BLE001 - wave raises several types for corrupt bytes
+        raise SampleError(f"{where(sample)}: member {name!r} is corrupt: {type(exc).__name__}: {exc}") from None
+
+
+def pcm_to_float(samples: np.ndarray) -> np.ndarray:
+    """16-bit PCM ``(N,) int16`` -> ``(N,) float32`` in [-1, 1], exactly as the WAV codec decodes it."""
+    return samples.astype(np.float32) / _PCM_SCALE
+
+
 def logmel(sample: dict) -> np.ndarray:
     """``(T, F) float32``."""
     array = decoded(sample, "logmel.npy", decode_npy)
@@ -70,6 +92,37 @@ def frame(sample: dict, index: int, prefix: str = "") -> np.ndarray:
     """Frame ``index``: ``(H, W, 3) uint8``."""
     name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"
     return decoded(sample, name, decode_jpeg)
+
+
+_TORCHVISION: tuple = ()  # (decode_jpeg, ImageReadMode.RGB), imported on first use: torchvision takes seconds
+
+
+def jpeg_chw(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
+    """JPEG bytes -> ``(3, H, W) uint8``, the pixels :func:`avsep.shards.codec.decode_jpeg` gives (both are
+    libjpeg-turbo with default settings; ``tests/shards`` checks they agree) at about a third of the cost:
+    torchvision decodes in C without PIL's Python-level marker parsing. Falls back to PIL for JPEGs
+    torchvision refuses; raises :class:`SampleError` naming ``where_`` when neither can decode them."""
+    global _TORCHVISION
+    if not _TORCHVISION:
+        from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
+
+        _TORCHVISION = (tv_decode_jpeg, ImageReadMode.RGB)
+    decode, rgb = _TORCHVISION
+    try:
+        return decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=rgb)
+    except RuntimeError:
+        pass
+    try:
+        return torch.from_numpy(np.ascontiguousarray(decode_jpeg(data).transpose(2, 0, 1)))
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for corrupt bytes
+        raise SampleError(f"{where_}: corrupt JPEG: {type(exc).__name__}: {exc}") from None
+
+
+def frame_chw(sample: dict, index: int, prefix: str = "") -> torch.Tensor:
+    """Frame ``index`` as ``(3, H, W) uint8`` (:func:`jpeg_chw`)."""
+    name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"
+    require(sample, name)
+    return jpeg_chw(sample[name], f"{where(sample)}: member {name!r}")
 
 
 def key_rng(seed: int, epoch: int, key: str) -> np.random.Generator:

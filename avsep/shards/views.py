@@ -23,23 +23,35 @@ import os
 import random
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import torch
 import webdataset as wds
 from torch.utils.data import DataLoader
 
 from avsep.config.shards import ShardParams
 from avsep.shards import samples as S
-from avsep.shards.reader import Mode, SharedEpoch, ShardSet, _reader_seed, batches_per_worker, sample_stream
+from avsep.shards.reader import (
+    EpochShuffle,
+    Mode,
+    SharedEpoch,
+    ShardSet,
+    _reader_seed,
+    batches_per_worker,
+    sample_stream,
+)
 from avsep.shards.skips import SkipCounter
-from avsep.shards.windows import CocktailSample, LocalizationWindow, NMixSample, SeparationWindow
+from avsep.shards.windows import CocktailSample, LocalizationWindows, NMixSample, SeparationWindow, decode_window
 
 EVAL_VIEWS = ("localization", "separation", "cocktail", "nmix")
 
 
 def collate(samples: list[dict]) -> dict:
-    """Stack tensor fields into ``(B, ...)``; every other field becomes a list of length B."""
-    return {name: torch.stack([s[name] for s in samples]) if isinstance(samples[0][name], torch.Tensor)
-            else [s[name] for s in samples] for name in samples[0]}
+    """Stack tensor fields into ``(B, ...)``; every other field becomes a list of length B.
+
+    Stacked with NumPy: ``torch.stack`` of these small CPU tensors runs on torch's intra-op threads in the
+    main process (``workers=0``), and on a busy machine their hand-offs cost up to 100x the copy itself."""
+    return {name: torch.from_numpy(np.stack([s[name].numpy() for s in samples]))
+            if isinstance(samples[0][name], torch.Tensor) else [s[name] for s in samples] for name in samples[0]}
 
 
 class IndexSamples(wds.PipelineStage):
@@ -68,6 +80,14 @@ class KeepIndex:
         if "__index__" in sample:
             out["index"] = sample["__index__"]
         return out
+
+
+class Flatten(wds.PipelineStage):
+    """Lists -> their items (the windows a clip was cut into)."""
+
+    def run(self, src: Iterable[list]) -> Iterator:
+        for items in src:
+            yield from items
 
 
 class AddNegatives:
@@ -120,10 +140,12 @@ class ShardView(wds.DataPipeline):
     skip counter. ``skipped`` is the number of corrupt samples / unreadable shards skipped so far, all workers."""
 
     def __init__(self, shards: ShardSet, mode: Mode, batch_size: int, epoch: SharedEpoch, skips: SkipCounter,
-                 stages: list):
+                 stages: list, per_clip: int = 1):
         super().__init__(*stages)
         self.shards, self.mode, self.batch_size, self.epoch, self.skips = shards, mode, batch_size, epoch, skips
         self.batches_per_epoch: int | None = None
+        # Samples in one epoch: each clip of sizes.json gives per_clip samples (localization windows).
+        self.samples_per_epoch = shards.total * per_clip
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch.set(epoch)
@@ -133,33 +155,53 @@ class ShardView(wds.DataPipeline):
         return self.skips.value
 
 
+def _mode(params: ShardParams, mode: Mode | None) -> Mode:
+    return mode or ("resampled" if params.resampled else "train")
+
+
 def _build(location: str, split: str, params: ShardParams, transform, batch_size: int, seed: int,
            mode: Mode | None, epoch: SharedEpoch, after_map: list | None = None,
-           after_batch: list | None = None) -> ShardView:
+           after_batch: list | None = None, cut: LocalizationWindows | None = None,
+           skip_members: frozenset[str] = frozenset()) -> ShardView:
+    """Shards -> raw samples -> (shuffle) -> ``transform`` -> batches. With ``cut``, each raw sample is cut
+    into ``cut.windows_per_clip`` window records first, the records are shuffled (so a batch mixes clips) and
+    ``transform`` decodes them: a clip is read once for all its windows."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    mode = mode or ("resampled" if params.resampled else "train")
+    mode = _mode(params, mode)
     shards = ShardSet.open(location, split)
     skips = SkipCounter(params.start_method)
-    stages = sample_stream(shards, mode, seed, epoch, skips, params.shuffle_buffer)
+    stages = sample_stream(shards, mode, seed, epoch, skips, skip_members)
     if mode == "eval":
         stages.append(IndexSamples(shards))
-    stages.append(wds.map(KeepIndex(transform), handler=skips))
+    if cut is not None:
+        stages += [wds.map(cut, handler=skips), Flatten()]
+    if mode != "eval" and params.shuffle_buffer > 1:
+        stages.append(EpochShuffle(params.shuffle_buffer, seed, epoch))
+    stages.append(wds.map(transform if cut is not None else KeepIndex(transform), handler=skips))
     stages += after_map or []
     stages.append(wds.batched(batch_size, collation_fn=collate, partial=mode == "eval"))
     stages += after_batch or []
-    return ShardView(shards, mode, batch_size, epoch, skips, stages)
+    return ShardView(shards, mode, batch_size, epoch, skips, stages,
+                     per_clip=cut.windows_per_clip if cut is not None else 1)
 
 
 def localization_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
                       mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
     """Batches ``{"key", "labels", "start_s", "frame": (B, 3, H, W) uint8, "audio": (B, S) float32,
-    "logmel": (B, 1, T, F) float32, "negative": (B,) long}``: a random ``window_s`` window (1 s) and a frame of
-    the same window; ``frame[negative]`` are other clips' frames of the batch (the negatives)."""
-    epoch = SharedEpoch(0, params.start_method)
-    transform = LocalizationWindow(params.localization.window_s, with_logmel, seed, epoch)
-    return _build(location, split, params, transform, batch_size, seed, mode, epoch,
-                  after_batch=[wds.map(AddNegatives(seed, epoch))])
+    "logmel": (B, 1, T, F) float32, "negative": (B,) long, "frame_index", "n_sources", "objects"}``: a random
+    ``window_s`` window (1 s) and a frame of the same window; ``frame[negative]`` are other clips' frames of the
+    batch (the negatives). Training modes cut ``params.localization.windows_per_clip`` distinct windows from
+    each read of a clip (an epoch is then ``clips x windows_per_clip`` samples), ``eval`` one; ``objects[i]``
+    is frame i's ground truth (class, sounding, box in frame pixels; see
+    :func:`avsep.shards.windows.frame_objects`), empty where the shards have none."""
+    epoch, mode = SharedEpoch(0, params.start_method), _mode(params, mode)
+    loc = params.localization
+    # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
+    cut = LocalizationWindows(loc.window_s, with_logmel, seed, epoch, 1 if mode == "eval" else loc.windows_per_clip)
+    return _build(location, split, params, decode_window, batch_size, seed, mode, epoch,
+                  after_batch=[wds.map(AddNegatives(seed, epoch))], cut=cut,
+                  skip_members=frozenset() if with_logmel else frozenset({"logmel.npy"}))
 
 
 def separation_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
@@ -233,16 +275,22 @@ def make_loader(view: ShardView, params: ShardParams, workers: int | None = None
     if workers > 0 and params.start_method == "forkserver":
         # Workers fork from a server that has already imported torch and the views: starting them is cheap.
         # (No effect once this process's fork server is running.)
-        multiprocessing.set_forkserver_preload(["torch", "avsep.shards.views"])
+        multiprocessing.set_forkserver_preload(["torch", "torchvision.io", "avsep.shards.views"])
     readers = max(workers, 1) * ranks
-    per_worker = batches_per_worker(view.shards.total, view.batch_size, ranks, workers)
+    per_worker = batches_per_worker(view.samples_per_epoch, view.batch_size, ranks, workers)
     if view.mode == "resampled":
         view.with_epoch(per_worker)
         view.batches_per_epoch = per_worker * max(workers, 1)
     else:
         view.shards.check_readers(readers, f"{max(workers, 1)} worker(s) x {ranks} rank(s)")
-        view.batches_per_epoch = -(-view.shards.total // (view.batch_size * ranks))
+        view.batches_per_epoch = -(-view.samples_per_epoch // (view.batch_size * ranks))
     return DataLoader(
-        view, batch_size=None, shuffle=False, num_workers=workers,
+        view, batch_size=None, shuffle=False, num_workers=workers, collate_fn=batch_as_is,
         multiprocessing_context=params.start_method if workers > 0 else None,
     )
+
+
+def batch_as_is(batch: dict) -> dict:
+    """The views already batch; without this the DataLoader would walk every list of every batch
+    (``default_convert``: keys, labels, per-object ground truth) looking for arrays to convert."""
+    return batch

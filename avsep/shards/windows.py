@@ -19,11 +19,6 @@ from avsep.shards.skips import SampleError
 _EPS = 1e-6  # tolerance when counting whole windows in a clip whose length is a float number of seconds
 
 
-def _chw(frame: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3) uint8`` -> ``(3, H, W) uint8`` tensor."""
-    return torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
-
-
 def _window(audio: np.ndarray, start: int, length: int) -> np.ndarray:
     """``audio[start:start+length]``, zero-padded at the end when the clip is shorter."""
     out = audio[start:start + length]
@@ -39,36 +34,99 @@ def _frames_in(start_s: float, length_s: float, fps: float, n_frames: int) -> ra
     return range(first, max(last, first + 1))
 
 
-class LocalizationWindow:
-    """One random ``window_s`` window of a clip with a frame of the same window (DSOL, DMC, CAVL...).
+def localization_draws(seed: int, epoch: int, key: str, n_windows: int, windows: int, window_s: float,
+                       fps: float, n_frames: int) -> list[tuple[float, int]]:
+    """``(start_s, frame index)`` of the windows a clip gives in ``epoch``: ``min(windows, n_windows)``
+    distinct windows (in random order), each with a random stored frame inside it, drawn from
+    ``(seed, epoch, key)`` only. With ``windows == 1``: one window, then its frame (the draws every earlier
+    version made, so evaluation windows are unchanged)."""
+    rng = S.key_rng(seed, epoch, key)
+    if windows == 1:
+        chosen = [int(rng.integers(n_windows))]
+    else:
+        chosen = [int(w) for w in rng.permutation(n_windows)[:windows]]
+    out = []
+    for window in chosen:
+        start_s = window * window_s
+        candidates = _frames_in(start_s, window_s, fps, n_frames)
+        out.append((start_s, int(candidates[int(rng.integers(len(candidates)))])))
+    return out
 
-    Returns ``{"key", "labels", "start_s", "frame": (3, H, W) uint8, "audio": (S,) float32,
-    "logmel": (1, T, F) float32 (if with_logmel)}`` with ``S = window_s * sample_rate``.
+
+class LocalizationWindows:
+    """Random ``window_s`` windows of a clip, each with a frame of the same window (DSOL, DMC, CAVL...).
+
+    Cutting and decoding are two steps, so that a view can shuffle the windows of many clips in between:
+    ``__call__(raw sample)`` parses the json and the WAV header once and returns up to ``windows_per_clip``
+    window records (the chosen frame's JPEG bytes, the window's 16-bit PCM, the log-mel rows; nothing
+    decoded, a few tens of KB each); :func:`decode_window` turns a record into ``{"key", "labels", "start_s",
+    "frame": (3, H, W) uint8, "audio": (S,) float32, "logmel": (1, T, F) float32 (if with_logmel),
+    "frame_index": int, "n_sources": int (-1 when unknown), "objects": list of {"class", "sounding",
+    "sounding_now", "box"}, "index" (eval mode)}`` with ``S = window_s * sample_rate``; ``objects`` is the
+    ground truth of the chosen frame (:func:`frame_objects`), empty when the json has none.
     """
 
-    def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch):
+    def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch,
+                 windows_per_clip: int = 1):
+        if windows_per_clip < 1:
+            raise ValueError(f"windows_per_clip must be >= 1, got {windows_per_clip}")
         self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
+        self.windows_per_clip = windows_per_clip
 
-    def __call__(self, sample: dict) -> dict:
+    def __call__(self, sample: dict) -> list[dict]:
         info = S.meta(sample)
-        wav, rate = S.audio(sample)
-        duration = len(wav) / rate
-        rng = S.key_rng(self.seed, self.epoch.get(), sample["__key__"])
+        pcm, rate = S.pcm(sample)
+        duration = len(pcm) / rate
         n_windows = max(1, math.floor(duration / self.window_s + _EPS))
-        start_s = int(rng.integers(n_windows)) * self.window_s
-        length = round(self.window_s * rate)
         n_frames = S.frame_count(sample)
         fps = float(info.get("fps", n_frames / max(duration, _EPS)))
-        candidates = _frames_in(start_s, self.window_s, fps, n_frames)
-        index = int(candidates[int(rng.integers(len(candidates)))])
-        out = {
-            "key": sample["__key__"], "labels": list(info.get("labels", [])), "start_s": start_s,
-            "frame": _chw(S.frame(sample, index)),
-            "audio": torch.from_numpy(_window(wav, round(start_s * rate), length)),
-        }
-        if self.with_logmel:
-            out["logmel"] = torch.from_numpy(logmel_window(S.logmel(sample), duration, start_s, self.window_s))[None]
-        return out
+        logmel = S.logmel(sample) if self.with_logmel else None
+        length = round(self.window_s * rate)
+        labels, n_sources = list(info.get("labels", [])), int(info.get("n_sources", -1))
+        records = []
+        for start_s, index in localization_draws(self.seed, self.epoch.get(), sample["__key__"], n_windows,
+                                                 self.windows_per_clip, self.window_s, fps, n_frames):
+            record = {
+                "key": sample["__key__"], "labels": labels, "start_s": start_s, "frame_index": index,
+                "n_sources": n_sources, "objects": frame_objects(info, index),
+                "jpeg": sample[f"{index:03d}.jpg"], "where": f"{S.where(sample)}: member '{index:03d}.jpg'",
+                "pcm": _window(pcm, round(start_s * rate), length).copy(),  # a copy frees the clip's buffer
+            }
+            if logmel is not None:
+                record["logmel"] = logmel_window(logmel, duration, start_s, self.window_s)
+            if "__index__" in sample:
+                record["index"] = sample["__index__"]
+            records.append(record)
+        return records
+
+
+def decode_window(record: dict) -> dict:
+    """A window record of :class:`LocalizationWindows` -> its tensors (the class docstring lists them)."""
+    out = {name: record[name] for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects")}
+    out["frame"] = S.jpeg_chw(record["jpeg"], record["where"])
+    out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
+    if "logmel" in record:
+        out["logmel"] = torch.from_numpy(record["logmel"])[None]
+    if "index" in record:
+        out["index"] = record["index"]
+    return out
+
+
+def frame_objects(info: dict, index: int) -> list[dict]:
+    """The ground truth of stored frame ``index`` from a sample's json ``objects`` (evaluation needs it):
+    ``[{"class": str, "sounding": bool (the clip's label), "sounding_now": bool (at this frame),
+    "box": [xmin, ymin, xmax, ymax] in stored-frame pixels}]``; objects without a box there are left out."""
+    out = []
+    for obj in info.get("objects") or []:
+        boxes = obj.get("boxes") or []
+        if index >= len(boxes):
+            continue
+        flags = obj.get("sounding_frames") or []
+        sounding = bool(obj.get("sounding", False))
+        out.append({"class": str(obj["class"]), "sounding": sounding,
+                    "sounding_now": bool(flags[index]) if index < len(flags) else sounding,
+                    "box": [float(v) for v in boxes[index]]})
+    return out
 
 
 def logmel_window(logmel: np.ndarray, duration_s: float, start_s: float, window_s: float) -> np.ndarray:
@@ -118,7 +176,7 @@ class SeparationWindow:
         return {
             "key": sample["__key__"], "labels": list(info.get("labels", [])),
             "audio": audio[: self.window_samples].contiguous(),
-            "frames": torch.stack([_chw(S.frame(sample, int(i))) for i in indices]),
+            "frames": torch.stack([S.frame_chw(sample, int(i)) for i in indices]),
         }
 
 
@@ -142,7 +200,7 @@ class CocktailSample:
         wav, _ = S.audio(sample)
         out = {
             "key": sample["__key__"], "classes": [q["class"] for q in quadrants],
-            "frame": _chw(S.frame(sample, 0)), "audio": torch.from_numpy(wav),
+            "frame": S.frame_chw(sample, 0), "audio": torch.from_numpy(wav),
             "sounding": torch.tensor([bool(q["sounding"]) for q in quadrants]),
             "boxes": torch.tensor([q["box"] for q in quadrants], dtype=torch.float32),
         }
@@ -168,7 +226,7 @@ class NMixSample:
         frames = []
         for i in range(n):
             count = S.frame_count(sample, f"src{i}")
-            frames.append(torch.stack([_chw(S.frame(sample, k, f"src{i}")) for k in range(count)]))
+            frames.append(torch.stack([S.frame_chw(sample, k, f"src{i}") for k in range(count)]))
         return {
             "key": sample["__key__"], "clip_ids": list(info["clip_ids"]), "classes": list(info["classes"]),
             "mix": torch.from_numpy(mix), "sources": torch.from_numpy(sources), "frames": torch.stack(frames),

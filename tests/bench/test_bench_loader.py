@@ -41,6 +41,7 @@ def test_loader_benchmark_reports_positive_rates_and_ratios(tmp_path):
     for cache in bench.CACHES:
         assert doc["summary"][f"ratio_streaming_over_per_file_w0_{cache}"] > 0
     assert doc["summary"]["clips"] == 4 and doc["summary"]["shards"] == 2
+    assert doc["summary"]["samples_per_epoch"] == 8  # 2-s clips: 2 of the default 6 windows each
     assert doc["summary"]["cold_cache_method"] == "posix_fadvise"
     assert doc["summary"]["shard_bytes_read_per_sample"] > doc["summary"]["per_file_bytes_read_per_sample"] > 0
     assert list(tmp_path.glob("avsep-bench-loader-*")) == []  # generated data is removed
@@ -64,6 +65,26 @@ def test_per_file_dataset_returns_the_views_samples(tmp_path):
     assert seen == 4
     starts = {item["start_s"] for item in by_key.values()}
     assert starts <= {0.0, 1.0}
+
+
+def test_per_file_dataset_returns_the_training_views_windows(tmp_path):
+    params = tiny_params()
+    params.shards.localization.windows_per_clip = 2
+    params.shards.resampled = False
+    shards = bench.make_shards(tmp_path / "shards", params, tiny_args())
+    explode_shards(shards, "train", tmp_path / "files", 1.0)
+    per_file = PerFileLocalization(tmp_path / "files", 1.0, params.seed, epoch=1, windows_per_clip=2)
+    assert len(per_file) == 8
+    by_window = {(item["key"], item["start_s"]): item for item in (per_file[i] for i in range(len(per_file)))}
+    view = localization_view(str(shards), "train", params.shards, batch_size=2, seed=params.seed, with_logmel=False)
+    view.set_epoch(1)
+    seen = set()
+    for batch in make_loader(view, params.shards, workers=0, ranks=1):
+        for i, key in enumerate(batch["key"]):
+            item = by_window[key, batch["start_s"][i]]
+            assert torch.equal(batch["frame"][i], item["frame"]) and torch.equal(batch["audio"][i], item["audio"])
+            seen.add((key, batch["start_s"][i]))
+    assert seen == set(by_window)
 
 
 def test_explode_names_the_sample_without_audio(tmp_path):

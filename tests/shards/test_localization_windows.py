@@ -1,0 +1,97 @@
+"""The localization view's windows: several per read of a clip in training, drawn from (seed, epoch, key)."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import torch
+
+from avsep.shards import ShardWriter, localization_view, make_loader
+from avsep.shards.codec import decode_jpeg
+from avsep.shards.samples import jpeg_chw, key_rng
+from avsep.shards.windows import _frames_in, localization_draws
+
+from tiny_shards import FPS, SECONDS, clip_members, small_params, write_set
+
+
+def _records(params, location, mode="train", epoch=0, with_logmel=False) -> dict:
+    view = localization_view(str(location), "train", params, batch_size=2, seed=7, mode=mode,
+                             with_logmel=with_logmel)
+    view.set_epoch(epoch)
+    out = {}
+    for batch in make_loader(view, params):
+        for i, key in enumerate(batch["key"]):
+            assert (key, batch["start_s"][i]) not in out  # a window at most once per epoch
+            out[key, batch["start_s"][i]] = (batch["frame_index"][i], batch["frame"][i], batch["audio"][i])
+    return out
+
+
+def test_training_cuts_every_window_of_a_short_clip_once(tmp_path):
+    keys = write_set(tmp_path, n_clips=4, per_shard=2)
+    params = small_params(resampled=False)
+    params.localization.windows_per_clip = 6  # more than the 2 windows a 2-s clip has
+    records = _records(params, tmp_path)
+    assert sorted(records) == [(key, float(s)) for key in keys for s in range(SECONDS)]
+    params.localization.windows_per_clip = 1
+    assert Counter(key for key, _ in _records(params, tmp_path)) == {key: 1 for key in keys}
+
+
+def test_windows_do_not_depend_on_the_shuffle_but_change_with_the_epoch(tmp_path):
+    write_set(tmp_path, n_clips=6, per_shard=2)
+    params = small_params(resampled=False, shuffle_buffer=0)
+    params.localization.windows_per_clip = 2
+    plain = _records(params, tmp_path)
+    shuffled = _records(params.model_copy(update={"shuffle_buffer": 5}), tmp_path)
+    assert plain.keys() == shuffled.keys()
+    for name, (index, frame, audio) in plain.items():
+        assert shuffled[name][0] == index
+        assert torch.equal(shuffled[name][1], frame) and torch.equal(shuffled[name][2], audio)
+    later = _records(params, tmp_path, epoch=1)
+    assert [v[0] for v in later.values()] != [plain[k][0] for k in later]  # other frames in another epoch
+
+
+def test_epoch_length_is_clips_times_windows(tmp_path):
+    write_set(tmp_path, n_clips=6, per_shard=2)
+    params = small_params(resampled=False)
+    params.localization.windows_per_clip = 2
+    view = localization_view(str(tmp_path), "train", params, batch_size=4, seed=0, mode="train")
+    loader = make_loader(view, params)
+    assert view.samples_per_epoch == 12 and view.batches_per_epoch == math.ceil(12 / 4)
+    assert sum(len(b["key"]) for b in loader) == 12
+    evaluation = localization_view(str(tmp_path), "train", params, batch_size=4, seed=0, mode="eval")
+    assert evaluation.samples_per_epoch == 6  # evaluation: one window per clip
+
+
+def test_log_mel_member_is_not_read_when_the_view_does_not_use_it(tmp_path):
+    with ShardWriter(tmp_path, "train", max_samples=4) as writer:
+        for i in range(3):
+            members = clip_members(f"clip-{i:03d}", i)
+            members["logmel.npy"] = b"not an npy file"
+            writer.write(f"clip-{i:03d}", members)
+    params = small_params(resampled=False)
+    params.localization.windows_per_clip = 1
+    without = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train",
+                                with_logmel=False)
+    assert len(list(make_loader(without, params))) == 3 and without.skipped == 0
+    with_logmel = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train")
+    assert list(make_loader(with_logmel, params)) == [] and with_logmel.skipped == 3
+
+
+def test_frames_decode_to_the_pixels_pil_gives():
+    members = clip_members("clip-000", 0)
+    for k in range(int(SECONDS * FPS)):
+        data = members[f"{k:03d}.jpg"]
+        assert torch.equal(jpeg_chw(data), torch.from_numpy(decode_jpeg(data).transpose(2, 0, 1).copy()))
+
+
+def test_one_window_per_clip_keeps_the_earlier_draws():
+    for key in ("clip-000", "clip-001", "b"):
+        rng = key_rng(3, 1, key)  # the view's draws before windows_per_clip: window, then a frame in it
+        window = int(rng.integers(6))
+        candidates = _frames_in(float(window), 1.0, 4.0, 24)
+        frame = int(candidates[int(rng.integers(len(candidates)))])
+        assert localization_draws(3, 1, key, 6, 1, 1.0, 4.0, 24) == [(float(window), frame)]
+    draws = localization_draws(3, 1, "clip-000", 6, 6, 1.0, 4.0, 24)
+    assert sorted(s for s, _ in draws) == [float(s) for s in range(6)]
+    assert all(4 * s <= f < 4 * s + 4 for s, f in draws)  # each frame inside its window
+    assert np.unique([s for s, _ in localization_draws(3, 1, "clip-000", 6, 3, 1.0, 4.0, 24)]).size == 3
