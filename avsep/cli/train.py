@@ -10,7 +10,7 @@ def register(sub, common) -> None:
     p.add_argument("model", help="method name, e.g. dsol, dmc, cavl, mssl, separation, counting, avc")
     p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: DATA/models/MODEL)")
-    p.add_argument("--logs", default=None, help="DVCLive folder (default: reports/train/MODEL)")
+    p.add_argument("--logs", default=None, help="DVCLive folder (default: dvclive/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of this run")
     p.set_defaults(func=run)
 
@@ -24,7 +24,7 @@ def run(args) -> int:
     data = Path(args.data or params.build.out_dir)
     recipe = method(args.model).recipe(params, data)
     checkpoints = Path(args.checkpoints or data / "models" / args.model)
-    logs = Path(args.logs or Path("reports/train") / args.model)
+    logs = Path(args.logs or Path("dvclive") / args.model)
     result = train(recipe, params, checkpoints, logs, resume=args.resume)
     print(f"trained {args.model}: checkpoints in {checkpoints}, logs in {logs} ({result})")
     return 0
