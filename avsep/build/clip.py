@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,15 @@ def input_hash(record: ClipRecord, params: Params) -> str:
 def stored_logmel(wave: np.ndarray, frontend) -> np.ndarray:
     """The log-mel stored in a sample, computed with single-threaded BLAS: a multi-threaded matrix product
     sums in a thread-dependent order, and shards must be byte-identical on any runner (threads, Dask)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return logmel_librosa(wave, frontend)
+    _single_threaded_blas()
+    return logmel_librosa(wave, frontend)
+
+
+@lru_cache(maxsize=None)
+def _single_threaded_blas():
+    # Process-wide and never restored: a `with threadpool_limits(...)` block per clip is not enough, because
+    # concurrent build threads restore the thread count under each other's feet.
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _segment(record: ClipRecord, params: Params) -> tuple[float, float | None]:
