@@ -4,4 +4,5 @@ A benchmark module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``r
 :func:`avsep.bench.report.write_result` writes its JSON and markdown under ``reports/benchmarks/``.
 """
 
-BENCHMARKS: tuple[str, ...] = ("avsep.bench.features", "avsep.bench.world", "avsep.bench.decode", "avsep.bench.loader",)
+BENCHMARKS: tuple[str, ...] = ("avsep.bench.features", "avsep.bench.world", "avsep.bench.decode", "avsep.bench.loader",
+                               "avsep.bench.build")

@@ -26,5 +26,5 @@ def run(args) -> int:
     checkpoints = Path(args.checkpoints or data / "models" / args.model)
     logs = Path(args.logs or Path("dvclive") / args.model)
     result = train(recipe, params, checkpoints, logs, resume=args.resume)
-    print(f"trained {args.model}: checkpoints in {checkpoints}, logs in {logs} ({result})")
+    print(f"trained {args.model}: {result.global_step} steps; checkpoints in {checkpoints}, logs in {logs}")
     return 0

@@ -10,6 +10,7 @@ from avsep.config.cavl import CAVLParams
 from avsep.config.counting import CountingParams
 from avsep.config.dmc import DMCParams
 from avsep.config.dsol import DsolParams
+from avsep.config.mssl import MsslParams
 from avsep.config.build import BuildParams
 from avsep.config.dataset import DatasetParams
 from avsep.config.evaluate import EvaluateParams
@@ -41,6 +42,7 @@ class Params(Section):
     counting: CountingParams = CountingParams()
     baselines: BaselinesParams = BaselinesParams()
     dsol: DsolParams = DsolParams()
+    mssl: MsslParams = MsslParams()
     separation: SeparationParams = SeparationParams()
 
     def active_profile(self) -> ProfileSettings:

@@ -19,8 +19,8 @@ from avsep.report.layouts import LAYOUTS, Column, Layout
 from avsep.report.papers import Published, PublishedTable
 
 # Baselines first, in this order (the papers list them above the methods), then every other model by name.
-BASELINE_ORDER = ("random", "whole_image", "center_prior", "avc", "attention", "sop")
-ALWAYS_IN_LOCALIZATION = ("whole_image", "center_prior")
+BASELINE_ORDER = ("random", "whole_image", "centre_prior", "avc", "attention", "sop")
+ALWAYS_IN_LOCALIZATION = ("whole_image", "centre_prior")
 NOT_RUN = "not run yet"
 NO_VALUE = "–"
 

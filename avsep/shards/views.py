@@ -49,8 +49,11 @@ def collate(samples: list[dict]) -> dict:
     """Stack tensor fields into ``(B, ...)``; every other field becomes a list of length B.
 
     Stacked with NumPy: ``torch.stack`` of these small CPU tensors runs on torch's intra-op threads in the
-    main process (``workers=0``), and on a busy machine their hand-offs cost up to 100x the copy itself."""
-    return {name: torch.from_numpy(np.stack([s[name].numpy() for s in samples]))
+    main process (``workers=0``), and on a busy machine their hand-offs cost up to 100x the copy itself.
+    Batches are C-contiguous: torchvision's JPEG decoder gives channels-last strides, ``np.stack`` keeps them, and
+    torch 2.11's single-threaded CPU convolutions corrupt the heap on such input (segfault / "corrupted
+    double-linked list" in a ResNet-18 forward+backward with one intra-op thread)."""
+    return {name: torch.from_numpy(np.ascontiguousarray(np.stack([s[name].numpy() for s in samples])))
             if isinstance(samples[0][name], torch.Tensor) else [s[name] for s in samples] for name in samples[0]}
 
 

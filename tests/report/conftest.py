@@ -54,7 +54,7 @@ def make_inputs(root: Path) -> None:
     metrics = root / "reports" / "metrics"
     write_json(metrics / "whole_image.json", {"model": "whole_image", "split": "test", "dataset": "world",
                "protocols": {"consensus@solo": loc(0.25, 0.31, 40), "dsol@solo": loc(0.20, 0.30, 40)}})
-    write_json(metrics / "center_prior.json", {"model": "center_prior", "split": "test", "dataset": "world",
+    write_json(metrics / "centre_prior.json", {"model": "centre_prior", "split": "test", "dataset": "world",
                "protocols": {"consensus@solo": loc(0.35, 0.38, 40), "dsol@solo": loc(0.30, 0.33, 40)}})
     for seed, value in ((0, 0.60), (1, 0.70), (2, 0.80)):
         write_json(metrics / f"dsol-seed{seed}.json", {"model": "dsol", "split": "test", "seed": seed,

@@ -38,7 +38,7 @@ def test_whole_image_and_centre_prior_are_rows_of_every_localization_table(param
         view = ours_table(lay, docs, params.report)
         names = [r[0] for r in view.rows]
         if lay.localization:
-            assert names[:2] == ["whole_image", "center_prior"], lay.id
+            assert names[:2] == ["whole_image", "centre_prior"], lay.id
             assert view.rows[0][1] == "not run yet"
         else:
             assert "whole_image" not in names

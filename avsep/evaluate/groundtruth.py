@@ -1,0 +1,65 @@
+"""Ground truth of evaluation batches, in the form the metrics take (boxes in pixels of the scoring map).
+
+Localization-view rows carry ``objects`` (:func:`avsep.shards.windows.frame_objects`: class, the clip-level
+``sounding`` flag and the box of the chosen frame in frame pixels); cocktail-view rows carry ``classes``,
+``boxes`` and ``sounding`` per quadrant. "Sounding" is the clip's label (the object makes the clip's sound),
+not the instant: a violin between two notes of its melody is still the sounding violin, as in the papers'
+annotations. Classes outside :data:`avsep.models.CLASSES` cannot be scored class-aware and are left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from avsep.evaluate.localization import rescale_boxes
+from avsep.models import CLASSES
+
+# World clip ids: ``{split}-{scene}-{index}`` (docs/contracts.md, "World index").
+_WORLD_KEY = re.compile(r"^(?:train|val|test)-(solo|duet|k\d+)-\d+$")
+_CLASS_INDEX = {name: i for i, name in enumerate(CLASSES)}
+
+
+def scene_of(key: str, objects: list[dict]) -> str | None:
+    """The world scene of a clip (``solo``, ``duet``, ``k1`` … ``k4``) from its id; for other datasets
+    ``solo`` when exactly one object sounds, ``k{n}`` for n > 1 sounding objects, ``None`` without objects."""
+    match = _WORLD_KEY.match(key)
+    if match:
+        return match.group(1)
+    n = sum(1 for obj in objects if obj["sounding"])
+    if n == 0:
+        return None
+    return "solo" if n == 1 else f"k{n}"
+
+
+def sounding_boxes(objects: list[dict], frame_hw: tuple[int, int], map_size: int) -> np.ndarray:
+    """``(B, 4)`` boxes of the sounding objects, scaled from the frame to a ``map_size`` square."""
+    boxes = [obj["box"] for obj in objects if obj["sounding"]]
+    if not boxes:
+        return np.zeros((0, 4))
+    return rescale_boxes(np.asarray(boxes, np.float64), frame_hw, map_size)
+
+
+def class_truth(objects: list[dict], frame_hw: tuple[int, int],
+                map_size: int) -> tuple[dict[int, np.ndarray], list[int]]:
+    """``({class index: (B_k, 4) boxes}, silent class indices)`` of one frame: sounding classes with the union of
+    their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame."""
+    boxes: dict[int, list] = {}
+    silent: set[int] = set()
+    for obj in objects:
+        k = _CLASS_INDEX.get(obj["class"])
+        if k is None:
+            continue
+        if obj["sounding"]:
+            boxes.setdefault(k, []).append(obj["box"])
+        else:
+            silent.add(k)
+    scaled = {k: rescale_boxes(np.asarray(b, np.float64), frame_hw, map_size) for k, b in sorted(boxes.items())}
+    return scaled, sorted(silent - set(scaled))
+
+
+def cocktail_objects(classes: list[str], boxes, sounding) -> list[dict]:
+    """A cocktail row's quadrants as localization-style objects: ``[{"class", "sounding", "box"}]``."""
+    return [{"class": str(c), "sounding": bool(s), "box": [float(v) for v in b]}
+            for c, b, s in zip(classes, np.asarray(boxes).tolist(), np.asarray(sounding).tolist())]

@@ -1,0 +1,352 @@
+"""The evaluation runner: one model (or baseline) on one split -> ``reports/metrics/MODEL.json`` + overlays.
+
+``evaluate_model("dsol", params, "data", split="test")`` builds ``method(MODEL).build(params)``, loads the final
+checkpoint of its recipe (not for modules with ``WEIGHTS = False``), streams the evaluation view of each shard
+set a task of the module's ``TASKS`` needs, scores every protocol that applies and writes::
+
+    {"model": "dsol", "split": "test", "dataset": "world", "data": "data", "seed": 0, "checkpoint": "...",
+     "protocols": {"consensus@solo": {"protocol": "consensus", "gt": "union", "ciou@0.3": ..., "auc": ...,
+                                      "n": 22, "n_skipped": 0}, "dsol-synthetic@cocktail": {...}, ...},
+     "skipped": [{"runner": "cocktail", "reason": "..."}], "not_evaluated": {"separation": "..."}}
+
+Keys of ``protocols`` are ``protocol@subset`` (docs/report.md): subsets ``solo`` (single source), ``duet``,
+``k1`` … ``k4`` (world scenes, class-aware), ``cocktail`` (2×2 mixtures) and ``kscenes`` (counting).
+NaN and infinities are written as ``null``. Every list is put in the split's order (the view's ``index``)
+before scoring, so results do not depend on the number of workers. See docs/evaluation.md.
+
+Runners are registered in :data:`RUNNERS`; a task without one is listed under ``not_evaluated``.
+Separation is scored by :func:`avsep.evaluate.separation_runner.run_separation` (imported when used).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from avsep.evaluate import groundtruth as G
+from avsep.evaluate.counting import evaluate_counting
+from avsep.evaluate.localization import (RELATIVE_PROTOCOLS, evaluate_class_aware, evaluate_single_source,
+                                         single_source_cious)
+from avsep.evaluate.overlays import save_overlay
+from avsep.io import atomic_write_text
+from avsep.models import CLASSES, method
+from avsep.shards import evaluation_view, make_loader
+from avsep.shards.reader import ShardSetError
+from avsep.train import load_checkpoint, to_device
+from avsep.train.checkpoint import run_fingerprint
+from avsep.train.distributed import choose_device
+
+log = logging.getLogger(__name__)
+
+SOLO, COCKTAIL, KSCENES = "solo", "cocktail", "kscenes"
+OVERLAY_SUBSETS = (SOLO, "duet", COCKTAIL)  # a few pictures for the report; k-scenes are numbers only
+
+
+@dataclass
+class EvalContext:
+    """What every runner needs: the model on its device, where the data is and how to read it."""
+
+    name: str
+    module: ModuleType
+    model: nn.Module
+    params: Any
+    data_root: Path
+    split: str
+    device: torch.device
+    batch_size: int
+    workers: int
+    progress: bool = True
+    overlays: int = 0  # overlay PNGs per subset (the first ones in split order)
+    figures_dir: Path | None = None  # reports/figures/MODEL
+
+    def predict(self, task: str, batch: dict) -> np.ndarray:
+        """``TASKS[task](model, batch)`` without gradients, as float32 numpy."""
+        with torch.no_grad():
+            out = self.module.TASKS[task](self.model, to_device(batch, self.device))
+        return out.detach().float().cpu().numpy()
+
+
+@dataclass
+class Runner:
+    """Evaluates ``tasks`` (those the model has) on one shard set: ``run(ctx, tasks) -> {key: entry}``."""
+
+    name: str
+    tasks: tuple[str, ...]
+    run: Callable[[EvalContext, tuple[str, ...]], dict[str, dict]]
+
+
+def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
+    """Batches of ``view`` over ``DATA/shards/{shard_set}/{split}-*.tar`` in eval mode (every sample once).
+
+    Raises :class:`ShardSetError` when the set or split does not exist (the runner records it as skipped).
+    """
+    location = str(ctx.data_root / "shards" / shard_set)
+    shard_view = evaluation_view(location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size,
+                                 seed=ctx.params.seed)
+    workers = min(ctx.workers, len(shard_view.shards.urls))  # split modes need a shard per reader
+    loader = make_loader(shard_view, ctx.params.shards, workers=workers, ranks=1)
+    yield from tqdm(loader, total=shard_view.batches_per_epoch, desc=f"{ctx.name} {shard_set}/{ctx.split}",
+                    disable=not ctx.progress)
+    if shard_view.skipped:
+        log.warning("%s/%s: %d corrupt sample(s) or shard(s) skipped", location, ctx.split, shard_view.skipped)
+
+
+def take(batch: dict, rows: list[int]) -> dict:
+    """The sub-batch of ``rows``: tensors indexed along dim 0, lists picked."""
+    index = torch.as_tensor(rows, dtype=torch.long)
+    return {k: v.index_select(0, index) if isinstance(v, torch.Tensor) else [v[i] for i in rows]
+            for k, v in batch.items()}
+
+
+@dataclass
+class Collected:
+    """Per-sample predictions and ground truth of one subset, with the frames kept for overlays."""
+
+    index: list[int] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    maps: list[np.ndarray] = field(default_factory=list)
+    truth: list[Any] = field(default_factory=list)
+    objects: list[list[dict]] = field(default_factory=list)
+    frames: dict[int, np.ndarray] = field(default_factory=dict)  # split index -> (H, W, 3) uint8
+
+    def add(self, index: int, key: str, prediction, truth, objects: list[dict], frame: torch.Tensor,
+            keep_frames: int) -> None:
+        self.index.append(index)
+        self.keys.append(key)
+        self.maps.append(prediction)
+        self.truth.append(truth)
+        self.objects.append(objects)
+        if keep_frames:
+            self.frames[index] = frame.permute(1, 2, 0).numpy().copy()  # not a view keeping its batch alive
+            if len(self.frames) > keep_frames:  # keep the first ones in split order, whatever arrives first
+                del self.frames[max(self.frames)]
+
+    def ordered(self) -> "Collected":
+        order = np.argsort(self.index, kind="stable")
+        pick = lambda values: [values[i] for i in order]  # noqa: E731
+        return Collected(pick(self.index), pick(self.keys), pick(self.maps), pick(self.truth), pick(self.objects),
+                         self.frames)
+
+
+def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
+    """Single-source on solo clips, class-aware on duets and k-source scenes, counting on k-source scenes,
+    all from one pass over the ``clips`` set's localization view."""
+    loc = ctx.params.evaluate.localization
+    size = loc.map_size
+    single: Collected = Collected()
+    multi: dict[str, Collected] = {}
+    counts: Collected = Collected()
+    for batch in stream(ctx, "clips", "localization"):
+        frame_hw = tuple(batch["frame"].shape[-2:])
+        scenes = [G.scene_of(k, o) for k, o in zip(batch["key"], batch["objects"])]
+        if "single_source" in tasks:
+            rows = [i for i, s in enumerate(scenes) if s == SOLO]
+            if rows:
+                maps = ctx.predict("single_source", take(batch, rows))
+                for j, i in enumerate(rows):
+                    single.add(batch["index"][i], batch["key"][i], maps[j],
+                               G.sounding_boxes(batch["objects"][i], frame_hw, size), batch["objects"][i],
+                               batch["frame"][i], ctx.overlays)
+        if "class_aware" in tasks:
+            rows = [i for i, s in enumerate(scenes) if s is not None and s != SOLO]
+            if rows:
+                maps = ctx.predict("class_aware", take(batch, rows))
+                for j, i in enumerate(rows):
+                    multi.setdefault(scenes[i], Collected()).add(
+                        batch["index"][i], batch["key"][i], maps[j],
+                        G.class_truth(batch["objects"][i], frame_hw, size), batch["objects"][i],
+                        batch["frame"][i], ctx.overlays if scenes[i] in OVERLAY_SUBSETS else 0)
+        if "counting" in tasks:
+            rows = [i for i, s in enumerate(scenes) if s is not None and s.startswith("k")
+                    and batch["n_sources"][i] >= 0]
+            if rows:
+                predicted = ctx.predict("counting", take(batch, rows))
+                for j, i in enumerate(rows):
+                    counts.add(batch["index"][i], batch["key"][i], predicted[j], batch["n_sources"][i], [],
+                               batch["frame"][i], 0)
+    out: dict[str, dict] = {}
+    if single.index:
+        out.update(score_single(ctx, single.ordered(), SOLO))
+    for scene in sorted(multi):
+        out.update(score_class_aware(ctx, multi[scene].ordered(), scene))
+    if counts.index:
+        done = counts.ordered()
+        # Counts are integers: a regressor's estimate is rounded and floored at zero.
+        predicted = np.maximum(np.rint(np.asarray(done.maps, np.float64)), 0)
+        entry = evaluate_counting(predicted, np.asarray(done.truth), cap=ctx.params.evaluate.counting.cap)
+        out[f"{entry['protocol']}@{KSCENES}"] = entry
+    return out
+
+
+def run_cocktail(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
+    """Class-aware localization (and NSA) on the ``cocktail`` set's 2×2 mixtures."""
+    size = ctx.params.evaluate.localization.map_size
+    done = Collected()
+    for batch in stream(ctx, COCKTAIL, "cocktail"):
+        frame_hw = tuple(batch["frame"].shape[-2:])
+        maps = ctx.predict("class_aware", batch)
+        for i, key in enumerate(batch["key"]):
+            objects = G.cocktail_objects(batch["classes"][i], batch["boxes"][i], batch["sounding"][i])
+            done.add(batch["index"][i], key, maps[i], G.class_truth(objects, frame_hw, size), objects,
+                     batch["frame"][i], ctx.overlays)
+    return score_class_aware(ctx, done.ordered(), COCKTAIL) if done.index else {}
+
+
+def run_separation(ctx, tasks: tuple[str, ...]) -> dict[str, dict]:
+    """Separation variants and baselines on the stored N-mix sets (imported lazily: it pulls in the U-Net)."""
+    from avsep.evaluate.separation_runner import run_separation as run
+
+    return run(ctx, tasks)
+
+
+RUNNERS: list[Runner] = [
+    Runner("clips", ("single_source", "class_aware", "counting"), run_clips),
+    Runner(COCKTAIL, ("class_aware",), run_cocktail),
+    Runner("nmix", ("separation",), run_separation),
+]
+
+
+def score_single(ctx: EvalContext, done: Collected, subset: str) -> dict[str, dict]:
+    """Every single-source protocol of ``evaluate.localization`` against the exact boxes (``gt="union"``)."""
+    loc = ctx.params.evaluate.localization
+    out = {}
+    for protocol in loc.single_source:
+        out[f"{protocol}@{subset}"] = evaluate_single_source(done.maps, done.truth, protocol, size=loc.map_size,
+                                                             gt="union", thresholds=loc.thresholds)
+    if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
+        first = done.index[:ctx.overlays]
+        protocol = loc.single_source[0] if loc.single_source else "consensus"
+        scores = single_source_cious(done.maps[:len(first)], done.truth[:len(first)], protocol, size=loc.map_size,
+                                     gt="union")
+        for n, index in enumerate(first):
+            save_overlay(ctx.figures_dir / f"{subset}-{index:05d}.png", done.frames[index], [done.maps[n]],
+                         [f"{protocol} cIoU {scores[n]:.2f}"], done.objects[n], f"{ctx.name}: {done.keys[n]}")
+    return out
+
+
+def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[str, dict]:
+    """Every class-aware protocol (CIoU and NSA) on one subset; a protocol that can score no frame of it
+    (``mssl`` needs exactly two sounding classes) is left out and logged."""
+    loc = ctx.params.evaluate.localization
+    boxes = [t[0] for t in done.truth]
+    silent = [t[1] for t in done.truth]
+    out = {}
+    for protocol in loc.class_aware:
+        try:
+            out[f"{protocol}@{subset}"] = evaluate_class_aware(done.maps, boxes, silent, protocol, size=loc.map_size,
+                                                               thresholds=loc.thresholds, nsa_tau=loc.nsa_tau)
+            continue
+        except ValueError as exc:
+            if "no sample could be scored" not in str(exc):
+                raise
+        log.info("%s@%s: no frame of %d can be scored under this protocol", protocol, subset, len(done.maps))
+        if protocol == "mssl":
+            # MSSL scores only two-source frames; on other levels (k1, k3 scenes) its threshold without that
+            # filter is the comparable number (docs/report.md: relative:0.1@k1, relative:0.1@k3).
+            relative = f"relative:{RELATIVE_PROTOCOLS['mssl']:g}"
+            out[f"{relative}@{subset}"] = evaluate_class_aware(done.maps, boxes, silent, relative,
+                                                               size=loc.map_size, thresholds=loc.thresholds,
+                                                               nsa_tau=loc.nsa_tau)
+    if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
+        for n, index in enumerate(done.index[:ctx.overlays]):
+            sounding = sorted(boxes[n]) or [0]  # a frame without a sounding class: show the first class's map
+            save_overlay(ctx.figures_dir / f"{subset}-{index:05d}.png", done.frames[index],
+                         [done.maps[n][k] for k in sounding], [f"map of {CLASSES[k]}" for k in sounding],
+                         done.objects[n], f"{ctx.name}: {done.keys[n]}")
+    return out
+
+
+def load_model(name: str, module: ModuleType, params, data_root: Path,
+               checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
+    """``(model in eval mode, checkpoint path or None)``: ``module.build(params)`` with the final stage's weights
+    (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file); none for ``WEIGHTS = False``."""
+    model = module.build(params)
+    if not getattr(module, "WEIGHTS", True):
+        return model.eval(), None
+    recipe = module.recipe(params, data_root)
+    path = Path(checkpoint) if checkpoint else data_root / "models" / name / f"{recipe.stages[-1].name}.pt"
+    state = load_checkpoint(path)  # CheckpointError names the file and the reason
+    expected = run_fingerprint(params, recipe.params_sections)[0]
+    if state["params_hash"] != expected:
+        log.warning("%s: trained with parameters %s, evaluating with %s (the model may differ from its recipe's)",
+                    path, state["params_hash"], expected)
+    if not state["finished"]:
+        log.warning("%s: the stage had not finished training (epoch %d)", path, state["epoch"])
+    model.load_state_dict(state["model"])
+    return model.eval(), path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf as ``None`` and numpy scalars/arrays as Python numbers/lists."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "test",
+                   checkpoint: str | Path | None = None, metrics_dir: str | Path | None = None,
+                   figures_dir: str | Path | None = None, batch_size: int | None = None, workers: int | None = None,
+                   overlays: int = 4, progress: bool = True) -> dict:
+    """Evaluate method ``name`` on ``split`` of the shards under ``data_root``; write and return the metrics doc.
+
+    metrics_dir: default ``params.report.metrics_dir`` (``reports/metrics``) -> ``MODEL.json``;
+    figures_dir: default ``params.report.figures_dir`` -> ``MODEL/*.png`` (replaced on each run); overlays: PNGs
+    per subset (0: none); batch_size: default the profile's; workers: default ``params.shards.workers``.
+    """
+    data_root = Path(data_root)
+    module = method(name)
+    if not getattr(module, "TASKS", None):
+        raise ValueError(f"model {name!r}: its module {module.__name__} has no TASKS to evaluate")
+    device = choose_device(params.train.device)
+    model, path = load_model(name, module, params, data_root, checkpoint)
+    figures = Path(figures_dir or params.report.figures_dir) / name
+    if overlays and figures.is_dir():
+        shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
+    ctx = EvalContext(name, module, model.to(device), params, data_root, split, device,
+                      batch_size or params.active_profile().batch_size,
+                      params.shards.workers if workers is None else workers, progress, overlays,
+                      figures if overlays else None)
+    protocols: dict[str, dict] = {}
+    skipped: list[dict] = []
+    handled: set[str] = set()
+    for runner in RUNNERS:
+        tasks = tuple(t for t in runner.tasks if t in module.TASKS)
+        if not tasks:
+            continue
+        handled.update(tasks)
+        try:
+            protocols.update(runner.run(ctx, tasks))
+        except ShardSetError as exc:
+            log.warning("%s: %s not evaluated: %s", name, runner.name, exc)
+            skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
+    not_evaluated = {task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
+                     for task in module.TASKS if task not in handled}
+    if not protocols:
+        raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
+                         f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")
+    doc = json_safe({"model": name, "split": split, "dataset": params.dataset.source, "data": str(data_root),
+                     "seed": params.seed, "checkpoint": str(path) if path else None, "protocols": protocols,
+                     "skipped": skipped, "not_evaluated": not_evaluated})
+    out = Path(metrics_dir or params.report.metrics_dir) / f"{name}.json"
+    atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    log.info("%s: %d protocol entries -> %s", name, len(protocols), out)
+    return doc

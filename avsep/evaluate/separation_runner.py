@@ -1,0 +1,215 @@
+"""Separation evaluation: every guidance variant and the baselines on the stored N-mix sets.
+
+:func:`evaluate_separation_all` scores, on ``DATA/shards/nmix{N}/{split}`` for each N of
+``build.mixing.nmix_sizes`` (the first ``eval_samples`` mixtures of the active profile, all when None):
+
+- each trained variant's checkpoint ``DATA/models/separation/{stage}.pt`` (``frame``, ``object``, ``audio``) and
+  ``gradcam`` (the audio model's class maps as masks);
+- the baselines NMF-MFCC, ideal binary mask and ideal ratio mask; every entry carries the mixture-as-estimate
+  lower bound under ``"mixture"`` (always mir_eval, see :mod:`avsep.evaluate.separation`).
+
+It writes ``reports/metrics/separation.json`` (the recipe's last stage, Sound of Pixels' frame guidance when
+trained) and ``separation-{variant}.json`` / ``separation-{baseline}.json`` (schema of docs/report.md, keys
+``bss_eval@nmix{N}``), separated WAVs under ``reports/audio/separation/`` and spectrogram figures (mixture,
+truth, estimate) under ``reports/figures/separation/``.
+
+:func:`run_separation` has the signature of :class:`avsep.evaluate.runner.Runner` callables: registered as
+``Runner("nmix", ("separation",), run_separation)`` it returns the loaded model's entries and writes the other
+variants' and baselines' documents beside ``MODEL.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from avsep.evaluate.separation import SeparationMeter, mixture_as_estimates
+from avsep.io import atomic_write_text
+from avsep.shards import evaluation_view, make_loader
+from avsep.shards.reader import ShardSetError
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("nmf-mfcc", "ibm", "irm")
+MODEL = "separation"
+
+
+def _model_device(params) -> torch.device:
+    from avsep.train.distributed import choose_device
+
+    return choose_device(params.train.device)
+
+
+def load_variants(params, data_root: Path, device: torch.device) -> dict[str, Any]:
+    """``{variant: model in eval mode}`` for every variant of ``separation.variants`` whose model is trained
+    (gradcam maps to the audio model); a missing checkpoint is logged and its variant left out."""
+    from avsep.models.separation.recipe import build_variant, stage_variants
+    from avsep.train import CheckpointError, load_checkpoint
+
+    models: dict[str, Any] = {}
+    for stage in stage_variants(params):
+        path = data_root / "models" / MODEL / f"{stage}.pt"
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as exc:
+            log.warning("separation %s: not evaluated: %s", stage, exc)
+            continue
+        model = build_variant(params, stage)
+        model.load_state_dict(state["model"])
+        if stage == "object":  # the localizer's checkpoints live beside this data, not at build.out_dir
+            from avsep.models.separation.guidance import Localizer
+
+            model.localizer = Localizer(params.separation.object_method, params, data_root, device)
+        models[stage] = model.to(device).eval()
+    out = {v: models[v] for v in params.separation.variants if v in models}
+    if "gradcam" in params.separation.variants and "audio" in models:
+        out["gradcam"] = models["audio"]
+    return out
+
+
+def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | None, batch_size: int):
+    """The first ``limit`` samples of an N-mix set, converted to the separation layout, one batch at a time."""
+    from avsep.models.separation.inputs import from_nmix
+
+    view = evaluation_view(str(data_root / "shards" / shard_set), split, params.shards, view="nmix",
+                           batch_size=batch_size, seed=params.seed)
+    seen = 0
+    for batch in make_loader(view, params.shards, workers=0, ranks=1):
+        order = np.argsort(batch["index"], kind="stable")  # one reader: already in order; kept explicit
+        if limit is not None and seen >= limit:
+            break
+        batch = {k: v[torch.as_tensor(order)] if isinstance(v, torch.Tensor) else [v[i] for i in order]
+                 for k, v in batch.items()}
+        keep = len(order) if limit is None else min(len(order), limit - seen)
+        batch = {k: v[:keep] for k, v in batch.items()}
+        seen += keep
+        yield from_nmix(batch, params, params.build.sample_rate)
+
+
+def _entry(meter: SeparationMeter, mixture: SeparationMeter) -> dict:
+    entry = meter.result()
+    mix = mixture.result()
+    entry["mixture"] = {k: mix[k] for k in ("sdr", "sir", "sar")}
+    return entry
+
+
+def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test",
+                            metrics_dir: str | Path | None = None, figures_dir: str | Path | None = None,
+                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None, progress: bool = True) -> dict[str, dict]:
+    """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
+    from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
+    from avsep.models.separation.inputs import scale_of
+    from avsep.models.separation.predict import separate
+    from avsep.models.separation.recipe import stage_variants
+    from avsep.models.separation.reconstruct import save_spectrograms, write_wavs
+
+    data_root = Path(data_root)
+    sep, scale = params.separation, scale_of(params)
+    backend = scale.bss_backend or params.evaluate.separation.backend
+    threshold = params.evaluate.separation.silence_threshold
+    device = _model_device(params)
+    models = load_variants(params, data_root, device) if models is None else models
+    names = list(models) + [b for b in BASELINES if b in sep.baselines]
+    rate = params.shards.separation.sample_rate
+    default = stage_variants(params)[-1]
+    entries: dict[str, dict[str, dict]] = {name: {} for name in names}
+    for n_mix in params.build.mixing.nmix_sizes:
+        shard_set = f"nmix{n_mix}"
+        meters = {name: SeparationMeter(backend, threshold) for name in names}
+        mixture = SeparationMeter("mir_eval", threshold)
+        figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
+        try:
+            batches = list(_samples(params, data_root, shard_set, split, scale.eval_samples,
+                                    scale.batch_size or params.active_profile().batch_size))
+        except ShardSetError as exc:
+            log.warning("separation: %s not evaluated: %s", shard_set, exc)
+            continue
+        total = sum(len(b["mix"]) for b in batches)
+        bar = tqdm(total=total, desc=f"separation {shard_set}/{split}", disable=not progress)
+        for batch in batches:
+            estimates = {}
+            for name, model in models.items():
+                waves, _ = separate(model, {k: v.to(device) if isinstance(v, torch.Tensor) else v
+                                            for k, v in batch.items()}, name)
+                estimates[name] = waves.cpu().numpy()
+            for i in range(len(batch["mix"])):
+                mix, refs = batch["mix"][i].numpy(), batch["sources"][i].numpy()
+                mixture.update(refs, mixture_as_estimates(mix, refs.shape[0]))
+                per_sample = {name: estimates[name][i] for name in models}
+                for kind in ("ibm", "irm"):
+                    if kind in names:
+                        per_sample[kind] = ideal_mask_estimates(mix, refs, kind)
+                if "nmf-mfcc" in names:
+                    per_sample["nmf-mfcc"] = nmf_mfcc_estimates(
+                        mix, refs, n_components=sep.nmf_components, n_mfcc=sep.nmf_mfcc, n_mels=sep.nmf_mels,
+                        iterations=sep.nmf_iterations, loss=sep.nmf_loss, seed=params.seed)
+                for name in names:
+                    meters[name].update(refs, per_sample[name])
+                if figures_left and default in models:
+                    figures_left -= 1
+                    key = str(batch["keys"][i])
+                    classes = [names_[0] for names_ in batch["labels"][i]]
+                    write_wavs(Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs,
+                               per_sample[default], rate)
+                    save_spectrograms(Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png", mix,
+                                      refs, per_sample[default], classes, scale.n_bins,
+                                      f"{key}: {default} guidance")
+                bar.update(1)
+        bar.close()
+        if not mixture.scores:
+            continue
+        for name in names:
+            if meters[name].scores:
+                entries[name][f"bss_eval@{shard_set}"] = _entry(meters[name], mixture)
+    return _write(params, data_root, split, entries, models, default, metrics_dir)
+
+
+def _variant_label(params, variant: str, models: dict[str, Any]) -> str:
+    label = variant
+    if variant == "object":
+        localizer = getattr(models.get("object"), "localizer", None)
+        label += f" ({localizer.note})" if localizer is not None else f" ({params.separation.object_method} map)"
+    sets = params.separation.train_sets
+    return label if sets == ["C1"] else f"{label}, trained on {'+'.join(sets)}"
+
+
+def _write(params, data_root: Path, split: str, entries: dict[str, dict], models: dict[str, Any], default: str,
+           metrics_dir: str | Path | None) -> dict[str, dict]:
+    from avsep.evaluate.runner import json_safe
+
+    out_dir = Path(metrics_dir or params.report.metrics_dir)
+    docs = {}
+    for name, protocols in entries.items():
+        if not protocols:
+            continue
+        is_model = name in models
+        file = f"{MODEL}.json" if name == default else f"{MODEL}-{name}.json"
+        doc = {"model": MODEL if is_model else name, "split": split, "dataset": params.dataset.source,
+               "data": str(data_root), "seed": params.seed,
+               "variant": _variant_label(params, name, models) if is_model else "",
+               "protocols": protocols}
+        docs[file] = json_safe(doc)
+        atomic_write_text(out_dir / file, json.dumps(docs[file], indent=1) + "\n")
+    log.info("separation: %d metrics documents -> %s", len(docs), out_dir)
+    return docs
+
+
+def run_separation(ctx, tasks: tuple[str, ...]) -> dict[str, dict]:
+    """:class:`avsep.evaluate.runner.Runner` hook: every variant and baseline (their documents are written
+    beside ``MODEL.json``); returns the entries of the runner's model (the recipe's last stage)."""
+    from avsep.models.separation.recipe import stage_variants
+
+    docs = evaluate_separation_all(ctx.params, ctx.data_root, split=ctx.split,
+                                   figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
+                                   progress=ctx.progress)
+    default = f"{MODEL}.json"
+    if default not in docs:
+        raise ShardSetError(f"{ctx.data_root}/shards/nmix*: no N-mix sample could be scored for "
+                            f"{stage_variants(ctx.params)[-1]}")
+    return docs[default]["protocols"]

@@ -1,0 +1,1 @@
+"""Experiments that reproduce the papers' claims on the built-in world, one module per family."""

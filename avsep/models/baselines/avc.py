@@ -1,0 +1,65 @@
+"""``avc``: audio-visual correspondence with localization, "Objects that Sound" (AVOL-Net).
+
+The audio embedding is compared with the embedding of every visual position (cosine), each similarity is
+calibrated into a logit (``scale * cos + bias``, AVOL-Net's 1×1 calibration), and the pair's logit is the
+maximum over positions (multiple-instance learning: the sound comes from somewhere), trained to tell matching
+from mismatched frame/audio pairs (:func:`.correspondence.correspondence_loss`). Localization map = the
+sigmoid of each position's calibrated logit, ``(B, h, w)`` in (0, 1): the probability that this position
+makes the sound, so relative thresholds and NSA's absolute one read it as the paper's map.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from avsep.models import CLASSES
+from avsep.models.baselines.correspondence import (Calibration, correspondence_recipe, position_similarity,
+                                                   towers_from)
+
+WEIGHTS = True
+
+
+class AVOLNet(nn.Module):
+    """``forward(frame (B,3,H,W) uint8, logmel (B,1,T,F), negative (B,) long | None) ->
+    {"map": (B, h, w) in (0, 1), "pos": (B,) logits, "neg": (B,) logits of (frame[negative], audio) when given}``."""
+
+    def __init__(self, towers: nn.Module, scale_init: float):
+        super().__init__()
+        self.towers = towers
+        self.calibration = Calibration(scale_init)
+
+    def forward(self, frame: torch.Tensor, logmel: torch.Tensor, negative: torch.Tensor | None = None) -> dict:
+        visual, audio = self.towers.visual(frame), self.towers.audio(logmel)
+        # Objects that Sound, AVOL-Net: calibrated similarity per position; its sigmoid is the localization map
+        # and its max over positions the correspondence logit.
+        logits = self.calibration(position_similarity(visual, audio))
+        out = {"map": torch.sigmoid(logits), "pos": logits.flatten(1).amax(1)}
+        if negative is not None:
+            mismatched = self.calibration(position_similarity(visual[negative.clamp(min=0)], audio))
+            out["neg"] = mismatched.flatten(1).amax(1)
+        return out
+
+
+def build(params) -> AVOLNet:
+    section = params.baselines.avc
+    return AVOLNet(towers_from(params, section), section.logit_scale_init)
+
+
+def recipe(params, data_root: Path):
+    return correspondence_recipe("avc", params, data_root, lambda: build(params))
+
+
+def predict_single(model: AVOLNet, batch: dict) -> torch.Tensor:
+    """``(B, h, w)`` in (0, 1): sigmoid of the calibrated cosine of the audio with each visual position."""
+    return model(batch["frame"], batch["logmel"])["map"]
+
+
+def predict_class_aware(model: AVOLNet, batch: dict) -> torch.Tensor:
+    """``(B, K, h, w)``: the class-agnostic map repeated for every class of ``CLASSES``."""
+    return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+
+
+TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}

@@ -1,0 +1,120 @@
+"""Audio-visual correspondence: the two-stream net, objective and recipe shared by ``avc`` and ``attention``.
+
+Both baselines learn from the localization view only: a frame and the second of audio around it are a
+positive pair, the same audio with another clip's frame of the batch (``batch["negative"]``) a negative one,
+and a binary classifier tells them apart (Arandjelović & Zisserman, "Objects that Sound", Sec. 3; Senocak et
+al. train their attention network with the same kind of correspondence signal). They differ in how the
+audio meets the visual positions (:mod:`.avc`: max over positions; :mod:`.attention`: softmax attention).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsep.config.train import OptimizerParams
+from avsep.models.backbones import ResNet18
+from avsep.shards import localization_view, make_loader
+from avsep.train import Recipe, Stage
+
+UINT8_MAX = 255.0  # frames arrive as uint8
+
+
+class TwoStream(nn.Module):
+    """The vision and audio towers, mapping both into one ``D``-dimensional space (L2-normalised).
+
+    ``visual(frame: (B, 3, H, W) uint8) -> (B, D, h, w)``: the frame scaled to [0, 1] and resized (bilinear) to
+    ``image_size``, a ResNet-18 of ``width`` with ``strides`` (16 in all by default: 224 px -> 14×14) and a 1×1
+    projection. ``audio(logmel: (B, 1, T, F)) -> (B, D)``: batch-normalised log-mel (the dB scale is learned
+    away), a ResNet-18, max-pooled over time and frequency, and a linear projection.
+    """
+
+    def __init__(self, width: int, image_size: int, embed_dim: int, strides: tuple[int, int, int, int]):
+        super().__init__()
+        self.image_size = image_size
+        self.vision = ResNet18(3, width, strides)
+        self.vision_proj = nn.Conv2d(self.vision.out_channels, embed_dim, 1)
+        self.audio_norm = nn.BatchNorm2d(1)
+        self.audio_net = ResNet18(1, width)
+        self.audio_proj = nn.Linear(self.audio_net.out_channels, embed_dim)
+
+    def visual(self, frame: torch.Tensor) -> torch.Tensor:
+        # Contiguous (NCHW) input: channels-last frames (torchvision's decoder) crash torch 2.11's
+        # single-threaded CPU convolutions (see avsep.shards.views.collate).
+        x = frame.to(torch.float32, memory_format=torch.contiguous_format) / UINT8_MAX
+        if x.shape[-2:] != (self.image_size, self.image_size):
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        return F.normalize(self.vision_proj(self.vision(x)), dim=1)
+
+    def audio(self, logmel: torch.Tensor) -> torch.Tensor:
+        features = self.audio_net(self.audio_norm(logmel.float())).amax(dim=(2, 3))
+        return F.normalize(self.audio_proj(features), dim=1)
+
+
+def towers_from(params, section) -> TwoStream:
+    """The towers at the active profile's width and image size, with ``section``'s embedding and strides."""
+    profile = params.active_profile()
+    return TwoStream(profile.backbone_width, profile.image_size, section.embed_dim, tuple(section.vision_strides))
+
+
+def position_similarity(visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """Cosine of the audio embedding ``(B, D)`` with every position of ``visual`` ``(B, D, h, w)``: ``(B, h, w)``
+    (both are unit vectors)."""
+    return torch.einsum("bdhw,bd->bhw", visual, audio)
+
+
+class Calibration(nn.Module):
+    """``logit = scale * similarity + bias``, both learned (AVOL-Net's calibration of the max-pooled score)."""
+
+    def __init__(self, scale_init: float):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(float(scale_init)))
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, similarity: torch.Tensor) -> torch.Tensor:
+        return self.scale * similarity + self.bias
+
+
+def correspondence_loss(model: nn.Module, batch: dict) -> dict:
+    """Binary cross-entropy of matching (target 1) versus mismatched (target 0) pairs, and the accuracy.
+
+    ``model(frame, logmel, negative)`` returns ``{"pos": (B,), "neg": (B,)}`` logits; rows whose ``negative``
+    is -1 (the whole batch is one clip) have no negative and are left out of it.
+    """
+    out = model(batch["frame"], batch["logmel"], batch["negative"])
+    valid = batch["negative"] >= 0
+    logits = torch.cat([out["pos"], out["neg"][valid]])
+    targets = torch.cat([torch.ones_like(out["pos"]), torch.zeros_like(out["neg"][valid])])
+    loss = F.binary_cross_entropy_with_logits(logits.float(), targets.float())
+    accuracy = ((logits > 0).float() == targets).float().mean()
+    return {"loss": loss, "acc": accuracy}
+
+
+def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[], nn.Module]) -> Recipe:
+    """One stage: ``build()`` trained with :func:`correspondence_loss` on the train split of
+    ``params.baselines.<name>.train_set``, Adam at the section's per-profile rate, for the per-profile epochs ×
+    ``epochs_scale``, each capped at the profile's ``max_steps_per_epoch``."""
+    section = getattr(params.baselines, name)
+    profile = params.active_profile()
+    location = str(Path(data_root) / "shards" / section.train_set)
+    state: dict = {}
+
+    def loader(epoch: int, rank: int, world_size: int):
+        # One view and DataLoader for the run; the view's own seeding makes each epoch's order a function of it.
+        if "loader" not in state:
+            view = localization_view(location, "train", params.shards, batch_size=profile.batch_size,
+                                     seed=params.seed)
+            state["view"], state["loader"] = view, make_loader(view, params.shards)
+        state["view"].set_epoch(epoch)
+        return state["loader"]
+
+    epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
+    optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile),
+                                weight_decay=section.weight_decay)
+    stage = Stage("correspondence", loader, correspondence_loss, epochs=epochs, model=build,
+                  steps_per_epoch=profile.max_steps_per_epoch, optimizer=optimizer)
+    return Recipe(name, [stage], params_sections=("baselines", "shards", "profile", "profiles"))

@@ -1,0 +1,16 @@
+"""``random``: a seeded random map per clip (U(0, 1) on a ``baselines.grid`` grid, seeded by seed and clip key)."""
+
+from __future__ import annotations
+
+from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+
+WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
+__all__ = ["TASKS", "WEIGHTS", "build", "recipe"]
+
+
+def build(params) -> FixedMap:
+    return FixedMap("random", params.baselines.grid, seed=params.seed)
+
+
+def recipe(params, data_root):
+    raise no_recipe("random")

@@ -1,0 +1,17 @@
+"""``whole_image``: a constant map, every pixel predicted sounding (the "random cIoU" trap of MSSL's issue:
+it already scores high when boxes are large, so it is reported beside every model)."""
+
+from __future__ import annotations
+
+from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+
+WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
+__all__ = ["TASKS", "WEIGHTS", "build", "recipe"]
+
+
+def build(params) -> FixedMap:
+    return FixedMap("whole_image", params.baselines.grid)
+
+
+def recipe(params, data_root):
+    raise no_recipe("whole_image")

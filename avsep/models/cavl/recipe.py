@@ -1,0 +1,128 @@
+"""Curriculum training of CAVL (C1 → C2 → C3 → C4, k = the stage's number of sources) and localization."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from avsep.config.train import OptimizerParams
+from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
+from avsep.models.cavl.network import CAVL
+from avsep.models.dmc.data import ShardBatches
+from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
+from avsep.train import Recipe, Stage
+
+PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles")
+CURRICULUM_SOURCES = {"C1": 1, "C2": 2, "C3": 3, "C4": 4}  # C4 = four or more: k = 4
+
+
+def sources_of(curriculum: str) -> int:
+    """k of a curriculum name (``"C3"`` → 3); ValueError naming it otherwise."""
+    if curriculum not in CURRICULUM_SOURCES:
+        raise ValueError(f"curriculum {curriculum!r}: expected one of {sorted(CURRICULUM_SOURCES)}")
+    return CURRICULUM_SOURCES[curriculum]
+
+
+def build(params, image_size: int | None = None) -> CAVL:
+    """The CAVL network at the active profile's width (and image size unless given)."""
+    profile = params.active_profile()
+    return CAVL(params.cavl, profile.backbone_width, image_size or profile.image_size)
+
+
+def scene_scores(out: dict, negative: torch.Tensor, alignment: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(positive (B,), negative (B,))`` scene similarities of each frame with its own audio and with the
+    audio of row ``negative[i]`` (structural: aligned sound-object pairs; scene: pooled features)."""
+    if alignment == "structural":
+        positive, _ = structural_alignment(out["audio_centres"], out["visual_centres"])
+        mismatched, _ = structural_alignment(out["audio_centres"][negative], out["visual_centres"])
+    elif alignment == "scene":
+        positive = scene_similarity(out["audio_features"], out["visual_features"])
+        mismatched = scene_similarity(out["audio_features"][negative], out["visual_features"])
+    else:
+        raise ValueError(f"cavl.alignment {alignment!r}: expected 'structural' or 'scene'")
+    return positive, mismatched
+
+
+def cavl_loss(model, batch: dict, k: int, alignment: str, margin: float) -> dict:
+    """Contrastive loss on scene-level matching of a localization batch with ``k`` sounds per scene.
+
+    Logs ``loss`` and ``acc`` = fraction of frames whose own audio scores above the negative's.
+    """
+    out = model(batch["frame"], batch["logmel"], k)
+    valid = batch["negative"] >= 0
+    positive, mismatched = scene_scores(out, batch["negative"].clamp_min(0), alignment)
+    positive, mismatched = positive[valid], mismatched[valid]
+    loss = scene_contrastive_loss(positive, mismatched, margin)
+    return {"loss": loss, "acc": (positive > mismatched).float().mean()}
+
+
+@dataclass
+class StageSettings:
+    """How one curriculum stage runs; the experiments shrink these (``None``: the profile's / params').
+
+    steps: total optimizer steps of the stage (rounded up to whole passes over the shard set), instead of
+    ``cavl.epochs``.
+    """
+
+    steps: int | None = None
+    batch_size: int | None = None
+    image_size: int | None = None
+    alignment: str | None = None
+    seed: int | None = None
+
+
+def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, settings: StageSettings | None = None,
+                     name: str | None = None) -> Stage:
+    """The stage that trains on ``DATA/shards/{curriculum}`` with k = its number of sources; ``first`` builds
+    the network, later stages continue the previous stage's model."""
+    cfg, profile, settings = params.cavl, params.active_profile(), settings or StageSettings()
+    k = sources_of(curriculum)
+    batches = ShardBatches(Path(data_root) / "shards" / curriculum, "train", params.shards,
+                           settings.batch_size or profile.batch_size,
+                           params.seed if settings.seed is None else settings.seed)
+    loss = partial(cavl_loss, k=k, alignment=settings.alignment or cfg.alignment, margin=cfg.margin)
+    if settings.steps:
+        steps = min(settings.steps, batches.steps)
+        epochs = math.ceil(settings.steps / steps)
+    else:
+        steps, epochs = steps_for(batches, params), epochs_for(getattr(cfg.epochs, curriculum), params)
+    optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
+    return Stage(name or curriculum, batches, loss, epochs, model=partial(build, params, settings.image_size)
+                 if first else None, steps_per_epoch=steps, optimizer=optimizer)
+
+
+def recipe(params, data_root: Path) -> Recipe:
+    """CAVL's curriculum: one stage per ``cavl.curricula`` entry, each continuing the previous model."""
+    stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
+    return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)
+
+
+@torch.no_grad()
+def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True) -> torch.Tensor:
+    """``(B, h, w)`` single-source map: the mask of the visual centre aligned with the sound (k = 1);
+    ``related=False`` gives the least similar visual centre (CAVL Table 2, "unrelated")."""
+    out = model(frames, logmel, 1)
+    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
+    chosen = objects[:, 0]
+    if not related:
+        sims = torch.nn.functional.cosine_similarity(out["audio_centres"], out["visual_centres"], dim=-1)
+        chosen = sims.argmin(1)
+    return out["visual_assignments"][torch.arange(chosen.shape[0], device=chosen.device), chosen]
+
+
+@torch.no_grad()
+def sound_maps(model, frames: torch.Tensor, logmel: torch.Tensor, k: int) -> torch.Tensor:
+    """Class-agnostic maps ``(B, k, h, w)``: for each of the k sounds, the mask of its aligned visual centre."""
+    out = model(frames, logmel, k)
+    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
+    maps = out["visual_assignments"]
+    return maps.gather(1, objects[:, :, None, None].expand(-1, -1, *maps.shape[-2:]))
+
+
+def predict_single_source(model, batch: dict) -> torch.Tensor:
+    """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
+    return localize(model, batch["frame"], batch["logmel"])

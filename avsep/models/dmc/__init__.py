@@ -1,0 +1,13 @@
+"""DMC: Deep Multimodal Clustering (Hu, Nie, Li, CVPR 2019), method module ``dmc``.
+
+Two ResNet-18 streams, the multimodal clustering of Algorithm 1, the max-margin loss of Eq. 8 (or the
+simplified code's contrastive loss), and single-source localization from the soft assignment of the visual
+centre closest to the audio. See docs/models/dmc.md.
+"""
+
+from avsep.models.dmc.network import DMC
+from avsep.models.dmc.recipe import build, localize, predict_single_source, recipe
+
+TASKS = {"single_source": predict_single_source}
+
+__all__ = ["DMC", "TASKS", "build", "localize", "recipe"]

@@ -1,0 +1,60 @@
+"""The DMC network: two streams, a per-position fc into a shared space, and the multimodal clustering."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from avsep.config.dmc import DMCParams
+from avsep.models.dmc.clustering import soft_cluster
+from avsep.models.dmc.streams import TwoStream
+
+
+def as_vectors(feature_map: torch.Tensor) -> torch.Tensor:
+    """``(B, C, h, w)`` → ``(B, h·w, C)``: one feature vector per map position (DMC §3.1's reshape)."""
+    return feature_map.flatten(2).transpose(1, 2)
+
+
+def as_maps(assignments: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(B, h·w, k)`` → ``(B, k, h, w)``: each centre's soft assignment as a map."""
+    return assignments.transpose(1, 2).reshape(assignments.shape[0], assignments.shape[2], height, width)
+
+
+class DMC(nn.Module):
+    """``forward(frames (B, 3, H, W), logmel (B, 1, T, F))`` → dict of
+
+    - ``visual_centres (B, kv, C)``, ``audio_centres (B, ka, C)`` (Algorithm 1's outputs),
+    - ``visual_assignments (B, kv, h, w)``, ``audio_assignments (B, ka, t, f)`` (soft segmentations).
+
+    C = 8·width. ``projections (K, C, C)`` are the centre-specific W_j shared by both modalities
+    (``projection: centre_specific``); with ``shared`` the clustering runs on the fc features directly.
+    """
+
+    def __init__(self, cfg: DMCParams, width: int, image_size: int):
+        super().__init__()
+        self.cfg = cfg
+        self.streams = TwoStream(width, image_size)
+        channels = self.streams.channels
+        self.visual_fc = nn.Conv2d(channels, channels, 1)  # "fc 512→512 per position"
+        self.audio_fc = nn.Conv2d(channels, channels, 1)
+        self.projections = None
+        if cfg.projection == "centre_specific":
+            count = max(cfg.visual_clusters, cfg.audio_clusters)
+            weights = torch.empty(count, channels, channels)
+            for w in weights:  # distinct W_j break the symmetry of Algorithm 1's uniform start
+                nn.init.orthogonal_(w)
+            self.projections = nn.Parameter(weights)
+
+    def cluster(self, features: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``features (B, N, C)`` → ``centres (B, k, C)``, ``assignments (B, N, k)`` (Algorithm 1)."""
+        cfg = self.cfg
+        return soft_cluster(features, k, cfg.iterations, getattr(cfg.z, cfg.distance), cfg.distance,
+                            self.projections, cfg.init)
+
+    def forward(self, frames: torch.Tensor, logmel: torch.Tensor) -> dict[str, torch.Tensor]:
+        visual, audio = self.streams(frames, logmel)
+        visual, audio = self.visual_fc(visual), self.audio_fc(audio)
+        cv, sv = self.cluster(as_vectors(visual), self.cfg.visual_clusters)
+        ca, sa = self.cluster(as_vectors(audio), self.cfg.audio_clusters)
+        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *visual.shape[-2:]),
+                "audio_assignments": as_maps(sa, *audio.shape[-2:])}

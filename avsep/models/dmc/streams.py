@@ -1,0 +1,48 @@
+"""The two-stream audiovisual network shared by DMC, CAVL and the counter: a vision and an audio ResNet-18.
+
+Strides (1, 2, 2, 1) keep the papers' map sizes: 224 px frames → 14×14, a 201×64 log-mel → 13×4.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsep.models.backbones import ResNet18
+
+STRIDES = (1, 2, 2, 1)
+UINT8_MAX = 255.0
+
+
+def prepare_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """``(B, 3, H, W)`` uint8 (or float in [0, 1]) → ``(B, 3, size, size)`` float in [−1, 1].
+
+    DMC scales pixels to [−1, 1] so that they have a scale comparable to the log-mel input.
+    """
+    if frames.ndim != 4 or frames.shape[1] != 3:
+        raise ValueError(f"frames: expected (B, 3, H, W), got shape {tuple(frames.shape)}")
+    x = frames.float() / UINT8_MAX if frames.dtype == torch.uint8 else frames.float()
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x * 2.0 - 1.0
+
+
+class TwoStream(nn.Module):
+    """``frames (B, 3, H, W), logmel (B, 1, T, F)`` → ``visual (B, C, h, w), audio (B, C, t, f)``, C = 8·width.
+
+    The log-mel (dB values) is standardised by a BatchNorm over its single channel before the audio net.
+    """
+
+    def __init__(self, width: int, image_size: int):
+        super().__init__()
+        self.image_size = image_size
+        self.vision = ResNet18(3, width, STRIDES)
+        self.audio_norm = nn.BatchNorm2d(1)
+        self.audio = ResNet18(1, width, STRIDES)
+        self.channels = self.vision.out_channels
+
+    def forward(self, frames: torch.Tensor, logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if logmel.ndim != 4 or logmel.shape[1] != 1:
+            raise ValueError(f"logmel: expected (B, 1, T, F), got shape {tuple(logmel.shape)}")
+        return self.vision(prepare_frames(frames, self.image_size)), self.audio(self.audio_norm(logmel))

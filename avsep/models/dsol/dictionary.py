@@ -1,0 +1,213 @@
+"""DSOL stage one's clustering round (the stage's ``after_epoch``): object features (Eq. 2), the k-means
+dictionary (Eq. 3), alternating pseudo-label classification, and the cluster-to-class matching for evaluation.
+
+Everything the round decides is written into the model's buffers (dictionary, cluster_class, contingency),
+so the epoch-end checkpoint carries it and a resumed run continues from it.
+
+Under DDP each rank reads its share of the clips: object features are gathered so every rank clusters the
+same set identically; each rank then trains the pseudo-label heads on its own clips and rank 0's weights are
+broadcast, so the replicas stay equal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
+
+from avsep.models.dsol.inputs import frames_to_input, solo_rows
+from avsep.models.dsol.network import DSOLNet
+from avsep.train import derive_seed, gather_objects, generator_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundConfig:
+    """What a clustering round needs besides the model (built once by the recipe)."""
+
+    location: Path  # the clips shard set
+    split: str
+    shards: object  # ShardParams
+    batch_size: int
+    image_size: int
+    seed: int
+    classes: tuple[str, ...]
+    first_epoch: int  # cluster after epochs with index >= first_epoch - 1
+    last_epoch: int  # index of the stage's last epoch: the teacher is frozen after it
+    max_clips: int
+    n_init: int
+    max_iter: int
+    passes: int
+    lr: float
+    augment: bool
+    jitter: float
+    progress: bool = True
+
+
+def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
+    """The split's solo clips (one window each, drawn from (seed, epoch, key)), as CPU batches, at most
+    ``max_clips`` clips. Read in the main process, in shard order (eval mode)."""
+    from avsep.shards import localization_view, make_loader
+
+    view = localization_view(str(cfg.location), cfg.split, cfg.shards, batch_size=cfg.batch_size, seed=cfg.seed,
+                             mode="eval")
+    view.set_epoch(epoch)
+    out, count = [], 0
+    for batch in make_loader(view, cfg.shards, workers=0):
+        batch = solo_rows(batch)
+        if batch is None:
+            continue
+        out.append({k: batch[k] for k in ("frame", "logmel", "labels", "key")})
+        count += len(batch["key"])
+        if count >= cfg.max_clips:
+            break
+    return out
+
+
+@torch.no_grad()
+def object_features(model: DSOLNet, batches: list[dict], image_size: int) -> torch.Tensor:
+    """Eq. 2 for every clip: ``(N, C)`` L2-normalised masked-average visual features (CPU)."""
+    device = next(model.parameters()).device
+    model.eval()
+    feats = []
+    for batch in batches:
+        frame = frames_to_input(batch["frame"].to(device), image_size)
+        out = model(frame, batch["logmel"].to(device))
+        feats.append(model.object_features(out["visual"], model.object_mask(out["map"])).float().cpu())
+    return F.normalize(torch.cat(feats), dim=1)
+
+
+def kmeans_dictionary(features: np.ndarray, k: int, seed: int, n_init: int, max_iter: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 3 by k-means: ``features (N, C)`` -> ``(dictionary (k, C), assignments (N,))``."""
+    from sklearn.cluster import KMeans
+
+    if len(features) < k:
+        raise ValueError(f"DSOL clustering: {len(features)} solo clips for k = {k} clusters; "
+                         "lower dsol.clusters or use more clips")
+    km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed % 2**32)
+    assignments = km.fit_predict(features.astype(np.float64))  # DSOL Eq. 3: min ||o_i - D^T y_i||^2
+    return km.cluster_centers_.astype(np.float32), assignments
+
+
+def match_clusters(contingency: np.ndarray) -> np.ndarray:
+    """Cluster -> class for evaluation, from ``contingency (k, K)`` (stage-one clips of cluster k and class c).
+
+    Hungarian matching (maximum agreement) gives each cluster a distinct class when k <= K; with k > K the
+    clusters left over join their majority class (DSOL Table 4's "aggregate multiple clusters to one category").
+    Clusters without clips get -1 (they never win a class map)."""
+    k = contingency.shape[0]
+    mapping = np.full(k, -1, dtype=np.int64)
+    rows, cols = linear_sum_assignment(contingency, maximize=True)
+    mapping[rows] = cols
+    for row in range(k):
+        if mapping[row] < 0:
+            mapping[row] = int(np.argmax(contingency[row]))
+    mapping[contingency.sum(1) == 0] = -1
+    return mapping
+
+
+def train_pseudo_labels(model: DSOLNet, batches: list[dict], labels: list[torch.Tensor], cfg: RoundConfig,
+                        epoch: int) -> float:
+    """The classification half of the alternation: cross-entropy of both modalities' heads (visual on the
+    object feature, audio on the pooled audio feature) against the cluster pseudo-labels, ``passes`` passes,
+    Adam at ``lr`` over every trainable part. The heads restart each round: cluster ids are arbitrary.
+    Returns the last pass's visual accuracy."""
+    device = next(model.parameters()).device
+    gen = generator_for(cfg.seed, 1, epoch)  # stage one's pseudo-label round of this epoch
+    for head in (model.vision_cls, model.audio_cls):
+        bound = 1.0 / head.in_features ** 0.5  # nn.Linear's default init, from our generator
+        with torch.no_grad():
+            head.weight.copy_(torch.rand(head.weight.shape, generator=gen) * 2 * bound - bound)
+            head.bias.copy_(torch.rand(head.bias.shape, generator=gen) * 2 * bound - bound)
+    if cfg.passes == 0:
+        return float("nan")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    model.train()
+    correct = total = 0
+    with torch.enable_grad():
+        for _ in range(cfg.passes):
+            correct = total = 0
+            for index in torch.randperm(len(batches), generator=gen).tolist():
+                batch = batches[index]
+                frame = frames_to_input(batch["frame"].to(device), cfg.image_size, cfg.augment, cfg.jitter)
+                out = model(frame, batch["logmel"].to(device), pseudo=True)
+                target = labels[index].to(device)
+                loss = F.cross_entropy(out["vision_cls"].float(), target) + F.cross_entropy(
+                    out["audio_cls"].float(), target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                correct += int((out["vision_cls"].argmax(1) == target).sum())
+                total += len(target)
+    model.eval()
+    return correct / max(total, 1)
+
+
+def _broadcast_model(model: DSOLNet, dist) -> None:
+    """Rank 0's parameters and buffers to every rank (no-op without a process group)."""
+    if not dist.active:
+        return
+    import torch.distributed as tdist
+
+    for tensor in [*model.parameters(), *model.buffers()]:
+        tdist.broadcast(tensor.data, src=0)
+
+
+def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict[str, float] | None:
+    """Stage one's ``after_epoch``: from the epoch ``first_epoch - 1`` on, cluster the object features,
+    train on the pseudo-labels, then set the dictionary to the per-cluster mean of the retrained features and
+    the cluster-to-class matching from the stage-one clips' labels. After the last epoch, freeze the teacher."""
+    from avsep.evaluate.clustering import nmi
+
+    if epoch + 1 < cfg.first_epoch:
+        return None
+    batches = solo_batches(cfg, epoch)
+    gathered = gather_objects(dist, object_features(model, batches, cfg.image_size))
+    features = torch.cat(gathered)
+    offset = sum(len(g) for g in gathered[: dist.rank])
+    k = model.clusters
+    _, assignments = kmeans_dictionary(features.numpy(), k, derive_seed(cfg.seed, 1, epoch), cfg.n_init,
+                                       cfg.max_iter)
+    mine = torch.from_numpy(assignments[offset: offset + len(gathered[dist.rank])]).long()
+    sizes = [len(b["key"]) for b in batches]
+    labels = list(torch.split(mine, sizes))
+    with tqdm(total=1, desc=f"dsol clustering {epoch + 1}", disable=not (cfg.progress and dist.is_main),
+              leave=False) as bar:
+        accuracy = train_pseudo_labels(model, batches, labels, cfg, epoch)
+        bar.update(1)
+    _broadcast_model(model, dist)
+    retrained = torch.cat(gather_objects(dist, object_features(model, batches, cfg.image_size)))
+    assign = torch.from_numpy(assignments).long()
+    dictionary = torch.zeros(k, retrained.shape[1])
+    for cluster in range(k):
+        members = assign == cluster
+        if members.any():
+            dictionary[cluster] = retrained[members].mean(0)  # "dictionary = per-cluster mean feature"
+    class_names = [name for g in gather_objects(dist, [lab[0] for b in batches for lab in b["labels"]]) for name in g]
+    class_ids = np.array([cfg.classes.index(n) if n in cfg.classes else -1 for n in class_names])
+    contingency = np.zeros((k, len(cfg.classes)), dtype=np.float32)
+    known = class_ids >= 0
+    np.add.at(contingency, (assignments[known], class_ids[known]), 1.0)
+    with torch.no_grad():
+        model.dictionary.copy_(dictionary.to(model.dictionary.device))
+        model.contingency.copy_(torch.from_numpy(contingency).to(model.contingency.device))
+        model.cluster_class.copy_(torch.from_numpy(match_clusters(contingency)).to(model.cluster_class.device))
+        model.rounds.add_(1)
+        if epoch >= cfg.last_epoch:
+            model.freeze_teacher()
+    matched = contingency[np.arange(k), np.maximum(model.cluster_class.cpu().numpy(), 0)].sum()
+    metrics = {"nmi": nmi(assignments[known], class_ids[known]) if known.sum() > 1 else float("nan"),
+               "pseudo_acc": accuracy, "match_purity": float(matched / max(contingency.sum(), 1.0)),
+               "clips": float(len(features))}
+    log.info("dsol clustering after epoch %d: %s", epoch + 1, metrics)
+    return metrics
+

@@ -1,0 +1,60 @@
+"""MSSL's evaluation tasks (contract in :mod:`avsep.models`): maps per class (Eq. 8) and their weighted sum.
+
+Per mode: ``full`` compares the audio's class features with every visual position in the shared space
+(Eq. 8); ``multitask`` uses the visual class maps (coarse, category-level); ``avc_only`` has no classes and
+gives one class-agnostic map (Grad-CAM of the "corresponds" logit on O_v), the same for every class, as the
+paper's dagger-marked AVC row. ``full`` and ``multitask`` keep a class's map only where the audio predicts the
+class (p_a > class_threshold), so silent classes stay at zero.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from avsep.models.dsol.inputs import frames_to_input
+from avsep.models.mssl.network import MSSLNet
+
+
+def _avc_map(model: MSSLNet, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM of the correspondence logit w.r.t. the AVC visual input O_v: ``(B, h, w)`` >= 0."""
+    with torch.enable_grad():
+        out = model(frame, logmel)
+        ov = out["O_v"]
+        grads, = torch.autograd.grad(out["avc"][:, 1].sum(), ov)
+    weights = grads.mean(dim=(2, 3), keepdim=True)
+    return torch.relu((weights * ov).sum(1)).detach()
+
+
+def class_scores(model: MSSLNet, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(maps (B, K, h, w) >= 0, audio class probabilities (B, K))`` before gating."""
+    frame = frames_to_input(batch["frame"], model.image_size)
+    if model.mode == "avc_only":
+        agnostic = _avc_map(model, frame, batch["logmel"])
+        k = model.cls_v.out_channels
+        return agnostic[:, None].expand(-1, k, -1, -1).contiguous(), torch.ones(len(frame), k, device=frame.device)
+    out = model(frame, batch["logmel"])
+    probs = torch.sigmoid(out["logits_a"].float())
+    if model.mode == "multitask":
+        return model.class_maps(out["E_v"], model.cls_v).float(), probs
+    weights = model.class_maps(out["E_a"], model.cls_a)
+    audio = model.embed_audio(model.class_pooled(out["E_a"], weights))  # (B, K, E)
+    visual = model.embed_visual_map(out["E_v"])  # (B, E, h, w)
+    distance = (audio[..., None, None] - visual[:, None]).norm(dim=2)  # MSSL Eq. 8: K^c = -||g_a - g_v||
+    return (1.0 - distance / 2).float(), probs  # unit vectors: distance in [0, 2] -> similarity in [0, 1]
+
+
+@torch.no_grad()
+def class_aware(model: MSSLNet, batch: dict) -> torch.Tensor:
+    """``(B, len(CLASSES), h, w)`` per-class maps, zero for classes the audio does not predict."""
+    maps, probs = class_scores(model, batch)
+    if model.mode == "avc_only":
+        return maps
+    return maps * (probs > model.class_threshold).float()[..., None, None]
+
+
+@torch.no_grad()
+def single_source(model: MSSLNet, batch: dict) -> torch.Tensor:
+    """``(B, h, w)``: the class maps summed with the normalised predicted class probabilities (MSSL Sec. 4.3)."""
+    maps, probs = class_scores(model, batch)
+    weights = probs / probs.sum(1, keepdim=True).clamp_min(1e-6)
+    return (maps * weights[..., None, None]).sum(1)

@@ -1,0 +1,140 @@
+"""Guidance variants beyond Sound of Pixels' whole frame (MSSL §3.3 and Table 3).
+
+- ``object``: the visual feature pooled with a localization map from another method (``separation.object_method``:
+  cavl, mssl, dsol...), loaded through :func:`avsep.models.method` and its ``single_source`` predict. When that
+  method, its checkpoint or its task is missing, :class:`Localizer` falls back to a uniform map (the object
+  feature becomes the average-pooled whole frame) and says so in its ``note``, which the metrics carry.
+- ``audio``: the class-disentangled audio feature: the U-Net encoder features pooled with the class activation
+  map of the component's class (MSSL Eq. 5), projected to K channels.
+- ``gradcam``: the class activation map itself, up-sampled to the spectrogram, used as the mask. The class
+  head is a 1×1 convolution followed by global average pooling, so Grad-CAM's channel weights are the class's
+  convolution weights divided by h·w: Grad-CAM is ``relu(w_c · A)`` up to a positive factor that the per-map
+  max-normalisation removes.
+
+The class of a component is its video's clip-level tag (``labels``), as MSSL trains its class heads on
+clip-level tags; a component with several tags (a duet) averages over them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsep.models import CLASSES
+
+log = logging.getLogger(__name__)
+
+
+def class_targets(labels: list, device: torch.device | None = None) -> torch.Tensor:
+    """Clip-level tags ``[B][N][names]`` → multi-hot ``(B, N, C)`` float over :data:`avsep.models.CLASSES`."""
+    index = {name: i for i, name in enumerate(CLASSES)}
+    out = torch.zeros(len(labels), len(labels[0]), len(CLASSES), device=device)
+    for b, row in enumerate(labels):
+        for n, names in enumerate(row):
+            for name in ([names] if isinstance(names, str) else names):
+                if name not in index:
+                    raise ValueError(f"labels: class {name!r} is not one of {CLASSES}")
+                out[b, n, index[name]] = 1.0
+    return out
+
+
+class ClassHead(nn.Module):
+    """1×1 convolution over encoder features ``(B, C_l, h, w)`` → class maps ``(B, C, h, w)``; global average
+    pooling of the maps gives the clip-level class logits ``(B, C)`` (MSSL's class head)."""
+
+    def __init__(self, in_channels: int, n_classes: int = len(CLASSES)):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, n_classes, 1)
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = self.conv(feats)
+        cams = torch.relu(maps - self.conv.bias[None, :, None, None])  # Grad-CAM of the GAP logit (see module doc)
+        return maps.mean(dim=(2, 3)), cams
+
+
+def _per_component(cams: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Class maps ``(B, C, h, w)`` averaged over each component's classes ``(B, N, C)`` → ``(B, N, h, w)``."""
+    weights = targets / targets.sum(-1, keepdim=True).clamp(min=1.0)
+    return torch.einsum("bnc,bchw->bnhw", weights, cams)
+
+
+def disentangled_audio(feats: torch.Tensor, cams: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """MSSL Eq. 5: encoder features ``(B, C_l, h, w)`` pooled with each component's class map → ``(B, N, C_l)``.
+
+    The map is normalised to sum 1 (uniform where it is all zero)."""
+    m = _per_component(cams, targets).flatten(2)  # (B, N, h*w)
+    total = m.sum(-1, keepdim=True)
+    m = torch.where(total > 0, m / total.clamp(min=torch.finfo(m.dtype).tiny), torch.full_like(m, 1.0 / m.shape[-1]))
+    return torch.einsum("bnp,bcp->bnc", m, feats.flatten(2))
+
+
+def gradcam_masks(cams: torch.Tensor, targets: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The class map as the mask: ``(B, C, h, w)`` → ``(B, N, Fq, T)`` in [0, 1] (bilinear, / per-map max)."""
+    m = F.interpolate(_per_component(cams, targets), size=size, mode="bilinear", align_corners=False).clamp_(min=0)
+    return m / m.amax(dim=(2, 3), keepdim=True).clamp(min=torch.finfo(m.dtype).tiny)
+
+
+class Localizer:
+    """Another method's single-source localization maps for the frames of each component.
+
+    ``maps(frames (B, N, F, 3, H, W) uint8, mix (B, S) at rate_in)`` → ``(B, N, F, h, w)``: frame f of component n
+    with the ``params.separation.localizer_window_s`` seconds of the mixture centred on that frame's time
+    (only the mixture is known at test time). ``available`` is False after a fallback, and ``note`` says why.
+    """
+
+    def __init__(self, name: str, params, data_root: str | Path, device: torch.device | str = "cpu"):
+        self.name, self.params, self.device = name, params, torch.device(device)
+        self.model, self.predict, self.note = None, None, f"{name} map"
+        try:
+            self._load(Path(data_root))
+        except Exception as exc:  # any failure of another method's loading means the documented fallback
+            self.note = f"fallback: uniform map ({name} unavailable: {type(exc).__name__}: {exc})"
+            log.warning("object guidance: %s", self.note)
+
+    def _load(self, data_root: Path) -> None:
+        from avsep.models import method
+
+        module = method(self.name)
+        predict = getattr(module, "TASKS", {}).get("single_source")
+        if predict is None:
+            raise LookupError(f"model {self.name!r} has no 'single_source' task")
+        stage = module.recipe(self.params, data_root).stages[-1].name
+        path = data_root / "models" / self.name / f"{stage}.pt"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no trained checkpoint (run `avsep train {self.name}` first)")
+        model = module.build(self.params)
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+        self.model, self.predict = model.to(self.device).eval(), predict
+
+    @property
+    def available(self) -> bool:
+        return self.model is not None
+
+    @torch.no_grad()
+    def maps(self, frames: torch.Tensor, mix: torch.Tensor, rate_in: int) -> torch.Tensor:
+        b, n, f = frames.shape[:3]
+        if not self.available:
+            return torch.ones(b, n, f, 1, 1, device=frames.device)
+        import torchaudio.functional as AF
+
+        from avsep.features import frontend_from_params, logmel_torch
+
+        frontend = frontend_from_params(self.params.features)
+        audio = AF.resample(mix.float(), rate_in, frontend.sample_rate)  # (B, S')
+        length = round(self.params.separation.localizer_window_s * frontend.sample_rate)
+        audio = F.pad(audio, (0, max(0, length - audio.shape[-1])))
+        centres = ((torch.arange(f) + 0.5) / f * audio.shape[-1]).long()
+        starts = (centres - length // 2).clamp(0, audio.shape[-1] - length).tolist()
+        windows = torch.stack([audio[:, s:s + length] for s in starts], dim=1)  # (B, F, L)
+        windows = windows[:, None].expand(b, n, f, length).reshape(-1, length)
+        batch = {"frame": frames.reshape(-1, *frames.shape[-3:]).to(self.device),
+                 "audio": windows.to(self.device),
+                 "logmel": logmel_torch(windows, frontend)[:, None].to(self.device)}
+        out = self.predict(self.model, batch).float()  # (B*N*F, h, w), any scale: "higher = sounding"
+        low = out.amin(dim=(1, 2), keepdim=True)
+        out = (out - low) / (out.amax(dim=(1, 2), keepdim=True) - low).clamp(min=torch.finfo(out.dtype).tiny)
+        return out.reshape(b, n, f, *out.shape[-2:]).to(frames.device)

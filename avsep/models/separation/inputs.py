@@ -1,0 +1,92 @@
+"""From loader batches to the network's inputs and targets.
+
+Training batches come from :func:`avsep.shards.separation_view` (already at 11.025 kHz); evaluation batches
+from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled with torchaudio and
+fitted to the window first (:func:`from_nmix`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from avsep.config.separation import SeparationScale
+from avsep.models.separation.guidance import class_targets
+from avsep.models.separation.spectral import stft, warped_magnitude
+from avsep.models.separation.vision import normalise_frames
+
+
+def scale_of(params) -> SeparationScale:
+    """The separation settings of the active profile (``separation.paper`` or ``separation.demo``)."""
+    return getattr(params.separation, params.profile)
+
+
+def _fit(waves: torch.Tensor, length: int) -> torch.Tensor:
+    """Crop or zero-pad the last axis to ``length``."""
+    if waves.shape[-1] >= length:
+        return waves[..., :length]
+    return F.pad(waves, (0, length - waves.shape[-1]))
+
+
+def from_nmix(batch: dict, params, rate_in: int) -> dict:
+    """A stored N-mix batch (``mix (B, S_in)``, ``sources (B, N, S_in)`` at ``rate_in``, ``frames (B, N, F_all, 3, H,
+    W)``, ``classes``) → the separation view's layout at ``shards.separation.sample_rate``: ``mix (B, S)``,
+    ``sources (B, N, S)``, ``frames (B, N, n_frames, 3, H, W)`` evenly spaced, ``labels [B][N][names]``."""
+    sep = params.shards.separation
+    mix, sources = batch["mix"].float(), batch["sources"].float()
+    if rate_in != sep.sample_rate:
+        import torchaudio.functional as AF
+
+        mix, sources = AF.resample(mix, rate_in, sep.sample_rate), AF.resample(sources, rate_in, sep.sample_rate)
+    frames = batch["frames"]
+    n_all = frames.shape[2]
+    index = ((torch.arange(sep.n_frames) + 0.5) * n_all / sep.n_frames).long().clamp(max=n_all - 1)
+    return {"mix": _fit(mix, sep.window_samples), "sources": _fit(sources, sep.window_samples),
+            "frames": frames[:, :, index], "labels": [[[c] for c in row] for row in batch["classes"]],
+            "keys": batch.get("key")}
+
+
+@dataclass
+class Prepared:
+    """Network inputs and targets of one batch (Fq = log-frequency rows, T = STFT frames)."""
+
+    log_mag: torch.Tensor  # (B, 1, Fq, T) log of the warped mixture magnitude
+    mix_mag: torch.Tensor  # (B, Fq, T)
+    source_mags: torch.Tensor  # (B, N, Fq, T)
+    mix_spec: torch.Tensor  # (B, F, T) complex mixture STFT (its phase is reused at reconstruction)
+    frames: torch.Tensor  # (B, N, F, 3, S, S) normalised
+    targets: torch.Tensor  # (B, N, C) multi-hot class tags
+    mix: torch.Tensor  # (B, S) waves
+    sources: torch.Tensor  # (B, N, S)
+    frames_raw: torch.Tensor  # (B, N, F, 3, H, W) uint8 as loaded (the object variant's localizer reads these)
+
+
+def prepare(batch: dict, params, *, train: bool) -> Prepared:
+    """``batch`` in the separation view's layout (on the model's device) → :class:`Prepared`.
+
+    Training flips each component's frames horizontally with probability 1/2 (``separation.flip``) and, when
+    the profile sets ``train_frames``, crops the spectrograms to that many STFT frames at a random offset (the
+    U-Net is fully convolutional: the test sees the whole window); both are drawn from torch's generator, which
+    the trainer seeds and checkpoints. ``mix_spec`` is never cropped."""
+    sep, scale = params.separation, scale_of(params)
+    mix, sources = batch["mix"].float(), batch["sources"].float()
+    b, n, length = sources.shape
+    mix_spec = stft(mix)
+    mix_mag = warped_magnitude(mix_spec, scale.n_bins)
+    source_mags = warped_magnitude(stft(sources.reshape(b * n, length)), scale.n_bins)
+    source_mags = source_mags.reshape(b, n, scale.n_bins, -1)
+    flip = None
+    if train:
+        if sep.flip:
+            flip = torch.rand(b, n, device=mix.device) < 0.5
+        n_frames = mix_mag.shape[-1]
+        if scale.train_frames is not None and scale.train_frames < n_frames:
+            start = int(torch.randint(n_frames - scale.train_frames + 1, ()))
+            mix_mag = mix_mag[..., start:start + scale.train_frames]
+            source_mags = source_mags[..., start:start + scale.train_frames]
+    frames = normalise_frames(batch["frames"], scale.image_size or params.active_profile().image_size, flip)
+    return Prepared(log_mag=torch.log(mix_mag + sep.log_eps).unsqueeze(1), mix_mag=mix_mag,
+                    source_mags=source_mags, mix_spec=mix_spec, frames=frames,
+                    targets=class_targets(batch["labels"], mix.device), mix=mix, sources=sources, frames_raw=batch["frames"])

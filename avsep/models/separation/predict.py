@@ -1,0 +1,58 @@
+"""Separation at test time: masks from a trained model, then waves (masked mixture magnitude, mixture phase)."""
+
+from __future__ import annotations
+
+import torch
+
+from avsep.losses.separation import mask_from_logits
+from avsep.models.separation.guidance import Localizer
+from avsep.models.separation.inputs import Prepared, from_nmix, prepare
+from avsep.models.separation.reconstruct import masked_waves
+
+
+def localizer_of(model) -> Localizer:
+    """The object variant's localizer, built once per model from its params (``build.out_dir`` holds the
+    other method's checkpoints) and cached on the model object (not in its weights)."""
+    if getattr(model, "localizer", None) is None:
+        params = model.params
+        device = next(model.parameters()).device
+        model.localizer = Localizer(params.separation.object_method, params, params.build.out_dir, device)
+    return model.localizer
+
+
+@torch.no_grad()
+def predict_masks(model, prepared: Prepared, variant: str) -> torch.Tensor:
+    """Masks ``(B, N, Fq, T)`` on the warped grid for ``variant`` (``gradcam`` needs an ``audio`` model)."""
+    params = model.params
+    sep = params.separation
+    maps = None
+    if model.guidance == "object":
+        maps = localizer_of(model).maps(prepared.frames_raw, prepared.mix, params.shards.separation.sample_rate)
+    out = model(prepared.log_mag, prepared.frames, maps, prepared.targets)
+    if variant == "gradcam":
+        if "gradcam" not in out:
+            raise ValueError(f"gradcam masks come from an 'audio' model, got a {model.guidance!r} model")
+        return out["gradcam"]
+    return mask_from_logits(out["logits"], sep.mask, sep.mask_threshold if sep.mask == "binary" else None,
+                            sep.ratio_max)
+
+
+@torch.no_grad()
+def separate(model, batch: dict, variant: str | None = None) -> tuple[torch.Tensor, Prepared]:
+    """Separated waves ``(B, N, S)`` at 11.025 kHz of a batch in the separation view's layout, and its inputs."""
+    was_training = model.training
+    model.eval()
+    try:
+        prepared = prepare(batch, model.params, train=False)
+        masks = predict_masks(model, prepared, variant or model.guidance)
+        waves = masked_waves(prepared.mix_spec, masks, prepared.mix.shape[-1])
+    finally:
+        model.train(was_training)
+    return waves, prepared
+
+
+def predict_separation(model, batch: dict) -> torch.Tensor:
+    """``TASKS["separation"]``: an N-mix evaluation batch (``avsep.shards.nmix_view``, stored at
+    ``build.sample_rate``) → separated waveforms ``(B, N, S)`` at ``shards.separation.sample_rate``."""
+    converted = from_nmix(batch, model.params, model.params.build.sample_rate)
+    return separate(model, converted)[0]

@@ -1,0 +1,124 @@
+"""Training: one stage per trained guidance variant, mixtures built on the fly from the training shard sets."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from pathlib import Path
+
+import torch.nn.functional as F
+
+from avsep.config.train import OptimizerParams, ScheduleParams
+from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_weight, ratio_mask_loss,
+                                     ratio_mask_target)
+from avsep.models.separation.guidance import Localizer
+from avsep.models.separation.inputs import prepare, scale_of
+from avsep.models.separation.model import SeparationNet
+from avsep.train import Recipe, Stage
+
+PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles")
+# The variant trained last is the method's default model (``build``): Sound of Pixels when it is trained.
+STAGE_ORDER = ("object", "audio", "frame")
+
+
+def build_variant(params, variant: str) -> SeparationNet:
+    """The network of one guidance variant at the active profile's scale, carrying ``params`` for prediction."""
+    scale = scale_of(params)
+    model = SeparationNet(variant, scale.unet_filters, scale.channels, scale.unet_depth, scale.class_level,
+                          scale.vision_width or params.active_profile().backbone_width)
+    model.params = params  # plain attribute: predict() needs the front end and mask settings, not saved weights
+    return model
+
+
+def stage_variants(params) -> list[str]:
+    """Trained variants in stage order (gradcam adds the audio model it reads)."""
+    wanted = params.separation.trained_variants()
+    return [v for v in STAGE_ORDER if v in wanted]
+
+
+def _interleave(loaders):
+    """Batches of each training set in turn (mixtures stay within a set: solo+solo, duet+duet)."""
+    for group in zip_longest(*loaders):
+        yield from (batch for batch in group if batch is not None)
+
+
+class TrainLoader:
+    """``loader(epoch, rank, world_size)`` of the trainer: separation views over ``separation.train_sets``.
+
+    The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards."""
+
+    def __init__(self, params, data_root: Path):
+        self.params, self.data_root = params, data_root
+        self.views: list = []
+        self.loaders: list = []
+
+    def _open(self) -> None:
+        from avsep.shards import make_loader, separation_view
+
+        params = self.params
+        batch = scale_of(params).batch_size or params.active_profile().batch_size
+        self.views = [separation_view(str(self.data_root / "shards" / name), "train", params.shards,
+                                      batch_size=batch, seed=params.seed) for name in params.separation.train_sets]
+        self.loaders = [make_loader(view, params.shards) for view in self.views]
+
+    def __len__(self) -> int:
+        return sum(view.batches_per_epoch or 0 for view in self.views)
+
+    def __call__(self, epoch: int, rank: int, world_size: int):
+        if not self.views:
+            self._open()
+        for view in self.views:
+            view.set_epoch(epoch)
+        return self if len(self.loaders) > 1 else self.loaders[0]
+
+    def __iter__(self):
+        return _interleave(self.loaders)
+
+
+def make_loss(params, variant: str, data_root: Path):
+    """``loss(model, batch)``: SoP's mask loss (plus MSSL's class-tag BCE for the audio variant). The object
+    variant's localizer is loaded at the first step (building the recipe loads no other model)."""
+    sep = params.separation
+    localizer: list[Localizer] = []
+
+    def loss(model, batch):
+        p = prepare(batch, params, train=True)
+        maps = None
+        if variant == "object":
+            if not localizer:
+                localizer.append(Localizer(sep.object_method, params, data_root, p.mix.device))
+            maps = localizer[0].maps(p.frames_raw, p.mix, params.shards.separation.sample_rate)
+        out = model(p.log_mag, p.frames, maps, p.targets)
+        weight = mask_weight(p.mix_mag, sep.weight_min, sep.weight_max)
+        if sep.mask == "binary":
+            mask_loss = binary_mask_loss(out["logits"], binary_mask_target(p.source_mags, p.mix_mag,
+                                                                           sep.binary_threshold), weight)
+        else:
+            mask_loss = ratio_mask_loss(out["logits"], ratio_mask_target(p.source_mags, p.mix_mag, sep.log_eps,
+                                                                         sep.ratio_max), weight)
+        result = {"loss": mask_loss, "mask_loss": mask_loss.detach()}
+        if "class_logits" in out:
+            tags = p.targets.amax(dim=1)  # the mixture's clip-level tags
+            class_loss = F.binary_cross_entropy_with_logits(out["class_logits"], tags)
+            result["loss"] = mask_loss + sep.class_loss_weight * class_loss
+            result["class_loss"] = class_loss.detach()
+        return result
+
+    return loss
+
+
+def recipe(params, data_root: Path) -> Recipe:
+    """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
+    scale, sep = scale_of(params), params.separation
+    loader = TrainLoader(params, Path(data_root))
+    optimizer = OptimizerParams(name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay,
+                                momentum=sep.momentum)
+    schedule = (ScheduleParams(name="step", milestones=scale.milestones, gamma=sep.lr_gamma)
+                if scale.milestones else ScheduleParams())
+    stages = []
+    for variant in stage_variants(params):
+        stages.append(Stage(
+            variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs,
+            steps_per_epoch=scale.steps_per_epoch, model=lambda v=variant: build_variant(params, v),
+            optimizer=optimizer, schedule=schedule,
+            param_groups=lambda m: m.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth)))
+    return Recipe("separation", stages, params_sections=PARAMS_SECTIONS)

@@ -1,0 +1,80 @@
+"""CAVL: structural alignment, the scene contrastive loss, and a C1 → C2 curriculum on the tiny world."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avsep.config import load_params
+from avsep.losses.cavl import scene_contrastive_loss, structural_alignment
+from avsep.models import method
+from avsep.models.cavl.recipe import sources_of
+from avsep.shards import evaluation_view, make_loader
+from avsep.train import load_checkpoint, train
+
+TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+        "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
+        "cavl.epochs.C1.demo=1", "cavl.epochs.C2.demo=1"]
+
+
+def test_structural_alignment_finds_the_best_pairing():
+    # sound 0 looks like object 2, sound 1 like object 0; object 1 (background) is aligned with nothing
+    visual = torch.eye(3)[None]
+    audio = torch.tensor([[[0.1, 0.0, 1.0], [1.0, 0.2, 0.0]]])
+    score, objects = structural_alignment(audio, visual)
+    assert objects.tolist() == [[2, 0]]
+    expected = (1.0 / torch.tensor([0.1, 1.0]).norm() + 1.0 / torch.tensor([1.0, 0.2]).norm()) / 2
+    assert score.item() == pytest.approx(expected.item(), rel=1e-5)
+    # greedy would take sound 1 -> object 0 first either way; here a conflict makes the joint choice matter
+    audio = torch.tensor([[[1.0, 0.9, 0.0], [1.0, 0.0, 0.0]]])
+    _, objects = structural_alignment(audio, visual)
+    assert objects.tolist() == [[1, 0]]
+
+
+def test_alignment_needs_enough_visual_centres():
+    with pytest.raises(ValueError, match="3 sounds but only 2 visual centres"):
+        structural_alignment(torch.ones(1, 3, 4), torch.ones(1, 2, 4))
+
+
+def test_scene_contrastive_loss_by_hand():
+    # positive s = 1 -> d = 0 -> 0; negative s = 0.5 -> d = 0.5, margin 1 -> 0.5·0.25; mean of 2 pairs = 0.0625
+    loss = scene_contrastive_loss(torch.tensor([1.0]), torch.tensor([0.5]), 1.0)
+    assert loss.item() == pytest.approx(0.0625)
+
+
+def test_sources_of_curricula():
+    assert [sources_of(c) for c in ("C1", "C2", "C3", "C4")] == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="'C9'"):
+        sources_of("C9")
+
+
+def test_curriculum_c1_then_c2_on_the_world(world_data, tmp_path):
+    params = load_params("params.yaml", TINY + ["cavl.curricula=[C1, C2]"])
+    cavl = method("cavl")
+    recipe = cavl.recipe(params, world_data)
+    assert [s.name for s in recipe.stages] == ["C1", "C2"] and recipe.stages[1].model is None
+    result = train(recipe, params, tmp_path / "ckpt", tmp_path / "live")
+    assert {row["stage"] for row in result.history} == {"C1", "C2"}
+    c1 = load_checkpoint(tmp_path / "ckpt" / "C1.pt")["model"]
+    c2 = load_checkpoint(tmp_path / "ckpt" / "C2.pt")["model"]
+    # C2 continued C1's network (same keys) and trained it further
+    assert c1.keys() == c2.keys()
+    assert not torch.equal(c1["visual_fc.weight"], c2["visual_fc.weight"])
+    model = cavl.build(params)
+    model.load_state_dict(c2)
+    model.eval()
+    view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
+                           batch_size=2, seed=0)
+    batch = next(iter(make_loader(view, params.shards)))
+    heat = cavl.TASKS["single_source"](model, batch)
+    assert heat.shape == (2, 2, 2) and ((heat >= 0) & (heat <= 1)).all()
+    maps = cavl.sound_maps(model, batch["frame"], batch["logmel"], k=2)
+    assert maps.shape == (2, 2, 2, 2)
+
+
+def test_missing_curriculum_shards_are_named(tmp_path):
+    params = load_params("params.yaml", TINY + ["cavl.curricula=[C1]"])
+    from avsep.models.cavl.recipe import curriculum_stage
+    from avsep.shards import ShardSetError
+    with pytest.raises(ShardSetError, match="nowhere"):
+        curriculum_stage(params, tmp_path / "nowhere", "C1", first=True)

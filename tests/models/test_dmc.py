@@ -1,0 +1,92 @@
+"""DMC: Algorithm 1's clustering, the Eq. 8 / contrastive losses, and a few training steps on the tiny world."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avsep.config import ParamsError, load_params
+from avsep.losses.dmc import contrastive_loss, max_margin_loss
+from avsep.models import method
+from avsep.models.dmc.clustering import soft_cluster
+from avsep.shards import evaluation_view, make_loader
+from avsep.train import load_checkpoint, train
+
+TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+        "profiles.demo.max_steps_per_epoch=3", "shards.workers=0", "train.progress=false", "train.log_every=1"]
+
+
+def tiny_params(*extra: str):
+    return load_params("params.yaml", TINY + list(extra))
+
+
+def two_groups() -> torch.Tensor:
+    """``(1, 8, 2)``: four points near (1, 0) then four near (0, 1)."""
+    a = torch.tensor([[1.0, 0.0], [0.9, 0.1], [1.1, 0.0], [1.0, -0.1]])
+    return torch.cat([a, a.flip(1)])[None]
+
+
+def test_euclidean_soft_kmeans_separates_two_groups():
+    centres, s = soft_cluster(two_groups(), k=2, iterations=4, z=30.0, distance="euclidean", init="spaced")
+    assert s.shape == (1, 8, 2) and torch.allclose(s.sum(-1), torch.ones(1, 8))
+    hard = s[0].argmax(1)
+    assert hard[:4].unique().numel() == 1 and hard[4:].unique().numel() == 1 and hard[0] != hard[4]
+    # each centre is the assignment-weighted mean: near (1, 0) and (0, 1)
+    assert torch.allclose(centres[0][hard[0]], torch.tensor([1.0, 0.0]), atol=0.05)
+
+
+def test_inner_product_clustering_with_projections_breaks_symmetry():
+    # W_1 keeps the first axis, W_2 the second: from a uniform start (d = 0) each centre takes one group.
+    projections = torch.stack([torch.diag(torch.tensor([1.0, 0.0])), torch.diag(torch.tensor([0.0, 1.0]))])
+    _, s = soft_cluster(two_groups() * 5, k=2, iterations=3, z=1.0, distance="inner_product",
+                        projections=projections, init="zeros")
+    assert (s[0, :4, 0] > 0.9).all() and (s[0, 4:, 1] > 0.9).all()
+
+
+def test_clustering_rejects_bad_input():
+    with pytest.raises(ValueError, match="features: expected"):
+        soft_cluster(torch.zeros(3, 2), k=2, iterations=1, z=1.0)
+    with pytest.raises(ValueError, match="projections"):
+        soft_cluster(torch.zeros(1, 4, 2), k=3, iterations=1, z=1.0, projections=torch.zeros(2, 2, 2))
+
+
+def test_max_margin_loss_by_hand():
+    # one pair, k = 1: s(pos) = 1, s(neg) = 0 -> max(0, 0 - 1 + 0.5) = 0; margin 2 -> 1
+    audio, visual, negative = torch.tensor([[[1.0, 0.0]]]), torch.tensor([[[2.0, 0.0]]]), torch.tensor([[[0.0, 1.0]]])
+    assert max_margin_loss(audio, visual, negative, 0.5).item() == pytest.approx(0.0)
+    assert max_margin_loss(audio, visual, negative, 2.0).item() == pytest.approx(1.0)
+    # the negative closer than the positive costs more than the margin
+    assert max_margin_loss(negative, visual, audio, 0.5).item() == pytest.approx(1.5)
+
+
+def test_contrastive_loss_by_hand():
+    # matching d = 2 -> 0.5·4 = 2; mismatched d = 3, margin 5 -> 0.5·4 = 2; mean = 2
+    loss = contrastive_loss(torch.tensor([2.0, 3.0]), torch.tensor([1.0, 0.0]), 5.0)
+    assert loss.item() == pytest.approx(2.0)
+
+
+def test_max_margin_needs_paired_centres():
+    with pytest.raises(ParamsError, match="visual_clusters"):
+        tiny_params("dmc.audio_clusters=1")
+
+
+@pytest.mark.parametrize("variant", [[], ["dmc.distance=euclidean", "dmc.projection=shared", "dmc.init=spaced",
+                                          "dmc.audio_clusters=1", "dmc.loss=contrastive"]])
+def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
+    params = tiny_params("dmc.epochs.demo=2", *variant)
+    dmc = method("dmc")
+    result = train(dmc.recipe(params, world_data), params, tmp_path / "ckpt", tmp_path / "live")
+    losses = [row["loss"] for row in result.history if "loss" in row]
+    assert len(losses) == 6 and all(torch.isfinite(torch.tensor(losses)))
+    model = dmc.build(params)
+    model.load_state_dict(load_checkpoint(tmp_path / "ckpt" / "train.pt")["model"])
+    model.eval()
+    view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
+                           batch_size=3, seed=0)
+    batch = next(iter(make_loader(view, params.shards)))
+    heat = dmc.TASKS["single_source"](model, batch)
+    assert heat.shape == (3, 2, 2)  # 32 px / 16
+    assert ((heat >= 0) & (heat <= 1)).all()
+    # related and unrelated centres are different clusters: their maps sum to 1 with two visual centres
+    other = dmc.localize(model, batch["frame"], batch["logmel"], related=False)
+    assert torch.allclose(heat + other, torch.ones_like(heat), atol=1e-5)

@@ -1,0 +1,102 @@
+"""MSSL: the losses (Eq. 1, 2, 7), Grad-CAM in closed form (Eq. 4), class pooling (Eq. 5), the modes, and
+both stages trained for a few steps on the tiny world."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avsep.config import load_params
+from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
+from avsep.models import CLASSES, method
+from avsep.models.mssl import build, multi_hot
+from avsep.models.mssl.network import MSSLNet
+from avsep.shards import evaluation_view, make_loader
+from avsep.train import load_checkpoint, train
+
+TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+        "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
+        "mssl.epochs_one={paper: 20, demo: 1}", "mssl.epochs_two={paper: 20, demo: 1}", "mssl.proj_hidden=16",
+        "mssl.avc_hidden=8"]
+
+
+def tiny_params(*extra: str):
+    return load_params(None, TINY + list(extra))
+
+
+def test_alignment_loss_by_hand():
+    # two valid classes of one clip; unit embeddings: audio (1,0),(0,1); visual identical -> positives cost 0,
+    # the two negatives are at distance sqrt(2) = 1.414 > margin 1.4 -> cost 0
+    a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    valid = torch.tensor([[True, True]])
+    assert alignment_loss(a, a.clone(), valid, 1.4).item() == pytest.approx(0.0, abs=1e-6)
+    # margin 2: each negative costs (2 - sqrt 2)^2; positives 0
+    assert alignment_loss(a, a.clone(), valid, 2.0).item() == pytest.approx((2 - 2 ** 0.5) ** 2, rel=1e-5)
+    # swapped visual: positives at D^2 = 2, negatives at distance 0 -> (1.4)^2
+    assert alignment_loss(a, a.flip(1), valid, 1.4).item() == pytest.approx(2.0 + 1.96, rel=1e-5)
+    # invalid classes are left out; none valid -> 0
+    assert alignment_loss(a, a.flip(1), torch.tensor([[True, False]]), 1.4).item() == pytest.approx(2.0)
+    assert alignment_loss(a, a, torch.tensor([[False, False]]), 1.4).item() == 0.0
+
+
+def test_correspondence_and_classification_losses():
+    sure = torch.tensor([[-20.0, 20.0]])
+    assert correspondence_loss(sure, sure.flip(1)).item() == pytest.approx(0.0, abs=1e-6)
+    # balanced: one wrong negative costs half its CE (log 2 for a 50/50 output)
+    assert correspondence_loss(sure, torch.zeros(1, 2)).item() == pytest.approx(0.6931 / 2, rel=1e-3)
+    assert correspondence_loss(sure, torch.zeros(1, 2), torch.tensor([False])).item() == pytest.approx(0.0, abs=1e-6)
+    targets = multi_hot([["cello", "tuba"], ["not-a-class"]], CLASSES, "cpu")
+    assert targets.sum().item() == 2 and targets[0, CLASSES.index("tuba")] == 1
+    logits = (targets * 2 - 1) * 30
+    assert classification_loss(logits, logits, targets).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_gradcam_closed_form_matches_autograd():
+    net = MSSLNet(4, 5, "crnn", 8, 16, 8, cam="gradcam")
+    features = torch.randn(2, net.vision.out_channels, 3, 4, requires_grad=True)
+    logits = net.cls_v(features).mean(dim=(2, 3))
+    expected = []
+    for c in range(5):
+        grads, = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=True)
+        alpha = grads.mean(dim=(2, 3), keepdim=True)  # Grad-CAM's channel weights
+        expected.append(torch.relu((alpha * features).sum(1)))
+    assert torch.allclose(net.class_maps(features, net.cls_v), torch.stack(expected, 1), atol=1e-6)
+
+
+def test_class_pooling_is_eq5():
+    features = torch.arange(4.0).reshape(1, 1, 2, 2)  # values 0, 1, 2, 3
+    weights = torch.tensor([[[[1.0, 0.0], [0.0, 3.0]]]])
+    # (0*1 + 3*3) / (1 + 3) = 2.25
+    assert MSSLNet.class_pooled(features, weights).item() == pytest.approx(2.25)
+
+
+@pytest.mark.parametrize("mode", ["multitask", "avc_only"])
+def test_ablation_modes_have_one_stage(world_data, mode):
+    recipe = method("mssl").recipe(tiny_params(f"mssl.mode={mode}"), world_data)
+    assert [s.name for s in recipe.stages] == ["one"]
+
+
+def test_recipe_names_a_missing_shard_set(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no shard set"):
+        method("mssl").recipe(tiny_params(), tmp_path)
+
+
+def test_two_stages_train_and_predict(world_data, tmp_path):
+    params = tiny_params()
+    result = train(method("mssl").recipe(params, world_data), params, tmp_path / "ck", tmp_path / "live")
+    stages = {row["stage"] for row in result.history if "loss" in row}
+    assert stages == {"one", "two"}
+    assert any("ava" in row for row in result.history if row["stage"] == "two")
+    assert not any("ava" in row for row in result.history if row["stage"] == "one")
+    fresh = build(params)
+    fresh.load_state_dict(load_checkpoint(tmp_path / "ck" / "two.pt")["model"])
+    fresh.eval()
+    view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
+                           batch_size=4, seed=0)
+    batch = next(iter(make_loader(view, params.shards, workers=0)))
+    maps = method("mssl").TASKS["class_aware"](fresh, batch)
+    assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
+    assert (maps >= 0).all() and (maps <= 1).all()
+    assert torch.allclose(maps, method("mssl").TASKS["class_aware"](result.model.eval(), batch), atol=1e-6)
+    heat = method("mssl").TASKS["single_source"](fresh, batch)
+    assert heat.shape == (len(batch["key"]), *maps.shape[2:])
