@@ -63,22 +63,31 @@ def bss_eval(references, estimates, backend: str = "mir_eval") -> tuple[np.ndarr
     if refs.shape != ests.shape:
         raise ValueError(f"estimates: shape {ests.shape} differs from the references' {refs.shape}")
     if backend == "mir_eval":
-        import mir_eval
-
-        with warnings.catch_warnings():
-            # mir_eval 0.8 marks bss_eval_sources deprecated (removal in 0.9); the lock pins 0.8.2.
-            warnings.simplefilter("ignore", FutureWarning)
-            sdr, sir, sar, _ = mir_eval.separation.bss_eval_sources(refs, ests, compute_permutation=False)
-        return np.asarray(sdr), np.asarray(sir), np.asarray(sar)
+        return _mir_eval(refs, ests)
     if backend == "fast_bss_eval":
         import fast_bss_eval
         import torch
 
-        sdr, sir, sar = fast_bss_eval.bss_eval_sources(
-            torch.from_numpy(refs), torch.from_numpy(ests), compute_permutation=False
-        )
+        try:
+            sdr, sir, sar = fast_bss_eval.bss_eval_sources(
+                torch.from_numpy(refs), torch.from_numpy(ests), compute_permutation=False
+            )
+        except RuntimeError:
+            # torch.linalg.solve refuses the (near-)singular autocorrelation systems of very tonal sources,
+            # where mir_eval's least squares still answers: the fast path is for speed only.
+            return _mir_eval(refs, ests)
         return sdr.numpy(), sir.numpy(), sar.numpy()
     raise ValueError(f"backend {backend!r}: expected one of {BACKENDS}")
+
+
+def _mir_eval(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import mir_eval
+
+    with warnings.catch_warnings():
+        # mir_eval 0.8 marks bss_eval_sources deprecated (removal in 0.9); the lock pins 0.8.2.
+        warnings.simplefilter("ignore", FutureWarning)
+        sdr, sir, sar, _ = mir_eval.separation.bss_eval_sources(refs, ests, compute_permutation=False)
+    return np.asarray(sdr), np.asarray(sir), np.asarray(sar)
 
 
 class SeparationMeter:

@@ -47,9 +47,9 @@ def test_whole_image_and_centre_prior_are_rows_of_every_localization_table(param
 def test_baselines_come_first_then_models_by_name_and_variants_are_rows(params):
     entry = {"consensus@solo": {"ciou@0.5": 0.5, "auc": 0.5, "n": 4}}
     docs = [doc("zeta", entry), doc("cavl", entry, variant="C2"), doc("cavl", entry, variant="C1"),
-            doc("center-prior", entry), doc("whole_image", entry), doc("random", entry)]
+            doc("centre-prior", entry), doc("whole_image", entry), doc("random", entry)]
     names = [r[0] for r in ours_table(layout("single-consensus"), docs, params.report).rows]
-    assert names == ["random", "whole_image", "center-prior", "cavl [C1]", "cavl [C2]", "zeta"]
+    assert names == ["random", "whole_image", "centre-prior", "cavl [C1]", "cavl [C2]", "zeta"]
 
 
 def test_a_subset_key_never_feeds_a_group_without_subset():
