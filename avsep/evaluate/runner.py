@@ -69,6 +69,7 @@ class EvalContext:
     progress: bool = True
     overlays: int = 0  # overlay PNGs per subset (the first ones in split order)
     figures_dir: Path | None = None  # reports/figures/MODEL
+    metrics_dir: Path | None = None  # where MODEL.json goes (runners writing extra documents put them beside)
 
     def predict(self, task: str, batch: dict) -> np.ndarray:
         """``TASKS[task](model, batch)`` without gradients, as float32 numpy."""
@@ -324,7 +325,7 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     ctx = EvalContext(name, module, model.to(device), params, data_root, split, device,
                       batch_size or params.active_profile().batch_size,
                       params.shards.workers if workers is None else workers, progress, overlays,
-                      figures if overlays else None)
+                      figures if overlays else None, Path(metrics_dir or params.report.metrics_dir))
     protocols: dict[str, dict] = {}
     skipped: list[dict] = []
     handled: set[str] = set()

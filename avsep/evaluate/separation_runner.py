@@ -205,7 +205,7 @@ def run_separation(ctx, tasks: tuple[str, ...]) -> dict[str, dict]:
     beside ``MODEL.json``); returns the entries of the runner's model (the recipe's last stage)."""
     from avsep.models.separation.recipe import stage_variants
 
-    docs = evaluate_separation_all(ctx.params, ctx.data_root, split=ctx.split,
+    docs = evaluate_separation_all(ctx.params, ctx.data_root, split=ctx.split, metrics_dir=ctx.metrics_dir,
                                    figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
                                    progress=ctx.progress)
     default = f"{MODEL}.json"
