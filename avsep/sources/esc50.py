@@ -13,7 +13,7 @@ from pathlib import Path
 from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import checked_labels, contained_path, finished
-from avsep.sources.index_text import csv_rows, read_index_text
+from avsep.sources.index_text import named_rows
 from avsep.sources.records import ClipRecord, safe_clip_id
 
 COLUMNS = ("filename", "fold", "target", "category")
@@ -23,20 +23,8 @@ N_FOLDS = 5  # dataset fact
 def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
     index = Path(index)
     audio_root = index.parent.parent / "audio"
-    rows = csv_rows(index, read_index_text(index))
-    header = next(rows, None)
-    if header is None:
-        raise IndexFormatError(index, None, "index has no clips")
-    line, names = header
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise IndexFormatError(index, line, f"header lacks column(s) {', '.join(missing)}")
-    col = {name: names.index(name) for name in COLUMNS}
     records, wheres = [], []
-    for line, fields in rows:
-        if len(fields) != len(names):
-            raise IndexFormatError(index, line, f"{len(fields)} fields, header has {len(names)}")
-        get = {name: fields[i] for name, i in col.items()}
+    for line, get in named_rows(index, COLUMNS):
         if get["fold"] not in {str(k) for k in range(1, N_FOLDS + 1)}:
             raise IndexFormatError(index, line, f"fold {get['fold']!r} is not 1..{N_FOLDS}")
         if not get["target"].isdigit():

@@ -84,3 +84,23 @@ def parse_seconds(value: str, path: str | Path, where: int | str, what: str) -> 
     if not (seconds >= 0 and seconds != float("inf")):
         raise IndexFormatError(path, where, f"{what} {value!r} must be a finite number >= 0")
     return seconds
+
+
+def named_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line, {column: value})`` for each row of a CSV index whose header names at least ``columns``.
+
+    Raises IndexFormatError for an empty index, a header missing a column, or a row with a wrong field count.
+    """
+    rows = csv_rows(path, read_index_text(path))
+    header = next(rows, None)
+    if header is None:
+        raise IndexFormatError(path, None, "index has no clips")
+    line, names = header
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise IndexFormatError(path, line, f"header lacks column(s) {', '.join(missing)}")
+    col = {name: names.index(name) for name in columns}
+    for line, fields in rows:
+        if len(fields) != len(names):
+            raise IndexFormatError(path, line, f"{len(fields)} fields, header has {len(names)}")
+        yield line, {name: fields[i] for name, i in col.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import checked_labels, contained_path, finished
-from avsep.sources.index_text import csv_rows, parse_seconds, read_index_text
+from avsep.sources.index_text import named_rows, parse_seconds
 from avsep.sources.records import ClipRecord, safe_clip_id
 
 COLUMNS = ("clip_id", "path", "annotation", "start_s", "end_s", "labels", "visible", "split", "scene", "n_sources")
@@ -18,20 +18,8 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
     """One record per row; ``n_sources`` is the world's ground truth; paths must stay inside the index folder."""
     index = Path(index)
     root = index.parent
-    rows = csv_rows(index, read_index_text(index))
-    header = next(rows, None)
-    if header is None:
-        raise IndexFormatError(index, None, "index has no clips")
-    line, names = header
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise IndexFormatError(index, line, f"header lacks column(s) {', '.join(missing)}")
-    col = {name: names.index(name) for name in COLUMNS}
     records, wheres = [], []
-    for line, fields in rows:
-        if len(fields) != len(names):
-            raise IndexFormatError(index, line, f"{len(fields)} fields, header has {len(names)}")
-        get = {name: fields[i] for name, i in col.items()}
+    for line, get in named_rows(index, COLUMNS):
         start = parse_seconds(get["start_s"], index, line, "start_s")
         end = parse_seconds(get["end_s"], index, line, "end_s")
         if end <= start:
