@@ -49,3 +49,15 @@ def atomic_write_bytes(final: str | Path, data: bytes) -> Path:
 
 def atomic_write_text(final: str | Path, text: str) -> Path:
     return atomic_write_bytes(final, text.encode("utf-8"))
+
+
+def save_png(fig, final: str | Path, dpi: int, **savefig_kwargs) -> Path:
+    """Write a matplotlib figure as a PNG atomically, then close it (also when saving fails)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(final) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, **savefig_kwargs)
+    finally:
+        plt.close(fig)
+    return Path(final)

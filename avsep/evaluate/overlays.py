@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from avsep.evaluate.resize import resize_bilinear  # noqa: E402
-from avsep.io import atomic_path  # noqa: E402
+from avsep.io import save_png  # noqa: E402
 
 SOUNDING_COLOUR = "lime"
 SILENT_COLOUR = "red"
@@ -60,8 +60,7 @@ def save_overlay(path: str | Path, frame: np.ndarray, maps: Sequence[np.ndarray]
         if suptitle:
             fig.suptitle(suptitle, fontsize=8)
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return Path(path)
+        raise
+    return save_png(fig, path, DPI)

@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # no display: the report is made on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from avsep.config.report import ReportParams  # noqa: E402
-from avsep.io import atomic_path  # noqa: E402
+from avsep.io import save_png  # noqa: E402
 from avsep.report.collect import Curve, Run  # noqa: E402
 
 SKIPPED_CURVES = ("epochs_done",)  # bookkeeping, not a learning curve
@@ -29,10 +29,7 @@ def _split(curve: Curve) -> tuple[str, str]:
 
 
 def _save(fig, path: Path, params: ReportParams) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=params.dpi, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_png(fig, path, params.dpi, metadata={"Software": None})
 
 
 def _grid(n: int, params: ReportParams):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.config.world import WorldParams
-from avsep.io import atomic_path
+from avsep.io import save_png
 from avsep.world.render import ClipRender, render_clip
 from avsep.world.scene import ClipSpec, clip_specs
 
@@ -79,8 +79,4 @@ def write_preview(world: WorldParams, n: int, path: str | Path) -> Path:
         mel_ax.set_xlabel("s", fontsize=6)
         mel_ax.tick_params(labelsize=6)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, 90)

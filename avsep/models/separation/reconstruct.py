@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from avsep.features import SOP, FrontEnd  # noqa: E402
-from avsep.io import atomic_path, atomic_write_bytes  # noqa: E402
+from avsep.io import atomic_write_bytes, save_png  # noqa: E402
 from avsep.models.separation.spectral import stft, unwarp, warped_magnitude  # noqa: E402
 from avsep.shards.codec import encode_wav  # noqa: E402
 
@@ -89,8 +89,7 @@ def save_spectrograms(path: str | Path, mixture: np.ndarray, truth: np.ndarray, 
         if suptitle:
             fig.suptitle(suptitle, fontsize=9)
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return Path(path)
+        raise
+    return save_png(fig, path, DPI)
