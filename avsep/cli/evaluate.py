@@ -6,7 +6,7 @@ from __future__ import annotations
 def register(sub, common) -> None:
     p = sub.add_parser("evaluate", parents=[common],
                        help="evaluate a model or baseline on a split: metrics JSON and heatmap overlays")
-    p.add_argument("model", help="method name, e.g. whole_image, centre_prior, random, avc, attention, dsol")
+    p.add_argument("model", help="method name, e.g. whole_image, centre_prior, random, avc, attention, sop, dsol")
     p.add_argument("--split", default="test", help="split of the shard sets (default: test)")
     p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
     p.add_argument("--checkpoint", default=None,

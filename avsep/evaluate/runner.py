@@ -43,7 +43,7 @@ from avsep.io import atomic_write_text
 from avsep.models import CLASSES, method
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
-from avsep.train import load_checkpoint, to_device
+from avsep.train import CheckpointError, load_checkpoint, to_device
 from avsep.train.checkpoint import run_fingerprint
 from avsep.train.distributed import choose_device
 
@@ -271,12 +271,21 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
 def load_model(name: str, module: ModuleType, params, data_root: Path,
                checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
     """``(model in eval mode, checkpoint path or None)``: ``module.build(params)`` with the final stage's weights
-    (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file); none for ``WEIGHTS = False``."""
+    (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file); none for ``WEIGHTS = False``.
+
+    A module that reads another method's weights names them in ``WEIGHTS_FROM = (method, stage)`` (``sop``:
+    the separation model's ``frame`` stage): its default checkpoint is ``DATA/models/{method}/{stage}.pt``, and
+    a missing one says to train that method first."""
     model = module.build(params)
     if not getattr(module, "WEIGHTS", True):
         return model.eval(), None
-    recipe = module.recipe(params, data_root)
-    path = Path(checkpoint) if checkpoint else data_root / "models" / name / f"{recipe.stages[-1].name}.pt"
+    owner, stage = getattr(module, "WEIGHTS_FROM", None) or (name, None)
+    recipe = (module if owner == name else method(owner)).recipe(params, data_root)
+    path = Path(checkpoint) if checkpoint else (
+        data_root / "models" / owner / f"{stage or recipe.stages[-1].name}.pt")
+    if owner != name and not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found ({name} reads the {owner} model's {stage!r} stage); "
+                              f"train {owner} first: avsep train {owner}")
     state = load_checkpoint(path)  # CheckpointError names the file and the reason
     expected = run_fingerprint(params, recipe.params_sections)[0]
     if state["params_hash"] != expected:

@@ -33,7 +33,7 @@ METHODS.update(dsol="avsep.models.dsol", mssl="avsep.models.mssl")
 METHODS.update(separation="avsep.models.separation")
 METHODS.update({name: f"avsep.models.baselines.{module}" for name, module in (  # baselines (issue 6)
     ("random", "random_map"), ("whole_image", "whole_image"), ("centre_prior", "centre_prior"), ("avc", "avc"),
-    ("attention", "attention"))})
+    ("attention", "attention"), ("sop", "sound_of_pixels"))})
 
 
 def method(name: str) -> ModuleType:

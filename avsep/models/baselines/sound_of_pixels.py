@@ -1,0 +1,111 @@
+"""``sop``: Sound of Pixels' localization, the sound energy of every pixel under the trained separation model.
+
+Sound of Pixels (Zhao et al., ECCV 2018, Sec. 3.3, "pixel-level" sound): the visual network gives K channels at
+every spatial position; feeding one position's channels (through the sigmoid the frame guidance uses) to the
+synthesizer with the mixture's audio channels gives that pixel's mask, and the energy of the mixture under
+that mask, ``E_i = Σ_{f,t} m_i(f, t) · |X(f, t)|``, is the pixel's value in the localization map.
+
+It trains nothing of its own: it reads the ``frame`` stage of the ``separation`` method
+(``DATA/models/separation/frame.pt``, :data:`WEIGHTS_FROM`), which the evaluation runner loads into
+:func:`build`'s network. The map is class-agnostic (the same for every class in the class-aware task).
+
+Departures, all because the evaluation streams the localization view: the audio is that view's window
+(1 s at ``build.sample_rate``), resampled to 11.025 kHz and zero-padded to the separation window
+(``shards.separation.window_samples``, the length the U-Net was trained on; the padded frames have zero mixture
+magnitude, so they add no energy); the mask is the soft one (sigmoid, or the clamped ratio) without the test-time
+binarisation, so the map is graded rather than a count of bins; the energy is summed on the network's
+log-frequency grid (``separation.<profile>.n_bins`` rows), not the linear STFT rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from avsep.losses.separation import mask_from_logits
+from avsep.models import CLASSES
+from avsep.models.separation import SeparationNet, build_variant
+from avsep.models.separation.inputs import scale_of
+from avsep.models.separation.spectral import stft, warped_magnitude
+from avsep.models.separation.synthesizer import Synthesizer
+from avsep.models.separation.vision import normalise_frames
+
+WEIGHTS = True
+WEIGHTS_FROM = ("separation", "frame")  # (method, stage) whose checkpoint the runner loads into build()
+TRAIN_FIRST = "train separation first: avsep train separation"
+
+
+def build(params) -> SeparationNet:
+    """The separation method's ``frame`` network (Sound of Pixels), whose checkpoint the runner loads as is."""
+    return build_variant(params, WEIGHTS_FROM[1])
+
+
+def recipe(params, data_root: Path):
+    raise ValueError(f"sop: reads the separation model's '{WEIGHTS_FROM[1]}' checkpoint and has nothing to train; "
+                     f"{TRAIN_FIRST}, then run `avsep evaluate sop`")
+
+
+def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tensor, synthesizer: Synthesizer,
+                 mask: str, ratio_max: float) -> torch.Tensor:
+    """Per-position energy of the mixture under each position's mask.
+
+    visual ``(B, K, h, w)`` visual channels before the sigmoid; audio ``(B, K, Fq, T)`` the U-Net's channels;
+    mix_mag ``(B, Fq, T)`` the mixture magnitude the masks apply to; ``mask`` / ``ratio_max`` as
+    :func:`avsep.losses.separation.mask_from_logits` (soft: no threshold) → ``(B, h, w)`` float, >= 0.
+    """
+    batch, channels, height, width = visual.shape
+    if audio.shape[:2] != (batch, channels) or mix_mag.shape != (batch, *audio.shape[2:]):
+        raise ValueError(f"pixel_energy: visual {tuple(visual.shape)}, audio {tuple(audio.shape)} and mix_mag "
+                         f"{tuple(mix_mag.shape)} disagree (expected (B, K, h, w), (B, K, Fq, T), (B, Fq, T))")
+    # SoP Sec. 3.3: each pixel's feature is a guidance vector of its own, as max pooling makes the frame's.
+    guidance = torch.sigmoid(visual.flatten(2).transpose(1, 2))  # (B, h*w, K)
+    energies = []
+    for b in range(batch):  # one frame at a time: h*w masks of Fq x T each are the memory peak
+        masks = mask_from_logits(synthesizer(guidance[b:b + 1], audio[b:b + 1]), mask, None, ratio_max)
+        energies.append(torch.einsum("bpft,bft->bp", masks, mix_mag[b:b + 1].to(masks.dtype)))
+    return torch.cat(energies).reshape(batch, height, width)
+
+
+def network_inputs(model: SeparationNet, frame: torch.Tensor, audio: torch.Tensor,
+                   rate_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T), frames (B, 3, S, S))`` of frames ``(B, 3, H, W)`` uint8 and
+    audio ``(B, S_in)`` at ``rate_in``: resampled to the separation rate, cropped or zero-padded to its window."""
+    params = model.params
+    window = params.shards.separation
+    waves = audio.float()
+    if rate_in != window.sample_rate:
+        import torchaudio.functional as AF
+
+        waves = AF.resample(waves, rate_in, window.sample_rate)
+    waves = F.pad(waves, (0, max(0, window.window_samples - waves.shape[-1])))[:, :window.window_samples]
+    mix_mag = warped_magnitude(stft(waves.contiguous()), scale_of(params).n_bins)
+    log_mag = torch.log(mix_mag + params.separation.log_eps).unsqueeze(1)
+    frames = normalise_frames(frame, scale_of(params).image_size or params.active_profile().image_size)
+    return log_mag, mix_mag, frames
+
+
+@torch.no_grad()
+def sound_energy_map(model: SeparationNet, frame: torch.Tensor, audio: torch.Tensor, rate_in: int) -> torch.Tensor:
+    """``(B, h, w)`` sound energy per position of frame ``(B, 3, H, W)`` uint8 heard with audio ``(B, S_in)``;
+    ``h, w`` = the vision network's grid (image size / 16)."""
+    if model.guidance != "frame":
+        raise ValueError(f"sop: needs the separation model's 'frame' variant, got a {model.guidance!r} model")
+    log_mag, mix_mag, frames = network_inputs(model, frame, audio, rate_in)
+    audio_channels, _ = model.unet(log_mag)
+    sep = model.params.separation
+    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer, sep.mask, sep.ratio_max)
+
+
+def predict_single(model: SeparationNet, batch: dict) -> torch.Tensor:
+    """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at ``build.sample_rate``)."""
+    return sound_energy_map(model, batch["frame"], batch["audio"], model.params.build.sample_rate)
+
+
+def predict_class_aware(model: SeparationNet, batch: dict) -> torch.Tensor:
+    """``(B, K, h, w)``: the class-agnostic energy map repeated for every class of ``CLASSES``."""
+    return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+
+
+TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
