@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 from avsep.bench import BENCHMARKS
 
@@ -31,8 +32,15 @@ def run(args) -> int:
     parser.add_argument("--out-dir", default="reports/benchmarks", help="where the JSON and markdown go")
     module.add_arguments(parser)
     options = parser.parse_args(args.rest)
-    result = module.run(params_from(options), options)
-    json_path, md_path = write_result(module.NAME, result, options.out_dir)
+    try:
+        result = module.run(params_from(options), options)
+    except (KeyError, ValueError) as exc:  # bad input (unknown model, nothing to train...): its message, no trace
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"avsep bench {module.NAME}: {message}", file=sys.stderr)
+        return 2
+    # A benchmark of several subjects (``bench train MODEL``) names each result: NAME-subject.json.
+    name = module.result_name(options) if hasattr(module, "result_name") else module.NAME
+    json_path, md_path = write_result(name, result, options.out_dir)
     for key, value in result.get("summary", {}).items():
         print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
     print(f"wrote {json_path} and {md_path}")
