@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,9 @@ from avsep.train.live import TrainLog
 from avsep.train.progress import epoch_bar, epoch_length
 from avsep.train.recipe import Stage, to_device, unwrap
 from avsep.train.seeding import rng_state, set_rng_state
+
+log = logging.getLogger(__name__)
+_WRAP_DEPTH = 4  # loader wrappers walked to find a skip counter (wrapper -> DataLoader -> view)
 
 
 @dataclass
@@ -57,6 +61,7 @@ def run_stage(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> N
             set_rng_state(run.rng_to_restore)
             run.rng_to_restore = None
         loader = stage.loader(run.epoch, ctx.rank, ctx.world_size)
+        skips_before = skipped_of(loader)  # views count for their lifetime; the epoch's share is the difference
         total = epoch_length(loader, stage.steps_per_epoch)
         batches = iter(loader)
         _skip(batches, run)
@@ -71,8 +76,33 @@ def run_stage(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> N
             _train_epoch(run, batches, bar, live, history)
         finally:
             bar.close()
-        _end_epoch(run, live, history)
+        _end_epoch(run, live, history, _epoch_skips(run, loader, skips_before))
     _save(run, finished=True)
+
+
+def skipped_of(loader: Any) -> int | None:
+    """Corrupt samples / unreadable shards a loader has skipped so far (all its workers), or ``None`` when it
+    does not count them: the ``skipped`` of the loader or of what it wraps (a DataLoader's ``dataset``, e.g. an
+    :class:`avsep.shards.views.ShardView`; a wrapper's ``loader``)."""
+    node = loader
+    for _ in range(_WRAP_DEPTH):
+        value = getattr(node, "skipped", None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        inner = getattr(node, "dataset", None)
+        node = inner if inner is not None else getattr(node, "loader", None)
+        if node is None:
+            break
+    return None
+
+
+def _epoch_skips(run: StageRun, loader: Any, before: int | None) -> int | None:
+    """Samples / shards skipped during this epoch, summed over ranks (a collective when counted)."""
+    if before is None:
+        return None
+    after = skipped_of(loader)
+    mine = float((after if after is not None else before) - before)
+    return round(D.all_mean(run.ctx, {"skipped": mine})["skipped"] * run.ctx.world_size)
 
 
 def _skip(batches, run: StageRun) -> None:
@@ -149,8 +179,9 @@ def _log_window(run: StageRun, live: TrainLog, history: list[dict[str, Any]], ba
     bar.set_postfix(loss=f"{values['loss']:.4g}", lr=f"{lr:.3g}")
 
 
-def _end_epoch(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> None:
-    """Epoch means, the stage's ``after_epoch`` hook, then a checkpoint at the start of the next epoch."""
+def _end_epoch(run: StageRun, live: TrainLog, history: list[dict[str, Any]], skipped: int | None = None) -> None:
+    """Epoch means, the data skipped (``data/skipped``, when the loader counts it), the stage's ``after_epoch``
+    hook, then a checkpoint at the start of the next epoch."""
     if run.window_count:  # steps after the last log row still count for the epoch mean
         values = D.all_mean(run.ctx, {k: float(v) for k, v in run.window.items()})
         for k, v in values.items():
@@ -164,6 +195,11 @@ def _end_epoch(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> 
         with torch.no_grad():
             extra = run.stage.after_epoch(unwrap(run.model), run.epoch, run.ctx) or {}
         metrics.update({f"eval/{k}": float(v) for k, v in extra.items()})
+    if skipped is not None:
+        metrics["data/skipped"] = skipped
+        if skipped and run.ctx.is_main:
+            log.warning("stage %s, epoch %d: %d corrupt sample(s) or unreadable shard(s) skipped (logger "
+                        "avsep.shards names each)", run.stage.name, run.epoch + 1, skipped)
     metrics["epochs_done"] = run.epoch + 1
     live.log(run.global_step, {f"{run.stage.name}/{k}": v for k, v in metrics.items()})
     history.append({"stage": run.stage.name, "global_step": run.global_step, **metrics})

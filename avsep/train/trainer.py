@@ -34,12 +34,15 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainResult:
     """What a run returns: the last stage's bare ``model``, every logged row (``history``: dicts with
-    ``stage``, ``global_step`` and the logged metrics, averaged over ranks), and each stage's checkpoint."""
+    ``stage``, ``global_step`` and the logged metrics, averaged over ranks), each stage's checkpoint, and
+    ``skipped``: per stage trained in this process, the corrupt samples / unreadable shards its loader skipped
+    (summed over epochs and ranks; stages whose loader does not count them are absent)."""
 
     model: nn.Module
     history: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: dict[str, Path] = field(default_factory=dict)
     global_step: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def train(recipe: Recipe, params, checkpoint_dir: str | Path, live_dir: str | Path, *, resume: bool = False,
@@ -91,6 +94,9 @@ def train(recipe: Recipe, params, checkpoint_dir: str | Path, live_dir: str | Pa
             result.global_step = run.global_step
     finally:
         live.close()
+    for row in result.history:
+        if "data/skipped" in row:
+            result.skipped[row["stage"]] = result.skipped.get(row["stage"], 0) + int(row["data/skipped"])
     if model is None:  # every stage was already finished: hand back the last one's weights
         model = _stage_model(recipe, len(recipe.stages), None, paths, None)
     result.model = model

@@ -63,6 +63,11 @@ class TrainLoader:
     def __len__(self) -> int:
         return sum(view.batches_per_epoch or 0 for view in self.views)
 
+    @property
+    def skipped(self) -> int:
+        """Corrupt samples / shards skipped so far by every view (the trainer logs it per epoch)."""
+        return sum(view.skipped for view in self.views)
+
     def __call__(self, epoch: int, rank: int, world_size: int):
         if not self.views:
             self._open()
