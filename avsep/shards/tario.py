@@ -29,7 +29,12 @@ _USTAR_POSIX = b"ustar\x0000"  # only POSIX ustar uses the prefix field; GNU kee
 
 
 class ShardReadError(ValueError):
-    """A shard cannot be read further (truncated, or a corrupt header); the message names the URL and offset."""
+    """A shard cannot be read further (truncated, or a corrupt header); the message names the URL and offset.
+    ``member``: the path of the member whose data was cut off, when its header was read whole (else None)."""
+
+    def __init__(self, message: str, member: str | None = None):
+        super().__init__(message)
+        self.member = member
 
 
 def _number(field: bytes) -> int:
@@ -61,10 +66,11 @@ def _pax_path(data: bytes) -> str | None:
     return None
 
 
-def _read_exact(stream: BinaryIO, size: int, url: str, offset: int) -> bytes:
+def _read_exact(stream: BinaryIO, size: int, url: str, offset: int, member: str | None = None) -> bytes:
     data = stream.read(size)
     if len(data) < size:
-        raise ShardReadError(f"{url}: truncated: member data at byte {offset} needs {size} bytes, {len(data)} left")
+        raise ShardReadError(f"{url}: truncated: member data at byte {offset} needs {size} bytes, {len(data)} left",
+                             member)
     return data
 
 
@@ -103,12 +109,17 @@ def iter_members(stream: BinaryIO, url: str, skip: Callable[[str], bool] | None 
             if seekable:
                 stream.seek(size + padding, io.SEEK_CUR)  # past the end is caught by the next header read
             else:
-                _read_exact(stream, size + padding, url, data_offset)
+                _read_exact(stream, size + padding, url, data_offset, name)
             continue
-        data = _read_exact(stream, size, url, data_offset)
+        data = _read_exact(stream, size, url, data_offset, name)
         if padding:
             stream.read(padding)
         yield name, data
+
+
+def unsafe_member(path: str) -> bool:
+    """True for a member path that is absolute or climbs with ``..`` (a tar-slip attempt)."""
+    return path.startswith("/") or ".." in path.replace("\\", "/").split("/")
 
 
 def split_name(path: str) -> tuple[str, str] | tuple[None, None]:
@@ -131,6 +142,11 @@ def tar_samples(stream: BinaryIO, url: str, handler: Callable[[BaseException], b
     problem: SampleError | None = None
     try:
         for path, data in iter_members(stream, url, wanted):
+            if unsafe_member(path):
+                # Never a key: keys become file names downstream (figures, WAVs); nothing here writes to disk.
+                if not handler(SampleError(f"{url}: member {path[:120]!r}: absolute or '..' path refused")):
+                    raise SampleError(f"{url}: member {path[:120]!r}: absolute or '..' path refused")
+                continue
             key, member = split_name(path)
             if key is None:
                 continue  # webdataset also ignores members without a suffix
@@ -147,6 +163,14 @@ def tar_samples(stream: BinaryIO, url: str, handler: Callable[[BaseException], b
     except ShardReadError as exn:
         if not handler(exn):
             raise
+        if current is not None and exn.member is not None and split_name(exn.member)[0] not in (
+                None, current["__key__"]):
+            # The cut is inside the next sample's first member: every member of ``current`` came before it.
+            if problem is None:
+                yield current
+            elif not handler(problem):
+                raise problem
+            current = None
         if current is not None and not handler(
                 SampleError(f"{url}: sample {current['__key__']!r}: cut short by the damaged shard")):
             raise

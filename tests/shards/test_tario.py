@@ -80,6 +80,17 @@ def test_truncated_tar_yields_what_is_complete_and_reports_twice(tmp_path):
     assert full == ["clip-000", "clip-001", "clip-002"]
 
 
+def test_a_cut_inside_the_next_samples_first_member_keeps_the_sample_before_it():
+    data = _tar([("clip-a.000.jpg", b"j0"), ("clip-a.wav", b"w0"), ("clip-b.000.jpg", b"j" * 3000),
+                 ("clip-b.wav", b"w1")])
+    cut = data[: 3 * 512 + 512 + 1000]  # clip-a's two members whole, clip-b's header, 1000 of its 3000 bytes
+    handler = Recorder()
+    samples = list(tar_samples(io.BytesIO(cut), "cut.tar", handler))
+    assert samples == [{"__key__": "clip-a", "__url__": "cut.tar", "000.jpg": b"j0", "wav": b"w0"}]
+    assert len(handler.errors) == 1 and isinstance(handler.errors[0], ShardReadError)
+    assert handler.errors[0].member == "clip-b.000.jpg"
+
+
 def test_missing_end_marker_and_corrupt_header_are_errors():
     data = _tar([("clip-a.wav", b"1" * 600)])
     without_end = data[: 512 + 1024]  # header + padded data, no end-of-archive blocks
