@@ -23,7 +23,7 @@ from avsep.config.train import OptimizerParams
 from avsep.evaluate.counting import evaluate_counting
 from avsep.io import atomic_path
 from avsep.losses.cavl import poisson_count_loss
-from avsep.models.dmc.data import ShardBatches, with_window
+from avsep.models.dmc.data import BalancedBatches, with_window
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
 from avsep.models.dmc.streams import TwoStream
 from avsep.shards import evaluation_view, make_loader
@@ -80,10 +80,11 @@ def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tenso
 
 
 def recipe(params, data_root: Path) -> Recipe:
-    """One stage on ``DATA/shards/{counting.shard_set}`` with windows of ``counting.window_s`` seconds."""
+    """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with windows
+    of ``counting.window_s`` seconds."""
     cfg, profile = params.counting, params.active_profile()
-    batches = ShardBatches(Path(data_root) / "shards" / cfg.shard_set, "train", params.shards,
-                           profile.batch_size, params.seed, window_s=cfg.window_s)
+    batches = BalancedBatches([Path(data_root) / "shards" / name for name in cfg.train_sets], "train",
+                              params.shards, profile.batch_size, params.seed, window_s=cfg.window_s)
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage("train", batches, partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count),
                   epochs_for(cfg.epochs, params), model=partial(build, params),

@@ -35,3 +35,58 @@ class ShardBatches:
     def __call__(self, epoch: int, rank: int, world_size: int):
         self.view.set_epoch(epoch)
         return self.loader
+
+
+class BalancedBatches:
+    """``loader(epoch, rank, world_size)`` drawing equally from several shard sets: each batch is the
+    concatenation of one ``batch_size // len(locations)`` batch of every set (e.g. C1..C4, so every number of
+    sources is a quarter of each batch whatever the sets' sizes). A set that runs out within an epoch starts
+    over (same order: a function of ``(seed, epoch)``); an epoch is as long as the longest set's.
+
+    Batches have the keys of :class:`ShardBatches`' (tensors concatenated, lists joined).
+    """
+
+    def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
+                 window_s: float | None = None):
+        if not locations:
+            raise ValueError("BalancedBatches: no shard sets given")
+        share = max(1, batch_size // len(locations))
+        self.sets = [ShardBatches(location, split, params, share, seed, window_s) for location in locations]
+        self.steps = max(s.steps for s in self.sets)
+
+    @property
+    def skipped(self) -> int:
+        """Corrupt samples / unreadable shards skipped so far, over every set (the trainer logs it)."""
+        from avsep.train.stage_loop import skipped_of
+
+        return sum(skipped_of(s.loader) or 0 for s in self.sets)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __call__(self, epoch: int, rank: int, world_size: int):
+        return _balanced(self.sets, epoch, rank, world_size, self.steps)
+
+
+def _balanced(sets: list[ShardBatches], epoch: int, rank: int, world_size: int, steps: int):
+    import torch
+
+    iterators = [iter(s(epoch, rank, world_size)) for s in sets]
+    for _ in range(steps):
+        parts = []
+        for i, s in enumerate(sets):
+            try:
+                parts.append(next(iterators[i]))
+            except StopIteration:  # a small set starts over
+                iterators[i] = iter(s(epoch, rank, world_size))
+                parts.append(next(iterators[i]))
+        merged = {}
+        for key, first in parts[0].items():
+            values = [p[key] for p in parts]
+            if isinstance(first, torch.Tensor):
+                merged[key] = torch.cat(values)
+            elif isinstance(first, (list, tuple)):
+                merged[key] = [v for value in values for v in value]
+            else:
+                merged[key] = first
+        yield merged
