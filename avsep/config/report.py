@@ -17,11 +17,12 @@ class ReportParams(Section):
     out_dir: str = "reports"  # index.html and README.md go here; generated charts under out_dir/charts
     metrics_dir: str = "reports/metrics"  # one JSON per model/baseline (schema: docs/report.md)
     benchmarks_dir: str = "reports/benchmarks"  # avsep bench results (avsep.bench.report)
+    reliability: str = "reports/reliability.json"  # the fault-injection suite's table (tests/faults)
     build_summary: str = "data/build-summary.json"  # the dataset flow's summary
     manifest: str = "data/manifest.parquet"  # for clips per source (optional)
     dvclive_dir: str = "dvclive"  # one DVCLive folder per training run: dvclive/<run>/plots/metrics/**.tsv
     figures_dir: str = "reports/figures"  # overlays and spectrograms written by avsep evaluate (PNG)
-    audio_dir: str = "reports/audio"  # separated / mixture WAVs, shown as audio players
+    audio_dir: str = "reports/figures"  # separated / mixture WAVs (under MODEL/, beside its figures)
     world_preview: str = "data/world/preview.png"  # avsep world --preview N --out data/world
     # Comparison figures of the CAVL curriculum experiments (CAVL Fig. 3): title -> DVCLive run names.
     curve_groups: dict[str, list[str]] = {

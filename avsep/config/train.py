@@ -48,5 +48,8 @@ class TrainParams(Section):
     checkpoint_every: int = Field(500, ge=1)  # optimizer steps between checkpoints (also at each epoch end)
     log_every: int = Field(10, ge=1)  # optimizer steps between DVCLive rows and progress-bar updates
     progress: bool = True  # tqdm bar per epoch (rank 0 only)
+    # dvc.yaml runs `{launcher} train MODEL`: "avsep" on one device; several GPUs of one machine, e.g.
+    # "torchrun --standalone --nproc_per_node 8 -m avsep" (the trainer reads torchrun's environment).
+    launcher: str = Field("avsep", min_length=1)
     optimizer: OptimizerParams = OptimizerParams()
     schedule: ScheduleParams = ScheduleParams()

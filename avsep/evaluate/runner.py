@@ -331,6 +331,8 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     figures = Path(figures_dir or params.report.figures_dir) / name
     if overlays and figures.is_dir():
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
+    if overlays:
+        figures.mkdir(parents=True, exist_ok=True)  # exists even for a model with no maps (a dvc.yaml output)
     ctx = EvalContext(name, module, model.to(device), params, data_root, split, device,
                       batch_size or params.active_profile().batch_size,
                       params.shards.workers if workers is None else workers, progress, overlays,

@@ -10,7 +10,7 @@
 
 It writes ``reports/metrics/separation.json`` (the recipe's last stage, Sound of Pixels' frame guidance when
 trained) and ``separation-{variant}.json`` / ``separation-{baseline}.json`` (schema of docs/report.md, keys
-``bss_eval@nmix{N}``), separated WAVs under ``reports/audio/separation/`` and spectrogram figures (mixture,
+``bss_eval@nmix{N}``), separated WAVs under ``reports/figures/separation/`` and spectrogram figures (mixture,
 truth, estimate) under ``reports/figures/separation/``.
 
 :func:`run_separation` has the signature of :class:`avsep.evaluate.runner.Runner` callables: registered as

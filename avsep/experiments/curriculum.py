@@ -141,7 +141,7 @@ class Runs:
         if not resume:
             shutil.rmtree(live, ignore_errors=True)
         log.info("experiment run %s, seed %d", spec.name, seed)
-        result: TrainResult = train(recipe, params, ckpt, live, resume=resume)
+        result: TrainResult = train(recipe, params, ckpt, live, resume=resume, dvcyaml=None)  # dvc.yaml has the plots
         rows += [{"stage": r["stage"], "step": r["global_step"], **{k: r[k] for k in CURVE_KEYS}}
                  for r in result.history if "loss" in r]
         self.done[key] = Trained(result.model.eval(), rows, ckpt)
