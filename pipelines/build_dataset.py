@@ -23,7 +23,7 @@ from prefect.futures import as_completed
 from avsep.build.assemble import prune_sets, shard_plan, write_set_split
 from avsep.build.clip import build_clip, input_hash
 from avsep.build.mixtures import write_mixture_sets
-from avsep.build.plan import BuildRequest, check_request, select_records
+from avsep.build.plan import BuildRequest, check_flow_inputs, check_request, select_records
 from avsep.build.store import Layout
 from avsep.config import Params, load_params
 from avsep.curriculum import assign_curricula
@@ -76,6 +76,8 @@ def build_dataset(
     """
     logger = get_run_logger()
     logger.info("task runner: %s", type(get_run_context().task_runner).__name__)
+    # A UI user's typo fails here, naming the parameter, before anything is read or written.
+    check_flow_inputs(params_file, overrides, {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
     request = BuildRequest(source=source, index=index, out_dir=out_dir, splits=splits, seed=seed,
                            limit_per_split=limit_per_split)
     params = load_params(params_file, list(overrides or []) + request.overrides())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from avsep.build.plan import check_flow_inputs
 from pipelines.build_dataset import build_dataset
 
 
 def serve_rebuild(name: str = "rebuild", params_file: str = "params.yaml", overrides: list[str] | None = None) -> None:
     """Serve ``build-dataset/{name}``; its default parameters come from ``params_file``, and a person may change
-    any of them (source, index, splits, seed, limits) when triggering a run from the UI."""
+    any of them (source, index, splits, seed, limits) when triggering a run from the UI; each run checks them
+    before any work (pipelines.build_dataset). The served defaults are checked here, before serving."""
+    check_flow_inputs(params_file, overrides)
     build_dataset.serve(
         name=name,
         parameters={"params_file": params_file, "overrides": list(overrides or [])},

@@ -32,6 +32,29 @@ class BuildRequest(Section):
                 f"seed={self.seed}"]
 
 
+# Parameters the flow takes itself: an override of the same key would be silently replaced by the parameter.
+_REQUEST_KEYS = {"dataset.source": "source", "dataset.index": "index", "build.out_dir": "out_dir", "seed": "seed"}
+
+
+def check_flow_inputs(params_file: str | None, overrides: list[str] | None, given: dict | None = None) -> None:
+    """Refuse a missing parameter file and malformed or conflicting overrides, before anything is loaded.
+
+    ``given``: the flow's own parameters (``source``, ``index``, ``out_dir``, ``seed``); an override setting one
+    of their keys to another value would be silently replaced by the parameter, so it is refused.
+    Raises ParamsError naming the flow parameter (``params_file`` / ``overrides``) and the reason.
+    """
+    if params_file is not None and not Path(params_file).is_file():
+        raise ParamsError(f"params_file = {params_file!r}: parameter file not found")
+    for text in overrides or []:
+        if not isinstance(text, str) or "=" not in text or not text.partition("=")[0].strip():
+            raise ParamsError(f"overrides: {text!r} is not KEY=VALUE (e.g. build.fps=4.0)")
+        key, _, value = (part.strip() for part in text.partition("="))
+        name = _REQUEST_KEYS.get(key)
+        if name is not None and given is not None and name in given and value != str(given[name]):
+            raise ParamsError(f"overrides: {text!r} conflicts with the flow parameter {name!r} = "
+                              f"{given[name]!r}; set that parameter instead")
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())

@@ -64,11 +64,16 @@ def write_clip_sample(path: Path, key: str, members: Mapping[str, bytes]) -> str
 def read_clip_sample(path: Path) -> dict[str, bytes]:
     """Members of a stored sample: member name without the key (``"wav"``, ``"000.jpg"``) -> bytes."""
     members = {}
+    key = Path(path).name.removesuffix(".tar")
     with tarfile.open(path, "r") as tar:
         for info in tar.getmembers():
             if not info.isfile():
                 continue
-            _, _, name = info.name.partition(".")
+            name = info.name[len(key) + 1:] if info.name.startswith(f"{key}.") else ""
+            # Member names are re-written into shards as f"{key}.{name}": a foreign or climbing name must not
+            # travel into them (files are only read into memory here, never extracted).
+            if not name or "/" in name or "\\" in name or ".." in name.split("."):
+                raise ValueError(f"{path}: member {info.name[:120]!r} is not '{key}.<member>'; refusing this sample")
             members[name] = tar.extractfile(info).read()
     return members
 

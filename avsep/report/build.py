@@ -95,6 +95,7 @@ def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(
     doc = ReportDoc(environment=environment(params, repo), missing=list(inputs.missing),
                     dataset=inputs.build_summary, per_source=inputs.per_source, dataset_chart=None,
                     world_preview=None, tasks=task_tables(inputs.metrics, shipped(), params.report))
+    doc.reliability = inputs.reliability
     images = _charts(inputs, params, out, doc)
     if inputs.world_preview is not None:
         src = _beside(inputs.world_preview, out)

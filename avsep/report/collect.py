@@ -64,6 +64,7 @@ class Inputs:
     figures: list[Path] = field(default_factory=list)  # overlay / spectrogram PNGs
     audio: list[Path] = field(default_factory=list)  # WAVs
     world_preview: Path | None = None
+    reliability: dict[str, Any] | None = None  # tests/faults' table: {"cases", "passed", "rows": [...]}
     missing: list[str] = field(default_factory=list)
 
 
@@ -123,6 +124,17 @@ def read_benchmarks(directory: Path) -> list[dict[str, Any]]:
             raise ReportInputError(f"{path}: a benchmark result needs an object 'summary' and a list 'rows'")
         out.append({"benchmark": str(doc.get("benchmark", path.stem)), **doc})
     return out
+
+
+def read_reliability(path: Path) -> dict[str, Any] | None:
+    """The fault-injection table (``rows`` of category, case, expected, observed, pass), or None if absent."""
+    if not path.is_file():
+        return None
+    doc = _read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) \
+            or not all(isinstance(r, dict) for r in doc["rows"]):
+        raise ReportInputError(f"{path}: a reliability table needs a list 'rows' of objects")
+    return doc
 
 
 def read_build_summary(path: Path) -> dict[str, Any] | None:
@@ -196,6 +208,9 @@ def collect(params: ReportParams) -> Inputs:
     found.benchmarks = read_benchmarks(Path(params.benchmarks_dir))
     if not found.benchmarks:
         found.missing.append(f"benchmarks ({params.benchmarks_dir}/*.json): not run yet")
+    found.reliability = read_reliability(Path(params.reliability))
+    if found.reliability is None:
+        found.missing.append(f"reliability table ({params.reliability}): fault-injection suite not run yet")
     found.build_summary = read_build_summary(Path(params.build_summary))
     if found.build_summary is None:
         found.missing.append(f"dataset summary ({params.build_summary}): dataset not built yet")

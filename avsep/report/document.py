@@ -38,3 +38,4 @@ class ReportDoc:
     overlays: list[Image] = field(default_factory=list)  # localization overlays, separation spectrograms
     audio: list[Image] = field(default_factory=list)  # WAVs (src) with a caption
     benchmarks: list[Benchmark] = field(default_factory=list)
+    reliability: dict[str, Any] | None = None  # tests/faults' table (case, expected, observed, pass)

@@ -80,6 +80,20 @@ def rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return columns, [[format_value(row.get(c, "")) for c in columns] for row in rows]
 
 
+def reliability_summary(table: dict[str, Any]) -> str:
+    rows = table["rows"]
+    passed = sum(r.get("pass") is True for r in rows)
+    return f"{passed} of {len(rows)} fault cases pass ({table.get('suite', 'tests/faults')})"
+
+
+def _reliability_html(table: dict[str, Any]) -> str:
+    columns, cells = rows_table(table["rows"])
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in row) + "</tr>" for row in cells)
+    return (f"<p>{escape(reliability_summary(table))}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def _bench_html(bench: Benchmark) -> str:
     columns, cells = rows_table(bench.rows)
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
@@ -136,5 +150,7 @@ def page_html(doc: ReportDoc) -> str:
             for a in doc.audio))
     parts.append("<h2>Benchmarks</h2>")
     parts += [_bench_html(b) for b in doc.benchmarks] or ['<p class="missing">not run yet</p>']
+    parts.append("<h2>Reliability (fault injection)</h2>")
+    parts.append(_reliability_html(doc.reliability) if doc.reliability else '<p class="missing">not run yet</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

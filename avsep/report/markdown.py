@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avsep.report.document import Image, ReportDoc
-from avsep.report.html import format_value, rows_table
+from avsep.report.html import format_value, reliability_summary, rows_table
 from avsep.report.tables import TableView
 
 
@@ -68,6 +68,11 @@ def page_markdown(doc: ReportDoc) -> str:
                    + "".join(f"- **{k}**: {format_value(v)}\n" for k, v in bench.summary.items()) + "\n"
                    + _grid(*rows_table(bench.rows)) + (_image(bench.chart) if bench.chart else ""))
     if not doc.benchmarks:
+        out.append("not run yet\n")
+    out.append("## Reliability (fault injection)\n")
+    if doc.reliability:
+        out.append(reliability_summary(doc.reliability) + "\n\n" + _grid(*rows_table(doc.reliability["rows"])))
+    else:
         out.append("not run yet\n")
     return "\n".join(out)
 
