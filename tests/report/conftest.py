@@ -79,7 +79,7 @@ def make_inputs(root: Path) -> None:
         write_tsv(base / "C1" / "lr.tsv", "lr", [(s, 1e-4) for s in range(0, 50, 10)])
         write_tsv(base / "C1" / "epochs_done.tsv", "epochs_done", [(40, 1)])
     write_png(root / "reports" / "figures" / "dsol" / "overlay-000.png", seed=1)
-    write_wav(root / "reports" / "audio" / "mix-000.wav")
+    write_wav(root / "reports" / "figures" / "mix-000.wav")  # report.audio_dir: WAVs sit beside the figures
     write_png(root / "data" / "world" / "preview.png", size=(96, 64), seed=2)
 
 

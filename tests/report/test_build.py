@@ -22,7 +22,7 @@ def test_report_shows_tables_plots_dataset_benchmarks_and_environment(report_roo
     srcs = _srcs(html)
     assert srcs and all((report_root / "reports" / s).is_file() for s in srcs)
     assert {"charts/dataset.png", "charts/run-cavl-curriculum-C1.png", "charts/bench-decode.png",
-            "figures/dsol/overlay-000.png", "audio/mix-000.wav", "assets/data-world/preview.png"} <= set(srcs)
+            "figures/dsol/overlay-000.png", "figures/mix-000.wav", "assets/data-world/preview.png"} <= set(srcs)
     assert any(s.startswith("charts/compare-curriculum-effect") for s in srcs)
     for png in (report_root / "reports" / "charts").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
