@@ -18,6 +18,7 @@ from avsep.report import figures
 from avsep.report.collect import Inputs, collect
 from avsep.report.document import Benchmark, Image, ReportDoc
 from avsep.report.environment import environment
+from avsep.report.experiments import add_experiments
 from avsep.report.html import page_html
 from avsep.report.markdown import page_markdown
 from avsep.report.papers import shipped
@@ -52,7 +53,7 @@ def _beside(path: Path, out: Path) -> str:
     return target.relative_to(out).as_posix()
 
 
-def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc) -> list[Path]:
+def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: list) -> list[Path]:
     rp, charts = params.report, out / CHARTS
     made: list[Path] = []
 
@@ -84,6 +85,11 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc) -> list[P
                      f"benchmark {bench['benchmark']}")
         doc.benchmarks.append(Benchmark(bench["benchmark"], str(bench.get("description", "")), bench["summary"],
                                         bench["rows"], chart))
+    title = "CAVL experiments on the built-in world: mean ± spread over seeds"
+    image = keep(figures.error_bar_chart(title, panels, charts / "experiments.png", rp), title)
+    if image:
+        last = [t for t in doc.tasks if t.layout.id.startswith("experiment-") or t.layout.id == "audio-probe"]
+        last[-1].figures.append(image)
     if charts.is_dir():  # charts of runs or benchmarks that no longer exist would mislead
         for stale in sorted(set(charts.glob("*.png")) - set(made)):
             stale.unlink()
@@ -96,7 +102,10 @@ def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(
                     dataset=inputs.build_summary, per_source=inputs.per_source, dataset_chart=None,
                     world_preview=None, tasks=task_tables(inputs.metrics, shipped(), params.report))
     doc.reliability = inputs.reliability
-    images = _charts(inputs, params, out, doc)
+    panels, absent = add_experiments(doc.tasks, inputs.experiments, params.report)
+    if inputs.experiments:  # without any result, collect's one note on the folder says it
+        doc.missing += absent
+    images = _charts(inputs, params, out, doc, panels)
     if inputs.world_preview is not None:
         src = _beside(inputs.world_preview, out)
         doc.world_preview = Image(src, "the built-in world: preview sheet (frames, boxes, log-mel)")
@@ -115,7 +124,7 @@ def write_report(params: Params, repo: Path = Path(".")) -> ReportPaths:
     """Make the whole report under ``params.report.out_dir``; return the written paths."""
     out = Path(params.report.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    inputs = collect(params.report)
+    inputs = collect(params.report, params.cavl.experiments.out_dir)
     doc, images = build_document(inputs, params, out, repo)
     html_path = atomic_write_text(out / "index.html", page_html(doc))
     md_path = atomic_write_text(out / "README.md", page_markdown(doc))

@@ -52,6 +52,15 @@ class Run:
     curves: tuple[Curve, ...]
 
 
+@dataclass(frozen=True)
+class Experiment:
+    """One ``reports/experiments/NAME.json`` (``avsep experiment NAME``); every stat in it is checked."""
+
+    path: Path
+    name: str  # the "experiment" field, else the file's stem
+    doc: dict[str, Any]
+
+
 @dataclass
 class Inputs:
     """Everything the report found; ``missing`` says in words what it did not."""
@@ -65,6 +74,7 @@ class Inputs:
     audio: list[Path] = field(default_factory=list)  # WAVs
     world_preview: Path | None = None
     reliability: dict[str, Any] | None = None  # tests/faults' table: {"cases", "passed", "rows": [...]}
+    experiments: dict[str, Experiment] = field(default_factory=dict)  # name -> ``avsep experiment NAME``'s result
     missing: list[str] = field(default_factory=list)
 
 
@@ -137,6 +147,54 @@ def read_reliability(path: Path) -> dict[str, Any] | None:
     return doc
 
 
+STAT_KEYS = ("mean", "spread", "spread_kind", "per_seed")
+
+
+def _check_stats(node: Any, path: Path, where: str) -> None:
+    """Every object holding ``mean`` is a stat over seeds: finite ``mean`` and ``spread``, a ``spread_kind`` and
+    the ``per_seed`` values; raises :class:`ReportInputError` naming the file and the key path."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_stats(item, path, f"{where}[{i}]")
+    if not isinstance(node, dict):
+        return
+    if "mean" in node:
+        absent = [k for k in STAT_KEYS if k not in node]
+        if absent:
+            raise ReportInputError(f"{path}: {where}: a stat over seeds needs {', '.join(absent)}")
+        for key in ("mean", "spread"):
+            if not _is_number(node[key]) or not math.isfinite(node[key]):
+                raise ReportInputError(f"{path}: {where}.{key} = {node[key]!r}: not a finite number")
+        if not isinstance(node["spread_kind"], str) or not node["spread_kind"]:
+            raise ReportInputError(f"{path}: {where}.spread_kind must be a non-empty string (sd, range, ...)")
+        if not isinstance(node["per_seed"], list) or not node["per_seed"] \
+                or not all(_is_number(v) for v in node["per_seed"]):
+            raise ReportInputError(f"{path}: {where}.per_seed must be a non-empty list of numbers")
+        return
+    for key, value in node.items():
+        _check_stats(value, path, f"{where}.{key}" if where else str(key))
+
+
+def read_experiments(directory: Path) -> dict[str, Experiment] | None:
+    """Every ``*.json`` of ``directory`` by experiment name (``None`` if the folder is absent)."""
+    if not directory.is_dir():
+        return None
+    found: dict[str, Experiment] = {}
+    for path in sorted(directory.glob("*.json")):
+        doc = _read_json(path)
+        if not isinstance(doc, dict):
+            raise ReportInputError(f"{path}: an experiment result must be an object, got {type(doc).__name__}")
+        name = doc.get("experiment", path.stem)
+        if not isinstance(name, str) or not name:
+            raise ReportInputError(f"{path}: 'experiment' must be a non-empty string")
+        seeds = doc.get("seeds", [])
+        if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+            raise ReportInputError(f"{path}: 'seeds' must be a list of integers")
+        _check_stats(doc, path, "")
+        found[name] = Experiment(path=path, name=name, doc=doc)
+    return found
+
+
 def read_build_summary(path: Path) -> dict[str, Any] | None:
     """The dataset flow's ``build-summary.json`` (clips, ok, failed, failed_by_step, per_curriculum, ...)."""
     if not path.is_file():
@@ -199,9 +257,16 @@ def read_runs(directory: Path) -> list[Run]:
     return runs
 
 
-def collect(params: ReportParams) -> Inputs:
-    """Read every input named by ``params`` (paths relative to the working directory)."""
+def collect(params: ReportParams, experiments_dir: str | None = None) -> Inputs:
+    """Read every input named by ``params`` (paths relative to the working directory); ``experiments_dir`` is
+    ``cavl.experiments.out_dir`` (the CAVL experiments live in cavl's params, not in the report's)."""
     found = Inputs()
+    if experiments_dir is not None:
+        experiments = read_experiments(Path(experiments_dir))
+        if experiments is None:
+            found.missing.append(f"CAVL experiments ({experiments_dir}/*.json): not run yet "
+                                 "(avsep experiment curriculum-effect curriculum-order localization probe)")
+        found.experiments = experiments or {}
     found.metrics = read_metrics(Path(params.metrics_dir))
     if not found.metrics:
         found.missing.append(f"metrics ({params.metrics_dir}/*.json): no model evaluated yet")

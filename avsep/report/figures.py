@@ -141,3 +141,25 @@ def benchmark_chart(bench: dict[str, Any], path: Path, params: ReportParams) -> 
     ax.tick_params(labelsize=7)
     ax.set_title(f"benchmark: {bench['benchmark']}", fontsize=10)
     return _save(fig, path, params)
+
+
+def error_bar_chart(title: str, panels: list, path: Path, params: ReportParams) -> Path | None:
+    """One panel per :class:`avsep.report.experiments.BarPanel`: grouped bars of the means, error bars of the
+    spreads (mean ± spread over seeds); ``None`` without panels."""
+    if not panels:
+        return None
+    fig, axes = plt.subplots(len(panels), 1, squeeze=False, layout="constrained",
+                             figsize=(params.figure_width_in, params.figure_height_in * len(panels)))
+    for ax, panel in zip(axes.flat, panels):
+        width = 0.8 / len(panel.series)
+        for i, (name, means, spreads) in enumerate(panel.series):
+            xs = [x + (i - (len(panel.series) - 1) / 2) * width for x in range(len(panel.labels))]
+            ax.bar(xs, means, width, yerr=spreads, capsize=3, label=name)
+        ax.set_xticks(range(len(panel.labels)), panel.labels)
+        ax.set_ylabel(panel.unit, fontsize=8)
+        ax.set_title(panel.title, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.tick_params(axis="x", rotation=12)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path, params)

@@ -136,6 +136,7 @@ def page_html(doc: ReportDoc) -> str:
             parts.append(f"<h2>{escape(section)}</h2>")
         parts.append('<div class="pair">' + table_html(task.ours, "ours")
                      + "".join(table_html(p, "paper") for p in task.published) + "</div>")
+        parts += [_figure(img) for img in task.figures]
     parts.append("<h2>Training curves</h2>")
     if not doc.training and not doc.comparisons:
         parts.append('<p class="missing">no training run yet</p>')

@@ -101,3 +101,59 @@ LAYOUTS: tuple[Layout, ...] = (
            ("cavl-table3a", "mssl-table3", "cavl-table3b"),
            note="The mixture row is the mixture itself used as every estimate (the lower bound)."),
 )
+
+
+# ---- CAVL experiments (``avsep experiment NAME`` -> reports/experiments/NAME.json) ------------------------------
+CURRICULUM = "Curriculum learning and audio features"
+
+
+@dataclass(frozen=True)
+class StatGroup:
+    header: str
+    entry: str  # key of the group's entry inside a row, e.g. "consensus"; "" when the row itself is the entry
+    columns: tuple[Column, ...]  # Column.metric: key of a stat in the entry; "" when the entry is the stat
+    count: bool = False  # the entry carries "n" (evaluated clips): an n column after the group's columns
+
+
+@dataclass(frozen=True)
+class ExperimentLayout:
+    """One experiment's table in the layout of the paper's table it reproduces."""
+
+    experiment: str  # its "experiment" field (and file stem)
+    title: str
+    reproduces: str  # the paper's table or figure, in words
+    rows_key: str  # "rows" or "runs": the object of row name -> entry
+    rows: tuple[tuple[str, str], ...]  # (key in the file, label) in the paper's order; other keys follow
+    groups: tuple[StatGroup, ...]
+    published: tuple[str, ...] = ()  # published.yaml ids shown beside (already in the report elsewhere: none)
+    fills: str = ""  # a Layout id: these rows join that avsep table instead of making one of their own
+    chart: bool = False  # the first group's columns drawn as bars with error bars (mean ± spread over seeds)
+    baselines_key: str = ""  # deterministic baselines (plain numbers, no seeds) listed first, e.g. "baselines"
+    measured: str = ""  # what the numbers are measured on when the file names no split
+
+
+_ACC = _pct("", "Accuracy")
+_RUN_STATS = (StatGroup("end of training (and mean over steps)", "",
+                        (Column("final_loss", "final loss", 1.0, "fraction"), _pct("final_acc", "final accuracy"),
+                         _pct("mean_acc", "mean accuracy"))),)
+
+EXPERIMENT_LAYOUTS: tuple[ExperimentLayout, ...] = (
+    ExperimentLayout("probe", "Linear-probe accuracy of frozen audio features", "CAVL Table 1", "rows",
+                     (("C1", "C1"), ("C2(C1) + scene-level alignment", "C2(C1) + scene-level alignment"),
+                      ("C2(C1) + sound-source-level alignment", "C2(C1) + sound-source-level alignment"),
+                      ("C1(C2) + sound-source-level alignment", "C1(C2) + sound-source-level alignment")),
+                     (StatGroup("instrument class of C1 clips", "", (_ACC,)),), fills="audio-probe", chart=True,
+                     measured="held-out split"),
+    ExperimentLayout("localization", "Single-source localization after each curriculum", "CAVL Table 2", "rows",
+                     (("C1", "C1"), ("C1 (unrelated)", "C1 (unrelated)"), ("C2(C1)", "C2(C1)")),
+                     (StatGroup("consensus protocol", "consensus", CIOU_AUC, count=True),
+                      StatGroup("dsol protocol", "dsol", (_pct("ciou@0.5", "IoU@0.5"), _pct("auc", "AUC")),
+                                count=True)),
+                     chart=True, baselines_key="baselines"),
+    ExperimentLayout("curriculum-effect", "Curriculum effect: trained on C1 or on C3", "CAVL Fig. 3a", "runs",
+                     (("C1", "C1"), ("C3", "C3")), _RUN_STATS,
+                     measured="training batches"),
+    ExperimentLayout("curriculum-order", "Curriculum order: C2 then C3, or C3 then C2", "CAVL Fig. 3b", "runs",
+                     (("C2-C3", "C2 → C3"), ("C3-C2", "C3 → C2")), _RUN_STATS,
+                     measured="training batches"),
+)

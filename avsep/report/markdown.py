@@ -56,6 +56,7 @@ def page_markdown(doc: ReportDoc) -> str:
             out.append(f"## {section}\n")
         out.append(table_markdown(task.ours))
         out += [table_markdown(p) for p in task.published]
+        out += [_image(img) for img in task.figures]
     out.append("## Training curves\n")
     out += [_image(img) for img in doc.comparisons + doc.training] or ["no training run yet\n"]
     out += [f"{n}\n" for n in doc.comparison_notes]

@@ -43,6 +43,7 @@ class TaskTables:
     layout: Layout
     ours: TableView
     published: list[TableView] = field(default_factory=list)
+    figures: list[Any] = field(default_factory=list)  # avsep.report.document.Image: charts shown below the tables
 
 
 def _norm(model: str) -> str:

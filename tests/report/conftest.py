@@ -49,6 +49,39 @@ def loc(ciou: float, auc: float, n: int) -> dict:
     return {"protocol": "x", "ciou@0.3": ciou + 0.1, "ciou@0.5": ciou, "auc": auc, "n": n, "n_skipped": 0}
 
 
+def stat(*per_seed: float) -> dict:
+    """A stat over seeds as ``avsep experiment`` writes it (mean, sample sd)."""
+    import statistics
+
+    return {"mean": statistics.fmean(per_seed), "spread": statistics.stdev(per_seed), "spread_kind": "sd",
+            "per_seed": list(per_seed)}
+
+
+def write_experiments(root: Path) -> None:
+    """The four CAVL experiments, 3 seeds each, under ``cavl.experiments.out_dir``."""
+    out = root / "reports" / "experiments"
+    seeds = [0, 1, 2]
+    write_json(out / "probe.json", {"experiment": "probe", "profile": "demo", "seeds": seeds, "n_test": 27,
+               "protocol": "linear-probe:logreg", "rows": {
+                   "C1": stat(0.6, 0.7, 0.8), "C2(C1) + scene-level alignment": stat(0.5, 0.5, 0.5),
+                   "C2(C1) + sound-source-level alignment": stat(0.40, 0.45, 0.50),
+                   "C1(C2) + sound-source-level alignment": stat(0.3, 0.4, 0.5)},
+               "claims": {"C2(C1) source-level > C1": False}})
+    loc_row = {"ciou@0.3": stat(0.3, 0.3, 0.3), "ciou@0.5": stat(0.1, 0.2, 0.3), "auc": stat(0.2, 0.3, 0.4), "n": 27}
+    write_json(out / "localization.json", {"experiment": "localization", "profile": "demo", "seeds": seeds,
+               "split": "test", "shard_set": "C1",
+               "rows": {name: {"consensus": loc_row, "dsol": loc_row} for name in ("C1", "C1 (unrelated)", "C2(C1)")},
+               "baselines": {"centre_prior": {"consensus": loc(0.35, 0.38, 27), "dsol": loc(0.3, 0.33, 27)}},
+               "claim": "AUC: C1 > C2(C1) > C1 unrelated centre", "reproduced": True})
+    runs = {"final_loss": stat(0.12, 0.13, 0.14), "final_acc": stat(0.5, 0.6, 0.7), "mean_acc": stat(0.5, 0.5, 0.5),
+            "curve": {"loss": [0.2, 0.1], "acc": [0.5, 0.6]}}
+    for name, keys in (("curriculum-effect", ("C1", "C3")), ("curriculum-order", ("C2-C3", "C3-C2"))):
+        write_json(out / f"{name}.json", {"experiment": name, "profile": "demo", "seeds": seeds,
+                   "steps_per_stage": 24, "runs": {k: runs for k in keys}, "claim": "x", "reproduced": False})
+    write_json(out / "counting.json", {"experiment": "counting", "profile": "demo",
+                                       "checkpoint": "data/models/counting/train.pt"})  # no table of its own
+
+
 def make_inputs(root: Path) -> None:
     """A small but complete set of inputs under ``root`` at the default paths of params.yaml."""
     metrics = root / "reports" / "metrics"
@@ -81,6 +114,7 @@ def make_inputs(root: Path) -> None:
     write_png(root / "reports" / "figures" / "dsol" / "overlay-000.png", seed=1)
     write_wav(root / "reports" / "figures" / "mix-000.wav")  # report.audio_dir: WAVs sit beside the figures
     write_png(root / "data" / "world" / "preview.png", size=(96, 64), seed=2)
+    write_experiments(root)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(find_chromium() is None,
 def test_every_image_loads_in_chromium_and_a_missing_one_is_caught(report_root, params):
     paths = write_report(params)
     result = check_report(paths.html)  # `avsep report --check --screenshot X.png` also saves a screenshot
-    assert result.images == len(paths.images) == 7
+    assert result.images == len(paths.images) == 8  # with the CAVL experiments chart
     assert result.broken == ()
     # the same page with one chart gone: the browser reports exactly that image
     (report_root / "reports" / "charts" / "bench-decode.png").unlink()
