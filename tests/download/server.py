@@ -17,6 +17,7 @@ import socket
 import struct
 import sys
 import subprocess
+import contextlib
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,8 +164,9 @@ class TestServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
 
 
-@pytest.fixture
-def http_server():
+@contextlib.contextmanager
+def serving():
+    """A :class:`TestServer` answering on 127.0.0.1 in a thread, shut down on exit."""
     server = TestServer()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -175,6 +177,12 @@ def http_server():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server():
+    with serving() as server:
+        yield server
 
 
 def free_port() -> int:

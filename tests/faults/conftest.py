@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
 
 from avsep.io import atomic_write_text
 from tests.conftest import REPO
-from tests.download.server import TestServer
+from tests.download.server import serving
 
 _ROWS: dict[str, dict] = {}
 
@@ -68,13 +67,5 @@ def pytest_sessionfinish(session):
 @pytest.fixture(scope="module")
 def http_module_server():
     """tests/download/server.py's misbehaving HTTP server on 127.0.0.1, shared by a module's cases."""
-    server = TestServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving() as server:
         yield server
-    finally:
-        server.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

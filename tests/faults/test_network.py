@@ -25,7 +25,7 @@ CASES = {
     "redirect-loop": ("/loop/a", "download", ["redirect loop"]),
     "larger-than-max-bytes": ("/files/large.mp4", "download", ["exceeds max_bytes 20000"]),
 }
-SETTINGS = ["dataset.download.retries=1", "dataset.download.backoff_s=0", "dataset.download.timeout_s=0.5",
+SETTINGS = ["dataset.download.retries=1", "dataset.download.backoff_s=0", "dataset.download.timeout_s=2.0",
             "dataset.download.total_timeout_s=1.0", f"dataset.download.max_bytes={MAX_BYTES}"]
 
 

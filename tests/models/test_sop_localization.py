@@ -20,19 +20,13 @@ from avsep.models.separation.recipe import PARAMS_SECTIONS
 from avsep.models.separation.synthesizer import Synthesizer
 from avsep.train import CheckpointError, save_checkpoint
 from avsep.train.checkpoint import run_fingerprint
+from tests.models.test_baselines import one_thread  # noqa: F401  (autouse: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["shards.workers=0", "train.progress=false", "profile=demo", "separation.variants=[frame]"]
 RATE_IN = 16000  # build.sample_rate: the localization view's audio
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the shared 2-core machine makes two OpenMP threads spin against other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _params(*overrides):
