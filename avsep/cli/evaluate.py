@@ -17,6 +17,9 @@ def register(sub, common) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="default: the profile's batch size")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: shards.workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--variant", default=None,
+                   help="name of an ablation's configuration, e.g. lambda=0.8: writes MODEL.VARIANT.json, a row of "
+                        "the report's ablation tables")
     p.set_defaults(func=run)
 
 
@@ -37,7 +40,7 @@ def run(args) -> int:
         doc = evaluate_model(args.model, params, Path(args.data or params.build.out_dir), split=args.split,
                              checkpoint=args.checkpoint, metrics_dir=args.metrics_dir, figures_dir=args.figures_dir,
                              batch_size=args.batch_size, workers=args.workers, overlays=args.overlays,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, variant=args.variant)
     except (KeyError, ValueError, CheckpointError, ShardSetError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"avsep evaluate: {message}", file=sys.stderr)

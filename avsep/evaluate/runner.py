@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,10 +316,12 @@ def json_safe(value: Any) -> Any:
 def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "test",
                    checkpoint: str | Path | None = None, metrics_dir: str | Path | None = None,
                    figures_dir: str | Path | None = None, batch_size: int | None = None, workers: int | None = None,
-                   overlays: int = 4, progress: bool = True) -> dict:
+                   overlays: int = 4, progress: bool = True, variant: str | None = None) -> dict:
     """Evaluate method ``name`` on ``split`` of the shards under ``data_root``; write and return the metrics doc.
 
-    metrics_dir: default ``params.report.metrics_dir`` (``reports/metrics``) -> ``MODEL.json``;
+    metrics_dir: default ``params.report.metrics_dir`` (``reports/metrics``) -> ``MODEL.json``, or
+    ``MODEL.VARIANT.json`` for a ``variant`` (an ablation's configuration, e.g. ``"lambda=0.8"``: the report's
+    ablation tables show it as a row ``MODEL [VARIANT]``);
     figures_dir: default ``params.report.figures_dir`` -> ``MODEL/*.png`` (replaced on each run); overlays: PNGs
     per subset (0: none); batch_size: default the profile's; workers: default ``params.shards.workers``.
     """
@@ -328,7 +331,8 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
         raise ValueError(f"model {name!r}: its module {module.__name__} has no TASKS to evaluate")
     device = choose_device(params.train.device)
     model, path = load_model(name, module, params, data_root, checkpoint)
-    figures = Path(figures_dir or params.report.figures_dir) / name
+    stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
+    figures = Path(figures_dir or params.report.figures_dir) / stem
     if overlays and figures.is_dir():
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
     if overlays:
@@ -355,10 +359,10 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     if not protocols:
         raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
                          f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")
-    doc = json_safe({"model": name, "split": split, "dataset": params.dataset.source, "data": str(data_root),
+    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split, "dataset": params.dataset.source, "data": str(data_root),
                      "seed": params.seed, "checkpoint": str(path) if path else None, "protocols": protocols,
                      "skipped": skipped, "not_evaluated": not_evaluated})
-    out = Path(metrics_dir or params.report.metrics_dir) / f"{name}.json"
+    out = Path(metrics_dir or params.report.metrics_dir) / f"{stem}.json"
     atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=False) + "\n")
     log.info("%s: %d protocol entries -> %s", name, len(protocols), out)
     return doc

@@ -145,6 +145,19 @@ def test_centre_prior_and_random_run_and_random_is_reproducible(world_data, tmp_
     assert first["protocols"] == second["protocols"]  # seeded per clip key: batch layout does not matter
 
 
+def test_a_variant_is_its_own_metrics_file_and_row(world_data, tmp_path):
+    from avsep.report.collect import read_metrics
+
+    params = _params("baselines.centre_sigma=0.1")
+    doc = evaluate_model("centre_prior", params, world_data, metrics_dir=tmp_path, overlays=1, progress=False,
+                         figures_dir=tmp_path / "figures", variant="sigma=0.1 narrow")
+    written = json.loads((tmp_path / "centre_prior.sigma=0.1_narrow.json").read_text())
+    assert written["variant"] == doc["variant"] == "sigma=0.1 narrow" and not (tmp_path / "centre_prior.json").exists()
+    assert any((tmp_path / "figures" / "centre_prior.sigma=0.1_narrow").glob("*.png"))
+    rows = read_metrics(tmp_path)
+    assert [(r.model, r.variant) for r in rows] == [("centre_prior", "sigma=0.1 narrow")]
+
+
 def test_missing_shard_set_is_recorded_as_skipped(world_data, tmp_path):
     data = tmp_path / "data"
     (data / "shards").mkdir(parents=True)
