@@ -89,6 +89,7 @@ def build_dataset(
     logger.info("%s: %d clips from %s; curricula %s", params.dataset.source, len(records), params.dataset.index,
                 dict(sorted(per_curriculum.items())))
 
+    layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
     manifest = load_manifest(layout.manifest)
     done_rows = {row["clip_id"]: row for row in manifest.to_dict("records")}
     todo, kept = [], []
