@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from avsep.config.train import OptimizerParams
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
-from avsep.models.dsol.inputs import SizedBatches, frames_to_input, solo_rows, with_rolled_negatives
+from avsep.models.dsol.inputs import (SizedBatches, frames_to_input, localization_batches, solo_rows,
+                                      with_rolled_negatives)
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import class_aware, single_source, sounding_object_maps
 from avsep.train import Recipe, Stage, unwrap
@@ -86,13 +87,7 @@ def _shard_set(data_root: Path, name: str, split: str) -> Path:
 
 
 def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    from avsep.shards import localization_view, make_loader
-
-    view = localization_view(str(location), params.dsol.train_split, params.shards, batch_size=batch_size,
-                             seed=params.seed)
-    loader = make_loader(view, params.shards, ranks=world_size)
-    view.set_epoch(epoch)
-    return SizedBatches(loader, view.batches_per_epoch, solo_rows)
+    return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
 
 
 def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int,

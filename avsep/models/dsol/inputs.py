@@ -90,3 +90,15 @@ def with_rolled_negatives(batch: dict) -> dict | None:
         return None
     batch["negative"], batch["negative_valid"] = rolled_negatives(list(batch["key"]))
     return batch
+
+
+def localization_batches(location, split: str, params, batch_size: int, epoch: int, world_size: int,
+                         keep) -> SizedBatches:
+    """One epoch of the localization view of the shard set at ``location``: batches passed through ``keep``
+    (``batch -> batch | None``), sized for the progress bar (DSOL's solo clips, MSSL's training clips)."""
+    from avsep.shards import localization_view, make_loader
+
+    view = localization_view(str(location), split, params.shards, batch_size=batch_size, seed=params.seed)
+    loader = make_loader(view, params.shards, ranks=world_size)
+    view.set_epoch(epoch)
+    return SizedBatches(loader, view.batches_per_epoch, keep)

@@ -16,7 +16,7 @@ import torch
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
-from avsep.models.dsol.inputs import SizedBatches, frames_to_input
+from avsep.models.dsol.inputs import SizedBatches, frames_to_input, localization_batches
 from avsep.models.mssl.network import MSSLNet
 from avsep.models.mssl.predict import class_aware, single_source
 from avsep.train import Recipe, Stage
@@ -86,13 +86,8 @@ def _groups(cfg, lr: float):
 
 
 def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    from avsep.shards import localization_view, make_loader
-
-    view = localization_view(str(location), params.mssl.train_split, params.shards, batch_size=batch_size,
-                             seed=params.seed)
-    loader = make_loader(view, params.shards, ranks=world_size)
-    view.set_epoch(epoch)
-    return SizedBatches(loader, view.batches_per_epoch, lambda batch: batch if len(batch["key"]) >= 2 else None)
+    return localization_batches(location, params.mssl.train_split, params, batch_size, epoch, world_size,
+                                lambda batch: batch if len(batch["key"]) >= 2 else None)
 
 
 def recipe(params, data_root: Path) -> Recipe:
