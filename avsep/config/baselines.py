@@ -8,6 +8,8 @@ image size, batch size and epochs.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from avsep.config.base import Section
@@ -25,6 +27,9 @@ class CorrespondenceParams(Section):
     weight_decay: float = Field(1e-5, ge=0)  # Objects that Sound: weight decay 1e-5
     logit_scale_init: float = Field(5.0, gt=0)  # calibration: logit = scale * similarity + bias, scale's start
     temperature: float = Field(1.0, gt=0)  # attention only: softmax over positions of cos / temperature
+    # Negatives of each frame: ``one`` other clip's audio (the papers), or ``batch``: every other clip of the
+    # batch (B - 1 negatives per positive from the same forward pass; positives and negatives weigh equally).
+    negatives: Literal["one", "batch"] = "one"
 
     @field_validator("vision_strides")
     @classmethod

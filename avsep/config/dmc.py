@@ -31,6 +31,9 @@ class DMCParams(Section):
     distance: Literal["inner_product", "euclidean"] = "inner_product"  # Alg. 1 line 6 (paper) or simplified
     projection: Literal["centre_specific", "shared"] = "centre_specific"  # W_j per centre, shared by a and v
     init: Literal["zeros", "spaced"] = "zeros"  # Alg. 1: distances start at 0; spaced: centres at even positions
+    # L2-normalise each position's feature before clustering (as CAVL does). Without it the centres (Eq. 7 sums)
+    # reach norms in the thousands, the softmax is winner-take-all and one cluster takes the whole frame.
+    normalize: bool = False
     iterations: int = Field(3, ge=1)  # T of Algorithm 1 (original: 3 routings; simplified: 4)
     visual_clusters: int = Field(2, ge=1)  # sound-maker and the rest (paper's localization setting)
     audio_clusters: int = Field(2, ge=1)  # Eq. 8 pairs centre i of each modality, so = visual_clusters

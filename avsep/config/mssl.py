@@ -9,6 +9,11 @@ from avsep.config.base import Section
 from avsep.config.dsol import PerProfile
 
 
+class OptimizerPerProfile(Section):
+    paper: Literal["sgd", "adam"] = "sgd"
+    demo: Literal["sgd", "adam"] = "sgd"
+
+
 class MsslParams(Section):
     train_set: str = "clips"  # shard set whose train split it learns from (labels from the dataset)
     train_split: str = "train"
@@ -27,6 +32,9 @@ class MsslParams(Section):
     lr_two: PerProfile = PerProfile(paper=1e-4, demo=1e-3)
     backbone_lr_ratio: float = Field(0.1, gt=0)  # paper: heads 1e-3, backbones 1e-4
     momentum: float = Field(0.9, ge=0, lt=1)
+    # Optimizer per profile: SGD with momentum (the paper) or Adam (the demo's few hundred steps on top of the
+    # pre-trained backbones: SGD's class heads barely leave the label prior in that time).
+    optimizer: "OptimizerPerProfile" = Field(default_factory=lambda: OptimizerPerProfile())
     weight_decay: float = Field(5e-4, ge=0)
     augment: bool = True  # training frames: random flip and brightness jitter
     jitter: float = Field(0.3, ge=0, lt=1)

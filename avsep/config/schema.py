@@ -16,6 +16,7 @@ from avsep.config.dataset import DatasetParams
 from avsep.config.evaluate import EvaluateParams
 from avsep.config.features import FeatureParams
 from avsep.config.media import MediaParams
+from avsep.config.pretrain import PretrainParams
 from avsep.config.profile import Profiles, ProfileSettings
 from avsep.config.report import ReportParams
 from avsep.config.separation import SeparationParams
@@ -44,6 +45,7 @@ class Params(Section):
     dsol: DsolParams = DsolParams()
     mssl: MsslParams = MsslParams()
     separation: SeparationParams = SeparationParams()
+    pretrain: PretrainParams = PretrainParams()
 
     def active_profile(self) -> ProfileSettings:
         """The settings of the selected profile (``profile: demo`` or ``paper``)."""

@@ -19,7 +19,7 @@ class ResNet18(nn.Module):
 
     def __init__(self, in_channels: int = 3, width: int = 64, strides: tuple[int, int, int, int] = (1, 2, 2, 2)):
         super().__init__()
-        self.out_channels = 8 * width
+        self.in_channels, self.width, self.out_channels = in_channels, width, 8 * width
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1),

@@ -29,7 +29,7 @@ from avsep.models.dmc.streams import TwoStream
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import Recipe, Stage
 
-PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles")
+PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles", "pretrain")
 K_SCENE = re.compile(r"-k\d+-")  # the built-in world's k-source scenes: ids like test-k3-000002
 
 
@@ -82,12 +82,15 @@ def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tenso
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with windows
     of ``counting.window_s`` seconds."""
+    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
+
     cfg, profile = params.counting, params.active_profile()
     batches = BalancedBatches([Path(data_root) / "shards" / name for name in cfg.train_sets], "train",
                               params.shards, profile.batch_size, params.seed, window_s=cfg.window_s)
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage("train", batches, partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count),
-                  epochs_for(cfg.epochs, params), model=partial(build, params),
+                  epochs_for(cfg.epochs, params),
+                  model=initialised(partial(build, params), "counting", params, data_root),
                   steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
     return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS)
 

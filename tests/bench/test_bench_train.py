@@ -19,7 +19,7 @@ from avsep.report.collect import read_benchmarks
 REPO = Path(__file__).resolve().parents[2]
 # avc at a tiny width; an epoch is capped at 3 steps, so 1 warm-up + 2 timed steps (+ the closing mark) span
 # two epochs.
-TINY = ["shards.workers=0", "profile=demo", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
+TINY = ["pretrain.methods=[]", "shards.workers=0", "profile=demo", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
         "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3", "baselines.avc.embed_dim=8",
         "train.device=cpu"]
 

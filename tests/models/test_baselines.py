@@ -18,7 +18,7 @@ from avsep.models.baselines.fixed import FixedMap, centre_gaussian
 from avsep.train import train
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["shards.workers=0", "train.progress=false", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
+TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
         "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3", "baselines.avc.epochs.demo=1",
         "baselines.attention.epochs.demo=1", "baselines.avc.embed_dim=8", "baselines.attention.embed_dim=8",
         "profile=demo"]
@@ -130,3 +130,54 @@ def test_trained_through_the_recipe_then_evaluated(name, world_data, tmp_path):
     assert written["protocols"]["consensus@solo"]["n"] == 11
     assert written["protocols"]["dsol-synthetic@cocktail"]["n"] == 4
     assert sorted(p.name for p in (tmp_path / "figures" / name).glob("solo-*.png")) == ["solo-00006.png"]
+
+
+@pytest.mark.parametrize("name", ["avc", "attention"])
+def test_pair_logits_diagonal_is_the_forward_score(name):
+    """``negatives: batch`` scores every frame with every audio; the diagonal must be the positive pair's logit
+    that the one-negative path computes, and off-diagonal (i, j) the logit of frame i with audio j."""
+    torch.manual_seed(0)
+    model = method(name).build(_params()).eval()
+    batch = _synthetic_batch()
+    with torch.no_grad():
+        pairs = model.pair_logits(batch["frame"], batch["logmel"])
+        forward = model(batch["frame"], batch["logmel"], batch["negative"])
+    assert pairs.shape == (6, 6)
+    assert torch.allclose(pairs.diagonal(), forward["pos"], atol=1e-5)
+    # forward's "neg" is frame[negative[i]] with audio i: entry (negative[i], i) of the pair matrix
+    assert torch.allclose(pairs[batch["negative"], torch.arange(6)], forward["neg"], atol=1e-5)
+
+
+def test_batch_negatives_loss_by_hand_and_same_clip_pairs_left_out():
+    from avsep.models.baselines.correspondence import batch_correspondence_loss
+
+    torch.manual_seed(0)
+    model = method("avc").build(_params()).eval()
+    batch = {**_synthetic_batch(4), "key": ["a", "a", "b", "c"]}  # rows 0 and 1: one clip, not negatives
+    out = batch_correspondence_loss(model, batch)
+    with torch.no_grad():
+        logits = model.pair_logits(batch["frame"], batch["logmel"])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    negatives = [(i, j) for i in range(4) for j in range(4) if batch["key"][i] != batch["key"][j]]
+    assert len(negatives) == 10
+    negative = torch.stack([logits[i, j] for i, j in negatives])
+    expected = 0.5 * (bce(logits.diagonal(), torch.ones(4)) + bce(negative, torch.zeros(10)))
+    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["avc", "attention"])
+def test_batch_negatives_learn_the_synthetic_pairing(name):
+    from avsep.models.baselines.correspondence import batch_correspondence_loss
+
+    torch.manual_seed(0)
+    model = method(name).build(_params("baselines.avc.negatives=batch", "baselines.attention.negatives=batch"))
+    batch = {**_synthetic_batch(), "key": [f"clip-{i}" for i in range(6)]}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        out = batch_correspondence_loss(model, batch)
+        optimizer.zero_grad()
+        out["loss"].backward()
+        optimizer.step()
+        losses.append(out["loss"].item())
+    assert losses[-1] < 0.5 * losses[0], losses

@@ -12,7 +12,7 @@ from avsep.models.cavl.recipe import sources_of
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
         "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
         "cavl.epochs.C1.demo=1", "cavl.epochs.C2.demo=1"]
 

@@ -15,7 +15,7 @@ from avsep.models import method
 from avsep.models.counting import count_split, decide, evaluate_k_scenes, write_predictions
 from avsep.train import train
 
-TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
         "profiles.demo.max_steps_per_epoch=3", "shards.workers=0", "train.progress=false", "train.log_every=1",
         "counting.epochs.demo=1", "counting.window_s=2.0"]
 

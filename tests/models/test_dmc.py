@@ -12,7 +12,7 @@ from avsep.models.dmc.clustering import soft_cluster
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
         "profiles.demo.max_steps_per_epoch=3", "shards.workers=0", "train.progress=false", "train.log_every=1"]
 
 
@@ -90,3 +90,21 @@ def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     # related and unrelated centres are different clusters: their maps sum to 1 with two visual centres
     other = dmc.localize(model, batch["frame"], batch["logmel"], related=False)
     assert torch.allclose(heat + other, torch.ones_like(heat), atol=1e-5)
+
+
+def test_normalize_bounds_the_centres():
+    """``normalize``: unit features and orthogonal W_j, so |W_j u| = 1 and each Eq. 7 centre (a sum of at most
+    N such vectors, weights in [0, 1] summing to N over centres) has norm <= N; without it nothing bounds them."""
+    from avsep.models.dmc.recipe import build
+
+    torch.manual_seed(0)
+    params = tiny_params("dmc.normalize=true")
+    model = build(params).eval()
+    frames = torch.randint(0, 255, (2, 3, 32, 32), dtype=torch.uint8)
+    logmel = torch.randn(2, 1, 101, 64) * 20 - 40
+    with torch.no_grad():
+        out = model(frames, logmel)
+    positions = out["visual_assignments"].shape[-1] * out["visual_assignments"].shape[-2]
+    assert out["visual_centres"].norm(dim=-1).max() <= positions + 1e-4
+    assert torch.allclose(out["visual_assignments"].sum(1), torch.ones(2, *out["visual_assignments"].shape[-2:]),
+                          atol=1e-5)

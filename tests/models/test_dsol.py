@@ -20,7 +20,7 @@ from avsep.models.dsol.predict import clusters_to_classes
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
         "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
         "dsol.epochs_one={paper: 15, demo: 1}", "dsol.epochs_two={paper: 5, demo: 1}", "dsol.clusters=3",
         "dsol.kmeans_n_init=1", "dsol.cls_passes={paper: 3, demo: 1}", "dsol.cluster_max_clips=12"]

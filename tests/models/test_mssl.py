@@ -14,7 +14,7 @@ from avsep.models.mssl.network import MSSLNet
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
+TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
         "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
         "mssl.epochs_one={paper: 20, demo: 1}", "mssl.epochs_two={paper: 20, demo: 1}", "mssl.proj_hidden=16",
         "mssl.avc_hidden=8"]

@@ -51,6 +51,14 @@ class AttentionNet(nn.Module):
         return out
 
 
+    def pair_logits(self, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor:
+        """``(B, B)``: the correspondence logit of frame i attended by the audio of row j."""
+        visual, audio = self.towers.visual(frame).flatten(2), self.towers.audio(logmel)  # (B, D, N), (B, D)
+        alpha = (torch.einsum("bdn,cd->bcn", visual, audio) / self.temperature).softmax(dim=2)
+        attended = torch.einsum("bcn,bdn->bcd", alpha, visual)
+        return self.calibration(F.cosine_similarity(attended, audio[None], dim=2))
+
+
 def build(params) -> AttentionNet:
     section = params.baselines.attention
     return AttentionNet(towers_from(params, section), section.logit_scale_init, section.temperature)

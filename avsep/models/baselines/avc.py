@@ -43,6 +43,13 @@ class AVOLNet(nn.Module):
         return out
 
 
+    def pair_logits(self, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor:
+        """``(B, B)``: the correspondence logit of frame i with the audio of row j (max over positions)."""
+        visual, audio = self.towers.visual(frame), self.towers.audio(logmel)
+        similarity = torch.einsum("bdhw,cd->bchw", visual, audio).flatten(2).amax(2)
+        return self.calibration(similarity)
+
+
 def build(params) -> AVOLNet:
     section = params.baselines.avc
     return AVOLNet(towers_from(params, section), section.logit_scale_init)

@@ -79,6 +79,27 @@ class Calibration(nn.Module):
         return self.scale * similarity + self.bias
 
 
+def other_clips(keys: list[str], device: torch.device) -> torch.Tensor:
+    """``(B, B)`` bool: True where rows i and j come from different clips (j's audio is a negative for i)."""
+    return torch.tensor([[a != b for b in keys] for a in keys], dtype=torch.bool, device=device)
+
+
+def batch_correspondence_loss(model: nn.Module, batch: dict) -> dict:
+    """``negatives: batch``: every frame against every clip's audio of the batch. ``model.pair_logits(frame,
+    logmel)`` gives ``(B, B)`` logits (frame i, audio j); the diagonal is the positives, pairs of different clips
+    the negatives, and the loss is the mean of the two halves' binary cross-entropies (so B − 1 negatives weigh
+    as much as one positive). ``acc`` is the balanced accuracy of the pairs."""
+    logits = model.pair_logits(batch["frame"], batch["logmel"]).float()
+    positive = logits.diagonal()
+    negative = logits[other_clips(list(batch["key"]), logits.device)]
+    loss_pos = F.binary_cross_entropy_with_logits(positive, torch.ones_like(positive))
+    if negative.numel() == 0:  # the whole batch is one clip
+        return {"loss": loss_pos, "acc": (positive > 0).float().mean()}
+    loss_neg = F.binary_cross_entropy_with_logits(negative, torch.zeros_like(negative))
+    accuracy = 0.5 * ((positive > 0).float().mean() + (negative <= 0).float().mean())
+    return {"loss": 0.5 * (loss_pos + loss_neg), "acc": accuracy}
+
+
 def correspondence_loss(model: nn.Module, batch: dict) -> dict:
     """Binary cross-entropy of matching (target 1) versus mismatched (target 0) pairs, and the accuracy.
 
@@ -98,6 +119,8 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     """One stage: ``build()`` trained with :func:`correspondence_loss` on the train split of
     ``params.baselines.<name>.train_set``, Adam at the section's per-profile rate, for the per-profile epochs ×
     ``epochs_scale``, each capped at the profile's ``max_steps_per_epoch``."""
+    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
+
     section = getattr(params.baselines, name)
     profile = params.active_profile()
     location = str(Path(data_root) / "shards" / section.train_set)
@@ -115,6 +138,8 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile),
                                 weight_decay=section.weight_decay)
-    stage = Stage("correspondence", loader, correspondence_loss, epochs=epochs, model=build,
+    loss = batch_correspondence_loss if section.negatives == "batch" else correspondence_loss
+    stage = Stage("correspondence", loader, loss, epochs=epochs,
+                  model=initialised(build, name, params, data_root),
                   steps_per_epoch=profile.max_steps_per_epoch, optimizer=optimizer)
-    return Recipe(name, [stage], params_sections=("baselines", "shards", "profile", "profiles"))
+    return Recipe(name, [stage], params_sections=("baselines", "shards", "profile", "profiles", "pretrain"))

@@ -16,7 +16,7 @@ from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
 from avsep.train import Recipe, Stage
 
-PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles")
+PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
 CURRICULUM_SOURCES = {"C1": 1, "C2": 2, "C3": 3, "C4": 4}  # C4 = four or more: k = 4
 
 
@@ -97,7 +97,10 @@ def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, sett
 
 def recipe(params, data_root: Path) -> Recipe:
     """CAVL's curriculum: one stage per ``cavl.curricula`` entry, each continuing the previous model."""
+    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
+
     stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
+    stages[0].model = initialised(stages[0].model, "cavl", params, data_root)
     return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)
 
 

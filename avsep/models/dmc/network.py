@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.dmc import DMCParams
@@ -54,6 +55,8 @@ class DMC(nn.Module):
     def forward(self, frames: torch.Tensor, logmel: torch.Tensor) -> dict[str, torch.Tensor]:
         visual, audio = self.streams(frames, logmel)
         visual, audio = self.visual_fc(visual), self.audio_fc(audio)
+        if self.cfg.normalize:
+            visual, audio = F.normalize(visual, dim=1), F.normalize(audio, dim=1)
         cv, sv = self.cluster(as_vectors(visual), self.cfg.visual_clusters)
         ca, sa = self.cluster(as_vectors(audio), self.cfg.audio_clusters)
         return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *visual.shape[-2:]),

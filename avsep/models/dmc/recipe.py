@@ -13,7 +13,7 @@ from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.network import DMC
 from avsep.train import Recipe, Stage
 
-PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles")
+PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
 
 
 def per_profile(value, params) -> float:
@@ -75,12 +75,15 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
+    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
+
     cfg, profile = params.dmc, params.active_profile()
     batches = ShardBatches(Path(data_root) / "shards" / cfg.shard_set, "train", params.shards,
                            profile.batch_size, params.seed)
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage("train", batches, partial(dmc_loss, cfg=cfg), epochs_for(cfg.epochs, params),
-                  model=partial(build, params), steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
+                  model=initialised(partial(build, params), "dmc", params, data_root),
+                  steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
     return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS)
 
 

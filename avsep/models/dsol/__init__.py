@@ -26,7 +26,7 @@ from avsep.train import Recipe, Stage, unwrap
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
 
-PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles")
+PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
 
 
 def build(params) -> DSOLNet:
@@ -104,6 +104,7 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
     from avsep.models import CLASSES
+    from avsep.models.pretrain import initialised
 
     cfg, profile = params.dsol, params.active_profile()
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
@@ -123,7 +124,8 @@ def recipe(params, data_root: Path) -> Recipe:
     return Recipe("dsol", params_sections=PARAMS_SECTIONS, stages=[
         Stage("one", partial(_clips_loader, clips, params, profile.batch_size),
               StageOneLoss(profile.image_size, cfg.augment, cfg.jitter), epochs=epochs_one,
-              model=partial(build, params), steps_per_epoch=profile.max_steps_per_epoch,
+              model=initialised(partial(build, params), "dsol", params, data_root),
+              steps_per_epoch=profile.max_steps_per_epoch,
               optimizer=OptimizerParams(name="adam", lr=cfg.lr_one.get(name), weight_decay=cfg.weight_decay),
               after_epoch=partial(clustering_round, cfg=rounds), find_unused_parameters=True),
         Stage("two", partial(_cocktail_loader, cocktail, params, profile.batch_size),

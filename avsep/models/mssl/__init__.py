@@ -23,7 +23,7 @@ from avsep.train import Recipe, Stage
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
 
-PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles")
+PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrain")
 
 
 def build(params) -> MSSLNet:
@@ -93,6 +93,7 @@ def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, worl
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
     from avsep.models import CLASSES
+    from avsep.models.pretrain import initialised
 
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
     location = Path(data_root) / "shards" / cfg.train_set
@@ -101,13 +102,15 @@ def recipe(params, data_root: Path) -> Recipe:
     loader = partial(_loader, location, params, profile.batch_size)
     classes = tuple(CLASSES)
 
-    def sgd(lr: float) -> OptimizerParams:
-        return OptimizerParams(name="sgd", lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    def sgd(lr: float) -> OptimizerParams:  # the paper's SGD, or Adam where mssl.optimizer says so
+        return OptimizerParams(name=getattr(cfg.optimizer, name), lr=lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
 
     stages = [Stage("one", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
                     epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
-                    model=partial(build, params), steps_per_epoch=profile.max_steps_per_epoch,
-                    optimizer=sgd(cfg.lr_one.get(name)), param_groups=_groups(cfg, cfg.lr_one.get(name)),
+                    model=initialised(partial(build, params), "mssl", params, data_root),
+                    steps_per_epoch=profile.max_steps_per_epoch, optimizer=sgd(cfg.lr_one.get(name)),
+                    param_groups=_groups(cfg, cfg.lr_one.get(name)),
                     find_unused_parameters=True)]
     if cfg.mode == "full":
         stages.append(Stage("two", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=True),

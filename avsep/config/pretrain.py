@@ -1,0 +1,35 @@
+"""Parameters of the backbone pre-training stage, ``avsep.models.pretrain``.
+
+The papers start their vision ResNet-18 from ImageNet weights (DSOL, MSSL, Sound of Pixels; DMC's ‡ variant)
+and MSSL its audio network from AudioSet. avsep fetches no weights, so this stage stands in for them: both
+ResNet-18s are trained to name the instrument of the one-source training clips (frame → class, log-mel →
+class), and the methods listed in ``methods`` start their backbones from the result.
+"""
+
+from pydantic import Field, field_validator
+
+from avsep.config.base import Section
+from avsep.config.dmc import PerProfile
+
+METHODS_WITH_RESNETS = ("avc", "attention", "dmc", "cavl", "counting", "mssl", "dsol", "separation")
+
+
+class PretrainParams(Section):
+    shard_set: str = "C1"  # one sounding source per clip: the frame's and the sound's class is its label
+    # Methods whose ResNet-18 backbones start from the pre-trained weights; the others start from scratch.
+    # Empty here, so code that builds params without params.yaml needs no checkpoint; params.yaml lists them.
+    methods: list[str] = Field(default_factory=list)
+    lr: PerProfile = PerProfile(paper=1e-3, demo=1e-3)  # Adam
+    weight_decay: float = Field(1e-4, ge=0)
+    epochs: PerProfile = PerProfile(paper=30, demo=10)  # passes over the set's 1-s windows (x epochs_scale)
+    augment: bool = True  # training frames: random flip and brightness jitter
+    jitter: float = Field(0.3, ge=0, lt=1)  # brightness x U(1 - jitter, 1 + jitter)
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, methods: list[str]) -> list[str]:
+        unknown = [m for m in methods if m not in METHODS_WITH_RESNETS]
+        if unknown:
+            raise ValueError(f"pretrain.methods: {', '.join(unknown)} have no ResNet-18 backbone to start from the "
+                             f"pre-trained weights; expected some of {', '.join(METHODS_WITH_RESNETS)}")
+        return methods

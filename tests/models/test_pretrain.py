@@ -1,0 +1,85 @@
+"""Pre-trained backbones: trained by the real trainer on the tiny world, then copied into another method's
+ResNet-18s (vision into 3-channel ones, audio into 1-channel ones); the errors name what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from avsep.config import ParamsError, load_params
+from avsep.models import method
+from avsep.models.pretrain import checkpoint_of, initialise, initialised
+from avsep.train import CheckpointError, load_checkpoint, train
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["shards.workers=0", "train.progress=false", "profile=demo", "profiles.demo.backbone_width=4",
+        "profiles.demo.image_size=32", "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3",
+        "pretrain.epochs.demo=1", "baselines.avc.embed_dim=8", "baselines.attention.embed_dim=8",
+        "pretrain.methods=[avc]"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _params(*overrides):
+    return load_params(REPO / "params.yaml", [*TINY, *overrides])
+
+
+@pytest.fixture(scope="module")
+def pretrained_root(world_data, tmp_path_factory) -> Path:
+    """A data root with the tiny world's shards and a pretrain checkpoint trained on them."""
+    root = tmp_path_factory.mktemp("pretrained")
+    (root / "shards").symlink_to(world_data / "shards", target_is_directory=True)
+    params = _params()
+    result = train(method("pretrain").recipe(params, root), params, root / "models" / "pretrain", root / "live",
+                   dvcyaml=None)
+    assert result.checkpoints["train"] == checkpoint_of(root) and result.global_step == 3
+    assert any(key.endswith("vision_acc") for row in result.history for key in row), result.history
+    return root
+
+
+def _part(state: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def test_listed_method_starts_from_both_backbones(pretrained_root):
+    params = _params()
+    state = load_checkpoint(checkpoint_of(pretrained_root))["model"]
+    model = initialised(lambda: method("avc").build(params), "avc", params, pretrained_root)()
+    for name, tensor in model.towers.vision.state_dict().items():
+        assert torch.equal(tensor, state["vision." + name]), name
+    for name, tensor in model.towers.audio_net.state_dict().items():
+        assert torch.equal(tensor, state["audio." + name]), name
+    assert set(_part(state, "vision.")) == set(model.towers.vision.state_dict())
+
+
+def test_unlisted_method_starts_from_scratch(pretrained_root):
+    params = _params()
+    state = load_checkpoint(checkpoint_of(pretrained_root))["model"]
+    torch.manual_seed(0)
+    model = initialise(method("attention").build(params), "attention", params, pretrained_root)
+    assert not torch.equal(model.towers.vision.stem[0].weight, state["vision.stem.0.weight"])
+
+
+def test_other_width_is_refused_naming_both(pretrained_root):
+    params = _params("profiles.demo.backbone_width=8")
+    with pytest.raises(ValueError, match=r"width 8.*width 4"):
+        initialise(method("avc").build(params), "avc", params, pretrained_root)
+
+
+def test_missing_checkpoint_names_the_command(tmp_path):
+    params = _params()
+    with pytest.raises(CheckpointError, match="avsep train pretrain"):
+        initialise(method("avc").build(params), "avc", params, tmp_path)
+
+
+def test_a_method_without_backbones_is_refused_in_the_list():
+    with pytest.raises(ParamsError, match="whole_image"):
+        load_params(None, ["pretrain.methods=[dsol, whole_image]"])
