@@ -27,6 +27,7 @@ from avsep.models import CLASSES
 from avsep.models.backbones import ResNet18
 from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
+from avsep.models.dmc.streams import TwoStream
 from avsep.models.dsol.inputs import frames_to_input
 from avsep.train import CheckpointError, Recipe, Stage, load_checkpoint
 
@@ -34,20 +35,16 @@ log = logging.getLogger(__name__)
 
 PARAMS_SECTIONS = ("pretrain", "features", "shards", "profile", "profiles")
 STAGE = "train"  # the recipe's one stage: DATA/models/pretrain/train.pt
-STRIDES = (1, 2, 2, 1)
 TASKS: dict = {}  # nothing to evaluate: its weights are judged by the methods that start from them
 
 
-class Backbones(nn.Module):
+class Backbones(TwoStream):
     """``forward(frames (B, 3, H, W) uint8, logmel (B, 1, T, F))`` → class logits ``(vision (B, K), audio (B, K))``:
-    a vision and an audio ResNet-18, each global-average-pooled into a linear classifier over ``CLASSES``."""
+    the two-stream ResNet-18s of DMC/CAVL, each global-average-pooled into a linear classifier over ``CLASSES``
+    (frames normalised as DSOL's, so with ImageNet statistics like the papers' pre-trained nets)."""
 
     def __init__(self, width: int, image_size: int):
-        super().__init__()
-        self.image_size = image_size
-        self.vision = ResNet18(3, width, STRIDES)
-        self.audio_norm = nn.BatchNorm2d(1)
-        self.audio = ResNet18(1, width, STRIDES)
+        super().__init__(width, image_size)
         self.vision_head = nn.Linear(self.vision.out_channels, len(CLASSES))
         self.audio_head = nn.Linear(self.audio.out_channels, len(CLASSES))
 

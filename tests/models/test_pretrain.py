@@ -12,20 +12,13 @@ from avsep.config import ParamsError, load_params
 from avsep.models import method
 from avsep.models.pretrain import checkpoint_of, initialise, initialised
 from avsep.train import CheckpointError, load_checkpoint, train
+from tests.models.test_baselines import one_thread  # noqa: F401 (autouse fixture: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["shards.workers=0", "train.progress=false", "profile=demo", "profiles.demo.backbone_width=4",
         "profiles.demo.image_size=32", "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3",
         "pretrain.epochs.demo=1", "baselines.avc.embed_dim=8", "baselines.attention.embed_dim=8",
         "pretrain.methods=[avc]"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _params(*overrides):
