@@ -27,6 +27,7 @@ from avsep.models.dmc.data import BalancedBatches, with_window
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
 from avsep.models.dmc.streams import TwoStream
 from avsep.shards import evaluation_view, make_loader
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles", "pretrain")
@@ -82,8 +83,6 @@ def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tenso
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with windows
     of ``counting.window_s`` seconds."""
-    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
-
     cfg, profile = params.counting, params.active_profile()
     batches = BalancedBatches([Path(data_root) / "shards" / name for name in cfg.train_sets], "train",
                               params.shards, profile.batch_size, params.seed, window_s=cfg.window_s)

@@ -3,7 +3,7 @@
 The papers start their vision ResNet-18 from ImageNet (DSOL, MSSL, Sound of Pixels, DMC's ‡ variant) and MSSL
 its audio network from AudioSet; avsep downloads no weights. This stage trains a vision and an audio
 ResNet-18 of the profile's width to name the instrument of the one-source training clips (``pretrain.shard_set``,
-frame → class and one second of log-mel → class, cross-entropy on each), and :func:`initialise` copies them
+frame → class and one second of log-mel → class, cross-entropy on each), and :func:`avsep.models.backbones.initialise` copies them
 into the ResNet-18s of every method listed in ``pretrain.methods`` before that method trains. Only the
 training split is read, so the test clips stay unseen. ``pretrain.methods: []`` trains everything from scratch.
 
@@ -13,10 +13,8 @@ and DMC and the default strides of the AVC audio tower alike.
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -24,17 +22,16 @@ from torch import nn
 
 from avsep.config.train import OptimizerParams
 from avsep.models import CLASSES
-from avsep.models.backbones import ResNet18
+from avsep.models.backbones import PRETRAIN_STAGE as STAGE
+from avsep.models.backbones import (  # noqa: F401 (the stage's API)
+    checkpoint_of, initialise, initialised)
 from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
 from avsep.models.dmc.streams import TwoStream
 from avsep.models.dsol.inputs import frames_to_input
-from avsep.train import CheckpointError, Recipe, Stage, load_checkpoint
-
-log = logging.getLogger(__name__)
+from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("pretrain", "features", "shards", "profile", "profiles")
-STAGE = "train"  # the recipe's one stage: DATA/models/pretrain/train.pt
 TASKS: dict = {}  # nothing to evaluate: its weights are judged by the methods that start from them
 
 
@@ -89,50 +86,3 @@ def recipe(params, data_root: Path) -> Recipe:
                   epochs_for(cfg.epochs, params), model=partial(build, params),
                   steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
     return Recipe("pretrain", [stage], params_sections=PARAMS_SECTIONS)
-
-
-def checkpoint_of(data_root: Path) -> Path:
-    return Path(data_root) / "models" / "pretrain" / f"{STAGE}.pt"
-
-
-def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Module:
-    """``model`` with every ResNet-18 inside it loaded from the pre-trained backbones (3 input channels: the
-    vision one, 1: the audio one) when ``method`` is in ``pretrain.methods``; unchanged otherwise.
-
-    Raises :class:`CheckpointError` when the pre-trained checkpoint is missing (naming the command that makes
-    it) and ValueError when a backbone's width differs from the pre-trained one's.
-    """
-    if method not in params.pretrain.methods:
-        return model
-    path = checkpoint_of(data_root)
-    try:
-        state = load_checkpoint(path)["model"]
-    except CheckpointError as exc:
-        raise CheckpointError(f"{exc}; {method} starts from the pre-trained backbones (pretrain.methods): run "
-                              f"`avsep train pretrain` first, or remove {method} from pretrain.methods") from None
-    parts = {3: "vision", 1: "audio"}
-    sources = {c: {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
-               for c, name in parts.items()}
-    loaded = []
-    for where, module in model.named_modules():
-        if not isinstance(module, ResNet18) or module.in_channels not in parts:
-            continue
-        source = sources[module.in_channels]
-        width = source["stem.0.weight"].shape[0]
-        if module.width != width:
-            raise ValueError(f"{method}: backbone {where} has width {module.width}, the pre-trained "
-                             f"{parts[module.in_channels]} ResNet-18 in {path} has width {width}; set the same "
-                             f"width or remove {method} from pretrain.methods")
-        module.load_state_dict(source)
-        loaded.append(where)
-    if not loaded:  # e.g. the audio-guided separation variant: a U-Net and a class head only
-        log.info("%s: no ResNet-18 inside, nothing starts from %s", method, path)
-        return model
-    log.info("%s: %s start from the pre-trained backbones in %s", method, ", ".join(loaded), path)
-    return model
-
-
-def initialised(build_model: Callable[[], nn.Module], method: str, params, data_root: Path
-                ) -> Callable[[], nn.Module]:
-    """A model factory for :class:`avsep.train.Stage`: ``build_model()`` passed through :func:`initialise`."""
-    return lambda: initialise(build_model(), method, params, data_root)

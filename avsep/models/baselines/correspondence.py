@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models.backbones import ResNet18
+from avsep.models.backbones import ResNet18, initialised
 from avsep.shards import localization_view, make_loader
 from avsep.train import Recipe, Stage
 
@@ -119,8 +119,6 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     """One stage: ``build()`` trained with :func:`correspondence_loss` on the train split of
     ``params.baselines.<name>.train_set``, Adam at the section's per-profile rate, for the per-profile epochs ×
     ``epochs_scale``, each capped at the profile's ``max_steps_per_epoch``."""
-    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
-
     section = getattr(params.baselines, name)
     profile = params.active_profile()
     location = str(Path(data_root) / "shards" / section.train_set)

@@ -14,6 +14,7 @@ from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structur
 from avsep.models.cavl.network import CAVL
 from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
@@ -97,8 +98,6 @@ def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, sett
 
 def recipe(params, data_root: Path) -> Recipe:
     """CAVL's curriculum: one stage per ``cavl.curricula`` entry, each continuing the previous model."""
-    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
-
     stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
     stages[0].model = initialised(stages[0].model, "cavl", params, data_root)
     return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)

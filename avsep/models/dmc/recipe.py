@@ -11,6 +11,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.network import DMC
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
@@ -75,8 +76,6 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
-    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
-
     cfg, profile = params.dmc, params.active_profile()
     batches = ShardBatches(Path(data_root) / "shards" / cfg.shard_set, "train", params.shards,
                            profile.batch_size, params.seed)

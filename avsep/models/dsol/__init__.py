@@ -22,6 +22,7 @@ from avsep.models.dsol.inputs import (SizedBatches, frames_to_input, localizatio
                                       with_rolled_negatives)
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import class_aware, single_source, sounding_object_maps
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage, unwrap
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
@@ -104,7 +105,6 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
     from avsep.models import CLASSES
-    from avsep.models.pretrain import initialised
 
     cfg, profile = params.dsol, params.active_profile()
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)

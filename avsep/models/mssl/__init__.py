@@ -19,6 +19,7 @@ from avsep.losses.mssl import alignment_loss, classification_loss, correspondenc
 from avsep.models.dsol.inputs import SizedBatches, frames_to_input, localization_batches
 from avsep.models.mssl.network import MSSLNet
 from avsep.models.mssl.predict import class_aware, single_source
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
@@ -93,7 +94,6 @@ def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, worl
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
     from avsep.models import CLASSES
-    from avsep.models.pretrain import initialised
 
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
     location = Path(data_root) / "shards" / cfg.train_set

@@ -13,6 +13,7 @@ from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.separation.model import SeparationNet
+from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles", "pretrain")
@@ -113,8 +114,6 @@ def make_loss(params, variant: str, data_root: Path):
 
 def recipe(params, data_root: Path) -> Recipe:
     """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
-    from avsep.models.pretrain import initialised  # (pretrain imports this module's neighbours)
-
     scale, sep = scale_of(params), params.separation
     loader = TrainLoader(params, Path(data_root))
     optimizer = OptimizerParams(name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay,
@@ -125,7 +124,7 @@ def recipe(params, data_root: Path) -> Recipe:
     for variant in stage_variants(params):
         stages.append(Stage(
             variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs,
-            steps_per_epoch=scale.steps_per_epoch, 
+            steps_per_epoch=scale.steps_per_epoch,
             model=initialised(lambda v=variant: build_variant(params, v), "separation", params, Path(data_root)),
             optimizer=optimizer, schedule=schedule,
             param_groups=lambda m: m.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth)))
