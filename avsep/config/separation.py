@@ -27,16 +27,35 @@ class SeparationScale(Section):
     image_size: int | None = Field(None, ge=16)  # frames fed to the vision network; None: the profile's
     vision_width: int | None = Field(None, ge=4)  # ResNet-18 base width; None: the profile's backbone_width
     channels: int = Field(32, ge=1)  # K: audio channels = visual channels (SoP: 32)
-    epochs: int = Field(100, ge=1)  # SoP: 100
+    epochs: int | dict[str, int] = 100  # SoP: 100; or per trained variant, e.g. {audio: 20, frame: 4, object: 4}
     steps_per_epoch: int | None = Field(None, ge=1)  # cap per epoch; None: one pass over sizes.json
     batch_size: int | None = Field(None, ge=1)  # None: the profile's batch_size
     optimizer: Literal["sgd", "adam"] = "sgd"  # SoP: SGD, momentum 0.9
+    mask: Literal["binary", "ratio"] = "binary"  # SoP: binary masks with the weighted BCE; ratio: weighted L1
     lr_sound: float = Field(1e-3, gt=0)  # SoP: audio U-Net and the class head
     lr_frame: float = Field(1e-4, gt=0)  # SoP: the visual network (ImageNet-pretrained there, here from scratch)
     lr_synth: float = Field(1e-3, gt=0)  # SoP: synthesizer
     milestones: list[int] = [40, 80]  # epochs at which the learning rates are multiplied by lr_gamma (SoP)
     eval_samples: int | None = Field(None, ge=1)  # per N-mix set; None: every stored mixture
     bss_backend: Literal["mir_eval", "fast_bss_eval"] | None = None  # None: evaluate.separation.backend
+
+    @field_validator("epochs")
+    @classmethod
+    def _epochs(cls, value):
+        counts = value.values() if isinstance(value, dict) else [value]
+        unknown = sorted(set(value) - set(TRAINED_VARIANTS)) if isinstance(value, dict) else []
+        if unknown or any(n < 1 for n in counts):
+            raise ValueError(f"epochs = {value}: expected a positive int, or a positive int per trained variant "
+                             f"({', '.join(TRAINED_VARIANTS)})")
+        return value
+
+    def epochs_of(self, variant: str) -> int:
+        """Training epochs of ``variant`` (ValueError naming it when a per-variant mapping leaves it out)."""
+        if isinstance(self.epochs, int):
+            return self.epochs
+        if variant not in self.epochs:
+            raise ValueError(f"separation epochs = {self.epochs} names no epochs for the {variant!r} variant")
+        return self.epochs[variant]
 
     @model_validator(mode="after")
     def _shapes(self):
@@ -53,7 +72,7 @@ def _demo() -> SeparationScale:
     # CPU in minutes: a narrow network, Adam, a few hundred steps, and a subset of the stored N-mix sets.
     return SeparationScale(unet_filters=8, channels=8, unet_depth=5, class_level=3, n_bins=64, train_frames=64,
                            image_size=64, vision_width=8, epochs=4, steps_per_epoch=30, batch_size=8,
-                           optimizer="adam", lr_sound=1e-3, lr_frame=1e-3, lr_synth=1e-3, milestones=[3],
+                           optimizer="adam", mask="ratio", lr_sound=1e-3, lr_frame=1e-3, lr_synth=1e-3, milestones=[3],
                            eval_samples=8, bss_backend="fast_bss_eval")
 
 
@@ -61,7 +80,6 @@ class SeparationParams(Section):
     variants: list[str] = list(GUIDANCE_VARIANTS)  # guidance variants trained and evaluated
     object_method: str = "mssl"  # the localization method whose map pools the object feature (MSSL §3.3)
     train_sets: list[str] = ["C1"]  # shard sets mixed for training: [C1] solos; [C1, C2] adds duets (CAVL 3b)
-    mask: Literal["binary", "ratio"] = "binary"  # SoP default: binary masks with the weighted BCE
     binary_threshold: float = Field(0.5, gt=0)  # target: source magnitude > this x mixture magnitude (SoP)
     weight_min: float = Field(1e-3, gt=0)  # BCE weight = clamp(log1p(mixture magnitude), min, max) (SoP)
     weight_max: float = Field(10.0, gt=0)
@@ -103,6 +121,16 @@ class SeparationParams(Section):
     def _weights(self):
         if self.weight_min > self.weight_max:
             raise ValueError(f"weight_min {self.weight_min} > weight_max {self.weight_max}")
+        return self
+
+    @model_validator(mode="after")
+    def _epochs_cover_variants(self):
+        for profile in ("paper", "demo"):
+            epochs = getattr(self, profile).epochs
+            missing = [v for v in self.trained_variants() if isinstance(epochs, dict) and v not in epochs]
+            if missing:
+                raise ValueError(f"{profile}.epochs = {epochs} names no epochs for the trained variant(s) "
+                                 f"{', '.join(missing)}")
         return self
 
     def trained_variants(self) -> list[str]:

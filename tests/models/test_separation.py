@@ -40,6 +40,31 @@ def test_unit_mask_reconstructs_the_mixture():
     assert torch.allclose(waves[0, 0], mix[0], atol=1e-4)
 
 
+@pytest.mark.parametrize("start", [0, 3, 23])
+def test_training_crop_equals_the_same_frames_of_the_whole_stft(start):
+    from avsep.models.separation.inputs import _frames_of
+
+    waves = torch.from_numpy(_tones())  # (2, S): 87 centred frames; 23 crops the last 64
+    whole = stft(waves)
+    crop = _frames_of(waves, start, 64)
+    assert crop.shape == (2, whole.shape[1], 64)
+    assert torch.allclose(crop, whole[..., start:start + 64], atol=1e-4)
+
+
+def test_epochs_per_variant_reach_each_stage(tmp_path):
+    from avsep.models.separation.recipe import recipe
+
+    params = load_params(None, ["separation.demo.epochs={audio: 3, frame: 1, object: 2}"])
+    assert {stage.name: stage.epochs for stage in recipe(params, tmp_path).stages} == {
+        "object": 2, "audio": 3, "frame": 1}
+    params = load_params(None, ["separation.variants=[gradcam]", "separation.demo.epochs={audio: 5}"])
+    assert [(stage.name, stage.epochs) for stage in recipe(params, tmp_path).stages] == [("audio", 5)]
+    with pytest.raises(ParamsError, match="names no epochs for the trained variant.*frame"):
+        load_params(None, ["separation.demo.epochs={audio: 3, object: 2}"])
+    with pytest.raises(ParamsError, match="per trained variant"):
+        load_params(None, ["separation.demo.epochs={sound: 3}"])
+
+
 def test_unwarp_inverts_the_warp_on_smooth_spectra():
     mix = torch.from_numpy(_tones().sum(0, keepdims=True))
     spec = stft(mix)

@@ -95,7 +95,8 @@ def sound_energy_map(model: SeparationNet, frame: torch.Tensor, audio: torch.Ten
     log_mag, mix_mag, frames = network_inputs(model, frame, audio, rate_in)
     audio_channels, _ = model.unet(log_mag)
     sep = model.params.separation
-    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer, sep.mask, sep.ratio_max)
+    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer, scale_of(model.params).mask,
+                        sep.ratio_max)
 
 
 def predict_single(model: SeparationNet, batch: dict) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from avsep.config.separation import SeparationScale
+from avsep.features import SOP, FrontEnd
 from avsep.models.separation.guidance import class_targets
 from avsep.models.separation.spectral import stft, warped_magnitude
 from avsep.models.separation.vision import normalise_frames
@@ -63,29 +64,42 @@ class Prepared:
     frames_raw: torch.Tensor  # (B, N, F, 3, H, W) uint8 as loaded (the object variant's localizer reads these)
 
 
+def _frames_of(waves: torch.Tensor, start: int, count: int, frontend: FrontEnd = SOP) -> torch.Tensor:
+    """STFT frames ``start .. start + count - 1`` of ``waves (B, S)``, equal to those of :func:`stft` on the whole
+    wave: the wave is padded as the centred STFT pads it, then only the samples those frames read are
+    transformed (a training crop of 64 of 256 frames costs a quarter of the whole window's STFT)."""
+    half = frontend.n_fft // 2
+    padded = F.pad(waves.unsqueeze(1), (half, half), mode=frontend.pad_mode).squeeze(1) if frontend.center else waves
+    first = start * frontend.hop_length
+    segment = padded[:, first:first + (count - 1) * frontend.hop_length + frontend.n_fft]
+    window = torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
+    return torch.stft(segment, frontend.n_fft, frontend.hop_length, window=window, center=False,
+                      return_complex=True)
+
+
 def prepare(batch: dict, params, *, train: bool) -> Prepared:
     """``batch`` in the separation view's layout (on the model's device) → :class:`Prepared`.
 
     Training flips each component's frames horizontally with probability 1/2 (``separation.flip``) and, when
     the profile sets ``train_frames``, crops the spectrograms to that many STFT frames at a random offset (the
     U-Net is fully convolutional: the test sees the whole window); both are drawn from torch's generator, which
-    the trainer seeds and checkpoints. ``mix_spec`` is never cropped."""
+    the trainer seeds and checkpoints. A cropped batch's ``mix_spec`` holds the cropped frames only (training
+    reads magnitudes; reconstruction runs on uncropped test batches)."""
     sep, scale = params.separation, scale_of(params)
     mix, sources = batch["mix"].float(), batch["sources"].float()
     b, n, length = sources.shape
-    mix_spec = stft(mix)
-    mix_mag = warped_magnitude(mix_spec, scale.n_bins)
-    source_mags = warped_magnitude(stft(sources.reshape(b * n, length)), scale.n_bins)
-    source_mags = source_mags.reshape(b, n, scale.n_bins, -1)
     flip = None
-    if train:
-        if sep.flip:
-            flip = torch.rand(b, n, device=mix.device) < 0.5
-        n_frames = mix_mag.shape[-1]
-        if scale.train_frames is not None and scale.train_frames < n_frames:
-            start = int(torch.randint(n_frames - scale.train_frames + 1, ()))
-            mix_mag = mix_mag[..., start:start + scale.train_frames]
-            source_mags = source_mags[..., start:start + scale.train_frames]
+    n_frames = SOP.n_frames(length)
+    if train and sep.flip:
+        flip = torch.rand(b, n, device=mix.device) < 0.5
+    if train and scale.train_frames is not None and scale.train_frames < n_frames:
+        start = int(torch.randint(n_frames - scale.train_frames + 1, ()))
+        mix_spec = _frames_of(mix, start, scale.train_frames)
+        source_specs = _frames_of(sources.reshape(b * n, length), start, scale.train_frames)
+    else:
+        mix_spec, source_specs = stft(mix), stft(sources.reshape(b * n, length))
+    mix_mag = warped_magnitude(mix_spec, scale.n_bins)
+    source_mags = warped_magnitude(source_specs, scale.n_bins).reshape(b, n, scale.n_bins, -1)
     frames = normalise_frames(batch["frames"], scale.image_size or params.active_profile().image_size, flip)
     return Prepared(log_mag=torch.log(mix_mag + sep.log_eps).unsqueeze(1), mix_mag=mix_mag,
                     source_mags=source_mags, mix_spec=mix_spec, frames=frames,

@@ -6,7 +6,7 @@ import torch
 
 from avsep.losses.separation import mask_from_logits
 from avsep.models.separation.guidance import Localizer
-from avsep.models.separation.inputs import Prepared, from_nmix, prepare
+from avsep.models.separation.inputs import Prepared, from_nmix, prepare, scale_of
 from avsep.models.separation.reconstruct import masked_waves
 
 
@@ -33,7 +33,8 @@ def predict_masks(model, prepared: Prepared, variant: str) -> torch.Tensor:
         if "gradcam" not in out:
             raise ValueError(f"gradcam masks come from an 'audio' model, got a {model.guidance!r} model")
         return out["gradcam"]
-    return mask_from_logits(out["logits"], sep.mask, sep.mask_threshold if sep.mask == "binary" else None,
+    kind = scale_of(params).mask
+    return mask_from_logits(out["logits"], kind, sep.mask_threshold if kind == "binary" else None,
                             sep.ratio_max)
 
 

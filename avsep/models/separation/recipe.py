@@ -95,7 +95,7 @@ def make_loss(params, variant: str, data_root: Path):
             maps = localizer[0].maps(p.frames_raw, p.mix, params.shards.separation.sample_rate)
         out = model(p.log_mag, p.frames, maps, p.targets)
         weight = mask_weight(p.mix_mag, sep.weight_min, sep.weight_max)
-        if sep.mask == "binary":
+        if scale_of(params).mask == "binary":
             mask_loss = binary_mask_loss(out["logits"], binary_mask_target(p.source_mags, p.mix_mag,
                                                                            sep.binary_threshold), weight)
         else:
@@ -123,7 +123,7 @@ def recipe(params, data_root: Path) -> Recipe:
     stages = []
     for variant in stage_variants(params):
         stages.append(Stage(
-            variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs,
+            variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
             steps_per_epoch=scale.steps_per_epoch,
             model=initialised(lambda v=variant: build_variant(params, v), "separation", params, Path(data_root)),
             optimizer=optimizer, schedule=schedule,
