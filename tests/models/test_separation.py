@@ -170,6 +170,22 @@ def test_report_files_are_written(tmp_path):
         save_spectrograms(tmp_path / "bad.png", sources.sum(0), sources, sources, ["one"], 64)
 
 
+def test_audio_stage_loads_one_frame_and_the_same_mixtures(world_data, tmp_path):
+    from avsep.models.separation.recipe import recipe
+
+    params = load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size=2",
+                                "shards.workers=0"])
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "shards").symlink_to(world_data / "shards")
+    stages = {stage.name: stage for stage in recipe(params, data).stages}
+    batches = {name: next(iter(stage.loader(0, 0, 1))) for name, stage in stages.items()}
+    assert batches["frame"]["frames"].shape[2] == params.shards.separation.n_frames == 3
+    assert batches["audio"]["frames"].shape[2] == 1
+    assert torch.equal(batches["audio"]["mix"], batches["frame"]["mix"])
+    assert torch.equal(batches["audio"]["sources"], batches["frame"]["sources"])
+
+
 def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
     from avsep.evaluate.separation_runner import evaluate_separation_all
     from avsep.models import method

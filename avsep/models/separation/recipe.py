@@ -45,10 +45,12 @@ def _interleave(loaders):
 class TrainLoader:
     """``loader(epoch, rank, world_size)`` of the trainer: separation views over ``separation.train_sets``.
 
+    ``frames``: frames decoded per component (``None``: ``shards.separation.n_frames``). The audio variant never
+    looks at frames, so its loader decodes one; its windows, gains and mixtures are the same as with all of them.
     The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards."""
 
-    def __init__(self, params, data_root: Path):
-        self.params, self.data_root = params, data_root
+    def __init__(self, params, data_root: Path, frames: int | None = None):
+        self.params, self.data_root, self.frames = params, data_root, frames
         self.views: list = []
         self.loaders: list = []
 
@@ -56,10 +58,14 @@ class TrainLoader:
         from avsep.shards import make_loader, separation_view
 
         params = self.params
+        shards = params.shards
+        if self.frames is not None:
+            shards = shards.model_copy(update={
+                "separation": shards.separation.model_copy(update={"n_frames": self.frames})})
         batch = scale_of(params).batch_size or params.active_profile().batch_size
-        self.views = [separation_view(str(self.data_root / "shards" / name), "train", params.shards,
+        self.views = [separation_view(str(self.data_root / "shards" / name), "train", shards,
                                       batch_size=batch, seed=params.seed) for name in params.separation.train_sets]
-        self.loaders = [make_loader(view, params.shards) for view in self.views]
+        self.loaders = [make_loader(view, shards) for view in self.views]
 
     def __len__(self) -> int:
         return sum(view.batches_per_epoch or 0 for view in self.views)
@@ -115,13 +121,13 @@ def make_loss(params, variant: str, data_root: Path):
 def recipe(params, data_root: Path) -> Recipe:
     """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
     scale, sep = scale_of(params), params.separation
-    loader = TrainLoader(params, Path(data_root))
     optimizer = OptimizerParams(name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay,
                                 momentum=sep.momentum)
     schedule = (ScheduleParams(name="step", milestones=scale.milestones, gamma=sep.lr_gamma)
                 if scale.milestones else ScheduleParams())
     stages = []
     for variant in stage_variants(params):
+        loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None)
         stages.append(Stage(
             variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
             steps_per_epoch=scale.steps_per_epoch,
