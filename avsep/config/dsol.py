@@ -31,7 +31,7 @@ class DsolParams(Section):
     scale_init: float = Field(5.0, gt=0)  # initial weight of the bias-free 1x1 conv before the sigmoid
     # Stage one (Eq. 1-3)
     epochs_one: PerProfile = PerProfile(paper=15, demo=3)  # (x profile epochs_scale; an epoch = every 1-s window)
-    lr_one: PerProfile = PerProfile(paper=1e-4, demo=1e-3)  # Adam
+    lr_one: PerProfile = PerProfile(paper=1e-4, demo=1e-4)  # Adam
     weight_decay: float = Field(1e-4, ge=0)
     mask_threshold: float = Field(0.05, ge=0, lt=1)  # object mask = localization map > this (Table 4)
     mask_dilation: int = Field(1, ge=0)  # pixels the object mask is dilated by
@@ -44,7 +44,7 @@ class DsolParams(Section):
     cls_passes: PerProfile = PerProfile(paper=3, demo=1)  # passes over the clustered clips per round
     # Stage two (Eq. 4-8)
     epochs_two: PerProfile = PerProfile(paper=5, demo=2)  # (x profile epochs_scale)
-    lr_two: PerProfile = PerProfile(paper=1e-4, demo=1e-3)  # Adam
+    lr_two: PerProfile = PerProfile(paper=1e-4, demo=1e-4)  # Adam
     lambda_: float = Field(0.5, ge=0, alias="lambda")  # L2 = Lc + lambda * L1 (Eq. 8; Table 3)
     use_l1: bool = True  # Table 5: the localization loss in stage two
     use_prod: bool = True  # Table 5: the silent-object filter s = m * l (Eq. 5)
