@@ -50,12 +50,8 @@ class SeparationScale(Section):
         return value
 
     def epochs_of(self, variant: str) -> int:
-        """Training epochs of ``variant`` (ValueError naming it when a per-variant mapping leaves it out)."""
-        if isinstance(self.epochs, int):
-            return self.epochs
-        if variant not in self.epochs:
-            raise ValueError(f"separation epochs = {self.epochs} names no epochs for the {variant!r} variant")
-        return self.epochs[variant]
+        """Training epochs of ``variant`` (:class:`SeparationParams` checks that a mapping names every trained one)."""
+        return self.epochs if isinstance(self.epochs, int) else self.epochs[variant]
 
     @model_validator(mode="after")
     def _shapes(self):

@@ -42,11 +42,11 @@ def test_unit_mask_reconstructs_the_mixture():
 
 @pytest.mark.parametrize("start", [0, 3, 23])
 def test_training_crop_equals_the_same_frames_of_the_whole_stft(start):
-    from avsep.models.separation.inputs import _frames_of
+    from avsep.models.separation.spectral import stft_frames
 
     waves = torch.from_numpy(_tones())  # (2, S): 87 centred frames; 23 crops the last 64
     whole = stft(waves)
-    crop = _frames_of(waves, start, 64)
+    crop = stft_frames(waves, start, 64)
     assert crop.shape == (2, whole.shape[1], 64)
     assert torch.allclose(crop, whole[..., start:start + 64], atol=1e-4)
 

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from avsep.config.separation import SeparationScale
-from avsep.features import SOP, FrontEnd
+from avsep.features import SOP
 from avsep.models.separation.guidance import class_targets
-from avsep.models.separation.spectral import stft, warped_magnitude
+from avsep.models.separation.spectral import stft, stft_frames, warped_magnitude
 from avsep.models.separation.vision import normalise_frames
 
 
@@ -64,19 +64,6 @@ class Prepared:
     frames_raw: torch.Tensor  # (B, N, F, 3, H, W) uint8 as loaded (the object variant's localizer reads these)
 
 
-def _frames_of(waves: torch.Tensor, start: int, count: int, frontend: FrontEnd = SOP) -> torch.Tensor:
-    """STFT frames ``start .. start + count - 1`` of ``waves (B, S)``, equal to those of :func:`stft` on the whole
-    wave: the wave is padded as the centred STFT pads it, then only the samples those frames read are
-    transformed (a training crop of 64 of 256 frames costs a quarter of the whole window's STFT)."""
-    half = frontend.n_fft // 2
-    padded = F.pad(waves.unsqueeze(1), (half, half), mode=frontend.pad_mode).squeeze(1) if frontend.center else waves
-    first = start * frontend.hop_length
-    segment = padded[:, first:first + (count - 1) * frontend.hop_length + frontend.n_fft]
-    window = torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
-    return torch.stft(segment, frontend.n_fft, frontend.hop_length, window=window, center=False,
-                      return_complex=True)
-
-
 def prepare(batch: dict, params, *, train: bool) -> Prepared:
     """``batch`` in the separation view's layout (on the model's device) → :class:`Prepared`.
 
@@ -94,8 +81,8 @@ def prepare(batch: dict, params, *, train: bool) -> Prepared:
         flip = torch.rand(b, n, device=mix.device) < 0.5
     if train and scale.train_frames is not None and scale.train_frames < n_frames:
         start = int(torch.randint(n_frames - scale.train_frames + 1, ()))
-        mix_spec = _frames_of(mix, start, scale.train_frames)
-        source_specs = _frames_of(sources.reshape(b * n, length), start, scale.train_frames)
+        mix_spec = stft_frames(mix, start, scale.train_frames)
+        source_specs = stft_frames(sources.reshape(b * n, length), start, scale.train_frames)
     else:
         mix_spec, source_specs = stft(mix), stft(sources.reshape(b * n, length))
     mix_mag = warped_magnitude(mix_spec, scale.n_bins)

@@ -22,9 +22,24 @@ def stft(waves: torch.Tensor, frontend: FrontEnd = SOP) -> torch.Tensor:
     if waves.dim() != 2 or not waves.is_floating_point():
         raise ValueError(f"waves: expected float (B, S), got {tuple(waves.shape)} {waves.dtype}")
     frontend.check_length(waves.shape[-1], "waves")
-    window = torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
-    return torch.stft(waves, frontend.n_fft, frontend.hop_length, window=window, center=frontend.center,
-                      pad_mode=frontend.pad_mode, return_complex=True)
+    return torch.stft(waves, frontend.n_fft, frontend.hop_length, window=_window(waves, frontend),
+                      center=frontend.center, pad_mode=frontend.pad_mode, return_complex=True)
+
+
+def stft_frames(waves: torch.Tensor, start: int, count: int, frontend: FrontEnd = SOP) -> torch.Tensor:
+    """Frames ``start .. start + count - 1`` of :func:`stft` ``(B, F, count)``, transforming only the samples they
+    read: the wave is padded as the centred STFT pads it (a 64-frame training crop of a 256-frame window costs
+    a quarter of the whole STFT)."""
+    half = frontend.n_fft // 2
+    padded = F.pad(waves.unsqueeze(1), (half, half), mode=frontend.pad_mode).squeeze(1) if frontend.center else waves
+    first = start * frontend.hop_length
+    segment = padded[:, first:first + (count - 1) * frontend.hop_length + frontend.n_fft]
+    return torch.stft(segment, frontend.n_fft, frontend.hop_length, window=_window(waves, frontend), center=False,
+                      return_complex=True)
+
+
+def _window(waves: torch.Tensor, frontend: FrontEnd) -> torch.Tensor:
+    return torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
 
 
 def warped_magnitude(spec: torch.Tensor, n_bins: int) -> torch.Tensor:
