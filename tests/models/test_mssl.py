@@ -9,7 +9,9 @@ import torch
 from avsep.config import load_params
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
 from avsep.models import CLASSES, method
+from avsep.models.dsol.inputs import frames_to_input
 from avsep.models.mssl import build, multi_hot
+from avsep.models.mssl.predict import class_scores
 from avsep.models.mssl.network import MSSLNet
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
@@ -100,3 +102,21 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     assert torch.allclose(maps, method("mssl").TASKS["class_aware"](result.model.eval(), batch), atol=1e-6)
     heat = method("mssl").TASKS["single_source"](fresh, batch)
     assert heat.shape == (len(batch["key"]), *maps.shape[2:])
+
+
+def test_full_maps_are_eq8_min_max_normalised():
+    """Eq. 8's K^c = -||g_a - g_v|| "normalized": each class map spans [0, 1] and ranks positions by distance."""
+    params = tiny_params()
+    torch.manual_seed(0)
+    model = build(params).eval()
+    batch = {"frame": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "logmel": torch.randn(2, 1, 100, 64)}
+    with torch.no_grad():
+        maps, probs = class_scores(model, batch)
+        out = model(frames_to_input(batch["frame"], 32), batch["logmel"])
+        audio = model.embed_audio(model.class_pooled(out["E_a"], model.class_maps(out["E_a"], model.cls_a)))
+        distance = (audio[..., None, None] - model.embed_visual_map(out["E_v"])[:, None]).norm(dim=2)
+    flat = maps.flatten(2)
+    assert torch.allclose(flat.amin(-1), torch.zeros(2, len(CLASSES)), atol=1e-6)
+    assert torch.allclose(flat.amax(-1), torch.ones(2, len(CLASSES)), atol=1e-6)
+    assert torch.equal(flat.argmax(-1), distance.flatten(2).argmin(-1))
+    assert probs.shape == (2, len(CLASSES))

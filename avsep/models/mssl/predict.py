@@ -40,7 +40,10 @@ def class_scores(model: MSSLNet, batch: dict) -> tuple[torch.Tensor, torch.Tenso
     audio = model.embed_audio(model.class_pooled(out["E_a"], weights))  # (B, K, E)
     visual = model.embed_visual_map(out["E_v"])  # (B, E, h, w)
     distance = (audio[..., None, None] - visual[:, None]).norm(dim=2)  # MSSL Eq. 8: K^c = -||g_a - g_v||
-    return (1.0 - distance / 2).float(), probs  # unit vectors: distance in [0, 2] -> similarity in [0, 1]
+    # "K^c is normalized" (Sec. 3.3): min-max per class map, so each map spans [0, 1] whatever the distances' range
+    k = (-distance).float()
+    low, high = k.amin(dim=(2, 3), keepdim=True), k.amax(dim=(2, 3), keepdim=True)
+    return (k - low) / (high - low).clamp_min(1e-12), probs
 
 
 @torch.no_grad()
