@@ -6,4 +6,4 @@ that measures one of several subjects also has ``result_name(args)`` (``bench tr
 """
 
 BENCHMARKS: tuple[str, ...] = ("avsep.bench.features", "avsep.bench.world", "avsep.bench.decode", "avsep.bench.loader",
-                               "avsep.bench.build", "avsep.bench.train")
+                               "avsep.bench.build", "avsep.bench.train", "avsep.bench.resample")

@@ -6,6 +6,7 @@
   :func:`stft_magnitude_librosa` (N,) → (F, T).
 - torchaudio, a batch on any device: :func:`logmel_torch` (B, N) → (B, T, n_mels),
   :func:`stft_magnitude_torch` (B, N) → (B, F, T).
+- :func:`resample` (..., N) between rates, torchaudio's sinc kernel built once per rate pair and reused.
 - Sound of Pixels' warp: :func:`logfreq_warp` (F, T) → (n_bins, T) numpy, or (B, F, T) → (B, n_bins, T) torch.
 
 Example::
@@ -15,7 +16,7 @@ Example::
     logmel_torch(torch.from_numpy(waves), fe).shape     # (B, 201, 64)
 """
 
-from avsep.features.batched import check_waves, logmel_torch, stft_magnitude_torch
+from avsep.features.batched import check_waves, logmel_torch, resample, stft_magnitude_torch
 from avsep.features.frontend import FrontEnd
 from avsep.features.melbank import mel_filterbank_torch
 from avsep.features.presets import DMC, DSOL, MSSL, PRESETS, SOP, frontend_from_params, preset
@@ -25,6 +26,6 @@ from avsep.features.warp import logfreq_source_rows, logfreq_warp, logfreq_warp_
 __all__ = [
     "FrontEnd", "PRESETS", "DSOL", "DMC", "MSSL", "SOP", "preset", "frontend_from_params",
     "logmel_librosa", "stft_magnitude_librosa", "mel_filterbank_librosa", "check_wave",
-    "logmel_torch", "stft_magnitude_torch", "mel_filterbank_torch", "check_waves",
+    "logmel_torch", "stft_magnitude_torch", "mel_filterbank_torch", "check_waves", "resample",
     "logfreq_warp", "logfreq_warp_numpy", "logfreq_warp_torch", "logfreq_source_rows",
 ]

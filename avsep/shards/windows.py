@@ -165,9 +165,9 @@ class SeparationWindow:
         src = _window(wav, round(start_s * rate), math.ceil(window_s * rate) + 1)
         audio = torch.from_numpy(src)
         if rate != self.sample_rate:
-            import torchaudio.functional  # only views that resample pay for importing torchaudio in each worker
+            from avsep.features import resample  # only views that resample pay for importing torchaudio in a worker
 
-            audio = torchaudio.functional.resample(audio, rate, self.sample_rate)
+            audio = resample(audio, rate, self.sample_rate)
         audio = torch.nn.functional.pad(audio, (0, max(0, self.window_samples - audio.numel())))
         n_stored = S.frame_count(sample)
         fps = float(info.get("fps", n_stored / max(duration, _EPS)))

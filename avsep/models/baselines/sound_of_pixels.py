@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from avsep.features import resample
 from avsep.losses.separation import mask_from_logits
 from avsep.models import CLASSES
 from avsep.models.separation import SeparationNet, build_variant
@@ -76,9 +77,7 @@ def network_inputs(model: SeparationNet, frame: torch.Tensor, audio: torch.Tenso
     window = params.shards.separation
     waves = audio.float()
     if rate_in != window.sample_rate:
-        import torchaudio.functional as AF
-
-        waves = AF.resample(waves, rate_in, window.sample_rate)
+        waves = resample(waves, rate_in, window.sample_rate)
     waves = F.pad(waves, (0, max(0, window.window_samples - waves.shape[-1])))[:, :window.window_samples]
     mix_mag = warped_magnitude(stft(waves.contiguous()), scale_of(params).n_bins)
     log_mag = torch.log(mix_mag + params.separation.log_eps).unsqueeze(1)

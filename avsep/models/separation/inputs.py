@@ -1,7 +1,7 @@
 """From loader batches to the network's inputs and targets.
 
 Training batches come from :func:`avsep.shards.separation_view` (already at 11.025 kHz); evaluation batches
-from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled with torchaudio and
+from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled (:func:`avsep.features.resample`) and
 fitted to the window first (:func:`from_nmix`).
 """
 
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from avsep.config.separation import SeparationScale
-from avsep.features import SOP
+from avsep.features import SOP, resample
 from avsep.models.separation.guidance import class_targets
 from avsep.models.separation.spectral import stft, stft_frames, warped_magnitude
 from avsep.models.separation.vision import normalise_frames
@@ -38,9 +38,7 @@ def from_nmix(batch: dict, params, rate_in: int) -> dict:
     sep = params.shards.separation
     mix, sources = batch["mix"].float(), batch["sources"].float()
     if rate_in != sep.sample_rate:
-        import torchaudio.functional as AF
-
-        mix, sources = AF.resample(mix, rate_in, sep.sample_rate), AF.resample(sources, rate_in, sep.sample_rate)
+        mix, sources = resample(mix, rate_in, sep.sample_rate), resample(sources, rate_in, sep.sample_rate)
     frames = batch["frames"]
     n_all = frames.shape[2]
     index = ((torch.arange(sep.n_frames) + 0.5) * n_all / sep.n_frames).long().clamp(max=n_all - 1)
