@@ -18,7 +18,8 @@ _LAZY = {
     "SampleError": "avsep.shards.skips", "SkipCounter": "avsep.shards.skips",
     "ShardView": "avsep.shards.views", "cocktail_view": "avsep.shards.views",
     "evaluation_view": "avsep.shards.views", "localization_view": "avsep.shards.views",
-    "make_loader": "avsep.shards.views", "nmix_view": "avsep.shards.views", "separation_view": "avsep.shards.views",
+    "make_loader": "avsep.shards.views", "close_loader": "avsep.shards.views", "nmix_view": "avsep.shards.views",
+    "separation_view": "avsep.shards.views",
 }
 
 __all__ = ["SampleFormatError", "ShardWriteError", "ShardWriter", "encode_sample", "read_sizes", "shard_name",

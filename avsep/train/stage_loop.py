@@ -78,6 +78,9 @@ def run_stage(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> N
             bar.close()
         _end_epoch(run, live, history, _epoch_skips(run, loader, skips_before))
     _save(run, finished=True)
+    close = getattr(stage.loader, "close", None)
+    if callable(close):  # e.g. stop the persistent loader workers the finished stage no longer needs
+        close()
 
 
 def skipped_of(loader: Any) -> int | None:

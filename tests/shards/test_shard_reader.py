@@ -136,3 +136,45 @@ def test_missing_sizes_or_split_is_named(tmp_path):
     write_set(tmp_path, n_clips=1, per_shard=1)
     with pytest.raises(ShardSetError, match="no shard of split 'val'"):
         ShardSet.open(str(tmp_path), "val")
+
+
+def _epochs(view, loader, epochs) -> list[list[str]]:
+    out = []
+    for epoch in epochs:
+        view.set_epoch(epoch)
+        out.append(_keys(loader))
+    return out
+
+
+def test_training_workers_persist_across_epochs_without_changing_batches_or_global_rng(tmp_path):
+    import torch
+
+    from avsep.shards import close_loader
+
+    write_set(tmp_path, n_clips=8, per_shard=2)
+    params = small_params(start_method="forkserver")
+    fresh = {}
+    for epoch in (0, 1, 2):  # reference: a new loader (and worker pool) per epoch
+        view = localization_view(str(tmp_path), "train", params, batch_size=2, seed=0, mode="train")
+        fresh[epoch] = _epochs(view, make_loader(view, params, workers=2), [epoch])[0]
+    view = localization_view(str(tmp_path), "train", params, batch_size=2, seed=0, mode="train")
+    loader = make_loader(view, params, workers=2)
+    assert loader.persistent_workers
+    torch.manual_seed(0)
+    expected_rng = torch.rand(3)
+    torch.manual_seed(0)
+    assert _epochs(view, loader, [0, 1, 2]) == [fresh[0], fresh[1], fresh[2]]  # the epoch alone decides
+    assert torch.equal(torch.rand(3), expected_rng)  # iterating drew nothing from the global generator
+    pool = loader._iterator
+    assert pool is not None and all(w.is_alive() for w in pool._workers)
+    close_loader(loader)
+    assert loader._iterator is None and not any(w.is_alive() for w in pool._workers)
+    assert _epochs(view, loader, [1]) == [fresh[1]]  # a closed loader starts a new pool when iterated again
+    close_loader(loader)
+
+
+def test_eval_loaders_do_not_keep_workers(tmp_path):
+    write_set(tmp_path, n_clips=4, per_shard=2)
+    params = small_params(start_method="forkserver")
+    view = evaluation_view(str(tmp_path), "train", params, view="localization", batch_size=2, seed=0)
+    assert not make_loader(view, params, workers=2).persistent_workers

@@ -56,3 +56,23 @@ def test_to_device_keeps_structure():
     moved = to_device(batch, torch.device("cpu"))
     assert isinstance(moved["a"], tuple) and moved["a"][1][1] == "text" and moved["b"] == 3
     assert torch.equal(moved["a"][0], torch.ones(2))
+
+
+def test_a_finished_stage_closes_its_loader_factory(tmp_path):
+    """The trainer calls ``close()`` of a stage's loader factory once the stage is done (persistent loader
+    workers stop there), after its last epoch and not before."""
+    events = []
+    inner = tiny.loader_factory(0, 0)
+
+    class Factory:
+        def __call__(self, epoch, rank, world):
+            events.append(f"epoch {epoch}")
+            return inner(epoch, rank, world)
+
+        def close(self):
+            events.append("close")
+
+    stages = [Stage("a", Factory(), tiny.Loss(1.0, {}, "a", [0]), epochs=2, model=tiny.build_model),
+              Stage("b", tiny.loader_factory(0, 1), tiny.Loss(1.0, {}, "b", [0]), epochs=1)]
+    train(Recipe("r", stages, params_sections=()), tiny.tiny_params(), tmp_path / "ck", tmp_path / "live")
+    assert events[-1] == "close" and events.count("close") == 1 and "epoch 1" in events

@@ -18,7 +18,7 @@ from torch import nn
 
 from avsep.config.train import OptimizerParams
 from avsep.models.backbones import ResNet18, initialised
-from avsep.shards import localization_view, make_loader
+from avsep.shards import close_loader, localization_view, make_loader
 from avsep.train import Recipe, Stage
 
 UINT8_MAX = 255.0  # frames arrive as uint8
@@ -133,6 +133,7 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
         state["view"].set_epoch(epoch)
         return state["loader"]
 
+    loader.close = lambda: state.get("loader") is not None and close_loader(state["loader"])  # at stage end
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile),
                                 weight_decay=section.weight_decay)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from avsep.config.shards import ShardParams
-from avsep.shards import localization_view, make_loader
+from avsep.shards import close_loader, localization_view, make_loader
 
 
 def with_window(params: ShardParams, window_s: float | None) -> ShardParams:
@@ -36,6 +36,10 @@ class ShardBatches:
         self.view.set_epoch(epoch)
         return self.loader
 
+    def close(self) -> None:
+        """Stop the loader's persistent workers (the trainer calls it when the stage ends)."""
+        close_loader(self.loader)
+
 
 class BalancedBatches:
     """``loader(epoch, rank, world_size)`` drawing equally from several shard sets: each batch is the
@@ -63,6 +67,10 @@ class BalancedBatches:
 
     def __len__(self) -> int:
         return self.steps
+
+    def close(self) -> None:
+        for s in self.sets:
+            s.close()
 
     def __call__(self, epoch: int, rank: int, world_size: int):
         return _balanced(self.sets, epoch, rank, world_size, self.steps)

@@ -85,6 +85,13 @@ class TrainLoader:
     def __iter__(self):
         return _interleave(self.loaders)
 
+    def close(self) -> None:
+        """Stop the loaders' persistent workers (the trainer calls it when the stage ends)."""
+        from avsep.shards import close_loader
+
+        for loader in self.loaders:
+            close_loader(loader)
+
 
 def make_loss(params, variant: str, data_root: Path):
     """``loss(model, batch)``: SoP's mask loss (plus MSSL's class-tag BCE for the audio variant). The object
