@@ -133,7 +133,11 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
         state["view"].set_epoch(epoch)
         return state["loader"]
 
-    loader.close = lambda: state.get("loader") is not None and close_loader(state["loader"])  # at stage end
+    def close() -> None:
+        if "loader" in state:
+            close_loader(state["loader"])
+
+    loader.close = close  # the trainer calls it when the stage ends (stops the persistent workers)
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile),
                                 weight_decay=section.weight_decay)
