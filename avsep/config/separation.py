@@ -24,6 +24,7 @@ class SeparationScale(Section):
     class_level: int = Field(4, ge=1)  # U-Net encoder level whose features the class head reads
     n_bins: int = Field(256, ge=2)  # log-frequency rows of the warp (SoP: 256)
     train_frames: int | None = Field(None, ge=1)  # random crop of STFT frames in training; None: whole window
+    batch_repeats: int = Field(1, ge=1)  # training steps per loaded batch, each with its own crop and flips
     image_size: int | None = Field(None, ge=16)  # frames fed to the vision network; None: the profile's
     vision_width: int | None = Field(None, ge=4)  # ResNet-18 base width; None: the profile's backbone_width
     channels: int = Field(32, ge=1)  # K: audio channels = visual channels (SoP: 32)

@@ -3,6 +3,7 @@ train → evaluate run on the test world (real shards, real trainer, real metric
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -214,3 +215,25 @@ def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
     assert docs["separation.json"]["variant"] == "frame"
     assert len(list((tmp_path / "fig" / "separation").glob("*.png"))) == 1
     assert len(list((tmp_path / "audio" / "separation").rglob("*.wav"))) == 5
+
+
+def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path):
+    from avsep.models.separation.inputs import prepare
+    from avsep.models.separation.recipe import recipe
+
+    params = load_params(None, ["separation.variants=[audio]", "separation.demo.batch_size=2",
+                                "separation.demo.batch_repeats=3", "separation.demo.train_frames=128",
+                                "shards.workers=0"])
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "shards").symlink_to(world_data / "shards")
+    stage = recipe(params, data).stages[0]
+    batches = list(itertools.islice(iter(stage.loader(0, 0, 1)), 6))
+    assert len(stage.loader) % 3 == 0 and len(stage.loader) > 0
+    for first, again in [(0, 1), (0, 2), (3, 4), (3, 5)]:
+        assert batches[again] is batches[first]  # the same read of the shards, three steps in a row
+    assert batches[3]["keys"] != batches[0]["keys"]
+    torch.manual_seed(0)
+    crops = [prepare(batches[0], params, train=True).log_mag for _ in range(3)]
+    assert crops[0].shape[-1] == 128  # of the window's 256 STFT frames
+    assert not torch.equal(crops[0], crops[1]) or not torch.equal(crops[1], crops[2])  # each step draws its crop

@@ -47,10 +47,13 @@ class TrainLoader:
 
     ``frames``: frames decoded per component (``None``: ``shards.separation.n_frames``). The audio variant never
     looks at frames, so its loader decodes one; its windows, gains and mixtures are the same as with all of them.
-    The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards."""
+    The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards.
 
-    def __init__(self, params, data_root: Path, frames: int | None = None):
-        self.params, self.data_root, self.frames = params, data_root, frames
+    ``repeats``: each loaded batch is yielded this many times in a row; :func:`prepare` draws a new STFT crop
+    and new flips for each, so one read of the shards gives several different training steps."""
+
+    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1):
+        self.params, self.data_root, self.frames, self.repeats = params, data_root, frames, repeats
         self.views: list = []
         self.loaders: list = []
 
@@ -68,7 +71,7 @@ class TrainLoader:
         self.loaders = [make_loader(view, shards) for view in self.views]
 
     def __len__(self) -> int:
-        return sum(view.batches_per_epoch or 0 for view in self.views)
+        return self.repeats * sum(view.batches_per_epoch or 0 for view in self.views)
 
     @property
     def skipped(self) -> int:
@@ -80,10 +83,12 @@ class TrainLoader:
             self._open()
         for view in self.views:
             view.set_epoch(epoch)
-        return self if len(self.loaders) > 1 else self.loaders[0]
+        return self if len(self.loaders) > 1 or self.repeats > 1 else self.loaders[0]
 
     def __iter__(self):
-        return _interleave(self.loaders)
+        for batch in _interleave(self.loaders):
+            for _ in range(self.repeats):
+                yield batch
 
     def close(self) -> None:
         """Stop the loaders' persistent workers (the trainer calls it when the stage ends)."""
@@ -134,7 +139,8 @@ def recipe(params, data_root: Path) -> Recipe:
                 if scale.milestones else ScheduleParams())
     stages = []
     for variant in stage_variants(params):
-        loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None)
+        loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None,
+                             repeats=scale.batch_repeats)
         stages.append(Stage(
             variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
             steps_per_epoch=scale.steps_per_epoch,
