@@ -15,7 +15,7 @@ from avsep.config.media import MediaParams
 from avsep.media.errors import (ClipTooShort, CorruptFile, DecodeError, DecodeTimeout, NoAudioStream,
                                 NoVideoStream, StartBeyondEnd, UnsupportedCodec, VideoTooLarge)
 from avsep.media.ffmpeg import Piped, file_url
-from avsep.media.probe import ProbeInfo, first_error, probe
+from avsep.media.probe import ProbeInfo, first_error, marked_error, probe
 
 _DEFAULT = MediaParams()
 BYTES_PER_SAMPLE = 4  # f32le
@@ -166,7 +166,7 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
         raise UnsupportedCodec(path, f"no decoder for a stream ({first_error(stderr)})")
     if code != 0:
         raise DecodeError(path, f"ffmpeg exited with {code}: {first_error(stderr)}")
-    damaged = next((first_error(stderr) for m in DAMAGE_MARKERS if m in stderr), None)
+    damaged = marked_error(stderr, DAMAGE_MARKERS)
     results = list(job.results)
     duration = end_s - start_s
     frames = audio = None

@@ -72,8 +72,19 @@ def _fields(text: str) -> list[str]:
 
 def first_error(stderr: str) -> str:
     """The first line ffmpeg complained with, without its ``[in#0 @ 0x...]`` prefix."""
-    lines = [re.sub(r"^(\[[^\]]*\] ?)+", "", line).strip() for line in stderr.splitlines()]
-    return next((line for line in lines if line), "no message")
+    return next((line for line in _error_lines(stderr) if line), "no message")
+
+
+def marked_error(stderr: str, markers: tuple[str, ...]) -> str | None:
+    """The line that names the earliest of ``markers`` (lines of one marker: the alphabetically first), without
+    its prefix; None if no line names one. Unlike :func:`first_error` it does not depend on which of ffmpeg's
+    decoder threads wrote first, so a file damaged in both streams gives the same message on every run."""
+    lines = _error_lines(stderr)
+    return next((min(hits) for marker in markers if (hits := [line for line in lines if marker in line])), None)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [re.sub(r"^(\[[^\]]*\] ?)+", "", line).strip() for line in stderr.splitlines()]
 
 
 def _seconds(match: re.Match) -> float:

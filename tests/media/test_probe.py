@@ -37,3 +37,16 @@ def test_header_parsing_handles_rotation_cover_art_and_unnamed_layouts():
     assert info.duration_s == pytest.approx(62.5)
     assert (info.video.width, info.video.height, info.video.fps, info.video.codec) == (1080, 1920, 29.97, "h264")
     assert (info.audio.sample_rate, info.audio.channels, info.audio.codec) == (32000, 3, "pcm_s16le")
+
+
+def test_damage_message_does_not_depend_on_which_decoder_wrote_first():
+    from avsep.media.decode import DAMAGE_MARKERS
+    from avsep.media.probe import first_error, marked_error
+
+    video = "[h264 @ 0x55d0c1a2b3c0] Invalid NAL unit size (1209 > 1024)."
+    audio = "[aac @ 0x55d0c1a2b9f0] decode_pce: Input buffer exhausted before END element found"
+    damage = "[in#0/mov,mp4 @ 0x55d0c1a2a100] Error splitting the input into NAL units."
+    orders = ["\n".join(lines) for lines in ([video, audio, damage], [audio, damage, video], [damage, audio, video])]
+    assert len({first_error(text) for text in orders}) == 3  # what the message used to be: the first line
+    assert {marked_error(text, DAMAGE_MARKERS) for text in orders} == {"Error splitting the input into NAL units."}
+    assert marked_error(audio, DAMAGE_MARKERS) is None
