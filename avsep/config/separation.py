@@ -25,6 +25,7 @@ class SeparationScale(Section):
     n_bins: int = Field(256, ge=2)  # log-frequency rows of the warp (SoP: 256)
     train_frames: int | None = Field(None, ge=1)  # random crop of STFT frames in training; None: whole window
     batch_repeats: int = Field(1, ge=1)  # training steps per loaded batch, each with its own crop and flips
+    repeat_block: int = Field(8, ge=1)  # batches cycled together when repeating: a batch's uses are this far apart
     image_size: int | None = Field(None, ge=16)  # frames fed to the vision network; None: the profile's
     vision_width: int | None = Field(None, ge=4)  # ResNet-18 base width; None: the profile's backbone_width
     channels: int = Field(32, ge=1)  # K: audio channels = visual channels (SoP: 32)

@@ -222,17 +222,19 @@ def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path
     from avsep.models.separation.recipe import recipe
 
     params = load_params(None, ["separation.variants=[audio]", "separation.demo.batch_size=2",
-                                "separation.demo.batch_repeats=3", "separation.demo.train_frames=128",
-                                "shards.workers=0"])
+                                "separation.demo.batch_repeats=3", "separation.demo.repeat_block=2",
+                                "separation.demo.train_frames=128", "shards.workers=0"])
     data = tmp_path / "data"
     data.mkdir()
     (data / "shards").symlink_to(world_data / "shards")
     stage = recipe(params, data).stages[0]
-    batches = list(itertools.islice(iter(stage.loader(0, 0, 1)), 6))
+    batches = list(itertools.islice(iter(stage.loader(0, 0, 1)), 8))
     assert len(stage.loader) % 3 == 0 and len(stage.loader) > 0
-    for first, again in [(0, 1), (0, 2), (3, 4), (3, 5)]:
-        assert batches[again] is batches[first]  # the same read of the shards, three steps in a row
-    assert batches[3]["keys"] != batches[0]["keys"]
+    # blocks of two reads of the shards, each block three times over: b0 b1 b0 b1 b0 b1, then b2 b3 ...
+    for first, again in [(0, 2), (0, 4), (1, 3), (1, 5)]:
+        assert batches[again] is batches[first]
+    assert len({id(b) for b in batches}) == 4
+    assert batches[1]["keys"] != batches[0]["keys"] and batches[6]["keys"] != batches[0]["keys"]
     torch.manual_seed(0)
     crops = [prepare(batches[0], params, train=True).log_mag for _ in range(3)]
     assert crops[0].shape[-1] == 128  # of the window's 256 STFT frames

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from pathlib import Path
 
 import torch.nn.functional as F
@@ -49,11 +49,14 @@ class TrainLoader:
     looks at frames, so its loader decodes one; its windows, gains and mixtures are the same as with all of them.
     The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards.
 
-    ``repeats``: each loaded batch is yielded this many times in a row; :func:`prepare` draws a new STFT crop
-    and new flips for each, so one read of the shards gives several different training steps."""
+    ``repeats`` and ``block``: the loaded batches are taken ``block`` at a time and each block is yielded
+    ``repeats`` times over (b1 … bK, b1 … bK, …). :func:`prepare` draws a new STFT crop and new flips at every
+    use, so one read of the shards gives several different training steps, and two uses of a batch are
+    ``block`` steps apart (uses in a row trained worse: docs/models/separation.md)."""
 
-    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1):
-        self.params, self.data_root, self.frames, self.repeats = params, data_root, frames, repeats
+    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1, block: int = 1):
+        self.params, self.data_root, self.frames = params, data_root, frames
+        self.repeats, self.block = repeats, block
         self.views: list = []
         self.loaders: list = []
 
@@ -86,9 +89,13 @@ class TrainLoader:
         return self if len(self.loaders) > 1 or self.repeats > 1 else self.loaders[0]
 
     def __iter__(self):
-        for batch in _interleave(self.loaders):
+        batches = _interleave(self.loaders)
+        if self.repeats == 1:
+            yield from batches
+            return
+        while block := list(islice(batches, self.block)):
             for _ in range(self.repeats):
-                yield batch
+                yield from block
 
     def close(self) -> None:
         """Stop the loaders' persistent workers (the trainer calls it when the stage ends)."""
@@ -140,7 +147,7 @@ def recipe(params, data_root: Path) -> Recipe:
     stages = []
     for variant in stage_variants(params):
         loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None,
-                             repeats=scale.batch_repeats)
+                             repeats=scale.batch_repeats, block=scale.repeat_block)
         stages.append(Stage(
             variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
             steps_per_epoch=scale.steps_per_epoch,
