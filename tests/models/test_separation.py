@@ -239,3 +239,33 @@ def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path
     crops = [prepare(batches[0], params, train=True).log_mag for _ in range(3)]
     assert crops[0].shape[-1] == 128  # of the window's 256 STFT frames
     assert not torch.equal(crops[0], crops[1]) or not torch.equal(crops[1], crops[2])  # each step draws its crop
+
+
+def test_object_maps_are_flipped_with_the_frames_and_computed_once_per_batch():
+    from avsep.models.separation.inputs import prepare
+    from avsep.models.separation.recipe import MapCache, flipped_maps
+    from avsep.models.separation.vision import normalise_frames
+
+    params = load_params(None, ["separation.demo.train_frames=128"])
+    torch.manual_seed(1)
+    frames = torch.randint(0, 256, (4, 2, 3, 3, 16, 16), dtype=torch.uint8)
+    batch = {"mix": torch.randn(4, 65535) * 0.1, "sources": torch.randn(4, 2, 65535) * 0.05, "frames": frames,
+             "labels": [[["cello"], ["flute"]]] * 4}
+    p = prepare(batch, params, train=True)
+    assert p.flip is not None and p.flip.any() and not p.flip.all()
+    plain = normalise_frames(frames, p.frames.shape[-1])
+    for b, n in itertools.product(range(4), range(2)):
+        expected = plain[b, n].flip(-1) if p.flip[b, n] else plain[b, n]
+        assert torch.allclose(p.frames[b, n], expected)
+    maps = torch.rand(4, 2, 3, 5, 7)
+    out = flipped_maps(maps, p.flip)
+    for b, n in itertools.product(range(4), range(2)):
+        assert torch.equal(out[b, n], maps[b, n].flip(-1) if p.flip[b, n] else maps[b, n])
+    assert prepare(batch, params, train=False).flip is None
+
+    calls = []
+    cache = MapCache(2)
+    first, second, third = (torch.zeros(1) for _ in range(3))
+    for tensor in (first, second, first, third, first):
+        cache.get(tensor, lambda t=tensor: calls.append(t) or torch.ones(1))
+    assert [id(t) for t in calls] == [id(first), id(second), id(third), id(first)]  # two held: first was evicted

@@ -60,6 +60,7 @@ class Prepared:
     mix: torch.Tensor  # (B, S) waves
     sources: torch.Tensor  # (B, N, S)
     frames_raw: torch.Tensor  # (B, N, F, 3, H, W) uint8 as loaded (the object variant's localizer reads these)
+    flip: torch.Tensor | None = None  # (B, N) bool: components whose ``frames`` were flipped (training only)
 
 
 def prepare(batch: dict, params, *, train: bool) -> Prepared:
@@ -88,4 +89,5 @@ def prepare(batch: dict, params, *, train: bool) -> Prepared:
     frames = normalise_frames(batch["frames"], scale.image_size or params.active_profile().image_size, flip)
     return Prepared(log_mag=torch.log(mix_mag + sep.log_eps).unsqueeze(1), mix_mag=mix_mag,
                     source_mags=source_mags, mix_spec=mix_spec, frames=frames,
-                    targets=class_targets(batch["labels"], mix.device), mix=mix, sources=sources, frames_raw=batch["frames"])
+                    targets=class_targets(batch["labels"], mix.device), mix=mix, sources=sources,
+                    frames_raw=batch["frames"], flip=flip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import islice, zip_longest
 from pathlib import Path
 
+import torch
 import torch.nn.functional as F
 
 from avsep.config.train import OptimizerParams, ScheduleParams
@@ -105,11 +106,36 @@ class TrainLoader:
             close_loader(loader)
 
 
+class MapCache:
+    """The localizer's maps of the last ``size`` batches. A repeated batch (``batch_repeats``) comes back as the
+    same tensors, and its maps depend neither on the crop nor on the flips, so they are computed once. The
+    frames tensor is held beside its maps, so its identity cannot be reused by another batch."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def get(self, frames: torch.Tensor, compute) -> torch.Tensor:
+        for held, maps in self.entries:
+            if held is frames:
+                return maps
+        maps = compute()
+        self.entries = (self.entries + [(frames, maps)])[-self.size:]
+        return maps
+
+
+def flipped_maps(maps: torch.Tensor, flip: torch.Tensor | None) -> torch.Tensor:
+    """``maps (B, N, F, h, w)`` mirrored for the components whose frames the vision net sees flipped."""
+    return maps if flip is None else torch.where(flip[:, :, None, None, None], maps.flip(-1), maps)
+
+
 def make_loss(params, variant: str, data_root: Path):
     """``loss(model, batch)``: SoP's mask loss (plus MSSL's class-tag BCE for the audio variant). The object
-    variant's localizer is loaded at the first step (building the recipe loads no other model)."""
+    variant's localizer is loaded at the first step (building the recipe loads no other model); it sees the
+    frames as loaded, so its maps are flipped where the vision net's frames are."""
     sep = params.separation
     localizer: list[Localizer] = []
+    cache = MapCache(scale_of(params).repeat_block)
 
     def loss(model, batch):
         p = prepare(batch, params, train=True)
@@ -117,7 +143,9 @@ def make_loss(params, variant: str, data_root: Path):
         if variant == "object":
             if not localizer:
                 localizer.append(Localizer(sep.object_method, params, data_root, p.mix.device))
-            maps = localizer[0].maps(p.frames_raw, p.mix, params.shards.separation.sample_rate)
+            maps = cache.get(p.frames_raw, lambda: localizer[0].maps(p.frames_raw, p.mix,
+                                                                     params.shards.separation.sample_rate))
+            maps = flipped_maps(maps, p.flip)
         out = model(p.log_mag, p.frames, maps, p.targets)
         weight = mask_weight(p.mix_mag, sep.weight_min, sep.weight_max)
         if scale_of(params).mask == "binary":
