@@ -2,9 +2,12 @@
 
 The papers start their vision ResNet-18 from ImageNet weights (DSOL, MSSL, Sound of Pixels; DMC's ‡ variant)
 and MSSL its audio network from AudioSet. avsep fetches no weights, so this stage stands in for them: both
-ResNet-18s are trained to name the instrument of the one-source training clips (frame → class, log-mel →
-class), and the methods listed in ``methods`` start their backbones from the result.
+ResNet-18s are trained to tag the training clips (frame → the instruments in view, log-mel → the instruments
+heard: multi-label, as ImageNet/AudioSet-style image- and clip-level labels), and the methods listed in
+``methods`` start their backbones from the result.
 """
+
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -15,13 +18,16 @@ METHODS_WITH_RESNETS = ("avc", "attention", "dmc", "cavl", "counting", "mssl", "
 
 
 class PretrainParams(Section):
-    shard_set: str = "C1"  # one sounding source per clip: the frame's and the sound's class is its label
+    shard_set: str = "clips"  # every training clip (solos, duets, k-source scenes)
+    # visible: a frame's targets are every instrument in view, sounding or silent (image-level tags, as
+    # ImageNet's; needs object annotations: the world's, else the clip's labels). sounding: the clip's labels.
+    vision_targets: Literal["visible", "sounding"] = "visible"
     # Methods whose ResNet-18 backbones start from the pre-trained weights; the others start from scratch.
     # Empty here, so code that builds params without params.yaml needs no checkpoint; params.yaml lists them.
     methods: list[str] = Field(default_factory=list)
     lr: PerProfile = PerProfile(paper=1e-3, demo=1e-3)  # Adam
     weight_decay: float = Field(1e-4, ge=0)
-    epochs: PerProfile = PerProfile(paper=30, demo=10)  # passes over the set's 1-s windows (x epochs_scale)
+    epochs: PerProfile = PerProfile(paper=30, demo=30)  # passes over the set's 1-s windows (x epochs_scale)
     augment: bool = True  # training frames: random flip and brightness jitter
     jitter: float = Field(0.3, ge=0, lt=1)  # brightness x U(1 - jitter, 1 + jitter)
 

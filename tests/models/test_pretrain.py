@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from avsep.config import ParamsError, load_params
-from avsep.models import method
+from avsep.models import CLASSES, method
 from avsep.models.pretrain import checkpoint_of, initialise, initialised
 from avsep.train import CheckpointError, load_checkpoint, train
 from tests.models.test_baselines import one_thread  # noqa: F401 (autouse fixture: one intra-op thread)
@@ -76,3 +76,36 @@ def test_missing_checkpoint_names_the_command(tmp_path):
 def test_a_method_without_backbones_is_refused_in_the_list():
     with pytest.raises(ParamsError, match="whole_image"):
         load_params(None, ["pretrain.methods=[dsol, whole_image]"])
+
+
+def _batch(objects, labels):
+    return {"objects": objects, "labels": labels}
+
+
+def test_frame_targets_tag_every_instrument_in_view_sounding_or_not():
+    from avsep.models.pretrain import frame_targets, sound_targets
+
+    batch = _batch([[{"class": "cello", "sounding": True}, {"class": "tuba", "sounding": False}],
+                    [{"class": "flute", "sounding": True}]], [["cello"], ["flute"]])
+    seen = frame_targets(batch, torch.device("cpu"), "visible")
+    heard = sound_targets(batch, torch.device("cpu"))
+    assert seen.sum(1).tolist() == [2.0, 1.0] and heard.sum(1).tolist() == [1.0, 1.0]
+    assert seen[0, CLASSES.index("tuba")] == 1 and heard[0, CLASSES.index("tuba")] == 0
+    assert torch.equal(frame_targets(batch, torch.device("cpu"), "sounding"), heard)
+
+
+def test_frame_targets_fall_back_to_labels_without_annotations():
+    from avsep.models.pretrain import frame_targets
+
+    seen = frame_targets(_batch([None, []], [["violin", "erhu"], "trumpet"]), torch.device("cpu"))
+    assert [sorted(CLASSES[i] for i in row.nonzero().flatten().tolist()) for row in seen] == \
+        [["erhu", "violin"], ["trumpet"]]
+
+
+def test_unknown_or_missing_tags_are_refused_by_name():
+    from avsep.models.pretrain import frame_targets, sound_targets
+
+    with pytest.raises(ValueError, match="object classes banjo"):
+        frame_targets(_batch([[{"class": "banjo"}]], [["cello"]]), torch.device("cpu"))
+    with pytest.raises(ValueError, match="sample 1 .*no labels"):
+        sound_targets(_batch([None, None], [["cello"], []]), torch.device("cpu"))
