@@ -119,12 +119,10 @@ class Localizer:
         b, n, f = frames.shape[:3]
         if not self.available:
             return torch.ones(b, n, f, 1, 1, device=frames.device)
-        import torchaudio.functional as AF
-
-        from avsep.features import frontend_from_params, logmel_torch
+        from avsep.features import frontend_from_params, logmel_torch, resample
 
         frontend = frontend_from_params(self.params.features)
-        audio = AF.resample(mix.float(), rate_in, frontend.sample_rate)  # (B, S')
+        audio = resample(mix.float(), rate_in, frontend.sample_rate)  # (B, S'), the kernel built once
         length = round(self.params.separation.localizer_window_s * frontend.sample_rate)
         audio = F.pad(audio, (0, max(0, length - audio.shape[-1])))
         centres = ((torch.arange(f) + 0.5) / f * audio.shape[-1]).long()

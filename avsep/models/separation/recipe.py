@@ -91,10 +91,8 @@ class TrainLoader:
 
     def __iter__(self):
         batches = _interleave(self.loaders)
-        if self.repeats == 1:
-            yield from batches
-            return
-        while block := list(islice(batches, self.block)):
+        size = self.block if self.repeats > 1 else 1  # without repeats, nothing needs holding
+        while block := list(islice(batches, size)):
             for _ in range(self.repeats):
                 yield from block
 
