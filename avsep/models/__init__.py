@@ -37,6 +37,19 @@ METHODS.update({name: f"avsep.models.baselines.{module}" for name, module in (  
     ("attention", "attention"), ("sop", "sound_of_pixels"))})
 
 
+def multi_hot(rows, classes: tuple[str, ...] = CLASSES, device=None):
+    """``(len(rows), len(classes))`` float tensor: 1 at the index of every name of each row; names outside
+    ``classes`` are ignored (callers that must refuse them check first, naming their input)."""
+    import torch
+
+    out = torch.zeros(len(rows), len(classes), device=device)
+    for i, names in enumerate(rows):
+        for name in names:
+            if name in classes:
+                out[i, classes.index(name)] = 1.0
+    return out
+
+
 def method(name: str) -> ModuleType:
     """The module of method ``name``; a clear error lists the known ones."""
     if name not in METHODS:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models import CLASSES
+from avsep.models import CLASSES, multi_hot
 from avsep.models.backbones import PRETRAIN_STAGE as STAGE
 from avsep.models.backbones import (  # noqa: F401 (the stage's API)
     checkpoint_of, initialise, initialised)
@@ -64,24 +64,21 @@ def _names(row) -> list[str]:
     return [str(n) for n in row] if isinstance(row, (list, tuple)) else [n for n in str(row).split(",") if n]
 
 
-def multi_hot(rows: list[list[str]], device: torch.device, what: str) -> torch.Tensor:
-    """``(B, K)`` float: 1 at the ``CLASSES`` index of every name of each row; ValueError naming a name outside
-    ``CLASSES`` (``what`` says where the names came from) or a row with none."""
+def checked_multi_hot(rows: list[list[str]], device: torch.device, what: str) -> torch.Tensor:
+    """:func:`avsep.models.multi_hot` over ``CLASSES``, after a ValueError naming a name outside ``CLASSES``
+    (``what`` says where the names came from) or a row with none."""
     unknown = sorted({n for row in rows for n in row if n not in CLASSES})
     if unknown:
         raise ValueError(f"pretrain: {what} {', '.join(unknown)} are not among the classes {', '.join(CLASSES)}")
     empty = [i for i, row in enumerate(rows) if not row]
     if empty:
         raise ValueError(f"pretrain: sample {empty[0]} of the batch has no {what}: nothing to learn from")
-    target = torch.zeros(len(rows), len(CLASSES), device=device)
-    for i, row in enumerate(rows):
-        target[i, [CLASSES.index(n) for n in row]] = 1.0
-    return target
+    return multi_hot(rows, CLASSES, device)
 
 
 def sound_targets(batch: dict, device: torch.device) -> torch.Tensor:
     """``(B, K)``: the instruments heard in each clip (its labels)."""
-    return multi_hot([_names(row) for row in batch["labels"]], device, "labels")
+    return checked_multi_hot([_names(row) for row in batch["labels"]], device, "labels")
 
 
 def frame_targets(batch: dict, device: torch.device, targets: str = "visible") -> torch.Tensor:
@@ -92,7 +89,7 @@ def frame_targets(batch: dict, device: torch.device, targets: str = "visible") -
     objects = batch.get("objects") or [None] * len(batch["labels"])
     rows = [sorted({o["class"] for o in objs}) if objs else _names(labels)
             for objs, labels in zip(objects, batch["labels"])]
-    return multi_hot(rows, device, "object classes")
+    return checked_multi_hot(rows, device, "object classes")
 
 
 def _top1_hit(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

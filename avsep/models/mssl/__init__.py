@@ -19,6 +19,7 @@ from avsep.losses.mssl import alignment_loss, classification_loss, correspondenc
 from avsep.models.dsol.inputs import SizedBatches, frames_to_input, localization_batches
 from avsep.models.mssl.network import MSSLNet
 from avsep.models.mssl.predict import class_aware, single_source
+from avsep.models import multi_hot  # noqa: F401 (re-exported: the MSSL loss and its tests use it)
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
@@ -34,16 +35,6 @@ def build(params) -> MSSLNet:
     cfg, profile = params.mssl, params.active_profile()
     return MSSLNet(profile.backbone_width, len(CLASSES), cfg.audio, cfg.avc_hidden, cfg.proj_hidden, cfg.embed_dim,
                    cfg.cam, cfg.mode, cfg.class_threshold, profile.image_size)
-
-
-def multi_hot(labels: list[list[str]], classes: tuple[str, ...], device) -> torch.Tensor:
-    """``(B, K)`` float targets from each clip's sounding classes (names outside ``classes`` are ignored)."""
-    out = torch.zeros(len(labels), len(classes), device=device)
-    for i, names in enumerate(labels):
-        for name in names:
-            if name in classes:
-                out[i, classes.index(name)] = 1.0
-    return out
 
 
 class MsslLoss:

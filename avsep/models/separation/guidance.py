@@ -24,22 +24,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models import CLASSES
+from avsep.models import CLASSES, multi_hot
 
 log = logging.getLogger(__name__)
 
 
 def class_targets(labels: list, device: torch.device | None = None) -> torch.Tensor:
     """Clip-level tags ``[B][N][names]`` → multi-hot ``(B, N, C)`` float over :data:`avsep.models.CLASSES`."""
-    index = {name: i for i, name in enumerate(CLASSES)}
-    out = torch.zeros(len(labels), len(labels[0]), len(CLASSES), device=device)
-    for b, row in enumerate(labels):
-        for n, names in enumerate(row):
-            for name in ([names] if isinstance(names, str) else names):
-                if name not in index:
-                    raise ValueError(f"labels: class {name!r} is not one of {CLASSES}")
-                out[b, n, index[name]] = 1.0
-    return out
+    rows = [[names] if isinstance(names, str) else list(names) for row in labels for names in row]
+    unknown = next((name for names in rows for name in names if name not in CLASSES), None)
+    if unknown is not None:
+        raise ValueError(f"labels: class {unknown!r} is not one of {CLASSES}")
+    return multi_hot(rows, CLASSES, device).reshape(len(labels), len(labels[0]), len(CLASSES))
 
 
 class ClassHead(nn.Module):
