@@ -20,6 +20,8 @@ class MsslParams(Section):
     mode: Literal["full", "multitask", "avc_only"] = "full"  # Table 2's ablations
     audio: Literal["crnn", "resnet18"] = "crnn"  # audio network: CRNN (paper) or ResNet-18 (released code)
     cam: Literal["gradcam", "cam"] = "gradcam"  # class maps: Grad-CAM (paper, Eq. 4) or ReLU of the class conv
+    # full mode's maps: Eq. 8 alone (paper) or Eq. 8 times the visual class map of stage one (docs/models/mssl.md)
+    localization: Literal["fine", "coarse_to_fine"] = "fine"
     lambda_avc: float = Field(1.0, ge=0)  # Lmul = Lcls + lambda * Lavc (Eq. 3)
     avc_hidden: int = Field(128, ge=1)  # correspondence MLP 2C -> this -> 2
     proj_hidden: int = Field(1024, ge=1)  # alignment projections C -> this -> embed_dim (Eq. 6)

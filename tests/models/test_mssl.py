@@ -120,3 +120,30 @@ def test_full_maps_are_eq8_min_max_normalised():
     assert torch.allclose(flat.amax(-1), torch.ones(2, len(CLASSES)), atol=1e-6)
     assert torch.equal(flat.argmax(-1), distance.flatten(2).argmin(-1))
     assert probs.shape == (2, len(CLASSES))
+
+
+def test_coarse_to_fine_maps_keep_eq8_inside_the_class_map():
+    """``localization: coarse_to_fine``: Eq. 8's normalised map times the visual class map over its maximum;
+    zero wherever the coarse class map is zero, Eq. 8's own map where the class map peaks."""
+    torch.manual_seed(0)
+    fine_model = build(tiny_params()).eval()
+    gated_model = build(tiny_params("mssl.localization=coarse_to_fine")).eval()
+    gated_model.load_state_dict(fine_model.state_dict())
+    batch = {"frame": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "logmel": torch.randn(2, 1, 100, 64)}
+    with torch.no_grad():
+        fine, probs = class_scores(fine_model, batch)
+        gated, gated_probs = class_scores(gated_model, batch)
+        coarse = fine_model.class_maps(fine_model(frames_to_input(batch["frame"], 32), batch["logmel"])["E_v"],
+                                       fine_model.cls_v)
+    assert torch.equal(probs, gated_probs)
+    peak = coarse.amax(dim=(2, 3), keepdim=True)
+    assert torch.allclose(gated, fine * coarse / peak.clamp_min(1e-12), atol=1e-6)
+    assert (gated[coarse == 0] == 0).all() and (coarse == 0).any()
+    at_peak = coarse == peak
+    assert torch.allclose(gated[at_peak & (peak > 0)], fine[at_peak & (peak > 0)], atol=1e-6)
+    assert not torch.allclose(gated, fine)
+
+
+def test_unknown_localization_is_refused():
+    with pytest.raises(Exception, match="localization"):
+        tiny_params("mssl.localization=sharp")

@@ -34,7 +34,7 @@ def build(params) -> MSSLNet:
 
     cfg, profile = params.mssl, params.active_profile()
     return MSSLNet(profile.backbone_width, len(CLASSES), cfg.audio, cfg.avc_hidden, cfg.proj_hidden, cfg.embed_dim,
-                   cfg.cam, cfg.mode, cfg.class_threshold, profile.image_size)
+                   cfg.cam, cfg.mode, cfg.class_threshold, profile.image_size, cfg.localization)
 
 
 class MsslLoss:

@@ -69,7 +69,8 @@ class MSSLNet(nn.Module):
     class features ``emb_a``/``emb_v`` (B, K, E) (Eq. 4-6; the class maps only weight, they are detached)."""
 
     def __init__(self, width: int, n_classes: int, audio: str, avc_hidden: int, proj_hidden: int, embed_dim: int,
-                 cam: str = "gradcam", mode: str = "full", class_threshold: float = 0.3, image_size: int = 256):
+                 cam: str = "gradcam", mode: str = "full", class_threshold: float = 0.3, image_size: int = 256,
+                 localization: str = "fine"):
         super().__init__()
         self.vision = ResNet18(3, width, MSSL_STRIDES)
         self.audio = CRNN(width) if audio == "crnn" else ResNetAudio(width)
@@ -90,6 +91,7 @@ class MSSLNet(nn.Module):
         self.proj_v = nn.Sequential(nn.Linear(channels, proj_hidden), nn.ReLU(inplace=True),
                                     nn.Linear(proj_hidden, embed_dim))
         self.cam, self.mode, self.class_threshold, self.image_size = cam, mode, class_threshold, image_size
+        self.localization = localization  # full mode's maps at test: "fine" (Eq. 8) or "coarse_to_fine"
 
     def _avc(self, ov: torch.Tensor, fa_pooled: torch.Tensor) -> torch.Tensor:
         v = self.avc_vision(ov).amax(dim=(2, 3))

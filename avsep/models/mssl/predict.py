@@ -5,6 +5,12 @@ Per mode: ``full`` compares the audio's class features with every visual positio
 gives one class-agnostic map (Grad-CAM of the "corresponds" logit on O_v), the same for every class, as the
 paper's dagger-marked AVC row. ``full`` and ``multitask`` keep a class's map only where the audio predicts the
 class (p_a > class_threshold), so silent classes stay at zero.
+
+``full`` with ``localization: coarse_to_fine`` (avsep's choice, not the paper's) multiplies each min-max
+normalised Eq. 8 map by the visual class map of the same class divided by its maximum: the fine alignment
+ranks positions only inside the region the coarse, category-level stage gives the class. Stage two aligns
+class-pooled features, so positions outside every class map never meet the alignment loss and Eq. 8 alone
+leaves them at arbitrary distances (docs/models/mssl.md).
 """
 
 from __future__ import annotations
@@ -43,7 +49,11 @@ def class_scores(model: MSSLNet, batch: dict) -> tuple[torch.Tensor, torch.Tenso
     # "K^c is normalized" (Sec. 3.3): min-max per class map, so each map spans [0, 1] whatever the distances' range
     k = (-distance).float()
     low, high = k.amin(dim=(2, 3), keepdim=True), k.amax(dim=(2, 3), keepdim=True)
-    return (k - low) / (high - low).clamp_min(1e-12), probs
+    fine = (k - low) / (high - low).clamp_min(1e-12)
+    if model.localization == "fine":
+        return fine, probs
+    coarse = model.class_maps(out["E_v"], model.cls_v).float()
+    return fine * coarse / coarse.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12), probs
 
 
 @torch.no_grad()
