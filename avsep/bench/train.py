@@ -129,6 +129,7 @@ def run(params, args: argparse.Namespace) -> dict:
     cfg = params.train.model_copy(update={"progress": False, "checkpoint_every": epochs * needed + 1})
     bench_params = params.model_copy(update={"train": cfg})
     if device.type == "cuda":
+        torch.cuda.init()  # the peak counters exist once CUDA is initialised: resetting them first is an error
         torch.cuda.reset_peak_memory_stats(device)
     with tempfile.TemporaryDirectory(prefix="avsep-bench-train-") as tmp:
         train(Recipe(recipe.name, [bench_stage], recipe.params_sections), bench_params, Path(tmp) / "checkpoints",
