@@ -187,6 +187,18 @@ def test_audio_stage_loads_one_frame_and_the_same_mixtures(world_data, tmp_path)
     assert torch.equal(batches["audio"]["sources"], batches["frame"]["sources"])
 
 
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_an_epoch_of_the_training_loader_is_as_long_as_its_len(world_data, tmp_path, repeats):
+    """The trainer's schedule and bars and ``avsep bench train`` read ``len`` of what ``loader(epoch, ...)``
+    returns; a bare DataLoader over the separation view has none (the bench once ran 6 of 14 steps)."""
+    from avsep.models.separation.recipe import TrainLoader
+
+    params = load_params(None, ["separation.demo.batch_size=4", "shards.workers=0"])
+    loader = TrainLoader(params, world_data, frames=1, repeats=repeats, block=2)
+    epoch_loader = loader(0, 0, 1)
+    assert len(epoch_loader) == sum(1 for _ in epoch_loader) == repeats * loader.views[0].batches_per_epoch > 0
+
+
 def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
     from avsep.evaluate.separation_runner import evaluate_separation_all
     from avsep.models import method

@@ -87,7 +87,7 @@ class TrainLoader:
             self._open()
         for view in self.views:
             view.set_epoch(epoch)
-        return self if len(self.loaders) > 1 or self.repeats > 1 else self.loaders[0]
+        return self  # not the DataLoader itself, even alone: it has no len(), and the epoch's length is needed
 
     def __iter__(self):
         batches = _interleave(self.loaders)
