@@ -7,7 +7,7 @@ import torch
 
 from avsep.config import ParamsError, load_params
 from avsep.losses.dmc import contrastive_loss, max_margin_loss
-from avsep.models import method
+from avsep.models import CLASSES, method
 from avsep.models.dmc.clustering import soft_cluster
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
@@ -90,6 +90,9 @@ def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     # related and unrelated centres are different clusters: their maps sum to 1 with two visual centres
     other = dmc.localize(model, batch["frame"], batch["logmel"], related=False)
     assert torch.allclose(heat + other, torch.ones_like(heat), atol=1e-5)
+    # class-agnostic on cocktail parties and duets: the same map for every class
+    maps = dmc.TASKS["class_aware"](model, batch)
+    assert maps.shape == (3, len(CLASSES), 2, 2) and all(torch.equal(maps[:, c], heat) for c in range(len(CLASSES)))
 
 
 def test_normalize_bounds_the_centres():

@@ -6,8 +6,8 @@ centre closest to the audio. See docs/models/dmc.md.
 """
 
 from avsep.models.dmc.network import DMC
-from avsep.models.dmc.recipe import build, localize, predict_single_source, recipe
+from avsep.models.dmc.recipe import build, localize, predict_class_aware, predict_single_source, recipe
 
-TASKS = {"single_source": predict_single_source}
+TASKS = {"single_source": predict_single_source, "class_aware": predict_class_aware}
 
 __all__ = ["DMC", "TASKS", "build", "localize", "recipe"]

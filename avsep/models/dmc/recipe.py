@@ -9,6 +9,7 @@ import torch
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
+from avsep.models import CLASSES
 from avsep.models.dmc.data import ShardBatches
 from avsep.models.dmc.network import DMC
 from avsep.models.backbones import initialised
@@ -99,3 +100,9 @@ def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
     """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
     return localize(model, batch["frame"], batch["logmel"])
+
+
+def predict_class_aware(model, batch: dict) -> torch.Tensor:
+    """TASKS["class_aware"]: ``(B, len(CLASSES), h, w)``, the single-source map repeated for every class. DMC has
+    no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
+    return predict_single_source(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
