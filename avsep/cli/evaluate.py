@@ -10,7 +10,8 @@ def register(sub, common) -> None:
     p.add_argument("--split", default="test", help="split of the shard sets (default: test)")
     p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
     p.add_argument("--checkpoint", default=None,
-                   help="weights to evaluate (default: DATA/models/MODEL/<last stage>.pt, as avsep train wrote)")
+                   help="weights to evaluate: a checkpoint file, or a folder of `avsep train --checkpoints` (its last "
+                        "stage is read) (default: DATA/models/MODEL/<last stage>.pt, as avsep train wrote)")
     p.add_argument("--metrics-dir", default=None, help="where MODEL.json goes (default: report.metrics_dir)")
     p.add_argument("--figures-dir", default=None, help="overlays go to DIR/MODEL/ (default: report.figures_dir)")
     p.add_argument("--overlays", type=int, default=4, help="overlay PNGs per subset (default 4; 0: none)")

@@ -272,7 +272,8 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
 def load_model(name: str, module: ModuleType, params, data_root: Path,
                checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
     """``(model in eval mode, checkpoint path or None)``: ``module.build(params)`` with the final stage's weights
-    (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file); none for ``WEIGHTS = False``.
+    (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file, or a folder that ``avsep train
+    --checkpoints`` wrote, whose last stage is read); none for ``WEIGHTS = False``.
 
     A module that reads another method's weights names them in ``WEIGHTS_FROM = (method, stage)`` (``sop``:
     the separation model's ``frame`` stage): its default checkpoint is ``DATA/models/{method}/{stage}.pt``, and
@@ -282,8 +283,9 @@ def load_model(name: str, module: ModuleType, params, data_root: Path,
         return model.eval(), None
     owner, stage = getattr(module, "WEIGHTS_FROM", None) or (name, None)
     recipe = (module if owner == name else method(owner)).recipe(params, data_root)
-    path = Path(checkpoint) if checkpoint else (
-        data_root / "models" / owner / f"{stage or recipe.stages[-1].name}.pt")
+    path = Path(checkpoint) if checkpoint else data_root / "models" / owner
+    if path.is_dir() or not checkpoint:
+        path = path / f"{stage or recipe.stages[-1].name}.pt"
     if owner != name and not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found ({name} reads the {owner} model's {stage!r} stage); "
                               f"train {owner} first: avsep train {owner}")

@@ -178,6 +178,24 @@ def test_errors_name_the_input(world_data, tmp_path):
     assert not (tmp_path / "whole_image.json").exists()
 
 
+def test_a_checkpoint_folder_is_read_at_its_last_stage(world_data, tmp_path):
+    """``--checkpoint DIR`` (a folder of ``avsep train --checkpoints``): the recipe's last stage in it, as
+    ``make ablations`` evaluates lines whose last stage differs (MSSL's ablation modes stop after stage one)."""
+    from avsep.models import method
+    from avsep.train import train
+
+    params = _params("pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
+                     "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=1", "baselines.avc.embed_dim=8",
+                     "baselines.avc.epochs={paper: 1, demo: 1}")
+    train(method("avc").recipe(params, world_data), params, tmp_path / "ck", tmp_path / "live")
+    [stage] = method("avc").recipe(params, world_data).stages
+    doc = evaluate_model("avc", params, world_data, checkpoint=tmp_path / "ck", metrics_dir=tmp_path, overlays=0,
+                         progress=False)
+    assert doc["checkpoint"] == str(tmp_path / "ck" / f"{stage.name}.pt")
+    with pytest.raises(CheckpointError, match=f"{stage.name}.pt"):
+        evaluate_model("avc", params, world_data, checkpoint=tmp_path / "live", metrics_dir=tmp_path, progress=False)
+
+
 def test_json_safe_turns_non_finite_numbers_into_null():
     value = json_safe({"a": float("nan"), "b": [np.float32(1.5), float("inf")], "c": np.int64(3)})
     assert value == {"a": None, "b": [1.5, None], "c": 3}
