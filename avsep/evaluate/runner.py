@@ -187,6 +187,7 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
         # Counts are integers: a regressor's estimate is rounded and floored at zero.
         predicted = np.maximum(np.rint(np.asarray(done.maps, np.float64)), 0)
         entry = evaluate_counting(predicted, np.asarray(done.truth), cap=ctx.params.evaluate.counting.cap)
+        entry["window_s"] = ctx.params.shards.localization.window_s  # seconds of each clip the counter heard
         out[f"{entry['protocol']}@{KSCENES}"] = entry
     return out
 
@@ -333,6 +334,9 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
         raise ValueError(f"model {name!r}: its module {module.__name__} has no TASKS to evaluate")
     device = choose_device(params.train.device)
     model, path = load_model(name, module, params, data_root, checkpoint)
+    # A model may be evaluated on other inputs than the shared ones (the counter: the whole-clip windows it
+    # trained on). Applied after loading, so the checkpoint is still checked against the recipe's params.
+    params = getattr(module, "evaluation_params", lambda p: p)(params)
     stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
     figures = Path(figures_dir or params.report.figures_dir) / stem
     if overlays and figures.is_dir():

@@ -97,6 +97,14 @@ def recipe(params, data_root: Path) -> Recipe:
     return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS)
 
 
+def evaluation_params(params):
+    """The ``params`` that ``avsep evaluate counting`` streams the clips with: localization windows of
+    ``counting.window_s`` seconds, the windows the counter trained on and :func:`count_split` reads. The
+    runner's default window, ``shards.localization.window_s`` (1 s, the localizers'), leaves unheard the
+    instruments that rest for a second, and a counter trained on whole clips then counts too few."""
+    return params.model_copy(update={"shards": with_window(params.shards, params.counting.window_s)})
+
+
 def predict_counts(model, batch: dict, decision: str = "round", max_count: int = 8) -> torch.Tensor:
     """``(B,)`` float counts of a batch with ``frame`` and ``logmel``."""
     with torch.no_grad():

@@ -11,8 +11,9 @@ import torch
 from avsep.config import load_params
 from avsep.curriculum import read_predictions
 from avsep.losses.cavl import poisson_count_loss
+from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
-from avsep.models.counting import count_split, decide, evaluate_k_scenes, write_predictions
+from avsep.models.counting import count_split, decide, evaluate_k_scenes, evaluation_params, write_predictions
 from avsep.train import train
 
 TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
@@ -60,6 +61,19 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path):
     assert set(labelled.tolist()) <= {1.0, 2.0, 3.0, 4.0}
     path = write_predictions(ids, predicted, tmp_path / "predictions.csv")
     assert set(read_predictions(path)) == set(ids)
+    # `avsep evaluate counting` hears the windows the counter trained on, as count_split does: same scores
+    doc = evaluate_model("counting", params, world_data, checkpoint=tmp_path / "ckpt" / "train.pt",
+                         metrics_dir=tmp_path / "metrics", overlays=0, progress=False)
+    expected = evaluate_k_scenes(ids, predicted, labelled, cap=params.evaluate.counting.cap)["k_scenes"]
+    entry = doc["protocols"]["counting:cap4@kscenes"]
+    assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
+    assert (entry["n"], entry["accuracy"], entry["mae"]) == (expected["n"], expected["accuracy"], expected["mae"])
     batch = {"frame": torch.zeros(2, 3, 32, 32, dtype=torch.uint8), "logmel": torch.zeros(2, 1, 101, 64)}
     counts = counting.TASKS["counting"](result.model.eval(), batch)
     assert counts.shape == (2,) and torch.equal(counts, counts.round())
+
+
+def test_evaluation_hears_the_training_window():
+    params = load_params("params.yaml", ["counting.window_s=6.0"])
+    assert evaluation_params(params).shards.localization.window_s == 6.0
+    assert params.shards.localization.window_s == 1.0  # the shared default is left alone
