@@ -36,5 +36,7 @@ class CAVLParams(Section):
     margin: float = Field(1.0, gt=0)  # contrastive margin on the cosine distance 1 − s ∈ [0, 2]
     lr: PerProfile = PerProfile(paper=1e-4, demo=1e-3)
     weight_decay: float = Field(1e-4, ge=0)
+    # The two ResNet-18s at lr x backbone_lr_ratio, the rest at lr; 1 = one rate (the paper). See dmc's.
+    backbone_lr_ratio: PerProfile = PerProfile(paper=1.0, demo=1.0)
     epochs: StageEpochs = StageEpochs()
     experiments: ExperimentParams = ExperimentParams()

@@ -43,7 +43,13 @@ class DMCParams(Section):
     contrastive_margin: float = Field(5.0, gt=0)  # simplified: 0.5·[y·d² + (1−y)·max(0, 5 − d)²]
     lr: PerProfile = PerProfile(paper=1e-4, demo=1e-3)  # Adam (paper 1e-4; demo: few steps from scratch)
     weight_decay: float = Field(1e-4, ge=0)
+    # The two ResNet-18s (started from the pre-trained backbones) at lr x backbone_lr_ratio, the rest at lr.
+    # 1 = one rate for every weight (the paper); docs/models/dmc.md for the demo's 0.1.
+    backbone_lr_ratio: PerProfile = PerProfile(paper=1.0, demo=1.0)
     epochs: PerProfile = PerProfile(paper=100, demo=3)  # passes over every 1-s window of the set (simplified: 100)
+    # Localization heatmap of the chosen visual centre j: its soft assignment s_ij (paper, §5.1), or the
+    # agreement -d_ij of each position with it (the softmax's input, Alg. 1 line 6), which does not saturate.
+    heatmap: Literal["assignment", "agreement"] = "assignment"
 
     @model_validator(mode="after")
     def _paired_centres(self):

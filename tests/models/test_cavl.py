@@ -49,10 +49,11 @@ def test_sources_of_curricula():
 
 
 def test_curriculum_c1_then_c2_on_the_world(world_data, tmp_path):
-    params = load_params("params.yaml", TINY + ["cavl.curricula=[C1, C2]"])
+    params = load_params("params.yaml", TINY + ["cavl.curricula=[C1, C2]", "cavl.backbone_lr_ratio.demo=0.1"])
     cavl = method("cavl")
     recipe = cavl.recipe(params, world_data)
     assert [s.name for s in recipe.stages] == ["C1", "C2"] and recipe.stages[1].model is None
+    assert all(s.param_groups is not None for s in recipe.stages)  # backbones at lr x 0.1 in every stage
     result = train(recipe, params, tmp_path / "ckpt", tmp_path / "live")
     assert {row["stage"] for row in result.history} == {"C1", "C2"}
     c1 = load_checkpoint(tmp_path / "ckpt" / "C1.pt")["model"]

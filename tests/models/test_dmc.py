@@ -73,9 +73,11 @@ def test_max_margin_needs_paired_centres():
 @pytest.mark.parametrize("variant", [[], ["dmc.distance=euclidean", "dmc.projection=shared", "dmc.init=spaced",
                                           "dmc.audio_clusters=1", "dmc.loss=contrastive"]])
 def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
-    params = tiny_params("dmc.epochs.demo=2", *variant)
+    params = tiny_params("dmc.epochs.demo=2", "dmc.backbone_lr_ratio.demo=0.1", "dmc.heatmap=assignment", *variant)
     dmc = method("dmc")
-    result = train(dmc.recipe(params, world_data), params, tmp_path / "ckpt", tmp_path / "live")
+    recipe = dmc.recipe(params, world_data)
+    assert recipe.stages[0].param_groups is not None  # backbones at lr x 0.1
+    result = train(recipe, params, tmp_path / "ckpt", tmp_path / "live")
     losses = [row["loss"] for row in result.history if "loss" in row]
     assert len(losses) == 6 and all(torch.isfinite(torch.tensor(losses)))
     model = dmc.build(params)
@@ -90,6 +92,8 @@ def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     # related and unrelated centres are different clusters: their maps sum to 1 with two visual centres
     other = dmc.localize(model, batch["frame"], batch["logmel"], related=False)
     assert torch.allclose(heat + other, torch.ones_like(heat), atol=1e-5)
+    agree = dmc.localize(model, batch["frame"], batch["logmel"], heatmap="agreement")  # params.yaml's choice
+    assert agree.shape == heat.shape and ((agree >= 0) & (agree <= 1)).all()
     # class-agnostic on cocktail parties and duets: the same map for every class
     maps = dmc.TASKS["class_aware"](model, batch)
     assert maps.shape == (3, len(CLASSES), 2, 2) and all(torch.equal(maps[:, c], heat) for c in range(len(CLASSES)))
@@ -111,3 +115,50 @@ def test_normalize_bounds_the_centres():
     assert out["visual_centres"].norm(dim=-1).max() <= positions + 1e-4
     assert torch.allclose(out["visual_assignments"].sum(1), torch.ones(2, *out["visual_assignments"].shape[-2:]),
                           atol=1e-5)
+
+
+def test_backbone_lr_ratio_groups():
+    """``backbone_lr_ratio``: the two ResNet-18s at lr × ratio, every other weight at lr; 1 (the paper
+    profile's) keeps a single rate (no groups)."""
+    from avsep.models.dmc.recipe import BACKBONES, build, groups_for
+
+    params = tiny_params("dmc.lr.demo=0.002", "dmc.backbone_lr_ratio.demo=0.25")
+    model = build(params)
+    groups = groups_for(params.dmc, params)(model)
+    assert [g["lr"] for g in groups] == [pytest.approx(0.0005), pytest.approx(0.002)]
+    names = {id(p): n for n, p in model.named_parameters()}
+    backbone, heads = ({names[id(p)] for p in g["params"]} for g in groups)
+    assert backbone and all(n.startswith(BACKBONES) for n in backbone)
+    assert {"visual_fc.weight", "audio_fc.weight", "projections", "streams.audio_norm.weight"} <= heads
+    assert backbone | heads == set(names.values()) and not backbone & heads
+    one = tiny_params("dmc.backbone_lr_ratio.demo=1")
+    assert groups_for(one.dmc, one) is None
+
+
+@pytest.mark.parametrize("distance", ["inner_product", "euclidean"])
+def test_agreement_heatmap(distance):
+    """``visual_agreement`` = −d_ij, the input of the assignment's softmax (× z); ``heatmap: agreement`` is the
+    chosen centre's, min-max scaled to [0, 1] per frame; the paper's assignment map is unchanged."""
+    from avsep.models.dmc.recipe import build, localize
+
+    torch.manual_seed(0)
+    params = tiny_params(f"dmc.distance={distance}", "profiles.demo.image_size=64", "dmc.heatmap=assignment")
+    model = build(params).eval()
+    frames = torch.randint(0, 255, (3, 3, 64, 64), dtype=torch.uint8)
+    logmel = torch.randn(3, 1, 101, 64) * 20 - 40
+    with torch.no_grad():
+        out = model(frames, logmel)
+        z = getattr(params.dmc.z, distance)
+        assert torch.allclose(torch.softmax(z * out["visual_agreement"].double(), dim=1),
+                              out["visual_assignments"].double(), atol=1e-4)
+        paper = localize(model, frames, logmel)
+        agree = localize(model, frames, logmel, heatmap="agreement")
+        related = localize(model, frames, logmel, heatmap="assignment")
+    assert torch.equal(paper, related) and agree.shape == paper.shape == (3, 4, 4)
+    flat = agree.flatten(1)
+    assert torch.allclose(flat.amin(1), torch.zeros(3)) and torch.allclose(flat.amax(1), torch.ones(3))
+    model.cfg = model.cfg.model_copy(update={"heatmap": "agreement"})
+    with torch.no_grad():
+        assert torch.equal(localize(model, frames, logmel), agree)
+    with pytest.raises(ValueError, match="heatmap"):
+        localize(model, frames, logmel, heatmap="bogus")

@@ -13,7 +13,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
 from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
+from avsep.models.dmc.recipe import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
@@ -93,7 +93,8 @@ def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, sett
         steps, epochs = steps_for(batches, params), epochs_for(getattr(cfg.epochs, curriculum), params)
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     return Stage(name or curriculum, batches, loss, epochs, model=partial(build, params, settings.image_size)
-                 if first else None, steps_per_epoch=steps, optimizer=optimizer)
+                 if first else None, steps_per_epoch=steps, optimizer=optimizer,
+                 param_groups=groups_for(cfg, params))
 
 
 def recipe(params, data_root: Path) -> Recipe:

@@ -29,6 +29,22 @@ def distances(projected: torch.Tensor, centres: torch.Tensor, distance: Distance
     raise ValueError(f"distance {distance!r}: expected 'inner_product' or 'euclidean'")
 
 
+def project(features: torch.Tensor, k: int, projections: torch.Tensor | None = None) -> torch.Tensor:
+    """``features (B, N, D)`` → ``(B, N, k, M)``: W_j u_i for each centre j (``None``: u_i, repeated)."""
+    if projections is None:
+        return features[:, :, None, :].expand(-1, -1, k, -1)
+    if projections.shape[0] < k:
+        raise ValueError(f"k = {k}: only {projections.shape[0]} centre-specific projections")
+    return torch.einsum("bnd,kdm->bnkm", features, projections[:k])  # W_j u_i
+
+
+def agreement(features: torch.Tensor, centres: torch.Tensor, distance: Distance,
+              projections: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, N, k)`` = −d_ij of ``features (B, N, D)`` with ``centres (B, k, M)``: the input of the assignment's
+    softmax before the magnitude z (inner_product: ⟨W_j u_i, c_j/‖c_j‖⟩; euclidean: −‖u_i − c_j‖)."""
+    return -distances(project(features, centres.shape[1], projections), centres, distance)
+
+
 def spaced_positions(n: int, k: int) -> torch.Tensor:
     """``(k,)`` long: k evenly spaced indices among n positions (the simplified code's centre initialisation)."""
     return torch.linspace(0, n - 1, k).round().long()
@@ -53,12 +69,7 @@ def soft_cluster(features: torch.Tensor, k: int, iterations: int, z: float, dist
         raise ValueError(f"features: expected (B, N, D), got shape {tuple(features.shape)}")
     if k < 1:
         raise ValueError(f"k = {k}: need at least one centre")
-    if projections is None:
-        projected = features[:, :, None, :].expand(-1, -1, k, -1)
-    else:
-        if projections.shape[0] < k:
-            raise ValueError(f"k = {k}: only {projections.shape[0]} centre-specific projections")
-        projected = torch.einsum("bnd,kdm->bnkm", features, projections[:k])  # W_j u_i
+    projected = project(features, k, projections)
     if init == "zeros":
         d = features.new_zeros(features.shape[0], features.shape[1], k)  # Alg. 1 line 2
     elif init == "spaced":

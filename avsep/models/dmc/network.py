@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.dmc import DMCParams
-from avsep.models.dmc.clustering import soft_cluster
+from avsep.models.dmc.clustering import agreement, soft_cluster
 from avsep.models.dmc.streams import TwoStream
 
 
@@ -25,7 +25,9 @@ class DMC(nn.Module):
     """``forward(frames (B, 3, H, W), logmel (B, 1, T, F))`` → dict of
 
     - ``visual_centres (B, kv, C)``, ``audio_centres (B, ka, C)`` (Algorithm 1's outputs),
-    - ``visual_assignments (B, kv, h, w)``, ``audio_assignments (B, ka, t, f)`` (soft segmentations).
+    - ``visual_assignments (B, kv, h, w)``, ``audio_assignments (B, ka, t, f)`` (soft segmentations),
+    - ``visual_agreement (B, kv, h, w)``: −d_ij of each position with each final visual centre (the logits
+      of ``visual_assignments`` before z; ``heatmap: agreement``).
 
     C = 8·width. ``projections (K, C, C)`` are the centre-specific W_j shared by both modalities
     (``projection: centre_specific``); with ``shared`` the clustering runs on the fc features directly.
@@ -57,7 +59,10 @@ class DMC(nn.Module):
         visual, audio = self.visual_fc(visual), self.audio_fc(audio)
         if self.cfg.normalize:
             visual, audio = F.normalize(visual, dim=1), F.normalize(audio, dim=1)
-        cv, sv = self.cluster(as_vectors(visual), self.cfg.visual_clusters)
+        uv = as_vectors(visual)
+        cv, sv = self.cluster(uv, self.cfg.visual_clusters)
         ca, sa = self.cluster(as_vectors(audio), self.cfg.audio_clusters)
-        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *visual.shape[-2:]),
-                "audio_assignments": as_maps(sa, *audio.shape[-2:])}
+        hw = visual.shape[-2:]
+        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
+                "audio_assignments": as_maps(sa, *audio.shape[-2:]),
+                "visual_agreement": as_maps(agreement(uv, cv, self.cfg.distance, self.projections), *hw)}

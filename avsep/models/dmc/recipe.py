@@ -75,6 +75,27 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
     return {"loss": loss, "acc": better.float().mean()}
 
 
+BACKBONES = ("streams.vision.", "streams.audio.")  # the two ResNet-18s of TwoStream (not audio_norm)
+
+
+def param_groups(model, lr: float, backbone_lr_ratio: float) -> list[dict]:
+    """Per-part learning rates (DMC and CAVL): the two ResNet-18s at ``lr x backbone_lr_ratio``, the rest
+    (per-position fc, projections, the log-mel BatchNorm) at ``lr``."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    backbone = [p for n, p in named if n.startswith(BACKBONES)]
+    heads = [p for n, p in named if not n.startswith(BACKBONES)]
+    return [{"params": backbone, "lr": lr * backbone_lr_ratio}, {"params": heads, "lr": lr}]
+
+
+def groups_for(cfg, params):
+    """``Stage.param_groups`` of ``cfg.backbone_lr_ratio`` (a :class:`PerProfile`) for the active profile;
+    ``None`` (one rate for every weight, the papers') when it is 1."""
+    ratio = per_profile(cfg.backbone_lr_ratio, params)
+    if ratio == 1:
+        return None
+    return partial(param_groups, lr=per_profile(cfg.lr, params), backbone_lr_ratio=ratio)
+
+
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
     cfg, profile = params.dmc, params.active_profile()
@@ -83,18 +104,33 @@ def recipe(params, data_root: Path) -> Recipe:
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage("train", batches, partial(dmc_loss, cfg=cfg), epochs_for(cfg.epochs, params),
                   model=initialised(partial(build, params), "dmc", params, data_root),
-                  steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
+                  steps_per_epoch=steps_for(batches, params), optimizer=optimizer,
+                  param_groups=groups_for(cfg, params))
     return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS)
 
 
 @torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True) -> torch.Tensor:
-    """``(B, h, w)`` soft assignment of the visual centre closest to the audio (DMC §5.1): the audio centres
-    are average-pooled and compared with every visual centre; ``related=False`` takes the farthest one."""
+def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
+             heatmap: str | None = None) -> torch.Tensor:
+    """``(B, h, w)`` map of the visual centre closest to the audio (DMC §5.1): the audio centres are
+    average-pooled and compared with every visual centre; ``related=False`` takes the farthest one.
+
+    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment in [0, 1] (paper);
+    ``agreement``, −d_ij of each position with the centre, min-max scaled to [0, 1] per frame (the
+    assignment's ranking before the softmax saturates it).
+    """
     out = model(frames, logmel)
     affinity = centre_affinity(out["audio_centres"].mean(1), out["visual_centres"], model.cfg.distance)
     chosen = affinity.argmax(1) if related else affinity.argmin(1)
-    return out["visual_assignments"][torch.arange(chosen.shape[0], device=chosen.device), chosen]
+    heatmap = heatmap or model.cfg.heatmap
+    if heatmap not in ("assignment", "agreement"):
+        raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
+    maps = out["visual_assignments" if heatmap == "assignment" else "visual_agreement"]
+    picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
+    if heatmap == "agreement":
+        low, high = picked.amin((1, 2), keepdim=True), picked.amax((1, 2), keepdim=True)
+        picked = (picked - low) / (high - low).clamp_min(1e-12)
+    return picked
 
 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
