@@ -31,7 +31,7 @@ class SeparationScale(Section):
     channels: int = Field(32, ge=1)  # K: audio channels = visual channels (SoP: 32)
     epochs: int | dict[str, int] = 100  # SoP: 100; or per trained variant, e.g. {audio: 20, frame: 4, object: 4}
     steps_per_epoch: int | None = Field(None, ge=1)  # cap per epoch; None: one pass over sizes.json
-    batch_size: int | None = Field(None, ge=1)  # None: the profile's batch_size
+    batch_size: int | dict[str, int] | None = None  # None: the profile's; or per trained variant, as epochs
     optimizer: Literal["sgd", "adam"] = "sgd"  # SoP: SGD, momentum 0.9
     mask: Literal["binary", "ratio"] = "binary"  # SoP: binary masks with the weighted BCE; ratio: weighted L1
     lr_sound: float = Field(1e-3, gt=0)  # SoP: audio U-Net and the class head
@@ -41,19 +41,28 @@ class SeparationScale(Section):
     eval_samples: int | None = Field(None, ge=1)  # per N-mix set; None: every stored mixture
     bss_backend: Literal["mir_eval", "fast_bss_eval"] | None = None  # None: evaluate.separation.backend
 
-    @field_validator("epochs")
+    @field_validator("epochs", "batch_size")
     @classmethod
-    def _epochs(cls, value):
+    def _per_variant(cls, value, info):
+        if value is None and info.field_name == "batch_size":
+            return value
         counts = value.values() if isinstance(value, dict) else [value]
         unknown = sorted(set(value) - set(TRAINED_VARIANTS)) if isinstance(value, dict) else []
         if unknown or any(n < 1 for n in counts):
-            raise ValueError(f"epochs = {value}: expected a positive int, or a positive int per trained variant "
-                             f"({', '.join(TRAINED_VARIANTS)})")
+            raise ValueError(f"{info.field_name} = {value}: expected a positive int, or a positive int per trained "
+                             f"variant ({', '.join(TRAINED_VARIANTS)})")
         return value
 
     def epochs_of(self, variant: str) -> int:
         """Training epochs of ``variant`` (:class:`SeparationParams` checks that a mapping names every trained one)."""
         return self.epochs if isinstance(self.epochs, int) else self.epochs[variant]
+
+    def batch_size_of(self, variant: str | None = None) -> int | None:
+        """Training batch of ``variant`` (None: the profile's); with ``variant=None``, the one batch size shared by
+        every variant, or None when they differ (evaluation batches then take the profile's)."""
+        if isinstance(self.batch_size, dict):
+            return None if variant is None else self.batch_size[variant]
+        return self.batch_size
 
     @model_validator(mode="after")
     def _shapes(self):
@@ -124,11 +133,12 @@ class SeparationParams(Section):
     @model_validator(mode="after")
     def _epochs_cover_variants(self):
         for profile in ("paper", "demo"):
-            epochs = getattr(self, profile).epochs
-            missing = [v for v in self.trained_variants() if isinstance(epochs, dict) and v not in epochs]
-            if missing:
-                raise ValueError(f"{profile}.epochs = {epochs} names no epochs for the trained variant(s) "
-                                 f"{', '.join(missing)}")
+            for key in ("epochs", "batch_size"):
+                value = getattr(getattr(self, profile), key)
+                missing = [v for v in self.trained_variants() if isinstance(value, dict) and v not in value]
+                if missing:
+                    raise ValueError(f"{profile}.{key} = {value} names no {key} for the trained variant(s) "
+                                     f"{', '.join(missing)}")
         return self
 
     def trained_variants(self) -> list[str]:

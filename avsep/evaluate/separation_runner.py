@@ -126,7 +126,7 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
         figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
         try:
             batches = list(_samples(params, data_root, shard_set, split, scale.eval_samples,
-                                    scale.batch_size or params.active_profile().batch_size))
+                                    scale.batch_size_of() or params.active_profile().batch_size))
         except ShardSetError as exc:
             log.warning("separation: %s not evaluated: %s", shard_set, exc)
             continue

@@ -66,6 +66,20 @@ def test_epochs_per_variant_reach_each_stage(tmp_path):
         load_params(None, ["separation.demo.epochs={sound: 3}"])
 
 
+def test_batch_size_per_variant_reaches_each_loader(world_data, tmp_path):
+    from avsep.models.separation.recipe import recipe
+
+    params = load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size={audio: 4, frame: 2}",
+                                "shards.workers=0"])
+    stages = {stage.name: stage for stage in recipe(params, world_data).stages}
+    sizes = {name: len(next(iter(stage.loader(0, 0, 1)))["mix"]) for name, stage in stages.items()}
+    assert sizes == {"audio": 4, "frame": 2}
+    assert params.separation.demo.batch_size_of() is None  # evaluation batches: the profile's
+    assert load_params(None, ["separation.demo.batch_size=3"]).separation.demo.batch_size_of("audio") == 3
+    with pytest.raises(ParamsError, match="names no batch_size for the trained variant.*frame"):
+        load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size={audio: 4}"])
+
+
 def test_unwarp_inverts_the_warp_on_smooth_spectra():
     mix = torch.from_numpy(_tones().sum(0, keepdims=True))
     spec = stft(mix)

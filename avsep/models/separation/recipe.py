@@ -55,8 +55,10 @@ class TrainLoader:
     use, so one read of the shards gives several different training steps, and two uses of a batch are
     ``block`` steps apart (uses in a row trained worse: docs/models/separation.md)."""
 
-    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1, block: int = 1):
+    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1, block: int = 1,
+                 batch_size: int | None = None):
         self.params, self.data_root, self.frames = params, data_root, frames
+        self.batch_size = batch_size or params.active_profile().batch_size
         self.repeats, self.block = repeats, block
         self.views: list = []
         self.loaders: list = []
@@ -69,9 +71,9 @@ class TrainLoader:
         if self.frames is not None:
             shards = shards.model_copy(update={
                 "separation": shards.separation.model_copy(update={"n_frames": self.frames})})
-        batch = scale_of(params).batch_size or params.active_profile().batch_size
         self.views = [separation_view(str(self.data_root / "shards" / name), "train", shards,
-                                      batch_size=batch, seed=params.seed) for name in params.separation.train_sets]
+                                      batch_size=self.batch_size, seed=params.seed)
+                      for name in params.separation.train_sets]
         self.loaders = [make_loader(view, shards) for view in self.views]
 
     def __len__(self) -> int:
@@ -173,7 +175,8 @@ def recipe(params, data_root: Path) -> Recipe:
     stages = []
     for variant in stage_variants(params):
         loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None,
-                             repeats=scale.batch_repeats, block=scale.repeat_block)
+                             repeats=scale.batch_repeats, block=scale.repeat_block,
+                             batch_size=scale.batch_size_of(variant))
         stages.append(Stage(
             variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
             steps_per_epoch=scale.steps_per_epoch,
