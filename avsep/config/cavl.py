@@ -38,5 +38,12 @@ class CAVLParams(Section):
     weight_decay: float = Field(1e-4, ge=0)
     # The two ResNet-18s at lr x backbone_lr_ratio, the rest at lr; 1 = one rate (the paper). See dmc's.
     backbone_lr_ratio: PerProfile = PerProfile(paper=1.0, demo=1.0)
+    # Features clustered: unit (L2-normalised per position, the paper) | frame (divided by the frame's mean
+    # per-position norm: scale-free like unit, so z keeps its meaning, but keeps each position's strength).
+    normalize: Literal["unit", "frame"] = "unit"
+    # Single-source map of the matched visual centre: assignment (its soft assignment, the paper) | agreement
+    # (−d to the centre, min-max scaled per frame: the assignment's ranking before the softmax saturates it) |
+    # weighted (agreement × min-max scaled per-position norm of the visual features before normalisation).
+    heatmap: Literal["assignment", "agreement", "weighted"] = "assignment"
     epochs: StageEpochs = StageEpochs()
     experiments: ExperimentParams = ExperimentParams()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from avsep.config import load_params
 from avsep.losses.cavl import scene_contrastive_loss, structural_alignment
@@ -79,3 +80,51 @@ def test_missing_curriculum_shards_are_named(tmp_path):
     from avsep.shards import ShardSetError
     with pytest.raises(ShardSetError, match="nowhere"):
         curriculum_stage(params, tmp_path / "nowhere", "C1", first=True)
+
+
+def tiny_cavl(*overrides):
+    params = load_params("params.yaml", TINY + list(overrides))
+    torch.manual_seed(0)
+    model = method("cavl").build(params)
+    model.eval()
+    return model, torch.randn(2, 3, 32, 32), torch.randn(2, 1, 96, 64)
+
+
+def test_normalize_unit_or_frame_scaled():
+    """Issue #7: ``normalize: frame`` divides by the frame's mean per-position norm (keeps the strength of each
+    position); ``unit`` (the paper) makes every position a unit vector."""
+    model, frames, logmel = tiny_cavl()
+    from avsep.config.cavl import CAVLParams
+    assert CAVLParams().normalize == "unit" and CAVLParams().heatmap == "assignment"  # the paper by default
+    unit = model(frames, logmel, 1)["visual_features"]
+    assert torch.allclose(unit.norm(dim=-1), torch.ones(unit.shape[:2]), atol=1e-5)
+    model.cfg = model.cfg.model_copy(update={"normalize": "frame"})
+    scaled = model(frames, logmel, 1)["visual_features"]
+    norms = scaled.norm(dim=-1)
+    assert torch.allclose(norms.mean(1), torch.ones(2), atol=1e-5) and norms.std() > 0
+    assert torch.allclose(F.normalize(scaled, dim=-1), unit, atol=1e-5)  # same directions
+
+
+def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
+    from avsep.models.cavl.recipe import localize
+    model, frames, logmel = tiny_cavl("cavl.background_clusters=2")
+    out = model(frames, logmel, 1)
+    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
+    chosen = objects[:, 0]
+    rows = torch.arange(2)
+    paper = localize(model, frames, logmel, heatmap="assignment")
+    assert torch.equal(paper, out["visual_assignments"][rows, chosen])  # the paper reads the soft mask
+    assert torch.equal(localize(model, frames, logmel), localize(model, frames, logmel, heatmap=model.cfg.heatmap))
+    heat = localize(model, frames, logmel, heatmap="agreement")
+    flat = heat.flatten(1)
+    assert torch.allclose(flat.amin(1), torch.zeros(2)) and torch.allclose(flat.amax(1), torch.ones(2))
+    d = (out["visual_features"] - out["visual_centres"][rows, chosen][:, None]).norm(dim=-1)  # (B, h·w)
+    assert torch.equal(flat.argsort(1, descending=True), d.argsort(1))  # nearer to the centre = hotter
+    # weighted: the agreement times the min-max scaled norm of the features before normalisation
+    strength = out["visual_strength"].flatten(1)
+    strength = (strength - strength.amin(1, keepdim=True)) / (strength.amax(1, keepdim=True)
+                                                               - strength.amin(1, keepdim=True))
+    weighted = localize(model, frames, logmel, heatmap="weighted").flatten(1)
+    assert torch.allclose(weighted, flat * strength, atol=1e-6)
+    with pytest.raises(ValueError, match="'mask'"):
+        localize(model, frames, logmel, heatmap="mask")

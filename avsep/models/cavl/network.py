@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.cavl import CAVLParams
-from avsep.models.dmc.clustering import soft_cluster
+from avsep.models.dmc.clustering import agreement, soft_cluster
 from avsep.models.dmc.network import as_maps, as_vectors
 from avsep.models.dmc.streams import TwoStream
 
@@ -47,12 +47,23 @@ class CAVL(nn.Module):
             raise ValueError(f"k = {k}: a scene needs at least one sound")
         visual, audio = self.streams(frames, logmel)
         visual, audio = self.visual_fc(visual), self.audio_fc(audio)
-        uv = F.normalize(as_vectors(visual), dim=-1)
-        ua = F.normalize(as_vectors(audio), dim=-1)
+        uv, ua = self.normalized(as_vectors(visual)), self.normalized(as_vectors(audio))
         cv, sv = self.cluster(uv, k + self.cfg.background_clusters)
         ca, sa = self.cluster(ua, k)
-        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *visual.shape[-2:]),
-                "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv, "audio_features": ua}
+        hw = visual.shape[-2:]
+        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
+                "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv, "audio_features": ua,
+                "visual_agreement": as_maps(agreement(uv, cv, "euclidean"), *hw),
+                "visual_strength": visual.norm(dim=1)}
+
+    def normalized(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, N, C)`` per-position features as clustered: unit vectors (``normalize: unit``, the paper) or
+        divided by the frame's mean per-position norm (``frame``)."""
+        if self.cfg.normalize == "unit":
+            return F.normalize(features, dim=-1)
+        if self.cfg.normalize == "frame":
+            return features / features.norm(dim=-1).mean(1)[:, None, None].clamp_min(1e-12)
+        raise ValueError(f"cavl.normalize {self.cfg.normalize!r}: expected 'unit' or 'frame'")
 
     def audio_embedding(self, logmel: torch.Tensor) -> torch.Tensor:
         """``(B, 1, T, F)`` → ``(B, C)`` global-average-pooled audio backbone features (for linear probes)."""

@@ -105,16 +105,37 @@ def recipe(params, data_root: Path) -> Recipe:
 
 
 @torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True) -> torch.Tensor:
-    """``(B, h, w)`` single-source map: the mask of the visual centre aligned with the sound (k = 1);
-    ``related=False`` gives the least similar visual centre (CAVL Table 2, "unrelated")."""
+def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
+             heatmap: str | None = None) -> torch.Tensor:
+    """``(B, h, w)`` single-source map of the visual centre aligned with the sound (k = 1); ``related=False``
+    gives the least similar visual centre (CAVL Table 2, "unrelated").
+
+    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment (paper);
+    ``agreement``, −d of each position to the centre, min-max scaled to [0, 1] per frame; ``weighted``, the
+    agreement times the per-position norm of the visual features before normalisation (min-max scaled): where
+    the network sees something strong that looks like the centre.
+    """
     out = model(frames, logmel, 1)
     _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
     chosen = objects[:, 0]
     if not related:
         sims = torch.nn.functional.cosine_similarity(out["audio_centres"], out["visual_centres"], dim=-1)
         chosen = sims.argmin(1)
-    return out["visual_assignments"][torch.arange(chosen.shape[0], device=chosen.device), chosen]
+    heatmap = heatmap or model.cfg.heatmap
+    if heatmap not in ("assignment", "agreement", "weighted"):
+        raise ValueError(f"heatmap {heatmap!r}: expected 'assignment', 'agreement' or 'weighted'")
+    maps = out["visual_assignments" if heatmap == "assignment" else "visual_agreement"]
+    picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
+    if heatmap == "assignment":
+        return picked
+    picked = min_max(picked)
+    return picked * min_max(out["visual_strength"]) if heatmap == "weighted" else picked
+
+
+def min_max(maps: torch.Tensor) -> torch.Tensor:
+    """``(B, h, w)`` scaled to [0, 1] per map."""
+    low, high = maps.amin((1, 2), keepdim=True), maps.amax((1, 2), keepdim=True)
+    return (maps - low) / (high - low).clamp_min(1e-12)
 
 
 @torch.no_grad()
