@@ -13,6 +13,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
 from avsep.models.dmc.data import ShardBatches
+from avsep.models.dmc.network import min_max
 from avsep.models.dmc.recipe import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
@@ -130,12 +131,6 @@ def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = 
         return picked
     picked = min_max(picked)
     return picked * min_max(out["visual_strength"]) if heatmap == "weighted" else picked
-
-
-def min_max(maps: torch.Tensor) -> torch.Tensor:
-    """``(B, h, w)`` scaled to [0, 1] per map."""
-    low, high = maps.amin((1, 2), keepdim=True), maps.amax((1, 2), keepdim=True)
-    return (maps - low) / (high - low).clamp_min(1e-12)
 
 
 @torch.no_grad()

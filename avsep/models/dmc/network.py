@@ -21,6 +21,12 @@ def as_maps(assignments: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return assignments.transpose(1, 2).reshape(assignments.shape[0], assignments.shape[2], height, width)
 
 
+def min_max(maps: torch.Tensor) -> torch.Tensor:
+    """``(B, h, w)`` scaled to [0, 1] per map (the ``agreement`` / ``weighted`` heatmaps of DMC and CAVL)."""
+    low, high = maps.amin((1, 2), keepdim=True), maps.amax((1, 2), keepdim=True)
+    return (maps - low) / (high - low).clamp_min(1e-12)
+
+
 class DMC(nn.Module):
     """``forward(frames (B, 3, H, W), logmel (B, 1, T, F))`` → dict of
 

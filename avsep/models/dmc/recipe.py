@@ -11,7 +11,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models import CLASSES
 from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.network import DMC
+from avsep.models.dmc.network import DMC, min_max
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
@@ -127,10 +127,7 @@ def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = 
         raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
     maps = out["visual_assignments" if heatmap == "assignment" else "visual_agreement"]
     picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
-    if heatmap == "agreement":
-        low, high = picked.amin((1, 2), keepdim=True), picked.amax((1, 2), keepdim=True)
-        picked = (picked - low) / (high - low).clamp_min(1e-12)
-    return picked
+    return min_max(picked) if heatmap == "agreement" else picked
 
 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
