@@ -6,7 +6,13 @@ run. The kill points are exact (tests/faults/killpoint.py), not timed."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -128,3 +134,54 @@ def test_sigkill_during_checkpoint_write_then_resume(tmp_path, prefect_api, reli
         assert torch.equal(a, b), name
     reliability["observed"] = (f"SIGKILL during the 2nd stage-two checkpoint; kept step {before['global_step']}; "
                                "resumed weights equal the undisturbed run's")
+
+
+ORPHAN_CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+from tiny_shards import small_params, write_set
+from avsep.shards import localization_view, make_loader
+write_set(sys.argv[1], n_clips=8, per_shard=2)
+params = small_params(start_method="forkserver")
+view = localization_view(sys.argv[1], "train", params, batch_size=2, seed=0, mode="train")
+loader = make_loader(view, params, workers=2)
+next(iter(loader))  # the persistent pool is up
+print(json.dumps([w.pid for w in loader._iterator._workers]), flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie waiting for its parent (it has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_sigkill_of_a_trainer_leaves_no_loader_workers(tmp_path, reliability):
+    reliability["expected"] = ("a process holding persistent forkserver loader workers is SIGKILLed; its workers "
+                               "and their fork server exit")
+    child = subprocess.Popen([sys.executable, "-c", ORPHAN_CHILD, str(tmp_path), str(REPO / "tests" / "shards")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        workers = json.loads(child.stdout.readline() or "null")
+        assert workers, child.stderr.read()[-2000:] if child.poll() is not None else "no worker pids"
+        server = {int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in workers}
+        assert len(server) == 1 and server != {child.pid}  # forkserver workers: the server is their parent
+        survivors = workers + list(server)
+        assert not any(_gone(pid) for pid in survivors)
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 60.0  # a bound on "never", not a speed target: pidfd wakes them at once
+    while time.monotonic() < deadline and not all(_gone(pid) for pid in survivors):
+        time.sleep(0.2)
+    left = [pid for pid in survivors if not _gone(pid)]
+    for pid in left:  # do not leak them into the rest of the suite
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"still running 60 s after the trainer's SIGKILL: {left}"
+    reliability["observed"] = (f"SIGKILL of the trainer; its {len(workers)} workers and the fork server "
+                               "exited")
