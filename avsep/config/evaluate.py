@@ -55,6 +55,7 @@ class LocalizationEvalParams(Section):
 class SeparationEvalParams(Section):
     backend: Literal["mir_eval", "fast_bss_eval"] = "mir_eval"  # mir_eval is the reference
     silence_threshold: float = Field(1e-5, ge=0)  # Sound of Pixels: a signal with sum(|x|) <= this is skipped
+    workers: int = Field(2, ge=0)  # processes scoring the mixtures (baselines + BSS); 0 = in this process
 
 
 class ProbeEvalParams(Section):

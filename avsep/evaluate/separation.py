@@ -125,6 +125,15 @@ class SeparationMeter:
             self.mixture_scores.append((float(np.mean(m_sdr)), float(np.mean(m_sir)), float(np.mean(m_sar))))
         return dict(zip(("sdr", "sir", "sar"), self.scores[-1]))
 
+    def merge(self, other: "SeparationMeter") -> None:
+        """Add the samples another meter (same backend and threshold) scored, after this one's."""
+        if (other.backend, other.silence_threshold) != (self.backend, self.silence_threshold):
+            raise ValueError(f"merge: a {other.backend} meter (threshold {other.silence_threshold}) into a "
+                             f"{self.backend} one (threshold {self.silence_threshold})")
+        self.scores += other.scores
+        self.mixture_scores += other.mixture_scores
+        self.n_skipped += other.n_skipped
+
     def result(self) -> dict:
         """``{"protocol", "sdr", "sir", "sar", "n", "n_skipped"}`` plus ``"mixture": {"sdr", "sir", "sar"}``
         when mixtures were given. Raises when no sample could be scored."""

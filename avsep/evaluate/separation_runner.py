@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -92,6 +95,65 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
         yield from_nmix(batch, params, params.build.sample_rate)
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What one worker does with one mixture: compute the baselines' estimates and score every entry
+    (``__call__((mixture (S,), sources (N, S), {name: model estimate (N, S)}))`` → ``{name: meter}``, with
+    the mixture lower bound under ``"mixture"``). Picklable, for :func:`score_all`'s processes."""
+
+    baselines: tuple[str, ...]
+    backend: str
+    silence_threshold: float
+    nmf_components: int
+    nmf_mfcc: int
+    nmf_mels: int
+    nmf_iterations: int
+    nmf_loss: str
+    seed: int
+
+    def __call__(self, job: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]) -> dict[str, SeparationMeter]:
+        from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
+
+        mix, refs, estimates = job
+        estimates = dict(estimates)
+        for kind in ("ibm", "irm"):
+            if kind in self.baselines:
+                estimates[kind] = ideal_mask_estimates(mix, refs, kind)
+        if "nmf-mfcc" in self.baselines:
+            estimates["nmf-mfcc"] = nmf_mfcc_estimates(
+                mix, refs, n_components=self.nmf_components, n_mfcc=self.nmf_mfcc, n_mels=self.nmf_mels,
+                iterations=self.nmf_iterations, loss=self.nmf_loss, seed=self.seed)
+        out = {"mixture": SeparationMeter("mir_eval", self.silence_threshold)}
+        out["mixture"].update(refs, mixture_as_estimates(mix, refs.shape[0]))
+        for name, estimate in estimates.items():
+            out[name] = SeparationMeter(self.backend, self.silence_threshold)
+            out[name].update(refs, estimate)
+        return out
+
+
+def _one_thread() -> None:
+    """Pool initializer: each of ``workers`` processes computes on one core (no oversubscription)."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
+def score_all(scoring: Scoring, jobs: list, workers: int) -> Iterator[dict[str, SeparationMeter]]:
+    """``scoring`` of every job, in order: in this process (``workers`` 0) or in a pool of ``workers``
+    forkserver processes. The NMF-MFCC baseline and BSS Eval are per-mixture numpy/torch work that one
+    process leaves half of a 2-core machine idle on; the scores are the same either way (tested)."""
+    if workers == 0 or len(jobs) <= 1:
+        yield from map(scoring, jobs)
+        return
+    # The server imports torch and the baselines once; each worker forks from it ready to score.
+    multiprocessing.set_forkserver_preload(["torch", "avsep.models.separation.baselines", __name__])
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                             initializer=_one_thread) as pool:
+        yield from pool.map(scoring, jobs)
+
+
 def _entry(meter: SeparationMeter, mixture: SeparationMeter) -> dict:
     entry = meter.result()
     mix = mixture.result()
@@ -103,7 +165,6 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
                             metrics_dir: str | Path | None = None, figures_dir: str | Path | None = None,
                             audio_dir: str | Path | None = None, models: dict[str, Any] | None = None, progress: bool = True) -> dict[str, dict]:
     """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
-    from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
     from avsep.models.separation.inputs import scale_of
     from avsep.models.separation.predict import separate
     from avsep.models.separation.recipe import stage_variants
@@ -119,10 +180,9 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
     rate = params.shards.separation.sample_rate
     default = stage_variants(params)[-1]
     entries: dict[str, dict[str, dict]] = {name: {} for name in names}
+    jobs: dict[str, list] = {}  # N-mix set -> (mixture, sources, model estimates) of each of its samples
     for n_mix in params.build.mixing.nmix_sizes:
         shard_set = f"nmix{n_mix}"
-        meters = {name: SeparationMeter(backend, threshold) for name in names}
-        mixture = SeparationMeter("mir_eval", threshold)
         figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
         try:
             batches = list(_samples(params, data_root, shard_set, split, scale.eval_samples,
@@ -130,9 +190,8 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
         except ShardSetError as exc:
             log.warning("separation: %s not evaluated: %s", shard_set, exc)
             continue
-        total = sum(len(b["mix"]) for b in batches)
-        bar = tqdm(total=total, desc=f"separation {shard_set}/{split}", disable=not progress)
-        for batch in batches:
+        jobs[shard_set] = []
+        for batch in tqdm(batches, desc=f"separating {shard_set}/{split}", disable=not progress):
             estimates = {}
             for name, model in models.items():
                 waves, _ = separate(model, {k: v.to(device) if isinstance(v, torch.Tensor) else v
@@ -140,33 +199,33 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
                 estimates[name] = waves.cpu().numpy()
             for i in range(len(batch["mix"])):
                 mix, refs = batch["mix"][i].numpy(), batch["sources"][i].numpy()
-                mixture.update(refs, mixture_as_estimates(mix, refs.shape[0]))
-                per_sample = {name: estimates[name][i] for name in models}
-                for kind in ("ibm", "irm"):
-                    if kind in names:
-                        per_sample[kind] = ideal_mask_estimates(mix, refs, kind)
-                if "nmf-mfcc" in names:
-                    per_sample["nmf-mfcc"] = nmf_mfcc_estimates(
-                        mix, refs, n_components=sep.nmf_components, n_mfcc=sep.nmf_mfcc, n_mels=sep.nmf_mels,
-                        iterations=sep.nmf_iterations, loss=sep.nmf_loss, seed=params.seed)
-                for name in names:
-                    meters[name].update(refs, per_sample[name])
+                jobs[shard_set].append((mix, refs, {name: estimates[name][i] for name in models}))
                 if figures_left and default in models:
                     figures_left -= 1
                     key = str(batch["keys"][i])
                     classes = [names_[0] for names_ in batch["labels"][i]]
                     write_wavs(Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs,
-                               per_sample[default], rate)
+                               estimates[default][i], rate)
                     save_spectrograms(Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png", mix,
-                                      refs, per_sample[default], classes, scale.n_bins,
+                                      refs, estimates[default][i], classes, scale.n_bins,
                                       f"{key}: {default} guidance")
-                bar.update(1)
-        bar.close()
-        if not mixture.scores:
+    scoring = Scoring(tuple(b for b in BASELINES if b in names), backend, threshold, sep.nmf_components,
+                      sep.nmf_mfcc, sep.nmf_mels, sep.nmf_iterations, sep.nmf_loss, params.seed)
+    everything = [(shard_set, job) for shard_set, set_jobs in jobs.items() for job in set_jobs]
+    meters = {shard_set: {name: SeparationMeter(backend, threshold) for name in names} for shard_set in jobs}
+    lower = {shard_set: SeparationMeter("mir_eval", threshold) for shard_set in jobs}  # the mixture itself
+    scored_all = score_all(scoring, [job for _, job in everything], params.evaluate.separation.workers)
+    for (shard_set, _), scored in zip(everything, tqdm(scored_all, total=len(everything), disable=not progress,
+                                                       desc=f"scoring {'+'.join(jobs)}/{split}")):
+        lower[shard_set].merge(scored.pop("mixture"))
+        for name in names:
+            meters[shard_set][name].merge(scored[name])
+    for shard_set in jobs:
+        if not lower[shard_set].scores:
             continue
         for name in names:
-            if meters[name].scores:
-                entries[name][f"bss_eval@{shard_set}"] = _entry(meters[name], mixture)
+            if meters[shard_set][name].scores:
+                entries[name][f"bss_eval@{shard_set}"] = _entry(meters[shard_set][name], lower[shard_set])
     return _write(params, data_root, split, entries, models, default, metrics_dir)
 
 

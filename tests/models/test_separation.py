@@ -295,3 +295,39 @@ def test_object_maps_are_flipped_with_the_frames_and_computed_once_per_batch():
     for tensor in (first, second, first, third, first):
         cache.get(tensor, lambda t=tensor: calls.append(t) or torch.ones(1))
     assert [id(t) for t in calls] == [id(first), id(second), id(third), id(first)]  # two held: first was evicted
+
+
+def test_scoring_in_a_process_pool_equals_scoring_in_process():
+    """``evaluate.separation.workers``: the mixtures scored by two forkserver processes (baselines and BSS Eval)
+    give the scores of one process, sample for sample and in order."""
+    from avsep.evaluate.separation_runner import Scoring, score_all
+
+    sources = _tones(1.0)
+    jobs = []
+    for gain in (0.5, 1.0, 2.0):
+        refs = sources * np.array([[gain], [1.0]], dtype=np.float32)
+        mix = refs.sum(0)
+        noisy = refs + 0.05 * np.random.default_rng(int(gain * 10)).standard_normal(refs.shape).astype(np.float32)
+        jobs.append((mix, refs, {"model": noisy}))
+    scoring = Scoring(("nmf-mfcc", "ibm", "irm"), "fast_bss_eval", 1e-5, nmf_components=4, nmf_mfcc=13,
+                      nmf_mels=40, nmf_iterations=20, nmf_loss="kullback-leibler", seed=0)
+    alone = list(score_all(scoring, jobs, workers=0))
+    pooled = list(score_all(scoring, jobs, workers=2))
+    assert [set(s) for s in pooled] == [{"mixture", "model", "nmf-mfcc", "ibm", "irm"}] * 3
+    for one, two in zip(alone, pooled):
+        for name in one:
+            assert np.allclose(one[name].scores, two[name].scores, rtol=0, atol=1e-6), name
+    assert alone[0]["ibm"].scores[0][0] > alone[0]["mixture"].scores[0][0] + 3  # the jobs differ: a real score
+
+
+def test_meters_merge_only_alike():
+    from avsep.evaluate.separation import SeparationMeter
+
+    sources = _tones(1.0)
+    one, two = SeparationMeter("mir_eval"), SeparationMeter("mir_eval")
+    one.update(sources, sources + 0.01)
+    two.update(sources, sources[::-1])
+    one.merge(two)
+    assert len(one.scores) == 2 and one.scores[1] == two.scores[0]
+    with pytest.raises(ValueError, match="merge: a fast_bss_eval meter"):
+        one.merge(SeparationMeter("fast_bss_eval"))

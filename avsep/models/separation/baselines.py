@@ -74,7 +74,7 @@ def nmf_mfcc_estimates(mixture: np.ndarray, sources: np.ndarray, *, n_components
 
     n_src = sources.shape[0]
     spec = _spec(mixture)  # (1, F, T)
-    mag = spec.abs()[0].numpy().astype(np.float64)
+    mag = spec.abs()[0].numpy()  # float32: the multiplicative updates run twice as fast as in float64
     nmf = NMF(n_components=n_components, init="nndsvda", solver="mu", beta_loss=loss, max_iter=iterations,
               random_state=seed)
     with warnings.catch_warnings():
