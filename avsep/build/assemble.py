@@ -15,7 +15,7 @@ import pandas as pd
 from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
 from avsep.io import atomic_write_text
-from avsep.shards.writer import ShardWriter, read_sizes, write_sizes
+from avsep.shards.writer import ShardWriter, folder_lock, read_sizes, write_sizes
 
 CURRICULA = ("C1", "C2", "C3", "C4")
 INPUTS_FILE = "inputs.json"
@@ -60,8 +60,10 @@ def write_set_split(layout: Layout, set_name: str, split: str, ids: list[str], h
     with ShardWriter(directory, split, params.shards.max_samples, params.shards.max_bytes) as writer:
         for clip_id in ids:
             writer.write(clip_id, read_clip_sample(layout.clip_sample(clip_id)))
-    previous[split] = digest
-    atomic_write_text(directory / INPUTS_FILE, json.dumps(dict(sorted(previous.items())), indent=1) + "\n")
+    with folder_lock(directory):  # other splits of this set finish in parallel tasks: re-read under the lock
+        current = _read_inputs(directory)
+        current[split] = digest
+        atomic_write_text(directory / INPUTS_FILE, json.dumps(dict(sorted(current.items())), indent=1) + "\n")
     return {"set": set_name, "split": split, "samples": len(ids), "shards": len(writer.sizes), "skipped": False}
 
 

@@ -5,7 +5,8 @@ owner names and mode; a sample's members are stored sorted by name; keys must be
 (so the order is the caller's sorted order, and duplicate keys, which would merge two samples on
 reading, are refused). A shard is written under a hidden ``.partial`` name and renamed when complete
 (:func:`avsep.io.atomic_path`); ``sizes.json`` (shard file name -> samples) is merged and rewritten
-atomically when the writer closes, so a killed write leaves nothing under a final name.
+atomically when the writer closes, so a killed write leaves nothing under a final name, and under
+:func:`folder_lock`, so writers of other splits of the same folder do not undo each other's entries.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from filelock import FileLock
+
 from avsep.io import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
 SIZES_FILE = "sizes.json"
+LOCK_FILE = ".lock"  # see folder_lock
 _MEMBER_MTIME = 0  # the epoch: a fixed timestamp keeps tars byte-identical across runs
 _MEMBER_MODE = 0o644
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")  # webdataset splits member names at the first "." after "/"
@@ -68,12 +72,23 @@ def write_sizes(directory: str | Path, split: str, sizes: Mapping[str, int], rep
     ``replace=True`` first drops every entry of ``split`` (a rewrite of the whole split, so shards of an
     earlier, longer run are no longer listed); ``replace=False`` only adds/updates (one shard per task).
     """
-    merged = read_sizes(directory)
-    if replace:
-        merged = {k: v for k, v in merged.items() if not k.startswith(f"{split}-")}
-    merged.update(sizes)
-    text = json.dumps(dict(sorted(merged.items())), indent=1) + "\n"
-    return atomic_write_text(Path(directory) / SIZES_FILE, text)
+    with folder_lock(directory):
+        merged = read_sizes(directory)
+        if replace:
+            merged = {k: v for k, v in merged.items() if not k.startswith(f"{split}-")}
+        merged.update(sizes)
+        text = json.dumps(dict(sorted(merged.items())), indent=1) + "\n"
+        return atomic_write_text(Path(directory) / SIZES_FILE, text)
+
+
+def folder_lock(directory: str | Path) -> FileLock:
+    """The lock every read-modify-write of a shard folder's shared files (``sizes.json``, the build's
+    ``inputs.json``) holds: the build writes the splits of one set in parallel tasks, and without it two
+    splits finishing together each rewrote ``sizes.json`` from what they had read, so one split's shards went
+    unlisted (seen: the world's ``clips`` set without its ``val`` split). A file lock, so it holds across
+    threads and processes; the empty ``.lock`` file stays in the folder."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return FileLock(Path(directory) / LOCK_FILE)
 
 
 class ShardWriter(AbstractContextManager):

@@ -118,6 +118,32 @@ def test_sizes_merge_keeps_other_splits(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".partial")]
 
 
+def test_splits_written_at_once_are_all_listed(tmp_path):
+    """The build writes a set's splits in parallel tasks: each merges its entries into the one sizes.json.
+    Six writers released together, twelve times over: no split may be lost (without the folder lock, rounds
+    lost splits: each writer rewrote the file from what it had read before the others wrote)."""
+    import threading
+
+    splits = [f"s{i}" for i in range(6)]
+    lost = []
+    for round_ in range(12):
+        directory = tmp_path / str(round_)
+        start = threading.Barrier(len(splits))
+
+        def write(split):
+            start.wait()
+            write_sizes(directory, split, {f"{split}-000000.tar": 1})
+
+        threads = [threading.Thread(target=write, args=(split,)) for split in splits]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        listed = {name.split("-")[0] for name in read_sizes(directory)}
+        lost += sorted(set(splits) - listed)
+    assert lost == []
+
+
 def test_params_yaml_section_equals_the_defaults():
     from avsep.config import load_params
     from avsep.config.shards import ShardParams
