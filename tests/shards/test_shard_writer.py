@@ -120,13 +120,13 @@ def test_sizes_merge_keeps_other_splits(tmp_path):
 
 def test_splits_written_at_once_are_all_listed(tmp_path):
     """The build writes a set's splits in parallel tasks: each merges its entries into the one sizes.json.
-    Six writers released together, twelve times over: no split may be lost (without the folder lock, rounds
+    Six writers released together, six times over: no split may be lost (without the folder lock, rounds
     lost splits: each writer rewrote the file from what it had read before the others wrote)."""
     import threading
 
     splits = [f"s{i}" for i in range(6)]
     lost = []
-    for round_ in range(12):
+    for round_ in range(6):
         directory = tmp_path / str(round_)
         start = threading.Barrier(len(splits))
 
