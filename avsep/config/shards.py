@@ -10,6 +10,9 @@ from avsep.config.base import Section
 class LocalizationViewParams(Section):
     window_s: float = Field(1.0, gt=0)  # DSOL/DMC: one second of audio with a frame of the same second
     windows_per_clip: int = Field(6, ge=1)  # training: windows per read of a clip (6: each second of 6 s)
+    # Also carry the window's motion map ``motion`` (1, H, W): each pixel's grey-level std over the window's
+    # frames. The counter's motion stream sets it (avsep.models.counting); the localizers leave it off.
+    motion: bool = False
 
 
 class SeparationViewParams(Section):

@@ -118,6 +118,24 @@ def jpeg_chw(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
         raise SampleError(f"{where_}: corrupt JPEG: {type(exc).__name__}: {exc}") from None
 
 
+def jpeg_grey(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
+    """JPEG bytes -> ``(1, H, W) uint8`` grey levels (libjpeg's luma; a colour JPEG's Y channel), by
+    torchvision, or PIL where torchvision refuses; :class:`SampleError` naming ``where_`` when neither can."""
+    from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
+
+    try:
+        return tv_decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.GRAY)
+    except RuntimeError:
+        pass
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return torch.from_numpy(np.asarray(image.convert("L")).copy())[None]
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for corrupt bytes
+        raise SampleError(f"{where_}: corrupt JPEG: {type(exc).__name__}: {exc}") from None
+
+
 def frame_chw(sample: dict, index: int, prefix: str = "") -> torch.Tensor:
     """Frame ``index`` as ``(3, H, W) uint8`` (:func:`jpeg_chw`)."""
     name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"

@@ -200,11 +200,14 @@ def localization_view(location: str, split: str, params: ShardParams, *, batch_s
     batch (the negatives). Training modes cut ``params.localization.windows_per_clip`` distinct windows from
     each read of a clip (an epoch is then ``clips x windows_per_clip`` samples), ``eval`` one; ``objects[i]``
     is frame i's ground truth (class, sounding, box in frame pixels; see
-    :func:`avsep.shards.windows.frame_objects`), empty where the shards have none."""
+    :func:`avsep.shards.windows.frame_objects`), empty where the shards have none. With
+    ``params.localization.motion``, also ``"motion": (B, 1, H, W) float32``, the window's motion map
+    (:func:`avsep.shards.windows.motion_of`)."""
     epoch, mode = SharedEpoch(0, params.start_method), _mode(params, mode)
     loc = params.localization
     # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
-    cut = LocalizationWindows(loc.window_s, with_logmel, seed, epoch, 1 if mode == "eval" else loc.windows_per_clip)
+    cut = LocalizationWindows(loc.window_s, with_logmel, seed, epoch, 1 if mode == "eval" else loc.windows_per_clip,
+                              motion=loc.motion)
     return _build(location, split, params, decode_window, batch_size, seed, mode, epoch,
                   after_batch=[wds.map(AddNegatives(seed, epoch))], cut=cut,
                   skip_members=frozenset() if with_logmel else frozenset({"logmel.npy"}))

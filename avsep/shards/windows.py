@@ -64,14 +64,17 @@ class LocalizationWindows:
     "frame_index": int, "n_sources": int (-1 when unknown), "objects": list of {"class", "sounding",
     "sounding_now", "box"}, "index" (eval mode)}`` with ``S = window_s * sample_rate``; ``objects`` is the
     ground truth of the chosen frame (:func:`frame_objects`), empty when the json has none.
+
+    With ``motion``, a record also carries the JPEGs of every stored frame in its window, decoded to the
+    window's motion map ``"motion": (1, H, W) float32`` (:func:`motion_of`).
     """
 
     def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch,
-                 windows_per_clip: int = 1):
+                 windows_per_clip: int = 1, motion: bool = False):
         if windows_per_clip < 1:
             raise ValueError(f"windows_per_clip must be >= 1, got {windows_per_clip}")
         self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
-        self.windows_per_clip = windows_per_clip
+        self.windows_per_clip, self.motion = windows_per_clip, motion
 
     def __call__(self, sample: dict) -> list[dict]:
         info = S.meta(sample)
@@ -94,6 +97,8 @@ class LocalizationWindows:
             }
             if logmel is not None:
                 record["logmel"] = logmel_window(logmel, duration, start_s, self.window_s)
+            if self.motion:
+                record["clip_jpegs"] = window_jpegs(sample, start_s, self.window_s, fps, n_frames)
             if "__index__" in sample:
                 record["index"] = sample["__index__"]
             records.append(record)
@@ -107,9 +112,26 @@ def decode_window(record: dict) -> dict:
     out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
     if "logmel" in record:
         out["logmel"] = torch.from_numpy(record["logmel"])[None]
+    if "clip_jpegs" in record:
+        out["motion"] = motion_of([S.jpeg_grey(data, where_) for data, where_ in record["clip_jpegs"]])
     if "index" in record:
         out["index"] = record["index"]
     return out
+
+
+def window_jpegs(sample: dict, start_s: float, window_s: float, fps: float, n_frames: int
+                 ) -> list[tuple[bytes, str]]:
+    """``(JPEG bytes, where)`` of every stored frame whose timestamp falls in ``[start_s, start_s + window_s)``."""
+    return [(sample[f"{i:03d}.jpg"], f"{S.where(sample)}: member '{i:03d}.jpg'")
+            for i in _frames_in(start_s, window_s, fps, n_frames)]
+
+
+def motion_of(frames: list[torch.Tensor]) -> torch.Tensor:
+    """The motion map of a window's frames, each ``(1, H, W)`` uint8 grey: ``(1, H, W)`` float32, each pixel's
+    standard deviation over time (0..255 scale; zeros for a single frame). In the built-in world a sounding
+    object jumps at its note onsets and a silent one stands still, so the map outlines the sounding ones."""
+    stack = torch.stack(frames).float()  # (F, 1, H, W)
+    return stack.std(0, unbiased=False) if len(frames) > 1 else torch.zeros_like(stack[0])
 
 
 def frame_objects(info: dict, index: int) -> list[dict]:

@@ -13,7 +13,10 @@ from avsep.curriculum import read_predictions
 from avsep.losses.cavl import poisson_count_loss
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
-from avsep.models.counting import count_split, decide, evaluate_k_scenes, evaluation_params, write_predictions
+from avsep.config.counting import CountingAugment
+from avsep.models.counting import (Counter, augment, count_split, counter_shards, decide, evaluate_k_scenes,
+                                   evaluation_params, motion_input, write_predictions)
+from avsep.shards import evaluation_view, make_loader
 from avsep.train import train
 
 TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
@@ -68,7 +71,7 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path):
     entry = doc["protocols"]["counting:cap4@kscenes"]
     assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
     assert (entry["n"], entry["accuracy"], entry["mae"]) == (expected["n"], expected["accuracy"], expected["mae"])
-    batch = {"frame": torch.zeros(2, 3, 32, 32, dtype=torch.uint8), "logmel": torch.zeros(2, 1, 101, 64)}
+    batch = {"motion": torch.zeros(2, 1, 64, 64), "audio": torch.zeros(2, 32000)}
     counts = counting.TASKS["counting"](result.model.eval(), batch)
     assert counts.shape == (2,) and torch.equal(counts, counts.round())
 
@@ -77,3 +80,80 @@ def test_evaluation_hears_the_training_window():
     params = load_params("params.yaml", ["counting.window_s=6.0"])
     assert evaluation_params(params).shards.localization.window_s == 6.0
     assert params.shards.localization.window_s == 1.0  # the shared default is left alone
+    assert evaluation_params(params).shards.localization.motion and not params.shards.localization.motion
+    audio_only = load_params("params.yaml", ["counting.streams=[audio]"])
+    assert not counter_shards(audio_only).localization.motion  # no frames decoded for a stream it lacks
+
+
+def test_in_the_world_the_sounding_objects_move(world_data):
+    """The motion stream's premise, on the rendered test world: inside the box of an object that sounds, the
+    grey levels spread over the clip; inside a silent one's, hardly at all (only compression noise)."""
+    params = evaluation_params(load_params("params.yaml", ["shards.workers=0"]))
+    view = evaluation_view(str(world_data / "shards" / "clips"), "train", params.shards, view="localization",
+                           batch_size=8, seed=0)
+    sounding, silent = [], []
+    for batch in make_loader(view, params.shards):
+        for motion, objects in zip(batch["motion"], batch["objects"]):
+            for obj in objects:
+                x0, y0, x1, y1 = (int(round(v)) for v in obj["box"])
+                inside = motion[0, y0:y1, x0:x1]
+                if inside.numel():
+                    (sounding if obj["sounding"] else silent).append(float(inside.mean()))
+    assert len(sounding) > 10 and len(silent) > 3
+    assert min(sounding) > max(silent)
+
+
+def _batch(counts: list[float], size: int = 16, samples: int = 50):
+    motion = torch.zeros(len(counts), 1, size, size)
+    motion[:, :, 4:12, 6:10] = torch.arange(1, len(counts) + 1, dtype=torch.float32)[:, None, None, None]
+    return motion, torch.ones(len(counts), samples), torch.tensor(counts)
+
+
+def test_augment_without_changes_is_the_identity():
+    motion, waves, counts = _batch([1, 2, 3, 4])
+    still = CountingAugment(mosaic=0.0, zoom_min=1.0, flip=False)
+    out = augment(motion, waves, counts, still, torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(out, (motion, waves, counts)))
+
+
+def test_mosaics_add_counts_and_sound():
+    motion, waves, counts = _batch([1.0] * 8)
+    mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=3, flip=False)
+    new_motion, new_waves, new_counts = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
+    assert set(new_counts.tolist()) <= {1.0, 2.0, 3.0} and len(set(new_counts.tolist())) > 1
+    # every clip's wave is ones at 0 dB: a mosaic's wave is the number of clips in it, its count
+    assert torch.equal(new_waves, new_counts[:, None].expand_as(new_waves))
+    for i in range(8):  # each placed clip leaves a shrunk copy of its block; cells do not overlap at scale 0.5
+        assert new_motion[i].gt(0).sum() > 0 and new_motion[i].gt(0).sum() <= new_counts[i] * motion[0].gt(0).sum()
+    again = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
+    assert all(torch.equal(a, b) for a, b in zip(again, (new_motion, new_waves, new_counts)))
+    lean = augment(motion, waves, counts, mosaics.model_copy(update={"max_mosaic_count": 1}),
+                   torch.Generator().manual_seed(3))
+    assert lean[2].eq(1).all()  # a clip that would pass max_mosaic_count is left out
+
+
+def test_zoom_and_flip_keep_counts_and_sound():
+    motion, waves, counts = _batch([1, 2, 3, 4])
+    moved = CountingAugment(mosaic=0.0, zoom_min=0.5, flip=True)
+    new_motion, new_waves, new_counts = augment(motion, waves, counts, moved, torch.Generator().manual_seed(1))
+    assert torch.equal(new_counts, counts) and torch.equal(new_waves, waves)
+    assert not torch.equal(new_motion, motion)
+    for i in range(4):  # shrinking (area-averaged) and mirroring: no new values above the block's, less mass
+        assert 0 < new_motion[i].max() <= i + 1 + 1e-5
+        assert new_motion[i].sum() <= motion[i].sum() + 1e-3
+
+
+def test_counter_streams_and_motion_input():
+    from avsep.features.presets import frontend_from_params
+
+    frontend = frontend_from_params(load_params("params.yaml").features)
+    motion = torch.rand(3, 1, 40, 40) * 50
+    assert motion_input(motion, 32).shape == (3, 1, 32, 32)
+    assert torch.allclose(motion_input(motion, 40), torch.log1p(motion))
+    for streams in (("motion",), ("audio",), ("motion", "audio")):
+        model = Counter(4, 32, streams, frontend).eval()
+        inputs = model.inputs(motion, torch.zeros(3, 16000))
+        assert (inputs[0] is None) == ("motion" not in streams) and (inputs[1] is None) == ("audio" not in streams)
+        assert model(*inputs).shape == (3,)
+    with pytest.raises(ValueError, match="each stream at most once"):
+        load_params("params.yaml", ["counting.streams=[motion, motion]"])

@@ -4,12 +4,13 @@ import math
 from collections import Counter
 
 import numpy as np
+import pytest
 import torch
 
 from avsep.shards import ShardWriter, localization_view, make_loader
 from avsep.shards.codec import decode_jpeg
 from avsep.shards.samples import jpeg_chw, key_rng
-from avsep.shards.windows import _frames_in, localization_draws
+from avsep.shards.windows import _frames_in, localization_draws, motion_of
 
 from tiny_shards import FPS, SECONDS, clip_members, small_params, write_set
 
@@ -95,3 +96,33 @@ def test_one_window_per_clip_keeps_the_earlier_draws():
     assert sorted(s for s, _ in draws) == [float(s) for s in range(6)]
     assert all(4 * s <= f < 4 * s + 4 for s, f in draws)  # each frame inside its window
     assert np.unique([s for s, _ in localization_draws(3, 1, "clip-000", 6, 3, 1.0, 4.0, 24)]).size == 3
+
+
+def test_motion_map_is_the_per_pixel_spread_over_the_window(tmp_path):
+    write_set(tmp_path, n_clips=2, per_shard=2)
+    params = small_params(resampled=False, shuffle_buffer=0)
+    params.localization.window_s, params.localization.motion = float(SECONDS), True
+    view = localization_view(str(tmp_path), "train", params, batch_size=2, seed=0, mode="eval")
+    batch = next(iter(make_loader(view, params)))
+    assert batch["motion"].shape == (2, 1) + tuple(batch["frame"].shape[-2:]) and batch["motion"].dtype == torch.float32
+    for i, key in enumerate(batch["key"]):
+        members = clip_members(key, int(key[-3:]))
+        frames = [torch.from_numpy(np.array(decode_jpeg(members[f"{k:03d}.jpg"])))
+                  for k in range(int(FPS * SECONDS))]
+        # grey of libjpeg is its luma; the decoded RGB's luma agrees to a few levels per frame
+        luma = torch.stack([f.float() @ torch.tensor([0.299, 0.587, 0.114]) for f in frames])
+        expected = luma.std(0, unbiased=False)
+        assert (batch["motion"][i, 0] - expected).abs().mean() < 1.5
+        assert batch["motion"][i].max() > 5  # the tiny clips' frames change
+
+
+def test_motion_of_a_still_window_is_zero():
+    still = [torch.full((1, 8, 8), 90, dtype=torch.uint8)] * 5
+    assert torch.equal(motion_of(still), torch.zeros(1, 8, 8))
+    assert torch.equal(motion_of(still[:1]), torch.zeros(1, 8, 8))
+    moving = [torch.zeros(1, 8, 8, dtype=torch.uint8) for _ in range(4)]
+    for t, frame in enumerate(moving):
+        frame[0, 2, t] = 200  # a dot walks along row 2
+    spread = motion_of(moving)
+    assert spread[0, 2, :4].gt(0).all() and spread[0, 2, 4:].eq(0).all() and spread[0, 3].eq(0).all()
+    assert spread[0, 2, 0].item() == pytest.approx(float(np.std([200, 0, 0, 0])), rel=1e-6)

@@ -19,16 +19,18 @@ class ShardBatches:
     """``loader(epoch, rank, world_size)`` for :class:`avsep.train.Stage`: the batches of one shard set.
 
     Batches: ``{"frame": (B, 3, H, W) uint8, "logmel": (B, 1, T, F), "negative": (B,) long, "labels", ...}``
-    (:func:`avsep.shards.localization_view`); the order is a function of ``(seed, epoch)`` and the rank.
+    (:func:`avsep.shards.localization_view`; no ``logmel`` with ``with_logmel=False``); the order is a
+    function of ``(seed, epoch)`` and the rank.
     ``steps`` is the number of batches one epoch has (the stage's ``steps_per_epoch``).
 
     A missing shard set raises :class:`avsep.shards.ShardSetError` naming its location.
     """
 
     def __init__(self, location: str | Path, split: str, params: ShardParams, batch_size: int, seed: int,
-                 window_s: float | None = None):
+                 window_s: float | None = None, with_logmel: bool = True):
         self.params = with_window(params, window_s)
-        self.view = localization_view(str(location), split, self.params, batch_size=batch_size, seed=seed)
+        self.view = localization_view(str(location), split, self.params, batch_size=batch_size, seed=seed,
+                                      with_logmel=with_logmel)
         self.loader = make_loader(self.view, self.params)
         self.steps = max(1, self.view.batches_per_epoch or 1)
 
@@ -51,11 +53,12 @@ class BalancedBatches:
     """
 
     def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
-                 window_s: float | None = None):
+                 window_s: float | None = None, with_logmel: bool = True):
         if not locations:
             raise ValueError("BalancedBatches: no shard sets given")
         share = max(1, batch_size // len(locations))
-        self.sets = [ShardBatches(location, split, params, share, seed, window_s) for location in locations]
+        self.sets = [ShardBatches(location, split, params, share, seed, window_s, with_logmel)
+                     for location in locations]
         self.steps = max(s.steps for s in self.sets)
 
     @property
