@@ -48,7 +48,7 @@ class CountingParams(Section):
     lr: PerProfile = PerProfile(paper=1e-4, demo=2e-3)
     weight_decay: float = Field(1e-4, ge=0)
     warmup_frac: float = Field(0.1, ge=0, lt=1)  # linear warm-up over this share of the steps, then cosine to 0
-    epochs: PerProfile = PerProfile(paper=100, demo=60)
+    epochs: PerProfile = PerProfile(paper=100, demo=150)
     predictions: str = "data/counting/predictions.csv"  # clip_id,n_sources (dataset.predictions reads it)
 
     @model_validator(mode="after")

@@ -207,7 +207,7 @@ def localization_view(location: str, split: str, params: ShardParams, *, batch_s
     loc = params.localization
     # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
     cut = LocalizationWindows(loc.window_s, with_logmel, seed, epoch, 1 if mode == "eval" else loc.windows_per_clip,
-                              motion=loc.motion)
+                              motion=loc.motion, motion_cache=loc.motion_cache)
     return _build(location, split, params, decode_window, batch_size, seed, mode, epoch,
                   after_batch=[wds.map(AddNegatives(seed, epoch))], cut=cut,
                   skip_members=frozenset() if with_logmel else frozenset({"logmel.npy"}))

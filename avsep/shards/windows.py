@@ -8,6 +8,7 @@ of workers and ranks.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -65,16 +66,35 @@ class LocalizationWindows:
     "sounding_now", "box"}, "index" (eval mode)}`` with ``S = window_s * sample_rate``; ``objects`` is the
     ground truth of the chosen frame (:func:`frame_objects`), empty when the json has none.
 
-    With ``motion``, a record also carries the JPEGs of every stored frame in its window, decoded to the
-    window's motion map ``"motion": (1, H, W) float32`` (:func:`motion_of`).
+    With ``motion``, a record also carries the window's motion map ``"motion": (1, H, W) float32``
+    (:func:`motion_of` of every stored frame in the window). The last ``motion_cache`` maps are kept by clip key
+    and window start, so a clip read again in a later epoch (the same worker, persistent workers) is not
+    decoded again; a map depends on the clip's frames and the window only.
     """
 
     def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch,
-                 windows_per_clip: int = 1, motion: bool = False):
+                 windows_per_clip: int = 1, motion: bool = False, motion_cache: int = 0):
         if windows_per_clip < 1:
             raise ValueError(f"windows_per_clip must be >= 1, got {windows_per_clip}")
         self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
         self.windows_per_clip, self.motion = windows_per_clip, motion
+        self.motion_cache: OrderedDict[tuple[str, float], torch.Tensor] = OrderedDict()
+        self.motion_cache_size = motion_cache
+
+    def window_motion(self, sample: dict, start_s: float, fps: float, n_frames: int) -> torch.Tensor:
+        """The motion map of the window at ``start_s`` (from the cache when this worker made it before)."""
+        name = (sample["__key__"], start_s)
+        if name in self.motion_cache:
+            self.motion_cache.move_to_end(name)
+            return self.motion_cache[name]
+        frames = [S.jpeg_grey(data, where_) for data, where_ in window_jpegs(sample, start_s, self.window_s, fps,
+                                                                              n_frames)]
+        motion = motion_of(frames)
+        if self.motion_cache_size:
+            self.motion_cache[name] = motion
+            while len(self.motion_cache) > self.motion_cache_size:
+                self.motion_cache.popitem(last=False)
+        return motion
 
     def __call__(self, sample: dict) -> list[dict]:
         info = S.meta(sample)
@@ -98,7 +118,7 @@ class LocalizationWindows:
             if logmel is not None:
                 record["logmel"] = logmel_window(logmel, duration, start_s, self.window_s)
             if self.motion:
-                record["clip_jpegs"] = window_jpegs(sample, start_s, self.window_s, fps, n_frames)
+                record["motion"] = self.window_motion(sample, start_s, fps, n_frames)
             if "__index__" in sample:
                 record["index"] = sample["__index__"]
             records.append(record)
@@ -112,8 +132,8 @@ def decode_window(record: dict) -> dict:
     out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
     if "logmel" in record:
         out["logmel"] = torch.from_numpy(record["logmel"])[None]
-    if "clip_jpegs" in record:
-        out["motion"] = motion_of([S.jpeg_grey(data, where_) for data, where_ in record["clip_jpegs"]])
+    if "motion" in record:
+        out["motion"] = record["motion"]
     if "index" in record:
         out["index"] = record["index"]
     return out

@@ -126,3 +126,23 @@ def test_motion_of_a_still_window_is_zero():
     spread = motion_of(moving)
     assert spread[0, 2, :4].gt(0).all() and spread[0, 2, 4:].eq(0).all() and spread[0, 3].eq(0).all()
     assert spread[0, 2, 0].item() == pytest.approx(float(np.std([200, 0, 0, 0])), rel=1e-6)
+
+
+def test_motion_maps_are_cached_per_window_and_the_cache_is_bounded(tmp_path):
+    from avsep.shards.reader import SharedEpoch
+    from avsep.shards.tario import tar_samples
+    from avsep.shards.windows import LocalizationWindows
+
+    write_set(tmp_path, n_clips=3, per_shard=3)
+    with open(next(tmp_path.glob("train-*.tar")), "rb") as stream:
+        raw = list(tar_samples(stream, "train-000000.tar", handler=lambda exc: False))
+    cut = LocalizationWindows(1.0, False, 0, SharedEpoch(0, "spawn"), windows_per_clip=2, motion=True,
+                              motion_cache=3)
+    first = {(r["key"], r["start_s"]): r["motion"] for sample in raw for r in cut(sample)}
+    assert len(first) == 6 and len(cut.motion_cache) == 3  # the oldest three were dropped
+    again = {(r["key"], r["start_s"]): r["motion"] for r in cut(raw[-1])}
+    for name, motion in again.items():
+        assert motion is first[name]  # the last clip's maps came from the cache
+    uncached = LocalizationWindows(1.0, False, 0, SharedEpoch(0, "spawn"), windows_per_clip=2, motion=True)
+    for r in uncached(raw[0]):
+        assert torch.equal(r["motion"], first[r["key"], r["start_s"]]) and not uncached.motion_cache
