@@ -7,9 +7,6 @@ from pydantic import Field, model_validator
 from avsep.config.base import Section
 from avsep.config.dmc import PerProfile
 
-STREAMS = ("motion", "audio")
-
-
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
@@ -47,7 +44,7 @@ class CountingParams(Section):
     max_count: int = Field(8, ge=1)  # predictions are clipped to [0, max_count]
     lr: PerProfile = PerProfile(paper=1e-4, demo=2e-3)
     weight_decay: float = Field(1e-4, ge=0)
-    warmup_frac: float = Field(0.1, ge=0, lt=1)  # linear warm-up over this share of the steps, then cosine to 0
+    warmup_frac: float = Field(0.15, ge=0, lt=1)  # linear warm-up over this share of the steps, then cosine to 0
     epochs: PerProfile = PerProfile(paper=100, demo=150)
     predictions: str = "data/counting/predictions.csv"  # clip_id,n_sources (dataset.predictions reads it)
 

@@ -137,7 +137,7 @@ def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: tor
     ``generator`` (the global torch RNG when None, which the trainer seeds and restores on resume)."""
     rand = lambda *shape: torch.rand(shape, generator=generator)  # noqa: E731
     randint = lambda high: int(torch.randint(high, (1,), generator=generator))  # noqa: E731
-    batch = len(counts)
+    batch, (low, high) = len(counts), cfg.mosaic_scale
     new_motion = motion.clone() if motion is not None else None
     new_waves = waves.clone() if waves is not None else None
     new_counts = counts.clone()
@@ -152,14 +152,14 @@ def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: tor
                 if total + float(counts[j]) > cfg.max_mosaic_count:
                     continue
                 total += float(counts[j])
-                low, high = cfg.mosaic_scale
                 if canvas is not None:
                     side = round(size * (low + (high - low) * float(rand(1))))
                     jitter = ((rand(2) * 2 - 1) * size / 16).round().int().tolist()
                     row, col = divmod(cell, 2)
                     _place(canvas, motion[j], side, row * size // 2 + jitter[0], col * size // 2 + jitter[1])
+                gain = 10 ** ((float(rand(1)) * 2 - 1) * cfg.gain_db / 20)  # drawn either way: same draws
                 if wave is not None:
-                    wave += waves[j] * 10 ** ((float(rand(1)) * 2 - 1) * cfg.gain_db / 20)
+                    wave += waves[j] * gain
             if total > 0:
                 new_counts[i] = total
                 if canvas is not None:
@@ -201,7 +201,8 @@ def counting_loss(model, batch: dict, decision: str, max_count: int, augmentatio
     decision rule) and ``mae``."""
     net = unwrap(model)  # DDP wraps the counter: its helpers live on the module
     motion = net.motion_input(batch.get("motion"))
-    waves, target = batch["audio"], counts_of(batch, batch["audio"].device)
+    target = counts_of(batch, batch["audio"].device)
+    waves = batch["audio"] if "audio" in net.streams else None  # a motion-only counter mixes no sound
     if model.training and augmentation is not None:
         motion, waves, target = augment(motion, waves, target, augmentation)
     log_rate = model(motion, net.logmel(waves))

@@ -94,7 +94,22 @@ def frame(sample: dict, index: int, prefix: str = "") -> np.ndarray:
     return decoded(sample, name, decode_jpeg)
 
 
-_TORCHVISION: tuple = ()  # (decode_jpeg, ImageReadMode.RGB), imported on first use: torchvision takes seconds
+_TORCHVISION: tuple = ()  # (decode_jpeg, ImageReadMode.RGB, .GRAY), imported on first use: torchvision takes seconds
+
+
+def _torchvision_jpeg(data: bytes, grey: bool) -> torch.Tensor | None:
+    """torchvision's decode of JPEG bytes to ``(3, H, W)`` or, with ``grey``, ``(1, H, W)`` uint8; None when
+    torchvision refuses them (the callers then try PIL). torchvision is imported once per process."""
+    global _TORCHVISION
+    if not _TORCHVISION:
+        from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
+
+        _TORCHVISION = (tv_decode_jpeg, ImageReadMode.RGB, ImageReadMode.GRAY)
+    decode, rgb, gray = _TORCHVISION
+    try:
+        return decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=gray if grey else rgb)
+    except RuntimeError:
+        return None
 
 
 def jpeg_chw(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
@@ -102,16 +117,9 @@ def jpeg_chw(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
     libjpeg-turbo with default settings; ``tests/shards`` checks they agree) at about a third of the cost:
     torchvision decodes in C without PIL's Python-level marker parsing. Falls back to PIL for JPEGs
     torchvision refuses; raises :class:`SampleError` naming ``where_`` when neither can decode them."""
-    global _TORCHVISION
-    if not _TORCHVISION:
-        from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
-
-        _TORCHVISION = (tv_decode_jpeg, ImageReadMode.RGB)
-    decode, rgb = _TORCHVISION
-    try:
-        return decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=rgb)
-    except RuntimeError:
-        pass
+    decoded = _torchvision_jpeg(data, grey=False)
+    if decoded is not None:
+        return decoded
     try:
         return torch.from_numpy(np.ascontiguousarray(decode_jpeg(data).transpose(2, 0, 1)))
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for corrupt bytes
@@ -121,12 +129,9 @@ def jpeg_chw(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
 def jpeg_grey(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
     """JPEG bytes -> ``(1, H, W) uint8`` grey levels (libjpeg's luma; a colour JPEG's Y channel), by
     torchvision, or PIL where torchvision refuses; :class:`SampleError` naming ``where_`` when neither can."""
-    from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
-
-    try:
-        return tv_decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.GRAY)
-    except RuntimeError:
-        pass
+    decoded = _torchvision_jpeg(data, grey=True)
+    if decoded is not None:
+        return decoded
     try:
         from PIL import Image
 
