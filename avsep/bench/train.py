@@ -11,6 +11,10 @@ trainer's epoch-end checkpoints fall inside the timing, as they do in training; 
 The stage's ``after_epoch`` hook is left out. Weights do not matter for speed: a later stage starts from a
 fresh build of its model instead of the earlier stage's checkpoint.
 
+``--against KEY=VALUE`` (repeatable) times the same stage a second time with those parameters changed, in the
+same process, and reports ``ratio_samples_per_s`` (as configured over the alternative): e.g. the counter's
+in-memory batches against streaming the shards, ``--against counting.memory=false``.
+
 Writes ``reports/benchmarks/train-MODEL.json`` and ``.md``.
 """
 
@@ -41,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=3,
                         help="steps run before timing starts: worker start, first shard reads, allocator (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--against", action="append", default=[], metavar="KEY=VALUE",
+                        help="also time the stage with this parameter changed (repeatable) and report the ratio")
 
 
 def result_name(args: argparse.Namespace) -> str:
@@ -108,14 +114,44 @@ def _epochs_for(stage, needed: int) -> tuple[int, int | None]:
 
 
 def run(params, args: argparse.Namespace) -> dict:
-    from avsep.models import method
-    from avsep.train import Recipe, train
-    from avsep.train.distributed import choose_device
+    from avsep.config import with_overrides
 
     if args.steps < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
         raise ValueError("bench train: --steps >= 1, --warmup >= 0 and --threads >= 1")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    alternative_params = with_overrides(params, args.against) if args.against else None  # bad ones fail first
+    row, seconds, stage, index, count = _measure(params, args)
+    rows = [row]
+    device = row["device"]
+    summary = {k: row[k] for k in ("model", "stage", "device", "samples_per_s", "s_per_step", "batch_size",
+                                   "threads", "workers", "peak_rss_mb")}
+    description = (
+        f"{args.model}, stage {stage!r} ({index + 1} of {count}) of its recipe over "
+        f"{args.data}/shards, profile {params.profile}: {args.steps} optimizer steps timed after {args.warmup} "
+        f"warm-up steps, each from one loss call to the next (data wait, forward, backward, optimizer, "
+        f"logging), on {device} with {row['threads']} torch thread(s) and {row['workers']} DataLoader "
+        "worker(s). Peak RSS: this process since it started, and the largest of its finished child processes "
+        "(DataLoader workers of finished epochs).")
+    if alternative_params is not None:
+        against = " ".join(args.against)
+        alternative, _, _, _, _ = _measure(alternative_params, args)
+        row["variant"], alternative["variant"] = "as configured", against
+        rows.append(alternative)
+        summary["against"] = against
+        summary["against_samples_per_s"] = alternative["samples_per_s"]
+        summary["ratio_samples_per_s"] = row["samples_per_s"] / alternative["samples_per_s"]
+        description += (f" The second row times the same stage with {against}, after the first in the same "
+                        "process (its peak RSS includes the first's).")
+    return {"description": description, "rows": rows, "summary": summary, "step_seconds": seconds}
+
+
+def _measure(params, args: argparse.Namespace):
+    """One timed run of the stage: ``(row, step_seconds, stage name, stage index, stages)``."""
+    from avsep.models import method
+    from avsep.train import Recipe, train
+    from avsep.train.distributed import choose_device
+
     module = method(args.model)
     recipe = module.recipe(params, args.data)
     index, stage, builder = _stage(recipe, args.stage)
@@ -152,16 +188,4 @@ def run(params, args: argparse.Namespace) -> dict:
     }
     if device.type == "cuda":
         row["cuda_peak_mb"] = torch.cuda.max_memory_allocated(device) / _KB ** 2
-    return {
-        "description": (
-            f"{args.model}, stage {stage.name!r} ({index + 1} of {len(recipe.stages)}) of its recipe over "
-            f"{args.data}/shards, profile {params.profile}: {args.steps} optimizer steps timed after {args.warmup} "
-            f"warm-up steps, each from one loss call to the next (data wait, forward, backward, optimizer, "
-            f"logging), on {device} with {row['threads']} torch thread(s) and {row['workers']} DataLoader "
-            "worker(s). Peak RSS: this process since it started, and the largest of its finished child processes "
-            "(DataLoader workers of finished epochs)."),
-        "rows": [row],
-        "summary": {k: row[k] for k in ("model", "stage", "device", "samples_per_s", "s_per_step", "batch_size",
-                                        "threads", "workers", "peak_rss_mb")},
-        "step_seconds": seconds,
-    }
+    return row, seconds, stage.name, index, len(recipe.stages)

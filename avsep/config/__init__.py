@@ -113,6 +113,18 @@ def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[st
         raise ParamsError(_format_errors(exc, tree, origin)) from None
 
 
+def with_overrides(params: Params, overrides: Iterable[str]) -> Params:
+    """``params`` with ``--set``-style ``overrides`` applied and validated again (ParamsError names a bad one)."""
+    tree = params.model_dump()
+    for text in overrides:
+        keys, value = parse_override(text)
+        _apply(tree, keys, value, f"--set {text}")
+    try:
+        return Params.model_validate(tree)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(exc, tree, "<overridden params>")) from None
+
+
 def params_hash(params: Params, section: str | None = None) -> str:
     """A short, stable hash of all parameters (or of one top-level section)."""
     data = params.model_dump(mode="json")

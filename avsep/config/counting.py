@@ -15,6 +15,9 @@ class CountingAugment(Section):
     mosaic: float = Field(0.5, ge=0, le=1)
     mosaic_scale: tuple[float, float] = (0.4, 0.55)  # side of a placed clip, fraction of the frame side
     max_mosaic_count: int = Field(6, ge=1)  # a clip that would push a mosaic's count past this is left out
+    # counting.memory: mosaic cells are drawn from this many clips taken at random from the whole training set
+    # with each batch (so mostly solos, as the set is); 0 (or streaming): from the batch's own clips.
+    pool: int = Field(32, ge=0)
     gain_db: float = Field(3.0, ge=0)  # each mosaic clip's audio gain is uniform in +-gain_db
     zoom_min: float = Field(0.6, gt=0, le=1)  # the other samples: half shrunk by U(zoom_min, 1), placed anywhere
     flip: bool = True  # mirror motion maps left-right half of the time
@@ -36,9 +39,14 @@ class CountingParams(Section):
     # motion: a CNN on the clip's motion map (per-pixel std over the window's frames); audio: the audio ResNet-18
     # on the window's log-mel. Their pooled features are the Poisson regression's inputs.
     streams: list[Literal["motion", "audio"]] = Field(default_factory=lambda: ["motion"], min_length=1)
+    # Independent counters trained side by side on the same batches; the prediction averages their log-rates.
+    members: int = Field(3, ge=1)
     augment: CountingAugment = CountingAugment()
-    # Samples each training view holds for shuffling (shards.shuffle_buffer for the counter's views): C3 and
-    # C4 hold 16 training clips each, and a view re-fills its buffer whenever it starts over.
+    # Training reads every clip of train_sets once and draws batches from memory (the demo's 340 clips: 22 MB of
+    # motion maps); false streams them from the shards every epoch (sets too large to hold).
+    memory: bool = True
+    # Streaming (memory: false): samples each training view holds for shuffling (shards.shuffle_buffer for the
+    # counter's views): C3 and C4 hold 16 training clips each, and a view re-fills its buffer whenever it starts over.
     shuffle_buffer: int = Field(50, ge=0)
     decision: Literal["round", "mode"] = "round"  # count = round(λ), or the Poisson mode floor(λ)
     max_count: int = Field(8, ge=1)  # predictions are clipped to [0, max_count]

@@ -35,7 +35,7 @@ from avsep.features.presets import frontend_from_params
 from avsep.io import atomic_path
 from avsep.losses.cavl import poisson_count_loss
 from avsep.models.backbones import ResNet18, initialised
-from avsep.models.dmc.data import BalancedBatches, with_window
+from avsep.models.dmc.data import BalancedBatches, MemoryBatches, with_window
 from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
 from avsep.models.dmc.streams import STRIDES
 from avsep.shards import evaluation_view, make_loader
@@ -76,21 +76,16 @@ class MotionNet(nn.Module):
 
 class Counter(nn.Module):
     """``forward(motion (B, 1, S, S) or None, logmel (B, 1, T, F) or None)`` → ``log_rate (B,)``: log of the
-    expected number of sound sources, a linear function of the mean- and max-pooled features of each stream
-    in ``streams``. :meth:`inputs` makes both inputs from a batch's ``motion`` and ``audio``."""
+    expected number of sound sources, the mean over ``members`` independent counters (:class:`CounterMember`)
+    trained side by side on the same batches (``per_member=True``: each member's, ``(B, members)``).
+    :meth:`inputs` makes both inputs from a batch's ``motion`` and ``audio``."""
 
-    def __init__(self, width: int, image_size: int, streams: tuple[str, ...], frontend):
+    def __init__(self, width: int, image_size: int, streams: tuple[str, ...], frontend, members: int = 1):
         super().__init__()
+        if members < 1:
+            raise ValueError(f"Counter: members = {members}, need at least 1")
         self.image_size, self.streams, self.frontend = image_size, tuple(streams), frontend
-        features = 0
-        if "motion" in self.streams:
-            self.motion = MotionNet(width)
-            features += 2 * self.motion.out_channels
-        if "audio" in self.streams:
-            self.audio_norm = nn.BatchNorm2d(1)
-            self.audio = ResNet18(1, width, STRIDES)
-            features += 2 * self.audio.out_channels
-        self.head = nn.Linear(features, 1)
+        self.members = nn.ModuleList(CounterMember(width, self.streams) for _ in range(members))
 
     def inputs(self, motion: torch.Tensor | None, waves: torch.Tensor | None):
         """The network's ``(motion, log-mel)`` inputs from a batch's ``motion`` maps (B, 1, H, W) and ``waves``
@@ -104,6 +99,28 @@ class Counter(nn.Module):
     def logmel(self, waves: torch.Tensor | None) -> torch.Tensor | None:
         """``(B, 1, T, n_mels)`` log-mel of ``waves`` (B, N) with the features preset; None without audio."""
         return logmel_torch(waves.float(), self.frontend)[:, None] if "audio" in self.streams else None
+
+    def forward(self, motion: torch.Tensor | None, logmel: torch.Tensor | None, per_member: bool = False
+                ) -> torch.Tensor:
+        rates = torch.stack([member(motion, logmel) for member in self.members], dim=1)
+        return rates if per_member else rates.mean(1)
+
+
+class CounterMember(nn.Module):
+    """One counter: ``forward(motion, logmel)`` → ``(B,)`` log-rate, a linear function of the mean- and
+    max-pooled features of each stream in ``streams`` (:class:`MotionNet`; the audio ResNet-18)."""
+
+    def __init__(self, width: int, streams: tuple[str, ...]):
+        super().__init__()
+        self.streams, features = tuple(streams), 0
+        if "motion" in self.streams:
+            self.motion = MotionNet(width)
+            features += 2 * self.motion.out_channels
+        if "audio" in self.streams:
+            self.audio_norm = nn.BatchNorm2d(1)
+            self.audio = ResNet18(1, width, STRIDES)
+            features += 2 * self.audio.out_channels
+        self.head = nn.Linear(features, 1)
 
     def forward(self, motion: torch.Tensor | None, logmel: torch.Tensor | None) -> torch.Tensor:
         pooled = []
@@ -127,11 +144,12 @@ def _place(canvas: torch.Tensor, src: torch.Tensor, side: int, top: int, left: i
 
 
 def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: torch.Tensor, cfg: CountingAugment,
-            generator: torch.Generator | None = None):
+            generator: torch.Generator | None = None, pool: tuple | None = None):
     """Training augmentation of one batch (see the module docstring): ``(motion, waves, counts)`` → new ones.
 
     ``motion`` (B, 1, S, S) or None, ``waves`` (B, N) or None, ``counts`` (B,) float. A mosaic of k ∈ 1..4
-    cells takes a random clip of the batch per cell, shrinks its motion map by ``mosaic_scale`` into the cell
+    cells takes a random clip per cell, from ``pool`` (``(motion, waves, counts)`` of other clips, shaped as
+    the batch's) or else from the batch itself, shrinks its motion map by ``mosaic_scale`` into the cell
     (jittered by up to 1/16 of the side), adds its waveform at a random gain of ±``gain_db`` and its count;
     a clip that would take the count past ``max_mosaic_count`` is skipped. Random draws come from
     ``generator`` (the global torch RNG when None, which the trainer seeds and restores on resume)."""
@@ -142,24 +160,25 @@ def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: tor
     new_waves = waves.clone() if waves is not None else None
     new_counts = counts.clone()
     size = motion.shape[-1] if motion is not None else 0
+    cell_motion, cell_waves, cell_counts = pool if pool is not None else (motion, waves, counts)
     for i in range(batch):
         if float(rand(1)) < cfg.mosaic:
             cells = torch.randperm(4, generator=generator)[: 1 + randint(4)].tolist()
             total, canvas = 0.0, None if motion is None else torch.zeros_like(motion[i])
             wave = None if waves is None else torch.zeros_like(waves[i])
             for cell in cells:
-                j = randint(batch)
-                if total + float(counts[j]) > cfg.max_mosaic_count:
+                j = randint(len(cell_counts))
+                if total + float(cell_counts[j]) > cfg.max_mosaic_count:
                     continue
-                total += float(counts[j])
+                total += float(cell_counts[j])
                 if canvas is not None:
                     side = round(size * (low + (high - low) * float(rand(1))))
                     jitter = ((rand(2) * 2 - 1) * size / 16).round().int().tolist()
                     row, col = divmod(cell, 2)
-                    _place(canvas, motion[j], side, row * size // 2 + jitter[0], col * size // 2 + jitter[1])
+                    _place(canvas, cell_motion[j], side, row * size // 2 + jitter[0], col * size // 2 + jitter[1])
                 gain = 10 ** ((float(rand(1)) * 2 - 1) * cfg.gain_db / 20)  # drawn either way: same draws
                 if wave is not None:
-                    wave += waves[j] * gain
+                    wave += cell_waves[j] * gain
             if total > 0:
                 new_counts[i] = total
                 if canvas is not None:
@@ -179,7 +198,7 @@ def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: tor
 def build(params) -> Counter:
     profile = params.active_profile()
     return Counter(profile.backbone_width, profile.image_size, tuple(params.counting.streams),
-                   frontend_from_params(params.features))
+                   frontend_from_params(params.features), params.counting.members)
 
 
 def counts_of(batch: dict, device: torch.device) -> torch.Tensor:
@@ -197,18 +216,22 @@ def log_rates(model: Counter, batch: dict) -> torch.Tensor:
 
 def counting_loss(model, batch: dict, decision: str, max_count: int, augmentation: CountingAugment | None = None
                   ) -> dict:
-    """Poisson regression loss on the (augmented, when training) batch; logs ``acc`` (exact count after the
-    decision rule) and ``mae``."""
+    """Poisson regression loss of every member on the (augmented, when training) batch, averaged over the
+    members (each learns alone: a member's gradient is its own loss's over the member count); logs ``acc``
+    (exact count of the averaged log-rate after the decision rule) and ``mae``."""
     net = unwrap(model)  # DDP wraps the counter: its helpers live on the module
     motion = net.motion_input(batch.get("motion"))
-    target = counts_of(batch, batch["audio"].device)
     waves = batch["audio"] if "audio" in net.streams else None  # a motion-only counter mixes no sound
+    target = counts_of(batch, (motion if motion is not None else waves).device)
     if model.training and augmentation is not None:
-        motion, waves, target = augment(motion, waves, target, augmentation)
-    log_rate = model(motion, net.logmel(waves))
-    predicted = decide(log_rate.detach(), decision, max_count)
-    return {"loss": poisson_count_loss(log_rate, target), "acc": (predicted == target).float().mean(),
-            "mae": (predicted - target).abs().mean()}
+        spares = batch.get("spares")  # MemoryBatches' clips of the whole set, for the mosaics' cells
+        pool = None if spares is None else (net.motion_input(spares.get("motion")), spares.get("audio"),
+                                            counts_of(spares, target.device))
+        motion, waves, target = augment(motion, waves, target, augmentation, pool=pool)
+    member_rates = model(motion, net.logmel(waves), per_member=True)  # through DDP's forward: gradients sync
+    predicted = decide(member_rates.detach().mean(1), decision, max_count)
+    loss = poisson_count_loss(member_rates, target[:, None].expand_as(member_rates))
+    return {"loss": loss, "acc": (predicted == target).float().mean(), "mae": (predicted - target).abs().mean()}
 
 
 def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tensor:
@@ -230,12 +253,18 @@ def counter_shards(params):
 
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with whole
-    windows of ``counting.window_s`` seconds; Adam, a linear warm-up over ``counting.warmup_frac`` of the
-    steps, then a cosine decay."""
+    windows of ``counting.window_s`` seconds, read once and held in memory (``counting.memory``) or streamed;
+    Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay."""
     cfg, profile = params.counting, params.active_profile()
-    batches = BalancedBatches([Path(data_root) / "shards" / name for name in cfg.train_sets], "train",
-                              counter_shards(params), profile.batch_size, params.seed,
-                              with_logmel=False)  # the counter computes the log-mel of its (mixed) waves
+    sets = [Path(data_root) / "shards" / name for name in cfg.train_sets]
+    if cfg.memory:
+        keep = tuple(name for name in ("motion", "audio") if name in cfg.streams)
+        spares = cfg.augment.pool if cfg.augment.mosaic > 0 else 0
+        batches = MemoryBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed, keep,
+                                spares=spares)
+    else:
+        batches = BalancedBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed,
+                                  with_logmel=False)  # the counter computes the log-mel of its (mixed) waves
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     epochs, steps = epochs_for(cfg.epochs, params), steps_for(batches, params)
     schedule = ScheduleParams(name="cosine", warmup_steps=math.floor(cfg.warmup_frac * epochs * steps))

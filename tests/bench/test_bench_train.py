@@ -13,7 +13,7 @@ import torch
 from avsep.bench import BENCHMARKS
 from avsep.bench import train as bench
 from avsep.cli import main as cli_main
-from avsep.config import load_params
+from avsep.config import ParamsError, load_params
 from avsep.report.collect import read_benchmarks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,3 +68,20 @@ def test_batch_size_is_the_first_tensors_first_dimension():
     assert bench.batch_size_of(batch) == 3
     assert bench.batch_size_of((torch.zeros(5, 2), torch.zeros(5))) == 5
     assert bench.batch_size_of({"nothing": ["a"]}) == 0
+
+
+def test_against_times_the_alternative_in_the_same_run(world_data):
+    """The counter's in-memory batches against streaming the shards: two rows, the ratio of their rates."""
+    params = load_params(REPO / "params.yaml", TINY + ["counting.window_s=2.0", "counting.members=2"])
+    doc = bench.run(params, _args("counting", "--data", str(world_data), "--steps", "2", "--warmup", "1",
+                                  "--threads", "1", "--against", "counting.memory=false"))
+    first, second = doc["rows"]
+    assert (first["variant"], second["variant"]) == ("as configured", "counting.memory=false")
+    assert first["samples_per_s"] > 0 and second["samples_per_s"] > 0
+    summary = doc["summary"]
+    assert summary["against"] == "counting.memory=false"
+    assert summary["ratio_samples_per_s"] == pytest.approx(first["samples_per_s"] / second["samples_per_s"])
+    assert "counting.memory=false" in doc["description"]
+    with pytest.raises(ParamsError, match="counting.members"):  # a bad alternative is named
+        bench.run(params, _args("counting", "--data", str(world_data), "--steps", "1", "--warmup", "0",
+                                "--against", "counting.members=0"))

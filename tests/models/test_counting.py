@@ -14,8 +14,9 @@ from avsep.losses.cavl import poisson_count_loss
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
 from avsep.config.counting import CountingAugment
-from avsep.models.counting import (Counter, augment, count_split, counter_shards, decide, evaluate_k_scenes,
-                                   evaluation_params, motion_input, write_predictions)
+from avsep.models.counting import (Counter, augment, count_split, counter_shards, counting_loss, decide,
+                                   evaluate_k_scenes, evaluation_params, motion_input, write_predictions)
+from avsep.models.dmc.data import MemoryBatches
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import train
 
@@ -53,8 +54,9 @@ def test_predictions_round_trip_and_k_scene_scores(tmp_path):
     assert scores["all"]["accuracy"] == pytest.approx(2 / 3) and scores["all"]["mae"] == pytest.approx(1 / 3)
 
 
-def test_counter_trains_and_writes_predictions(world_data, tmp_path):
-    params = load_params("params.yaml", TINY)
+@pytest.mark.parametrize("memory", [True, False], ids=["memory", "streamed"])
+def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
+    params = load_params("params.yaml", TINY + [f"counting.memory={str(memory).lower()}"])
     counting = method("counting")
     result = train(counting.recipe(params, world_data), params, tmp_path / "ckpt", tmp_path / "live")
     assert all(math.isfinite(row["loss"]) for row in result.history if "loss" in row)
@@ -132,6 +134,19 @@ def test_mosaics_add_counts_and_sound():
     assert lean[2].eq(1).all()  # a clip that would pass max_mosaic_count is left out
 
 
+def test_mosaics_from_a_pool_take_its_clips():
+    motion, waves, counts = _batch([1.0] * 4)
+    pool_motion, pool_waves, _ = _batch([2.0] * 6)
+    pool_motion = pool_motion * 0 + 50.0  # pool clips are flat and bright, the batch's a block of 1..4
+    pool = (pool_motion, pool_waves * 2, torch.full((6,), 2.0))
+    mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=6, flip=False)
+    new_motion, new_waves, new_counts = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(0),
+                                                pool=pool)
+    assert set(new_counts.tolist()) <= {2.0, 4.0, 6.0}  # only pool clips, two sources each
+    assert torch.equal(new_waves, new_counts[:, None].expand_as(new_waves))  # each pool wave is 2s at 0 dB
+    assert set(new_motion.unique().tolist()) <= {0.0, 50.0}  # none of the batch's own blocks
+
+
 def test_zoom_and_flip_keep_counts_and_sound():
     motion, waves, counts = _batch([1, 2, 3, 4])
     moved = CountingAugment(mosaic=0.0, zoom_min=0.5, flip=True)
@@ -157,3 +172,59 @@ def test_counter_streams_and_motion_input():
         assert model(*inputs).shape == (3,)
     with pytest.raises(ValueError, match="each stream at most once"):
         load_params("params.yaml", ["counting.streams=[motion, motion]"])
+
+
+def test_members_learn_apart_and_average():
+    from avsep.features.presets import frontend_from_params
+
+    torch.manual_seed(0)
+    model = Counter(4, 32, ("motion",), frontend_from_params(load_params("params.yaml").features), members=3)
+    motion = torch.rand(5, 1, 32, 32) * 30
+    each = model(model.motion_input(motion), None, per_member=True)
+    assert each.shape == (5, 3) and torch.allclose(model(model.motion_input(motion), None), each.mean(1))
+    assert len({round(float(v), 6) for v in each[0].detach()}) == 3  # initialised apart
+    batch = {"motion": motion, "labels": [["a"]] * 5, "n_sources": [1, 2, 3, 1, 2]}
+    loss = counting_loss(model.eval(), batch, "round", 8)["loss"]
+    alone = [poisson_count_loss(each[:, i], torch.tensor([1.0, 2, 3, 1, 2])) for i in range(3)]
+    assert loss.item() == pytest.approx(float(sum(alone).detach()) / 3, rel=1e-5)
+    loss.backward()  # a member's gradient is its own loss's (over the member count), not the average's
+    member = Counter(4, 32, ("motion",), model.frontend, members=1)
+    member.members[0].load_state_dict(model.members[1].state_dict())
+    (poisson_count_loss(member(member.motion_input(motion), None), torch.tensor([1.0, 2, 3, 1, 2])) / 3).backward()
+    assert torch.allclose(model.members[1].head.weight.grad, member.members[0].head.weight.grad, atol=1e-6)
+    with pytest.raises(ValueError, match="members = 0"):
+        Counter(4, 32, ("motion",), model.frontend, members=0)
+
+
+def test_memory_batches_read_each_clip_once_and_draw_balanced(world_data):
+    params = load_params("params.yaml", ["shards.workers=0"])
+    shard_params = counter_shards(params)
+    sets = [world_data / "shards" / "C1", world_data / "shards" / "C2"]
+    batches = MemoryBatches(sets, "train", shard_params, 4, seed=0, keep=("motion", "audio"))
+    sizes = [len(bank["key"]) for bank in batches.banks]
+    assert min(sizes) > 0 and batches.steps == -(-max(sizes) // 2)
+    # the bank holds the evaluation view's windows, clip by clip
+    view = evaluation_view(str(sets[1]), "train", shard_params, view="localization", batch_size=4, seed=0)
+    streamed = {k: (m, a) for b in make_loader(view, shard_params)
+                for k, m, a in zip(b["key"], b["motion"], b["audio"])}
+    bank = batches.banks[1]
+    assert sorted(bank["key"]) == sorted(streamed) and len(set(bank["key"])) == len(bank["key"])
+    for i, key in enumerate(bank["key"]):
+        assert torch.equal(bank["motion"][i], streamed[key][0]) and torch.equal(bank["audio"][i], streamed[key][1])
+    epoch = list(batches(3, 0, 1))
+    assert len(epoch) == batches.steps
+    for batch in epoch:  # two clips of each set, in order, with their counts
+        assert batch["motion"].shape[0] == batch["audio"].shape[0] == len(batch["key"]) == 4
+        assert [k in batches.banks[0]["key"] for k in batch["key"]] == [True, True, False, False]
+    c1 = [k for batch in epoch for k in batch["key"][:2]]
+    assert len(set(c1[: sizes[0]])) == min(sizes[0], len(c1))  # a set is walked through before it repeats
+    keys = lambda e, r: [k for batch in batches(e, r, 2) for k in batch["key"]]  # noqa: E731
+    assert keys(3, 0) == keys(3, 0) and keys(3, 0) != keys(4, 0) and keys(3, 0) != keys(3, 1)
+    spared = MemoryBatches(sets, "train", shard_params, 4, seed=0, keep=("motion",), spares=40)
+    drawn = [batch["spares"] for batch in spared(0, 0, 1)]
+    assert all(len(s["key"]) == len(s["n_sources"]) == s["motion"].shape[0] == 40 for s in drawn)
+    every = {k for bank in batches.banks for k in bank["key"]}
+    seen = [k for s in drawn for k in s["key"]]
+    assert set(seen) <= every and {k in batches.banks[1]["key"] for k in seen} == {True, False}  # both sets
+    with pytest.raises(KeyError, match="'motion'"):  # motion maps only come with shards.localization.motion
+        MemoryBatches(sets, "train", load_params("params.yaml", ["shards.workers=0"]).shards, 4, 0, ("motion",))

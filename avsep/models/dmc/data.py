@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from avsep.config.shards import ShardParams
@@ -101,3 +102,102 @@ def _balanced(sets: list[ShardBatches], epoch: int, rank: int, world_size: int, 
             else:
                 merged[key] = first
         yield merged
+
+
+class MemoryBatches:
+    """``loader(epoch, rank, world_size)`` like :class:`BalancedBatches`, but from memory: construction reads
+    every clip of each set once (one window per clip, the evaluation view's: the same every run) and keeps
+    only the fields ``keep`` names besides ``key``, ``labels`` and ``n_sources``. Each epoch then draws
+    ``steps`` batches with an equal share of every set; each set is walked in random orders drawn from
+    ``(seed, epoch, rank, set)``, starting over with a new order when one runs out. With ``spares`` > 0 each
+    batch also carries ``"spares"``: that many more clips (the same fields) drawn uniformly, with replacement,
+    from every set's clips together (the counter builds its mosaics from them).
+
+    For small sets read many times, such as the counter's 339 whole clips in the demo: 3,000 steps draw each
+    solo about 50 times and each of the 16 clips of C3 and of C4 750 times. Streaming them again every epoch
+    re-reads and re-parses every tar member of every clip (24 JPEG frames a clip) in DataLoader workers that
+    share the cores with training: on 2 cores a counter's step took 1.9x as long (``avsep bench train counting --against counting.memory=false``).
+    Memory: the kept tensors of every clip (the demo's motion maps: 64 KiB a clip).
+    """
+
+    def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
+                 keep: tuple[str, ...] = ("motion",), workers: int | None = None, spares: int = 0):
+        if not locations:
+            raise ValueError("MemoryBatches: no shard sets given")
+        self.share, self.seed, self.spares = max(1, batch_size // len(locations)), seed, spares
+        self.banks = [read_clips(location, split, params, batch_size, seed, keep, workers)
+                      for location in locations]
+        for location, bank in zip(locations, self.banks):
+            if not bank["key"]:
+                raise ValueError(f"MemoryBatches: {location} split {split!r} has no clips")
+        self.steps = max(math.ceil(len(bank["key"]) / self.share) for bank in self.banks)
+        self.skipped = 0  # corrupt samples were skipped (and logged) by the one read
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def close(self) -> None:
+        """Nothing to stop: the clips were read once, in :meth:`__init__`."""
+
+    def __call__(self, epoch: int, rank: int, world_size: int):
+        import torch
+
+        from avsep.train.seeding import generator_for
+
+        generators = [generator_for(self.seed, epoch, rank, i) for i in range(len(self.banks))]
+        spare_draws = generator_for(self.seed, epoch, rank, len(self.banks))
+        sizes = torch.tensor([len(bank["key"]) for bank in self.banks])
+        orders: list[list[int]] = [[] for _ in self.banks]
+        for _ in range(self.steps):
+            picked = []
+            for i, bank in enumerate(self.banks):
+                while len(orders[i]) < self.share:
+                    orders[i] += torch.randperm(len(bank["key"]), generator=generators[i]).tolist()
+                picked.append(orders[i][: self.share])
+                del orders[i][: self.share]
+            batch = _gather(self.banks, picked)
+            if self.spares:
+                flat = torch.randint(int(sizes.sum()), (self.spares,), generator=spare_draws)
+                which = torch.bucketize(flat, sizes.cumsum(0), right=True)  # bank of each drawn clip
+                offsets = flat - (sizes.cumsum(0) - sizes)[which]
+                batch["spares"] = _gather(self.banks, [offsets[which == i].tolist() for i in range(len(sizes))])
+            yield batch
+
+
+def read_clips(location: str | Path, split: str, params: ShardParams, batch_size: int, seed: int,
+               keep: tuple[str, ...], workers: int | None = None) -> dict:
+    """Every clip of one split of a shard set, once, in the evaluation view's order (each clip's one window):
+    ``{"key": [...], "labels": [...], "n_sources": [...], name: (N, ...) tensor for name in keep}``."""
+    import torch
+
+    from avsep.shards import evaluation_view
+
+    view = evaluation_view(str(location), split, params, view="localization", batch_size=batch_size, seed=seed)
+    rows: dict[str, list] = {name: [] for name in ("index", "key", "labels", "n_sources", *keep)}
+    workers = min(params.workers if workers is None else workers, len(view.shards.urls))  # a reader per shard
+    loader = make_loader(view, params, workers=workers, ranks=1)  # every rank holds every clip
+    for batch in loader:
+        for name in rows:
+            if name not in batch:
+                raise KeyError(f"{location} ({split}): the localization view has no {name!r} (needed by the "
+                               "memory loader; shards.localization.motion adds 'motion')")
+            value = batch[name]
+            rows[name] += list(value.unbind(0)) if isinstance(value, torch.Tensor) else list(value)
+    order = sorted(range(len(rows["index"])), key=rows["index"].__getitem__)
+    bank = {name: [rows[name][i] for i in order] for name in ("key", "labels", "n_sources")}
+    for name in keep:
+        bank[name] = torch.stack([rows[name][i] for i in order]) if order else torch.empty(0)
+    return bank
+
+
+def _gather(banks: list[dict], picked: list[list[int]]) -> dict:
+    """One batch: the rows ``picked[i]`` of every bank ``i``, tensors concatenated, lists joined."""
+    import torch
+
+    batch: dict = {}
+    for name, first in banks[0].items():
+        if isinstance(first, torch.Tensor):
+            batch[name] = torch.cat([bank[name][rows] for bank, rows in zip(banks, picked)])
+        else:
+            batch[name] = [bank[name][r] for bank, rows in zip(banks, picked) for r in rows]
+    return batch
