@@ -137,7 +137,7 @@ def test_backbone_lr_ratio_groups():
 
 @pytest.mark.parametrize("distance", ["inner_product", "euclidean"])
 def test_agreement_heatmap(distance):
-    """``visual_agreement`` = −d_ij, the input of the assignment's softmax (× z); ``heatmap: agreement`` is the
+    """``agreement_maps`` = −d_ij, the input of the assignment's softmax (× z); ``heatmap: agreement`` is the
     chosen centre's, min-max scaled to [0, 1] per frame; the paper's assignment map is unchanged."""
     from avsep.models.dmc.recipe import build, localize
 
@@ -149,7 +149,7 @@ def test_agreement_heatmap(distance):
     with torch.no_grad():
         out = model(frames, logmel)
         z = getattr(params.dmc.z, distance)
-        assert torch.allclose(torch.softmax(z * out["visual_agreement"].double(), dim=1),
+        assert torch.allclose(torch.softmax(z * model.agreement_maps(out).double(), dim=1),
                               out["visual_assignments"].double(), atol=1e-4)
         paper = localize(model, frames, logmel)
         agree = localize(model, frames, logmel, heatmap="agreement")

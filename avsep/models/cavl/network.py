@@ -24,7 +24,8 @@ class CAVL(nn.Module):
     - ``audio_centres (B, k, C)`` and ``visual_centres (B, k + background, C)``,
     - ``audio_assignments (B, k, t, f)`` and ``visual_assignments (B, k + background, h, w)`` (masks),
     - ``audio_features (B, t·f, C)`` and ``visual_features (B, h·w, C)`` (unit vectors, for scene-level
-      alignment and probes).
+      alignment and probes),
+    - ``visual_strength (B, h, w)``: the per-position norm of the visual features before normalisation.
 
     ``k`` (sounds in the scene) is an argument, not a weight: the curriculum changes it stage by stage on the
     same network.
@@ -53,8 +54,13 @@ class CAVL(nn.Module):
         hw = visual.shape[-2:]
         return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
                 "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv, "audio_features": ua,
-                "visual_agreement": as_maps(agreement(uv, cv, "euclidean"), *hw),
                 "visual_strength": visual.norm(dim=1)}
+
+    def agreement_maps(self, out: dict) -> torch.Tensor:
+        """``(B, k + background, h, w)``: −d of each position of ``out`` (this model's output) to each visual
+        centre (``heatmap: agreement | weighted``; only ``localize`` needs them, so training does not compute them)."""
+        hw = out["visual_assignments"].shape[-2:]
+        return as_maps(agreement(out["visual_features"], out["visual_centres"], "euclidean"), *hw)
 
     def normalized(self, features: torch.Tensor) -> torch.Tensor:
         """``(B, N, C)`` per-position features as clustered: unit vectors (``normalize: unit``, the paper) or

@@ -13,7 +13,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
 from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.network import min_max
+from avsep.models.dmc.network import centre_map, min_max
 from avsep.models.dmc.recipe import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
@@ -125,11 +125,7 @@ def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = 
     heatmap = heatmap or model.cfg.heatmap
     if heatmap not in ("assignment", "agreement", "weighted"):
         raise ValueError(f"heatmap {heatmap!r}: expected 'assignment', 'agreement' or 'weighted'")
-    maps = out["visual_assignments" if heatmap == "assignment" else "visual_agreement"]
-    picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
-    if heatmap == "assignment":
-        return picked
-    picked = min_max(picked)
+    picked = centre_map(model, out, chosen, heatmap)
     return picked * min_max(out["visual_strength"]) if heatmap == "weighted" else picked
 
 

@@ -27,13 +27,25 @@ def min_max(maps: torch.Tensor) -> torch.Tensor:
     return (maps - low) / (high - low).clamp_min(1e-12)
 
 
+def centre_map(model, out: dict, chosen: torch.Tensor, heatmap: str) -> torch.Tensor:
+    """``(B, h, w)``: the map of visual centre ``chosen[b]`` of each frame, for DMC's and CAVL's ``localize``:
+    its soft assignment (``heatmap: assignment``, in [0, 1]) or its agreement (``model.agreement_maps``),
+    min-max scaled per frame (``agreement``, and CAVL's ``weighted`` before the strength)."""
+    maps = out["visual_assignments"] if heatmap == "assignment" else model.agreement_maps(out)
+    picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
+    return picked if heatmap == "assignment" else min_max(picked)
+
+
 class DMC(nn.Module):
     """``forward(frames (B, 3, H, W), logmel (B, 1, T, F))`` → dict of
 
     - ``visual_centres (B, kv, C)``, ``audio_centres (B, ka, C)`` (Algorithm 1's outputs),
     - ``visual_assignments (B, kv, h, w)``, ``audio_assignments (B, ka, t, f)`` (soft segmentations),
-    - ``visual_agreement (B, kv, h, w)``: −d_ij of each position with each final visual centre (the logits
-      of ``visual_assignments`` before z; ``heatmap: agreement``).
+    - ``visual_features (B, h·w, C)``: the clustered per-position features.
+
+    :meth:`agreement_maps` gives ``(B, kv, h, w)``: −d_ij of each position with each final visual centre (the
+    logits of ``visual_assignments`` before z; ``heatmap: agreement``). Only ``localize`` needs them, so
+    training does not compute them.
 
     C = 8·width. ``projections (K, C, C)`` are the centre-specific W_j shared by both modalities
     (``projection: centre_specific``); with ``shared`` the clustering runs on the fc features directly.
@@ -70,5 +82,10 @@ class DMC(nn.Module):
         ca, sa = self.cluster(as_vectors(audio), self.cfg.audio_clusters)
         hw = visual.shape[-2:]
         return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
-                "audio_assignments": as_maps(sa, *audio.shape[-2:]),
-                "visual_agreement": as_maps(agreement(uv, cv, self.cfg.distance, self.projections), *hw)}
+                "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv}
+
+    def agreement_maps(self, out: dict) -> torch.Tensor:
+        """``(B, kv, h, w)``: −d_ij of each position of ``out`` (this model's output) with each visual centre."""
+        hw = out["visual_assignments"].shape[-2:]
+        return as_maps(agreement(out["visual_features"], out["visual_centres"], self.cfg.distance,
+                                 self.projections), *hw)

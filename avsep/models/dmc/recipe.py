@@ -11,7 +11,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models import CLASSES
 from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.network import DMC, min_max
+from avsep.models.dmc.network import DMC, centre_map
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
@@ -125,9 +125,7 @@ def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = 
     heatmap = heatmap or model.cfg.heatmap
     if heatmap not in ("assignment", "agreement"):
         raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
-    maps = out["visual_assignments" if heatmap == "assignment" else "visual_agreement"]
-    picked = maps[torch.arange(chosen.shape[0], device=chosen.device), chosen]
-    return min_max(picked) if heatmap == "agreement" else picked
+    return centre_map(model, out, chosen, heatmap)
 
 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
