@@ -116,25 +116,39 @@ def dataset_chart(summary: dict[str, Any] | None, per_source: dict[str, int] | N
     return _save(fig, path, params)
 
 
-def benchmark_columns(rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
-    """The label column (first text column) and the value column (first numeric one) of benchmark rows."""
+def benchmark_columns(rows: list[dict[str, Any]]) -> tuple[list[str], str | None]:
+    """The label columns and the value column of benchmark rows. The value is the first column of floats (a
+    measurement: seconds, samples/s), else the first numeric one. The labels are the text columns whose
+    values differ between rows (e.g. ``variant`` of ``bench train --against``), or the first text column when
+    none does; integer settings that differ (``workers``, ``threads``) join them where the text alone would
+    name two rows alike."""
     if not rows:
-        return None, None
+        return [], None
     first = rows[0]
-    label = next((k for k, v in first.items() if isinstance(v, str)), None)
-    value = next((k for k, v in first.items() if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
-    return label, value
+    numeric = [k for k, v in first.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    value = next((k for k in numeric if isinstance(first[k], float)), numeric[0] if numeric else None)
+    text = [k for k, v in first.items() if isinstance(v, str)]
+    labels = [k for k in text if len({str(r.get(k)) for r in rows}) > 1] or text[:1]
+    if len({tuple(str(r.get(k)) for k in labels) for r in rows}) < len(rows):
+        labels += [k for k in numeric if k != value and isinstance(first[k], int)
+                   and len({r.get(k) for r in rows}) > 1]
+    return labels, value
+
+
+def _bench_label(row: dict[str, Any], labels: list[str]) -> str:
+    return " · ".join(f"{k}={row.get(k)}" if isinstance(row.get(k), int) else str(row.get(k)) for k in labels)
 
 
 def benchmark_chart(bench: dict[str, Any], path: Path, params: ReportParams) -> Path | None:
-    """Horizontal bars of the first numeric column per row; ``None`` when the rows have none."""
+    """Horizontal bars of the value column per row (:func:`benchmark_columns`); ``None`` when the rows have
+    none."""
     rows = bench.get("rows", [])
-    label, value = benchmark_columns(rows)
-    if label is None or value is None:
+    labels, value = benchmark_columns(rows)
+    if not labels or value is None:
         return None
     kept = [r for r in rows if isinstance(r.get(value), (int, float))]
     fig, ax = plt.subplots(figsize=(params.figure_width_in, max(1.5, 0.45 * len(kept) + 0.8)), layout="constrained")
-    bars = ax.barh([str(r.get(label)) for r in kept], [float(r[value]) for r in kept], color="#66aa55")
+    bars = ax.barh([_bench_label(r, labels) for r in kept], [float(r[value]) for r in kept], color="#66aa55")
     ax.bar_label(bars, labels=[f"{float(r[value]):.4g}" for r in kept], fontsize=7)
     ax.invert_yaxis()  # first row on top, as in the table
     ax.set_xlabel(value, fontsize=8)
