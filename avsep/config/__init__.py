@@ -104,6 +104,16 @@ def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[st
         if not isinstance(loaded, dict):
             raise ParamsError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
         tree = loaded
+    return _overridden(tree, overrides, origin)
+
+
+def with_overrides(params: Params, overrides: Iterable[str]) -> Params:
+    """``params`` with ``--set``-style ``overrides`` applied and validated again (ParamsError names a bad one)."""
+    return _overridden(params.model_dump(), overrides, "<overridden params>")
+
+
+def _overridden(tree: dict, overrides: Iterable[str], origin: str) -> Params:
+    """``tree`` (changed in place) with ``overrides`` applied, validated; errors name ``origin``."""
     for text in overrides:
         keys, value = parse_override(text)
         _apply(tree, keys, value, f"--set {text}")
@@ -111,18 +121,6 @@ def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[st
         return Params.model_validate(tree)
     except ValidationError as exc:
         raise ParamsError(_format_errors(exc, tree, origin)) from None
-
-
-def with_overrides(params: Params, overrides: Iterable[str]) -> Params:
-    """``params`` with ``--set``-style ``overrides`` applied and validated again (ParamsError names a bad one)."""
-    tree = params.model_dump()
-    for text in overrides:
-        keys, value = parse_override(text)
-        _apply(tree, keys, value, f"--set {text}")
-    try:
-        return Params.model_validate(tree)
-    except ValidationError as exc:
-        raise ParamsError(_format_errors(exc, tree, "<overridden params>")) from None
 
 
 def params_hash(params: Params, section: str | None = None) -> str:
