@@ -67,3 +67,24 @@ def test_params_hash_changes_with_values():
     a, b = load_params(None), load_params(None, ["seed=1"])
     assert params_hash(a) != params_hash(b)
     assert params_hash(a, "features") == params_hash(b, "features")
+
+
+def test_params_file_names_every_key():
+    """DVC tracks the values in params.yaml, key by key: a key left to its default in the schema would change
+    with the code while `dvc repro` saw nothing, so the repository's file names every key (aliases as spelt)."""
+    import yaml
+
+    with open("params.yaml", encoding="utf-8") as handle:
+        written = yaml.safe_load(handle)
+    schema = load_params("params.yaml").model_dump(by_alias=True)
+    missing: list[str] = []
+
+    def walk(values: dict, tree: dict, path: str) -> None:
+        for key, value in values.items():
+            if key not in tree:
+                missing.append(path + key)
+            elif isinstance(value, dict) and isinstance(tree[key], dict):
+                walk(value, tree[key], f"{path}{key}.")
+
+    walk(schema, written, "")
+    assert not missing, f"params.yaml leaves these keys to the schema's defaults: {missing}"

@@ -42,7 +42,7 @@ class CountingParams(Section):
     # Independent counters trained side by side on the same batches; the prediction averages their log-rates.
     members: int = Field(3, ge=1)
     augment: CountingAugment = CountingAugment()
-    # Training reads every clip of train_sets once and draws batches from memory (the demo's 340 clips: 22 MB of
+    # Training reads every clip of train_sets once and draws batches from memory (the demo's 339 clips: 22 MB of
     # motion maps); false streams them from the shards every epoch (sets too large to hold).
     memory: bool = True
     # Streaming (memory: false): samples each training view holds for shuffling (shards.shuffle_buffer for the
