@@ -81,8 +81,6 @@ class BalancedBatches:
 
 
 def _balanced(sets: list[ShardBatches], epoch: int, rank: int, world_size: int, steps: int):
-    import torch
-
     iterators = [iter(s(epoch, rank, world_size)) for s in sets]
     for _ in range(steps):
         parts = []
@@ -92,16 +90,23 @@ def _balanced(sets: list[ShardBatches], epoch: int, rank: int, world_size: int, 
             except StopIteration:  # a small set starts over
                 iterators[i] = iter(s(epoch, rank, world_size))
                 parts.append(next(iterators[i]))
-        merged = {}
-        for key, first in parts[0].items():
-            values = [p[key] for p in parts]
-            if isinstance(first, torch.Tensor):
-                merged[key] = torch.cat(values)
-            elif isinstance(first, (list, tuple)):
-                merged[key] = [v for value in values for v in value]
-            else:
-                merged[key] = first
-        yield merged
+        yield _merge(parts)
+
+
+def _merge(parts: list[dict]) -> dict:
+    """One batch from batches with the same keys: tensors concatenated, lists joined, other values the first's."""
+    import torch
+
+    merged = {}
+    for key, first in parts[0].items():
+        values = [p[key] for p in parts]
+        if isinstance(first, torch.Tensor):
+            merged[key] = torch.cat(values)
+        elif isinstance(first, (list, tuple)):
+            merged[key] = [v for value in values for v in value]
+        else:
+            merged[key] = first
+    return merged
 
 
 class MemoryBatches:
@@ -148,6 +153,7 @@ class MemoryBatches:
         generators = [generator_for(self.seed, epoch, rank, i) for i in range(len(self.banks))]
         spare_draws = generator_for(self.seed, epoch, rank, len(self.banks))
         sizes = torch.tensor([len(bank["key"]) for bank in self.banks])
+        ends = sizes.cumsum(0)  # the union's index one past each bank
         orders: list[list[int]] = [[] for _ in self.banks]
         for _ in range(self.steps):
             picked = []
@@ -158,9 +164,9 @@ class MemoryBatches:
                 del orders[i][: self.share]
             batch = _gather(self.banks, picked)
             if self.spares:
-                flat = torch.randint(int(sizes.sum()), (self.spares,), generator=spare_draws)
-                which = torch.bucketize(flat, sizes.cumsum(0), right=True)  # bank of each drawn clip
-                offsets = flat - (sizes.cumsum(0) - sizes)[which]
+                flat = torch.randint(int(ends[-1]), (self.spares,), generator=spare_draws)
+                which = torch.bucketize(flat, ends, right=True)  # bank of each drawn clip
+                offsets = flat - (ends - sizes)[which]
                 batch["spares"] = _gather(self.banks, [offsets[which == i].tolist() for i in range(len(sizes))])
             yield batch
 
@@ -192,13 +198,8 @@ def read_clips(location: str | Path, split: str, params: ShardParams, batch_size
 
 
 def _gather(banks: list[dict], picked: list[list[int]]) -> dict:
-    """One batch: the rows ``picked[i]`` of every bank ``i``, tensors concatenated, lists joined."""
+    """One batch: the rows ``picked[i]`` of every bank ``i`` (:func:`_merge`)."""
     import torch
 
-    batch: dict = {}
-    for name, first in banks[0].items():
-        if isinstance(first, torch.Tensor):
-            batch[name] = torch.cat([bank[name][rows] for bank, rows in zip(banks, picked)])
-        else:
-            batch[name] = [bank[name][r] for bank, rows in zip(banks, picked) for r in rows]
-    return batch
+    return _merge([{name: column[rows] if isinstance(column, torch.Tensor) else [column[r] for r in rows]
+                    for name, column in bank.items()} for bank, rows in zip(banks, picked)])
