@@ -16,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from avsep.config.schema import Params
 
-__all__ = ["Params", "ParamsError", "load_params", "params_hash", "parse_override", "DEFAULT_PARAMS"]
+__all__ = ["Params", "ParamsError", "load_params", "derive", "with_overrides", "params_hash", "parse_override",
+           "DEFAULT_PARAMS"]
+
+Model = TypeVar("Model", bound=BaseModel)
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -112,13 +115,30 @@ def with_overrides(params: Params, overrides: Iterable[str]) -> Params:
     return _overridden(params.model_dump(), overrides, "<overridden params>")
 
 
+def derive(params: Model, updates: Mapping[str, Any]) -> Model:
+    """A validated copy of ``params`` (``Params`` or any of its sections) with dotted keys replaced.
+
+    The one way code derives parameters from others: ``derive(params, {"shards.workers": 0})`` or, on a
+    section, ``derive(params.shards, {"localization.window_s": 2.0})``. Unlike ``model_copy(update=...)`` the
+    result is validated, so a derived value outside the schema is a :class:`ParamsError` naming the key.
+    """
+    tree = params.model_dump()
+    for dotted, value in updates.items():
+        _apply(tree, dotted.split("."), value, f"derived {dotted}")
+    return _validated(type(params), tree, f"<derived {type(params).__name__}>")
+
+
 def _overridden(tree: dict, overrides: Iterable[str], origin: str) -> Params:
     """``tree`` (changed in place) with ``overrides`` applied, validated; errors name ``origin``."""
     for text in overrides:
         keys, value = parse_override(text)
         _apply(tree, keys, value, f"--set {text}")
+    return _validated(Params, tree, origin)
+
+
+def _validated(model: type[Model], tree: dict, origin: str) -> Model:
     try:
-        return Params.model_validate(tree)
+        return model.model_validate(tree)
     except ValidationError as exc:
         raise ParamsError(_format_errors(exc, tree, origin)) from None
 

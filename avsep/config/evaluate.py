@@ -1,7 +1,7 @@
 """Parameters of ``avsep.evaluate``: which protocols to report and the knobs the papers left open.
 
 A protocol's own constants (the 0.1 of ``"dsol"``, the median of ``"consensus"``) are part of its name and
-live in :mod:`avsep.evaluate.localization`; what a user may choose is here, with the papers' values as defaults
+live in :mod:`avsep.metrics.localization`; what a user may choose is here, with the papers' values as defaults
 (``tests/evaluate/test_config_defaults.py`` checks they match the functions' defaults).
 """
 

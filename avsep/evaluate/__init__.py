@@ -1,12 +1,8 @@
-"""Evaluation metrics, each computed as the original papers' code did and reported beside its protocol's name.
+"""Evaluation runners: a trained method (or baseline) on a split, scored with :mod:`avsep.metrics`.
 
-- :mod:`avsep.evaluate.localization`: cIoU, AUC, class-aware CIoU, NSA, IoU@0.5 and the named protocol bundles
-  (``consensus``, ``dsol``, ``dsol-synthetic``, ``dsol-real``, ``mssl``, ``relative:R``);
-- :mod:`avsep.evaluate.resize`: the bilinear resize (OpenCV semantics) that brings maps to the scoring size;
-- :mod:`avsep.evaluate.clustering`: NMI of clusters against classes, linear probes of frozen features;
-- :mod:`avsep.evaluate.counting`: counting accuracy and mean absolute error;
-- :mod:`avsep.evaluate.separation`: SDR/SIR/SAR (mir_eval ``bss_eval_sources``) and the mixture baseline.
+- :mod:`avsep.evaluate.runner`: localization and counting tasks, ``reports/metrics/MODEL.json``;
+- :mod:`avsep.evaluate.separation_runner`: separation (SDR/SIR/SAR beside the mixture and blind baselines);
+- :mod:`avsep.evaluate.overlays`: heatmap overlays for the report.
 
-Submodules are imported on use so that importing one metric does not load scikit-learn or mir_eval.
-See docs/evaluation.md for the protocols, conventions and edge cases.
+The runners reach a method only through its :class:`avsep.models.method.Method` (docs/architecture.md).
 """

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from avsep.evaluate.resize import resize_bilinear  # noqa: E402
+from avsep.metrics.resize import resize_bilinear  # noqa: E402
 from avsep.io import save_png  # noqa: E402
 
 SOUNDING_COLOUR = "lime"

@@ -27,7 +27,6 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -35,13 +34,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from avsep.evaluate import groundtruth as G
-from avsep.evaluate.counting import evaluate_counting
-from avsep.evaluate.localization import (RELATIVE_PROTOCOLS, evaluate_class_aware, evaluate_single_source,
+from avsep.metrics import groundtruth as G
+from avsep.metrics.counting import evaluate_counting
+from avsep.metrics.localization import (RELATIVE_PROTOCOLS, evaluate_class_aware, evaluate_single_source,
                                          single_source_cious)
 from avsep.evaluate.overlays import save_overlay
 from avsep.io import atomic_write_text
 from avsep.models import CLASSES, method
+from avsep.models.method import Method
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
 from avsep.train import CheckpointError, load_checkpoint, to_device
@@ -59,7 +59,7 @@ class EvalContext:
     """What every runner needs: the model on its device, where the data is and how to read it."""
 
     name: str
-    module: ModuleType
+    module: Method
     model: nn.Module
     params: Any
     data_root: Path
@@ -75,7 +75,7 @@ class EvalContext:
     def predict(self, task: str, batch: dict) -> np.ndarray:
         """``TASKS[task](model, batch)`` without gradients, as float32 numpy."""
         with torch.no_grad():
-            out = self.module.TASKS[task](self.model, to_device(batch, self.device))
+            out = self.module.tasks[task](self.model, to_device(batch, self.device))
         return out.detach().float().cpu().numpy()
 
 
@@ -270,7 +270,7 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
     return out
 
 
-def load_model(name: str, module: ModuleType, params, data_root: Path,
+def load_model(name: str, module: Method, params, data_root: Path,
                checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
     """``(model in eval mode, checkpoint path or None)``: ``module.build(params)`` with the final stage's weights
     (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file, or a folder that ``avsep train
@@ -280,9 +280,9 @@ def load_model(name: str, module: ModuleType, params, data_root: Path,
     the separation model's ``frame`` stage): its default checkpoint is ``DATA/models/{method}/{stage}.pt``, and
     a missing one says to train that method first."""
     model = module.build(params)
-    if not getattr(module, "WEIGHTS", True):
+    if not module.weights:
         return model.eval(), None
-    owner, stage = getattr(module, "WEIGHTS_FROM", None) or (name, None)
+    owner, stage = module.weights_from or (name, None)
     recipe = (module if owner == name else method(owner)).recipe(params, data_root)
     path = Path(checkpoint) if checkpoint else data_root / "models" / owner
     if path.is_dir() or not checkpoint:
@@ -330,13 +330,13 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     """
     data_root = Path(data_root)
     module = method(name)
-    if not getattr(module, "TASKS", None):
-        raise ValueError(f"model {name!r}: its module {module.__name__} has no TASKS to evaluate")
+    if not module.tasks:
+        raise ValueError(f"model {name!r}: it has no evaluation tasks")
     device = choose_device(params.train.device)
     model, path = load_model(name, module, params, data_root, checkpoint)
     # A model may be evaluated on other inputs than the shared ones (the counter: the whole-clip windows it
     # trained on). Applied after loading, so the checkpoint is still checked against the recipe's params.
-    params = getattr(module, "evaluation_params", lambda p: p)(params)
+    params = module.evaluation_params(params)
     stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
     figures = Path(figures_dir or params.report.figures_dir) / stem
     if overlays and figures.is_dir():
@@ -351,7 +351,7 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     skipped: list[dict] = []
     handled: set[str] = set()
     for runner in RUNNERS:
-        tasks = tuple(t for t in runner.tasks if t in module.TASKS)
+        tasks = tuple(t for t in runner.tasks if t in module.tasks)
         if not tasks:
             continue
         handled.update(tasks)
@@ -361,7 +361,7 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
             log.warning("%s: %s not evaluated: %s", name, runner.name, exc)
             skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
     not_evaluated = {task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
-                     for task in module.TASKS if task not in handled}
+                     for task in module.tasks if task not in handled}
     if not protocols:
         raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
                          f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")

@@ -6,7 +6,7 @@
 - each trained variant's checkpoint ``DATA/models/separation/{stage}.pt`` (``frame``, ``object``, ``audio``) and
   ``gradcam`` (the audio model's class maps as masks);
 - the baselines NMF-MFCC, ideal binary mask and ideal ratio mask; every entry carries the mixture-as-estimate
-  lower bound under ``"mixture"`` (always mir_eval, see :mod:`avsep.evaluate.separation`).
+  lower bound under ``"mixture"`` (always mir_eval, see :mod:`avsep.metrics.separation`).
 
 It writes ``reports/metrics/separation.json`` (the recipe's last stage, Sound of Pixels' frame guidance when
 trained) and ``separation-{variant}.json`` / ``separation-{baseline}.json`` (schema of docs/report.md, keys
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from avsep.evaluate.separation import SeparationMeter, mixture_as_estimates
+from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
 from avsep.io import atomic_write_text
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError

@@ -29,10 +29,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from avsep.config import Params
-from avsep.evaluate import groundtruth as G
-from avsep.evaluate.clustering import linear_probe
-from avsep.evaluate.localization import evaluate_single_source
+from avsep.config import Params, derive
+from avsep.metrics import groundtruth as G
+from avsep.metrics.clustering import linear_probe
+from avsep.metrics.localization import evaluate_single_source
 from avsep.io import atomic_write_text
 from avsep.models import CLASSES, METHODS, method
 from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage, localize
@@ -64,18 +64,6 @@ class RunSpec:
         return RunSpec(self.stages[:n], self._alignments[:n])
 
 
-def derived(params: Params, updates: dict[str, Any]) -> Params:
-    """A validated copy of ``params`` with dotted keys replaced (``{"shards.workers": 0}``)."""
-    tree = params.model_dump()
-    for dotted, value in updates.items():
-        node = tree
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return Params.model_validate(tree)
-
-
 def spread(values: list[float], how: str) -> float:
     """Sample standard deviation (``sd``) or half the range (``range``) of per-seed values."""
     if len(values) < 2:
@@ -103,12 +91,12 @@ class Runs:
     def __init__(self, params: Params, data_root: Path, workdir: Path):
         ex = params.cavl.experiments
         self.params, self.data_root, self.workdir = params, Path(data_root), Path(workdir)
-        self.base = derived(params, {"shards.workers": 0, "train.log_every": 1, "train.checkpoint_every": 10**6})
+        self.base = derive(params, {"shards.workers": 0, "train.log_every": 1, "train.checkpoint_every": 10**6})
         self.settings = dict(steps=ex.steps, batch_size=ex.batch_size, image_size=ex.image_size)
         self.done: dict[tuple[RunSpec, int], Trained] = {}
 
     def params_for(self, seed: int) -> Params:
-        return derived(self.base, {"seed": seed})
+        return derive(self.base, {"seed": seed})
 
     def canonical(self, spec: RunSpec) -> RunSpec:
         """The run's identity: stages and every stage's alignment spelled out (no live name)."""
@@ -235,7 +223,7 @@ def localization(runs: Runs) -> dict:
                 if name in METHODS:
                     module = method(name)
                     fixed = module.build(runs.params)
-                    baselines[name] = _score_maps(batches, size, lambda b: module.TASKS["single_source"](fixed, b),
+                    baselines[name] = _score_maps(batches, size, lambda b: module.tasks["single_source"](fixed, b),
                                                   runs.params)
     out: dict[str, Any] = {"seeds": seeds, "shard_set": "C1", "split": "test", "rows": {}, "baselines": baselines}
     for name, per_seed in scores.items():

@@ -24,6 +24,7 @@ import importlib
 from types import ModuleType
 
 from avsep.config.world import MUSIC_CLASSES
+from avsep.models.method import Method
 
 CLASSES: tuple[str, ...] = MUSIC_CLASSES  # class index = position in the sorted MUSIC names
 
@@ -50,8 +51,17 @@ def multi_hot(rows, classes: tuple[str, ...] = CLASSES, device=None):
     return out
 
 
-def method(name: str) -> ModuleType:
-    """The module of method ``name``; a clear error lists the known ones."""
+def method(name: str) -> Method:
+    """The :class:`~avsep.models.method.Method` registered as ``name``; a clear error lists the known ones."""
     if name not in METHODS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(METHODS)) or '(none yet)'}")
-    return importlib.import_module(METHODS[name])
+    module = importlib.import_module(METHODS[name])
+    found = getattr(module, "METHOD", None)
+    return found if found is not None else _from_module(name, module)
+
+
+def _from_module(name: str, module: ModuleType) -> Method:
+    # Transitional: a module not yet declaring METHOD is read through the old duck-typed attributes.
+    return Method(name=name, recipe=module.recipe, build=module.build, tasks=getattr(module, "TASKS", {}),
+                  weights=getattr(module, "WEIGHTS", True), weights_from=getattr(module, "WEIGHTS_FROM", None),
+                  evaluation_params=getattr(module, "evaluation_params", lambda p: p))

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from avsep.config.counting import CountingAugment
 from avsep.config.train import OptimizerParams, ScheduleParams
-from avsep.evaluate.counting import evaluate_counting
+from avsep.metrics.counting import evaluate_counting
 from avsep.features import logmel_torch
 from avsep.features.presets import frontend_from_params
 from avsep.io import atomic_path
@@ -328,7 +328,7 @@ def write_predictions(clip_ids: list[str], counts: np.ndarray, path: str | Path)
 
 
 def evaluate_k_scenes(clip_ids: list[str], predicted: np.ndarray, labelled: np.ndarray, cap: int | None) -> dict:
-    """:func:`avsep.evaluate.counting.evaluate_counting` on every clip and on the world's k-source scenes."""
+    """:func:`avsep.metrics.counting.evaluate_counting` on every clip and on the world's k-source scenes."""
     keep = np.array([bool(K_SCENE.search(c)) for c in clip_ids])
     result = {"all": evaluate_counting(predicted, labelled, cap)}
     if keep.any():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from avsep.config import ParamsError, load_params
-from avsep.evaluate.separation import bss_eval
+from avsep.metrics.separation import bss_eval
 from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_from_logits, mask_weight,
                                      ratio_mask_target)
 from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
@@ -321,7 +321,7 @@ def test_scoring_in_a_process_pool_equals_scoring_in_process():
 
 
 def test_meters_merge_only_alike():
-    from avsep.evaluate.separation import SeparationMeter
+    from avsep.metrics.separation import SeparationMeter
 
     sources = _tones(1.0)
     one, two = SeparationMeter("mir_eval"), SeparationMeter("mir_eval")

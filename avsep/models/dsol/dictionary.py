@@ -166,7 +166,7 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
     """Stage one's ``after_epoch``: from the epoch ``first_epoch - 1`` on, cluster the object features,
     train on the pseudo-labels, then set the dictionary to the per-cluster mean of the retrained features and
     the cluster-to-class matching from the stage-one clips' labels. After the last epoch, freeze the teacher."""
-    from avsep.evaluate.clustering import nmi
+    from avsep.metrics.clustering import nmi
 
     if epoch + 1 < cfg.first_epoch:
         return None

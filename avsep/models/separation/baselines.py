@@ -1,6 +1,6 @@
 """Separation baselines that need no training: lower and upper bounds and the classic NMF-MFCC.
 
-- mixture as every estimate: the lower bound, scored inside :class:`avsep.evaluate.separation.SeparationMeter`;
+- mixture as every estimate: the lower bound, scored inside :class:`avsep.metrics.separation.SeparationMeter`;
 - ideal binary mask (each linear STFT bin goes to the loudest source) and ideal ratio mask
   (``|S_n| / Σ_m |S_m|``): upper bounds of masking the mixture with its own phase, from the true sources;
 - NMF-MFCC (Spiertz & Gnann 2009, the "NMF-MFCC" row of the papers' tables): NMF of the mixture magnitude

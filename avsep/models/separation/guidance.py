@@ -95,7 +95,7 @@ class Localizer:
         from avsep.models import method
 
         module = method(self.name)
-        predict = getattr(module, "TASKS", {}).get("single_source")
+        predict = module.tasks.get("single_source")
         if predict is None:
             raise LookupError(f"model {self.name!r} has no 'single_source' task")
         stage = module.recipe(self.params, data_root).stages[-1].name

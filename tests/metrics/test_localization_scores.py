@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import auc as sklearn_auc
 
-from avsep.evaluate.localization import (
+from avsep.metrics.localization import (
     auc, auc_thresholds, ciou, ciou_at, class_aware_ciou, class_cious, gt_map, iou, iou_at, nsa,
 )
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from avsep.evaluate.localization import evaluate_class_aware, evaluate_single_source, single_source_cious
+from avsep.metrics.localization import evaluate_class_aware, evaluate_single_source, single_source_cious
 
 
 def _block(rows, cols, size=4):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from avsep.evaluate.separation import (
+from avsep.metrics.separation import (
     SeparationMeter, bss_eval, evaluate_separation, is_near_silent, mixture_as_estimates,
 )
 

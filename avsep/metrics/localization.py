@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from avsep.evaluate.resize import resize_bilinear
+from avsep.metrics.resize import resize_bilinear
 
 # Thresholds of the AUC: x = 0, 0.05, …, 1 (LVS / Senocak et al. evaluation, followed by DSOL and MSSL).
 AUC_STEPS = 20

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsep.evaluate.localization import binarize, box_mask, gt_map, relative_threshold, rescale_boxes
-from avsep.evaluate.resize import resize_bilinear
+from avsep.metrics.localization import binarize, box_mask, gt_map, relative_threshold, rescale_boxes
+from avsep.metrics.resize import resize_bilinear
 
 
 def test_box_starting_at_zero_covers_pixel_zero():

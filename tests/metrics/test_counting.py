@@ -2,7 +2,7 @@
 
 import pytest
 
-from avsep.evaluate.counting import counting_accuracy, counting_mae, evaluate_counting
+from avsep.metrics.counting import counting_accuracy, counting_mae, evaluate_counting
 
 PRED, TRUE = [1, 2, 3, 5], [1, 3, 3, 4]
 

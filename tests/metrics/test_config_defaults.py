@@ -6,7 +6,7 @@ import pytest
 
 from avsep.config import ParamsError, load_params
 from avsep.config.evaluate import EvaluateParams
-from avsep.evaluate import clustering, counting, localization, separation
+from avsep.metrics import clustering, counting, localization, separation
 
 
 def _default(function, name):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from avsep.evaluate.clustering import evaluate_nmi, linear_probe, linear_probe_folds, nmi
+from avsep.metrics.clustering import evaluate_nmi, linear_probe, linear_probe_folds, nmi
 
 
 def test_nmi_by_hand():
