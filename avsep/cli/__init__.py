@@ -14,7 +14,7 @@ from typing import Sequence
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
 
 COMMANDS = ("avsep.cli.bench", "avsep.cli.build", "avsep.cli.evaluate", "avsep.cli.experiment",
-            "avsep.cli.report", "avsep.cli.serve", "avsep.cli.train", "avsep.cli.world")
+            "avsep.cli.params", "avsep.cli.report", "avsep.cli.serve", "avsep.cli.train", "avsep.cli.world")
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from avsep.config.schema import Params
 
-__all__ = ["Params", "ParamsError", "load_params", "derive", "with_overrides", "params_hash", "parse_override",
-           "DEFAULT_PARAMS"]
+__all__ = ["Params", "ParamsError", "load_params", "load_tree", "derive", "with_overrides", "params_hash",
+           "parse_override", "DEFAULT_PARAMS"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -92,6 +92,20 @@ def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[st
     ``path=None`` starts from the schema's defaults (used by tests that build tiny worlds).
     Raises :class:`ParamsError` naming the file, key and bad value.
     """
+    tree, origin = _read_tree(path, overrides)
+    return _validated(Params, tree, origin)
+
+
+def load_tree(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[str] = ()) -> dict:
+    """The plain values of ``path`` with ``overrides`` applied, as written (no defaults filled in), once they
+    validate; what ``avsep params --write`` renders. Raises :class:`ParamsError` like :func:`load_params`."""
+    tree, origin = _read_tree(path, overrides)
+    _validated(Params, tree, origin)
+    return tree
+
+
+def _read_tree(path: str | Path | None, overrides: Iterable[str]) -> tuple[dict, str]:
+    """The YAML tree of ``path`` (empty for None) with ``overrides`` applied, not validated, and its origin."""
     origin = str(path) if path is not None else "<defaults>"
     tree: dict = {}
     if path is not None:
@@ -107,7 +121,10 @@ def load_params(path: str | Path | None = DEFAULT_PARAMS, overrides: Iterable[st
         if not isinstance(loaded, dict):
             raise ParamsError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
         tree = loaded
-    return _overridden(tree, overrides, origin)
+    for text in overrides:
+        keys, value = parse_override(text)
+        _apply(tree, keys, value, f"--set {text}")
+    return tree, origin
 
 
 def with_overrides(params: Params, overrides: Iterable[str]) -> Params:

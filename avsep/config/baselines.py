@@ -19,17 +19,37 @@ from avsep.config.dmc import PerProfile
 class CorrespondenceParams(Section):
     """A two-stream net trained to tell a frame and the audio of the same clip from a mismatched pair."""
 
-    train_set: str = "clips"  # shard set (DATA/shards/<set>) whose train split it learns from
-    embed_dim: int = Field(128, ge=1)  # AVOL-Net: 128-D audio embedding compared with each visual position
-    vision_strides: list[int] = [1, 2, 2, 1]  # ResNet-18 stage strides: total 16, so 224 px -> 14x14 positions
-    epochs: PerProfile = PerProfile(paper=100, demo=4)  # passes over the train split (x profile epochs_scale)
-    lr: PerProfile = PerProfile(paper=1e-4, demo=1e-3)  # Objects that Sound: Adam, 1e-4; demo: fewer steps
-    weight_decay: float = Field(1e-5, ge=0)  # Objects that Sound: weight decay 1e-5
-    logit_scale_init: float = Field(5.0, gt=0)  # calibration: logit = scale * similarity + bias, scale's start
-    temperature: float = Field(1.0, gt=0)  # attention only: softmax over positions of cos / temperature
-    # Negatives of each frame: ``one`` other clip's audio (the papers), or ``batch``: every other clip of the
-    # batch (B - 1 negatives per positive from the same forward pass; positives and negatives weigh equally).
-    negatives: Literal["one", "batch"] = "one"
+    train_set: str = Field("clips", description="shard set whose train split it learns from")
+    embed_dim: int = Field(128, ge=1, description="shared embedding of audio and of each visual position")
+    vision_strides: list[int] = Field(
+        [1, 2, 2, 1],
+        description="ResNet-18 stage strides: 16 in all, 224 px -> 14x14 positions",
+    )
+    epochs: PerProfile = Field(
+        PerProfile(paper=100, demo=4),
+        description="passes over the train split (x profile epochs_scale)",
+    )
+    lr: PerProfile = Field(
+        PerProfile(paper=1e-4, demo=1e-3),
+        description="Adam learning rate per profile (Objects that Sound: 1e-4)",
+    )
+    weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay (Objects that Sound: 1e-5)")
+    logit_scale_init: float = Field(
+        5.0, gt=0,
+        description="calibration logit = scale * similarity + bias: the scale's start",
+    )
+    temperature: float = Field(
+        1.0, gt=0,
+        description="attention only: softmax over positions of cos / temperature (Senocak: 1, plain cosine)",
+    )
+    negatives: Literal["one", "batch"] = Field(
+        "one",
+        description=(
+            "negatives of each frame: one (another clip's audio, the papers) | batch (every other clip of "
+            "the batch: B - 1 negatives per positive from the same forward pass, weighed equally with the "
+            "positives)"
+        ),
+    )
 
     @field_validator("vision_strides")
     @classmethod
@@ -40,7 +60,16 @@ class CorrespondenceParams(Section):
 
 
 class BaselinesParams(Section):
-    grid: int = Field(14, ge=1)  # side of the random / whole-image / centre-prior maps (the runner resizes them)
-    centre_sigma: float = Field(0.25, gt=0)  # centre prior: Gaussian std as a fraction of the frame side
-    avc: CorrespondenceParams = CorrespondenceParams()
-    attention: CorrespondenceParams = CorrespondenceParams()
+    grid: int = Field(
+        14, ge=1,
+        description="side of the random / whole_image / centre_prior maps (resized to map_size to score)",
+    )
+    centre_sigma: float = Field(0.25, gt=0, description="centre_prior: Gaussian std as a fraction of the frame side")
+    avc: CorrespondenceParams = Field(
+        CorrespondenceParams(),
+        description="Objects that Sound (AVOL-Net): correspondence, localization = audio . each position",
+    )
+    attention: CorrespondenceParams = Field(
+        CorrespondenceParams(),
+        description="Senocak et al.: softmax attention over positions, same correspondence objective",
+    )

@@ -10,17 +10,33 @@ from avsep.config.dmc import PerProfile
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
-    # Share of each training batch replaced by mosaics: 1-4 other clips of the batch, each clip's motion map
-    # shrunk into a cell of a 2x2 grid and its audio added; the target is the sum of their counts.
-    mosaic: float = Field(0.5, ge=0, le=1)
-    mosaic_scale: tuple[float, float] = (0.4, 0.55)  # side of a placed clip, fraction of the frame side
-    max_mosaic_count: int = Field(6, ge=1)  # a clip that would push a mosaic's count past this is left out
-    # counting.memory: mosaic cells are drawn from this many clips taken at random from the whole training set
-    # with each batch (so mostly solos, as the set is); 0 (or streaming): from the batch's own clips.
-    pool: int = Field(32, ge=0)
-    gain_db: float = Field(3.0, ge=0)  # each mosaic clip's audio gain is uniform in +-gain_db
-    zoom_min: float = Field(0.6, gt=0, le=1)  # the other samples: half shrunk by U(zoom_min, 1), placed anywhere
-    flip: bool = True  # mirror motion maps left-right half of the time
+    mosaic: float = Field(
+        0.5, ge=0, le=1,
+        description=(
+            "share of each training batch replaced by mosaics: 1-4 other clips of the batch, each clip's "
+            "motion map shrunk into a cell of a 2x2 grid and its audio added; the target is the sum of "
+            "their counts"
+        ),
+    )
+    mosaic_scale: tuple[float, float] = Field(
+        (0.4, 0.55),
+        description="side of a clip placed in a mosaic, fraction of the frame side",
+    )
+    max_mosaic_count: int = Field(6, ge=1, description="clips that would take a mosaic past this count are left out")
+    pool: int = Field(
+        32, ge=0,
+        description=(
+            "memory: true: mosaic cells are drawn from this many clips taken at random from the whole "
+            "training set with each batch (so mostly solos, as the set is); 0 (or streaming): from the "
+            "batch's own clips"
+        ),
+    )
+    gain_db: float = Field(3.0, ge=0, description="each mosaic clip's audio gain is uniform in +-gain_db")
+    zoom_min: float = Field(
+        0.6, gt=0, le=1,
+        description="the other samples: half of them shrunk by U(zoom_min, 1) and placed anywhere",
+    )
+    flip: bool = Field(True, description="mirror the motion map half of the time")
 
     @model_validator(mode="after")
     def _scale_in_range(self):
@@ -31,30 +47,73 @@ class CountingAugment(Section):
 
 
 class CountingParams(Section):
-    shard_set: str = "clips"  # evaluated on (and predictions written for) every clip of this set
-    # Trained on these sets, a share of each in every batch: C1..C4 balances the counts (2/3 of the world's
-    # clips are solos, and a counter trained on them all says "one" to everything); [clips] trains on all.
-    train_sets: list[str] = Field(default_factory=lambda: ["C1", "C2", "C3", "C4"], min_length=1)
-    window_s: float = Field(6.0, gt=0)  # audio seen per sample: the world's whole clip (AudioSet: 10 s)
-    # motion: a CNN on the clip's motion map (per-pixel std over the window's frames); audio: the audio ResNet-18
-    # on the window's log-mel. Their pooled features are the Poisson regression's inputs.
-    streams: list[Literal["motion", "audio"]] = Field(default_factory=lambda: ["motion"], min_length=1)
-    # Independent counters trained side by side on the same batches; the prediction averages their log-rates.
-    members: int = Field(3, ge=1)
-    augment: CountingAugment = CountingAugment()
-    # Training reads every clip of train_sets once and draws batches from memory (the demo's 339 clips: 22 MB of
-    # motion maps); false streams them from the shards every epoch (sets too large to hold).
-    memory: bool = True
-    # Streaming (memory: false): samples each training view holds for shuffling (shards.shuffle_buffer for the
-    # counter's views): C3 and C4 hold 16 training clips each, and a view re-fills its buffer whenever it starts over.
-    shuffle_buffer: int = Field(50, ge=0)
-    decision: Literal["round", "mode"] = "round"  # count = round(λ), or the Poisson mode floor(λ)
-    max_count: int = Field(8, ge=1)  # predictions are clipped to [0, max_count]
-    lr: PerProfile = PerProfile(paper=1e-4, demo=2e-3)
-    weight_decay: float = Field(1e-4, ge=0)
-    warmup_frac: float = Field(0.15, ge=0, lt=1)  # linear warm-up over this share of the steps, then cosine to 0
-    epochs: PerProfile = PerProfile(paper=100, demo=150)
-    predictions: str = "data/counting/predictions.csv"  # clip_id,n_sources (dataset.predictions reads it)
+    shard_set: str = Field("clips", description="evaluated on, and predictions written for, every clip of this set")
+    train_sets: list[str] = Field(
+        default_factory=lambda: ["C1", "C2", "C3", "C4"], min_length=1,
+        description=(
+            "trained on these sets, a share of each in every batch: C1..C4 balances the counts (most of the "
+            "world's clips are solos, and a counter trained on them all says one to everything); [clips] "
+            "trains on all"
+        ),
+    )
+    window_s: float = Field(6.0, gt=0, description="seconds per sample: the world's whole clip (AudioSet: 10)")
+    streams: list[Literal["motion", "audio"]] = Field(
+        default_factory=lambda: ["motion"], min_length=1,
+        description=(
+            "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "
+            "audio: the audio ResNet-18 on the window's log-mel; their pooled features are the Poisson "
+            "regression's inputs ([motion, audio] trains past the demo's time budget on 2 CPU cores, "
+            "docs/models/cavl.md)"
+        ),
+    )
+    members: int = Field(
+        3, ge=1,
+        description=(
+            "independent counters trained side by side on the same batches; the prediction averages their "
+            "log-rates"
+        ),
+    )
+    augment: CountingAugment = Field(
+        CountingAugment(),
+        description="training only (docs/models/cavl.md, \"The counter\")",
+    )
+    memory: bool = Field(
+        True,
+        description=(
+            "training reads every clip of train_sets once and draws batches from memory (the demo's motion "
+            "maps: about 22 MB); false streams them from the shards every epoch (sets too large to hold)"
+        ),
+    )
+    shuffle_buffer: int = Field(
+        50, ge=0,
+        description=(
+            "memory: false: samples each training view holds for shuffling (shards.shuffle_buffer for the "
+            "counter's views); small, as C3 and C4 hold few train clips and a view re-fills its buffer "
+            "whenever it starts over"
+        ),
+    )
+    decision: Literal["round", "mode"] = Field(
+        "round",
+        description="count = round(rate) | mode: the Poisson mode floor(rate)",
+    )
+    max_count: int = Field(8, ge=1, description="predictions clipped to [0, max_count]")
+    lr: PerProfile = Field(PerProfile(paper=1e-4, demo=2e-3), description="Adam learning rate per profile")
+    weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay")
+    warmup_frac: float = Field(
+        0.15, ge=0, lt=1,
+        description="linear warm-up over this share of the steps, then cosine decay to 0",
+    )
+    epochs: PerProfile = Field(
+        PerProfile(paper=100, demo=150),
+        description=(
+            "passes over the training sets per profile (demo: 3,000 steps of 16 with 3 members; "
+            "docs/models/cavl.md)"
+        ),
+    )
+    predictions: str = Field(
+        "data/counting/predictions.csv",
+        description="clip_id,n_sources; point dataset.predictions here",
+    )
 
     @model_validator(mode="after")
     def _distinct_streams(self):

@@ -15,41 +15,78 @@ from avsep.config.base import Section
 class PerProfile(Section):
     """A value per profile (``profile: demo|paper``)."""
 
-    paper: float = Field(gt=0)
-    demo: float = Field(gt=0)
+    yaml_inline = True
+
+    paper: float = Field(gt=0, description="value under profile: paper")
+    demo: float = Field(gt=0, description="value under profile: demo")
 
 
 class Magnitudes(Section):
     """The magnitude ``z`` of ``softmax(-z·d)`` per distance (DMC Eq. 3)."""
 
-    inner_product: float = Field(1.0, gt=0)  # paper: W_j itself plays the role of z
-    euclidean: float = Field(30.0, gt=0)  # simplified code: softmax(-30·d)
+    inner_product: float = Field(1.0, gt=0, description="paper: W_j itself is the magnitude")
+    euclidean: float = Field(30.0, gt=0, description="simplified code: softmax(-30*d)")
 
 
 class DMCParams(Section):
-    shard_set: str = "clips"  # trained on every clip (the paper used unconstrained SoundNet-Flickr videos)
-    distance: Literal["inner_product", "euclidean"] = "inner_product"  # Alg. 1 line 6 (paper) or simplified
-    projection: Literal["centre_specific", "shared"] = "centre_specific"  # W_j per centre, shared by a and v
-    init: Literal["zeros", "spaced"] = "zeros"  # Alg. 1: distances start at 0; spaced: centres at even positions
-    # L2-normalise each position's feature before clustering (as CAVL does). Without it the centres (Eq. 7 sums)
-    # reach norms in the thousands, the softmax is winner-take-all and one cluster takes the whole frame.
-    normalize: bool = False
-    iterations: int = Field(3, ge=1)  # T of Algorithm 1 (original: 3 routings; simplified: 4)
-    visual_clusters: int = Field(2, ge=1)  # sound-maker and the rest (paper's localization setting)
-    audio_clusters: int = Field(2, ge=1)  # Eq. 8 pairs centre i of each modality, so = visual_clusters
-    z: Magnitudes = Magnitudes()
-    loss: Literal["max_margin", "contrastive"] = "max_margin"  # Eq. 8 (paper) or the simplified code's
-    margin: float | None = Field(None, gt=0)  # Eq. 8's Δ; null = number of clusters (original code)
-    contrastive_margin: float = Field(5.0, gt=0)  # simplified: 0.5·[y·d² + (1−y)·max(0, 5 − d)²]
-    lr: PerProfile = PerProfile(paper=1e-4, demo=1e-3)  # Adam (paper 1e-4; demo: few steps from scratch)
-    weight_decay: float = Field(1e-4, ge=0)
-    # The two ResNet-18s (started from the pre-trained backbones) at lr x backbone_lr_ratio, the rest at lr.
-    # 1 = one rate for every weight (the paper); docs/models/dmc.md for the demo's 0.1.
-    backbone_lr_ratio: PerProfile = PerProfile(paper=1.0, demo=1.0)
-    epochs: PerProfile = PerProfile(paper=100, demo=3)  # passes over every 1-s window of the set (simplified: 100)
-    # Localization heatmap of the chosen visual centre j: its soft assignment s_ij (paper, §5.1), or the
-    # agreement -d_ij of each position with it (the softmax's input, Alg. 1 line 6), which does not saturate.
-    heatmap: Literal["assignment", "agreement"] = "assignment"
+    shard_set: str = Field("clips", description="shard set trained on (the paper: every unconstrained video)")
+    distance: Literal["inner_product", "euclidean"] = Field(
+        "inner_product",
+        description="inner_product (paper, Alg. 1) | euclidean (simplified code)",
+    )
+    projection: Literal["centre_specific", "shared"] = Field(
+        "centre_specific",
+        description="centre_specific W_j shared by audio and vision (paper) | shared (simplified)",
+    )
+    init: Literal["zeros", "spaced"] = Field(
+        "zeros",
+        description="zeros: Alg. 1 starts from d = 0 | spaced: centres at evenly spaced positions",
+    )
+    normalize: bool = Field(
+        False,
+        description=(
+            "L2-normalise each position's feature before clustering (as CAVL does); without it the centres "
+            "(Eq. 7 sums) reach norms in the thousands, the softmax is winner-take-all and one cluster "
+            "takes the whole frame"
+        ),
+    )
+    iterations: int = Field(3, ge=1, description="T of Algorithm 1 (original: 3 routings; simplified: 4)")
+    visual_clusters: int = Field(2, ge=1, description="sound-maker and the rest (the paper's localization setting)")
+    audio_clusters: int = Field(
+        2, ge=1,
+        description="max_margin pairs centre i of each modality: equal to visual_clusters",
+    )
+    z: Magnitudes = Field(Magnitudes(), description="magnitude of softmax(-z*d), per distance (Eq. 3)")
+    loss: Literal["max_margin", "contrastive"] = Field(
+        "max_margin",
+        description="max_margin (Eq. 8, cosine proximity) | contrastive (simplified code)",
+    )
+    margin: float | None = Field(None, gt=0, description="Eq. 8's margin; null = number of clusters (original code)")
+    contrastive_margin: float = Field(5.0, gt=0, description="contrastive: 0.5*[y*d^2 + (1-y)*max(0, 5 - d)^2]")
+    lr: PerProfile = Field(
+        PerProfile(paper=1e-4, demo=1e-3),
+        description="Adam learning rate per profile (paper 1e-4; demo: few steps)",
+    )
+    weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay")
+    backbone_lr_ratio: PerProfile = Field(
+        PerProfile(paper=1.0, demo=1.0),
+        description=(
+            "the two ResNet-18s (started from the pre-trained backbones) at lr x this, the rest at lr; 1 = "
+            "one rate for every weight (the paper); docs/models/dmc.md for the demo's 0.1"
+        ),
+    )
+    epochs: PerProfile = Field(
+        PerProfile(paper=100, demo=3),
+        description="passes over every 1-s window of the set, per profile (x epochs_scale)",
+    )
+    heatmap: Literal["assignment", "agreement"] = Field(
+        "assignment",
+        description=(
+            "localization map of the chosen visual centre j: assignment (its soft assignment s_ij, paper "
+            "§5.1) | agreement (-d_ij of each position with it, min-max scaled: the softmax's input, which "
+            "does not saturate; the demo's choice, docs/models/dmc.md)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _paired_centres(self):

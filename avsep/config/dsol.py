@@ -14,8 +14,10 @@ from avsep.config.base import Section
 class PerProfile(Section):
     """A value per profile (``profile: paper|demo``): the demo trains from scratch in minutes on a CPU."""
 
-    paper: float = Field(gt=0)
-    demo: float = Field(gt=0)
+    yaml_inline = True
+
+    paper: float = Field(gt=0, description="value under profile: paper")
+    demo: float = Field(gt=0, description="value under profile: demo")
 
     def get(self, profile: str) -> float:
         return getattr(self, profile)
@@ -24,35 +26,59 @@ class PerProfile(Section):
 class DsolParams(Section):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
-    clips_set: str = "clips"  # stage one: the solo clips of this shard set (localization view)
-    cocktail_set: str = "cocktail"  # stage two: the 2x2 cocktail-party set
-    train_split: str = "train"
-    embed_dim: int = Field(128, ge=1)  # the audio/visual embedding heads' width
-    scale_init: float = Field(5.0, gt=0)  # initial weight of the bias-free 1x1 conv before the sigmoid
+    clips_set: str = Field("clips", description="stage one: the solo clips (one sounding class) of this shard set")
+    cocktail_set: str = Field("cocktail", description="stage two: the 2x2 cocktail-party set")
+    train_split: str = Field("train", description="split both stages train on")
+    embed_dim: int = Field(128, ge=1, description="audio/visual embedding heads")
+    scale_init: float = Field(
+        5.0, gt=0,
+        description="initial weight of the bias-free 1x1 conv before the sigmoid (\"parameterized sigmoid\")",
+    )
     # Stage one (Eq. 1-3)
-    epochs_one: PerProfile = PerProfile(paper=15, demo=3)  # (x profile epochs_scale; an epoch = every 1-s window)
-    lr_one: PerProfile = PerProfile(paper=1e-4, demo=1e-4)  # Adam
-    weight_decay: float = Field(1e-4, ge=0)
-    mask_threshold: float = Field(0.05, ge=0, lt=1)  # object mask = localization map > this (Table 4)
-    mask_dilation: int = Field(1, ge=0)  # pixels the object mask is dilated by
-    clusters: int = Field(11, ge=2)  # k of the k-means dictionary (Eq. 3; Table 4)
-    cluster_from_epoch: int = Field(1, ge=1)  # first clustering after this many epochs ("after the first")
-    kmeans_n_init: int = Field(10, ge=1)  # k-means restarts (best inertia kept)
-    kmeans_max_iter: int = Field(300, ge=1)
-    cluster_max_clips: int = Field(4096, ge=2)  # clips whose object features are clustered per round
-    cls_lr: float = Field(1e-3, gt=0)  # pseudo-label classification (Adam)
-    cls_passes: PerProfile = PerProfile(paper=3, demo=1)  # passes over the clustered clips per round
+    epochs_one: PerProfile = Field(
+        PerProfile(paper=15, demo=3),
+        description="stage one (Eq. 1-3) epochs (x profile epochs_scale); an epoch = every 1-s window",
+    )
+    lr_one: PerProfile = Field(
+        PerProfile(paper=1e-4, demo=1e-4),
+        description=(
+            "Adam, stage one localization (the paper's rate keeps the pre-trained features; "
+            "docs/models/dsol.md)"
+        ),
+    )
+    weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay of both stages")
+    mask_threshold: float = Field(
+        0.05, ge=0, lt=1,
+        description="object mask = localization map > this (Table 4: 0.03 / 0.05 / 0.07)",
+    )
+    mask_dilation: int = Field(1, ge=0, description="the mask is dilated by this many pixels")
+    clusters: int = Field(11, ge=2, description="k of the k-means dictionary (Eq. 3; Table 4: 11 / 13 / 20)")
+    cluster_from_epoch: int = Field(
+        1, ge=1,
+        description="first clustering round after this many epochs, then after every epoch",
+    )
+    kmeans_n_init: int = Field(10, ge=1, description="k-means restarts")
+    kmeans_max_iter: int = Field(300, ge=1, description="k-means iterations per restart")
+    cluster_max_clips: int = Field(4096, ge=2, description="solo clips clustered per round")
+    cls_lr: float = Field(1e-3, gt=0, description="Adam, pseudo-label classification")
+    cls_passes: PerProfile = Field(PerProfile(paper=3, demo=1), description="passes over the clustered clips per round")
     # Stage two (Eq. 4-8)
-    epochs_two: PerProfile = PerProfile(paper=5, demo=2)  # (x profile epochs_scale)
-    lr_two: PerProfile = PerProfile(paper=1e-4, demo=1e-4)  # Adam
-    lambda_: float = Field(0.5, ge=0, alias="lambda")  # L2 = Lc + lambda * L1 (Eq. 8; Table 3)
-    use_l1: bool = True  # Table 5: the localization loss in stage two
-    use_prod: bool = True  # Table 5: the silent-object filter s = m * l (Eq. 5)
-    use_lc: bool = True  # Table 5: the audiovisual category-distribution KL (Eq. 7)
-    test_scale: float = Field(3.0, gt=0)  # class maps at test: softmax over classes of (maps x this)
+    epochs_two: PerProfile = Field(
+        PerProfile(paper=5, demo=2),
+        description="stage two (Eq. 4-8) epochs (x profile epochs_scale)",
+    )
+    lr_two: PerProfile = Field(PerProfile(paper=1e-4, demo=1e-4), description="Adam, stage two")
+    lambda_: float = Field(
+        0.5, ge=0, alias="lambda",
+        description="L2 = Lc + lambda * L1 (Eq. 8; Table 3: 0.3 / 0.5 / 0.8 / 1.0 / 1.5)",
+    )
+    use_l1: bool = Field(True, description="Table 5: localization loss in stage two")
+    use_prod: bool = Field(True, description="Table 5: silent-object filter s = m * l (Eq. 5)")
+    use_lc: bool = Field(True, description="Table 5: audiovisual category-distribution KL (Eq. 7)")
+    test_scale: float = Field(3.0, gt=0, description="class maps at test: softmax over classes of (maps x this)")
     # Inputs
-    augment: bool = True  # training frames: random horizontal flip and brightness jitter
-    jitter: float = Field(0.3, ge=0, lt=1)  # brightness factor ~ U(1 - jitter, 1 + jitter)
+    augment: bool = Field(True, description="training frames: random horizontal flip and brightness jitter")
+    jitter: float = Field(0.3, ge=0, lt=1, description="brightness x U(1 - jitter, 1 + jitter)")
 
     @model_validator(mode="after")
     def _some_stage_two_loss(self):

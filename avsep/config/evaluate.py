@@ -27,11 +27,23 @@ def _check_protocols(names: list[str], known: tuple[str, ...], field: str) -> li
 
 
 class LocalizationEvalParams(Section):
-    map_size: int = Field(224, ge=1)  # heatmaps are resized (bilinear) and boxes drawn at this side, in pixels
-    single_source: list[str] = list(SINGLE_SOURCE_NAMES)  # protocols reported for one-source frames
-    class_aware: list[str] = list(CLASS_AWARE_NAMES)  # protocols reported for multi-source frames
-    thresholds: list[float] = [0.3, 0.5]  # report cIoU@t (fraction of samples with cIoU >= t) for each t
-    nsa_tau: float = Field(0.2, ge=0)  # DSOL: a silent class's pixel counts as silent when its map value <= tau
+    map_size: int = Field(
+        224, ge=1,
+        description="maps resized (bilinear, as OpenCV) and boxes drawn at this side in pixels",
+    )
+    single_source: list[str] = Field(
+        list(SINGLE_SOURCE_NAMES),
+        description="protocols for one-source frames (or relative:R)",
+    )
+    class_aware: list[str] = Field(
+        list(CLASS_AWARE_NAMES),
+        description="protocols for multi-source frames (or relative:R)",
+    )
+    thresholds: list[float] = Field([0.3, 0.5], description="report cIoU@t, the fraction of samples with cIoU >= t")
+    nsa_tau: float = Field(
+        0.2, ge=0,
+        description="DSOL NSA: a silent class's pixel counts as silent when its map value <= tau",
+    )
 
     @field_validator("single_source")
     @classmethod
@@ -53,23 +65,44 @@ class LocalizationEvalParams(Section):
 
 
 class SeparationEvalParams(Section):
-    backend: Literal["mir_eval", "fast_bss_eval"] = "mir_eval"  # mir_eval is the reference
-    silence_threshold: float = Field(1e-5, ge=0)  # Sound of Pixels: a signal with sum(|x|) <= this is skipped
-    workers: int = Field(2, ge=0)  # processes scoring the mixtures (baselines + BSS); 0 = in this process
+    backend: Literal["mir_eval", "fast_bss_eval"] = Field(
+        "mir_eval",
+        description="mir_eval (reference) | fast_bss_eval (same within 0.01 dB, about 2x faster on CPU)",
+    )
+    silence_threshold: float = Field(
+        1e-5, ge=0,
+        description="skip samples with a reference/estimate whose sum(|x|) <= this (Sound of Pixels)",
+    )
+    workers: int = Field(
+        2, ge=0,
+        description="processes that score the mixtures (NMF-MFCC, ideal masks, BSS); 0 = in-process",
+    )
 
 
 class ProbeEvalParams(Section):
-    C: float = Field(1.0, gt=0)  # inverse L2 strength of the logistic-regression probe (scikit-learn's C)
-    max_iter: int = Field(1000, ge=1)  # lbfgs iterations; a probe that does not converge is reported
-    standardize: bool = True  # z-score features with the training split's mean/std before the probe
+    C: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic-regression probe")
+    max_iter: int = Field(1000, ge=1, description="lbfgs iterations; non-convergence is reported beside the accuracy")
+    standardize: bool = Field(True, description="z-score features with the training split's statistics")
 
 
 class CountingEvalParams(Section):
-    cap: int | None = Field(4, ge=1)  # counts >= cap are one class (C4 = "four or more"); null: exact counts
+    cap: int | None = Field(
+        4, ge=1,
+        description="counts >= cap are one class (C4 = four or more); null compares exact counts",
+    )
 
 
 class EvaluateParams(Section):
-    localization: LocalizationEvalParams = LocalizationEvalParams()
-    separation: SeparationEvalParams = SeparationEvalParams()
-    probe: ProbeEvalParams = ProbeEvalParams()
-    counting: CountingEvalParams = CountingEvalParams()
+    localization: LocalizationEvalParams = Field(
+        LocalizationEvalParams(),
+        description="localization protocols (avsep.metrics.localization)",
+    )
+    separation: SeparationEvalParams = Field(
+        SeparationEvalParams(),
+        description="separation scoring (BSS metrics of the N-mix sets)",
+    )
+    probe: ProbeEvalParams = Field(
+        ProbeEvalParams(),
+        description="linear probe on frozen features (CAVL's experiments)",
+    )
+    counting: CountingEvalParams = Field(CountingEvalParams(), description="counting accuracy")

@@ -8,22 +8,39 @@ from avsep.config.base import Section
 
 
 class EncodeParams(Section):
-    crf: int = Field(23, ge=0, le=51)  # x264 constant rate factor: lower is better quality, bigger files
-    preset: str = "veryfast"  # x264 speed/size trade-off
-    threads: int = Field(1, ge=1)  # fixed so the bytes do not depend on the machine
-    audio_rate: int = Field(44100, ge=8000, le=96000)  # AAC sample rate of the written file
-    channels: int = Field(2, ge=1, le=8)  # AAC channels of the written file
-    audio_bitrate: str = "128k"
+    crf: int = Field(23, ge=0, le=51, description="x264 quality: lower = better, bigger")
+    preset: str = Field("veryfast", description="x264 speed/size trade-off")
+    threads: int = Field(1, ge=1, description="fixed so the bytes do not depend on the machine")
+    audio_rate: int = Field(44100, ge=8000, le=96000, description="Hz of the written AAC")
+    channels: int = Field(2, ge=1, le=8, description="AAC channels written")
+    audio_bitrate: str = Field("128k", description="AAC bitrate of the written file")
 
 
 class MediaParams(Section):
-    short_clip: Literal["pad", "refuse"] = "pad"  # a clip shorter than asked: zero-pad or raise ClipTooShort
-    # Shortfalls up to this are padded even under "refuse": AAC priming and container rounding make audio
-    # and video end a few tens of milliseconds apart in ordinary files.
-    short_tolerance_s: float = Field(0.1, ge=0)
-    # Seek this far before start_s and cut exactly with filters: covers one audio codec frame (and its
-    # decoder warm-up) at any rate down to 8 kHz, where ffmpeg's own seek is only frame-accurate.
-    seek_margin_s: float = Field(0.5, ge=0)
-    max_pixels: int = Field(4096 * 4096, gt=0)  # larger videos are refused (VideoTooLarge) before decoding
-    timeout_s: float = Field(600.0, gt=0)  # one ffmpeg call may not run longer than this
-    encode: EncodeParams = EncodeParams()
+    short_clip: Literal["pad", "refuse"] = Field(
+        "pad",
+        description="a clip shorter than asked: pad with silence/last frame, or refuse",
+    )
+    short_tolerance_s: float = Field(
+        0.1, ge=0,
+        description=(
+            "shortfalls up to this are padded even under refuse: AAC priming and container rounding make "
+            "audio and video end a few tens of milliseconds apart in ordinary files"
+        ),
+    )
+    seek_margin_s: float = Field(
+        0.5, ge=0,
+        description=(
+            "seek this far before start_s and cut exactly with filters: covers one audio codec frame (and "
+            "its decoder warm-up) at any rate down to 8 kHz, where ffmpeg's own seek is only frame-accurate"
+        ),
+    )
+    max_pixels: int = Field(
+        4096 * 4096, gt=0,
+        description="width*height above this is refused before decoding (4096x4096)",
+    )
+    timeout_s: float = Field(600.0, gt=0, description="one ffmpeg call may not run longer than this")
+    encode: EncodeParams = Field(
+        EncodeParams(),
+        description="avsep.media.encode (the world renderer): H.264 + AAC mp4, same bytes for same inputs",
+    )

@@ -10,33 +10,77 @@ from avsep.config.dsol import PerProfile
 
 
 class OptimizerPerProfile(Section):
-    paper: Literal["sgd", "adam"] = "sgd"
-    demo: Literal["sgd", "adam"] = "sgd"
+    yaml_inline = True
+
+    paper: Literal["sgd", "adam"] = Field("sgd", description="optimizer under profile: paper")
+    demo: Literal["sgd", "adam"] = Field("sgd", description="optimizer under profile: demo")
 
 
 class MsslParams(Section):
-    train_set: str = "clips"  # shard set whose train split it learns from (labels from the dataset)
-    train_split: str = "train"
-    mode: Literal["full", "multitask", "avc_only"] = "full"  # Table 2's ablations
-    audio: Literal["crnn", "resnet18"] = "crnn"  # audio network: CRNN (paper) or ResNet-18 (released code)
-    cam: Literal["gradcam", "cam"] = "gradcam"  # class maps: Grad-CAM (paper, Eq. 4) or ReLU of the class conv
-    # full mode's maps: Eq. 8 alone (paper) or Eq. 8 times the visual class map of stage one (docs/models/mssl.md)
-    localization: Literal["fine", "coarse_to_fine"] = "fine"
-    lambda_avc: float = Field(1.0, ge=0)  # Lmul = Lcls + lambda * Lavc (Eq. 3)
-    avc_hidden: int = Field(128, ge=1)  # correspondence MLP 2C -> this -> 2
-    proj_hidden: int = Field(1024, ge=1)  # alignment projections C -> this -> embed_dim (Eq. 6)
-    embed_dim: int = Field(128, ge=1)
-    margin: float = Field(1.4, gt=0)  # Delta of the contrastive alignment (Eq. 7)
-    class_threshold: float = Field(0.3, ge=0, lt=1)  # a class is valid for alignment when p > this in both
-    epochs_one: PerProfile = PerProfile(paper=20, demo=2)  # (x profile epochs_scale; an epoch = every 1-s window)
-    epochs_two: PerProfile = PerProfile(paper=20, demo=1)
-    lr_one: PerProfile = PerProfile(paper=1e-3, demo=1e-2)  # SGD, heads; backbones get lr x backbone_lr_ratio
-    lr_two: PerProfile = PerProfile(paper=1e-4, demo=1e-3)
-    backbone_lr_ratio: float = Field(0.1, gt=0)  # paper: heads 1e-3, backbones 1e-4
-    momentum: float = Field(0.9, ge=0, lt=1)
-    # Optimizer per profile: SGD with momentum (the paper) or Adam (the demo's few hundred steps on top of the
-    # pre-trained backbones: SGD's class heads barely leave the label prior in that time).
-    optimizer: "OptimizerPerProfile" = Field(default_factory=lambda: OptimizerPerProfile())
-    weight_decay: float = Field(5e-4, ge=0)
-    augment: bool = True  # training frames: random flip and brightness jitter
-    jitter: float = Field(0.3, ge=0, lt=1)
+    train_set: str = Field(
+        "clips",
+        description="shard set whose train split it learns from (multi-label targets from the dataset's labels)",
+    )
+    train_split: str = Field("train", description="split both stages train on")
+    mode: Literal["full", "multitask", "avc_only"] = Field(
+        "full",
+        description="full | multitask | avc_only (Table 2's ablations)",
+    )
+    audio: Literal["crnn", "resnet18"] = Field(
+        "crnn",
+        description=(
+            "crnn (paper: 2-D convs + GRU) | resnet18 (released code; starts from the pre-trained audio "
+            "backbone)"
+        ),
+    )
+    cam: Literal["gradcam", "cam"] = Field(
+        "gradcam",
+        description="gradcam (paper, Eq. 4) | cam (ReLU of the class conv, released code)",
+    )
+    localization: Literal["fine", "coarse_to_fine"] = Field(
+        "fine",
+        description=(
+            "full mode's maps: fine (Eq. 8 alone, paper) | coarse_to_fine (Eq. 8 x the visual class map of "
+            "stage one; docs/models/mssl.md)"
+        ),
+    )
+    lambda_avc: float = Field(1.0, ge=0, description="Lmul = Lcls + lambda * Lavc (Eq. 3)")
+    avc_hidden: int = Field(128, ge=1, description="correspondence MLP 2C -> this -> 2")
+    proj_hidden: int = Field(1024, ge=1, description="alignment projections C -> this -> embed_dim (Eq. 6)")
+    embed_dim: int = Field(128, ge=1, description="alignment embedding width (Eq. 6)")
+    margin: float = Field(1.4, gt=0, description="Delta of the contrastive alignment (Eq. 7)")
+    class_threshold: float = Field(
+        0.3, ge=0, lt=1,
+        description="a class is aligned (and mapped at test) when its probability exceeds this",
+    )
+    epochs_one: PerProfile = Field(
+        PerProfile(paper=20, demo=2),
+        description=(
+            "stage one (classification + correspondence) epochs (x profile epochs_scale); an epoch = every "
+            "1-s window of every clip"
+        ),
+    )
+    epochs_two: PerProfile = Field(
+        PerProfile(paper=20, demo=1),
+        description="stage two (alignment) epochs (x profile epochs_scale)",
+    )
+    lr_one: PerProfile = Field(
+        PerProfile(paper=1e-3, demo=1e-2),
+        description="stage one: the heads' learning rate; backbones at lr x backbone_lr_ratio",
+    )
+    lr_two: PerProfile = Field(
+        PerProfile(paper=1e-4, demo=1e-3),
+        description="stage two: the heads' learning rate; backbones at lr x backbone_lr_ratio",
+    )
+    backbone_lr_ratio: float = Field(0.1, gt=0, description="paper: heads 1e-3, backbones 1e-4")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (sgd only)")
+    optimizer: "OptimizerPerProfile" = Field(
+        default_factory=lambda: OptimizerPerProfile(),
+        description=(
+            "optimizer per profile: sgd (the paper, with momentum) | adam (the demo's few hundred steps on "
+            "top of the pre-trained backbones: SGD's class heads barely leave the label prior in that time)"
+        ),
+    )
+    weight_decay: float = Field(5e-4, ge=0, description="weight decay (paper: 5e-4)")
+    augment: bool = Field(True, description="training frames: random flip and brightness jitter")
+    jitter: float = Field(0.3, ge=0, lt=1, description="brightness x U(1 - jitter, 1 + jitter)")

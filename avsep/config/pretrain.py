@@ -18,18 +18,31 @@ METHODS_WITH_RESNETS = ("avc", "attention", "dmc", "cavl", "counting", "mssl", "
 
 
 class PretrainParams(Section):
-    shard_set: str = "clips"  # every training clip (solos, duets, k-source scenes)
-    # visible: a frame's targets are every instrument in view, sounding or silent (image-level tags, as
-    # ImageNet's; needs object annotations: the world's, else the clip's labels). sounding: the clip's labels.
-    vision_targets: Literal["visible", "sounding"] = "visible"
-    # Methods whose ResNet-18 backbones start from the pre-trained weights; the others start from scratch.
-    # Empty here, so code that builds params without params.yaml needs no checkpoint; params.yaml lists them.
-    methods: list[str] = Field(default_factory=list)
-    lr: PerProfile = PerProfile(paper=1e-3, demo=1e-3)  # Adam
-    weight_decay: float = Field(1e-4, ge=0)
-    epochs: PerProfile = PerProfile(paper=30, demo=30)  # passes over the set's 1-s windows (x epochs_scale)
-    augment: bool = True  # training frames: random flip and brightness jitter
-    jitter: float = Field(0.3, ge=0, lt=1)  # brightness x U(1 - jitter, 1 + jitter)
+    shard_set: str = Field("clips", description="every training clip (train split only): frames and 1-s log-mel")
+    vision_targets: Literal["visible", "sounding"] = Field(
+        "visible",
+        description=(
+            "visible: a frame's targets are every instrument in view, sounding or silent (image-level tags, "
+            "as ImageNet's; needs object annotations: the world's, else the clip's labels) | sounding: the "
+            "clip's labels"
+        ),
+    )
+    methods: list[str] = Field(
+        default_factory=list,
+        description=(
+            "methods whose ResNet-18 backbones start from the pre-trained weights; the others start from "
+            "scratch ([] = all from scratch; the schema's default is [], so code that builds params without "
+            "params.yaml needs no checkpoint)"
+        ),
+    )
+    lr: PerProfile = Field(PerProfile(paper=1e-3, demo=1e-3), description="Adam")
+    weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay")
+    epochs: PerProfile = Field(
+        PerProfile(paper=30, demo=30),
+        description="passes over the set's 1-s windows (x epochs_scale; demo: 20 steps each)",
+    )
+    augment: bool = Field(True, description="training frames: random flip and brightness jitter")
+    jitter: float = Field(0.3, ge=0, lt=1, description="brightness x U(1 - jitter, 1 + jitter)")
 
     @field_validator("methods")
     @classmethod

@@ -6,11 +6,13 @@ from avsep.config.base import Section
 
 
 class ProfileSettings(Section):
-    backbone_width: int = Field(64, ge=4)  # ResNet-18 base channels (64 = the papers')
-    image_size: int = Field(224, ge=32)  # frames fed to the vision network
-    batch_size: int = Field(32, ge=1)
-    epochs_scale: float = Field(1.0, gt=0)  # multiplies every method's epoch count (demo: fewer passes)
-    max_steps_per_epoch: int | None = Field(None, ge=1)  # cap on steps per epoch (demo: minutes, not hours)
+    yaml_inline = True
+
+    backbone_width: int = Field(64, ge=4, description="ResNet-18 base channels (64 = the papers')")
+    image_size: int = Field(224, ge=32, description="frames fed to the vision network")
+    batch_size: int = Field(32, ge=1, description="training batch size")
+    epochs_scale: float = Field(1.0, gt=0, description="multiplies every method's epoch count (demo: fewer passes)")
+    max_steps_per_epoch: int | None = Field(None, ge=1, description="cap on steps per epoch (demo: minutes, not hours)")
 
 
 def _demo() -> ProfileSettings:
@@ -18,5 +20,8 @@ def _demo() -> ProfileSettings:
 
 
 class Profiles(Section):
-    paper: ProfileSettings = ProfileSettings()
-    demo: ProfileSettings = Field(default_factory=_demo)
+    paper: ProfileSettings = Field(ProfileSettings(), description="the papers' settings")
+    demo: ProfileSettings = Field(
+        default_factory=_demo,
+        description="the CPU demo: narrow backbones, small frames, at most max_steps_per_epoch steps an epoch",
+    )

@@ -26,26 +26,98 @@ from avsep.config.world import WorldParams
 
 
 class Params(Section):
-    seed: int = Field(0, ge=0)
-    profile: Literal["demo", "paper"] = "demo"  # one key: CPU demo or the papers' settings (GPU)
-    profiles: Profiles = Profiles()
-    media: MediaParams = MediaParams()
-    features: FeatureParams = FeatureParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
-    world: WorldParams = WorldParams()
-    dataset: DatasetParams = DatasetParams()
-    shards: ShardParams = ShardParams()
-    build: BuildParams = BuildParams()
-    report: ReportParams = ReportParams()
-    dmc: DMCParams = DMCParams()
-    cavl: CAVLParams = CAVLParams()
-    counting: CountingParams = CountingParams()
-    baselines: BaselinesParams = BaselinesParams()
-    dsol: DsolParams = DsolParams()
-    mssl: MsslParams = MsslParams()
-    separation: SeparationParams = SeparationParams()
-    pretrain: PretrainParams = PretrainParams()
+    """Every knob that changes a result. Read through avsep.config (one schema, validated); override any key on
+    the command line with --set a.b=value."""
+
+    seed: int = Field(
+        0, ge=0,
+        description="global random seed of training and evaluation (the world has its own, world.seed)",
+    )
+    profile: Literal["demo", "paper"] = Field(
+        "demo",
+        description=(
+            "demo (CPU, minutes) | paper (the papers' backbones and sizes, for GPU): selects "
+            "profiles.<name> and every method's per-profile values"
+        ),
+    )
+    profiles: Profiles = Field(
+        Profiles(),
+        description=(
+            "what each profile sets for every method: backbone width, image size, batch size, epoch scale, "
+            "step cap"
+        ),
+    )
+    media: MediaParams = Field(
+        MediaParams(),
+        description="decoding limits and behaviour (avsep.media), and the encoder of rendered videos",
+    )
+    features: FeatureParams = Field(
+        FeatureParams(),
+        description="the audio front end (avsep.features): a named preset, or custom from the keys below",
+    )
+    train: TrainParams = Field(
+        TrainParams(),
+        description=(
+            "the one trainer (avsep.train): device, precision, checkpoint and logging cadence, default "
+            "optimizer and schedule"
+        ),
+    )
+    evaluate: EvaluateParams = Field(
+        EvaluateParams(),
+        description="which protocols avsep evaluate reports, and the knobs the papers left open",
+    )
+    world: WorldParams = Field(WorldParams(), description="the built-in procedural audiovisual world (avsep world)")
+    dataset: DatasetParams = Field(
+        DatasetParams(),
+        description="which dataset source is read and how it is fetched (avsep.sources, avsep.download)",
+    )
+    shards: ShardParams = Field(
+        ShardParams(),
+        description="writing shard sets and reading them into model-ready batches (avsep.shards)",
+    )
+    build: BuildParams = Field(
+        BuildParams(),
+        description="the dataset build (avsep build, the build-dataset Prefect flow)",
+    )
+    report: ReportParams = Field(
+        ReportParams(),
+        description="avsep report -> reports/index.html + reports/README.md (docs/report.md)",
+    )
+    dmc: DMCParams = Field(DMCParams(), description="DMC (Hu et al., CVPR 2019), avsep.models.dmc; docs/models/dmc.md")
+    cavl: CAVLParams = Field(
+        CAVLParams(),
+        description="CAVL (Hu et al., heterogeneous scene analysis), avsep.models.cavl; docs/models/cavl.md",
+    )
+    counting: CountingParams = Field(
+        CountingParams(),
+        description="audiovisual source counter (CAVL's Poisson regression), avsep.models.counting",
+    )
+    baselines: BaselinesParams = Field(
+        BaselinesParams(),
+        description="avsep.models.baselines: the maps every model is shown beside (docs/evaluation.md)",
+    )
+    dsol: DsolParams = Field(
+        DsolParams(),
+        description="DSOL (Hu et al. 2020): two-stage class-aware localization (docs/models/dsol.md)",
+    )
+    mssl: MsslParams = Field(
+        MsslParams(),
+        description=(
+            "MSSL (Qian et al. 2020): classification + correspondence, then class-aware alignment "
+            "(docs/models/mssl.md)"
+        ),
+    )
+    separation: SeparationParams = Field(
+        SeparationParams(),
+        description="visually guided separation (Sound of Pixels + MSSL/CAVL guidance; docs/models/separation.md)",
+    )
+    pretrain: PretrainParams = Field(
+        PretrainParams(),
+        description=(
+            "backbones the methods start from: the world's stand-in for ImageNet/AudioSet weights "
+            "(docs/models/pretrain.md)"
+        ),
+    )
 
     def active_profile(self) -> ProfileSettings:
         """The settings of the selected profile (``profile: demo`` or ``paper``)."""

@@ -19,27 +19,87 @@ TRAINED_VARIANTS = ("frame", "object", "audio")  # gradcam reads the audio varia
 class SeparationScale(Section):
     """What the profile changes."""
 
-    unet_filters: int = Field(64, ge=1)  # base filters of the audio U-Net (SoP: 64)
-    unet_depth: int = Field(7, ge=2)  # down-samplings of the U-Net (SoP: 7; 256 log-frequency rows -> 2)
-    class_level: int = Field(4, ge=1)  # U-Net encoder level whose features the class head reads
-    n_bins: int = Field(256, ge=2)  # log-frequency rows of the warp (SoP: 256)
-    train_frames: int | None = Field(None, ge=1)  # random crop of STFT frames in training; None: whole window
-    batch_repeats: int = Field(1, ge=1)  # training steps per loaded batch, each with its own crop and flips
-    repeat_block: int = Field(8, ge=1)  # batches cycled together when repeating: a batch's uses are this far apart
-    image_size: int | None = Field(None, ge=16)  # frames fed to the vision network; None: the profile's
-    vision_width: int | None = Field(None, ge=4)  # ResNet-18 base width; None: the profile's backbone_width
-    channels: int = Field(32, ge=1)  # K: audio channels = visual channels (SoP: 32)
-    epochs: int | dict[str, int] = 100  # SoP: 100; or per trained variant, e.g. {audio: 20, frame: 4, object: 4}
-    steps_per_epoch: int | None = Field(None, ge=1)  # cap per epoch; None: one pass over sizes.json
-    batch_size: int | dict[str, int] | None = None  # None: the profile's; or per trained variant, as epochs
-    optimizer: Literal["sgd", "adam"] = "sgd"  # SoP: SGD, momentum 0.9
-    mask: Literal["binary", "ratio"] = "binary"  # SoP: binary masks with the weighted BCE; ratio: weighted L1
-    lr_sound: float = Field(1e-3, gt=0)  # SoP: audio U-Net and the class head
-    lr_frame: float = Field(1e-4, gt=0)  # SoP: the visual network (ImageNet-pretrained there, here from scratch)
-    lr_synth: float = Field(1e-3, gt=0)  # SoP: synthesizer
-    milestones: list[int] = [40, 80]  # epochs at which the learning rates are multiplied by lr_gamma (SoP)
-    eval_samples: int | None = Field(None, ge=1)  # per N-mix set; None: every stored mixture
-    bss_backend: Literal["mir_eval", "fast_bss_eval"] | None = None  # None: evaluate.separation.backend
+    unet_filters: int = Field(64, ge=1, description="base filters of the audio U-Net (SoP: 64)")
+    unet_depth: int = Field(7, ge=2, description="down-samplings of the U-Net (SoP: 7; 256 log-frequency rows -> 2)")
+    class_level: int = Field(4, ge=1, description="encoder level read by the class head (audio/gradcam)")
+    n_bins: int = Field(256, ge=2, description="log-frequency rows of the warp")
+    train_frames: int | None = Field(
+        None, ge=1,
+        description="random crop of STFT frames in training (null: whole window)",
+    )
+    batch_repeats: int = Field(
+        1, ge=1,
+        description=(
+            "training steps per loaded batch, each with its own crop and flips (demo: 4, as the loader, not "
+            "the U-Net, was its bottleneck)"
+        ),
+    )
+    repeat_block: int = Field(
+        8, ge=1,
+        description=(
+            "with repeats: batches cycled together, so a batch's uses are this many steps apart (b1..b8 "
+            "four times over; 4 uses in a row trained worse, docs/models/separation.md)"
+        ),
+    )
+    image_size: int | None = Field(
+        None, ge=16,
+        description="vision input side (null: the profile's image_size, the size the backbones were pre-trained at)",
+    )
+    vision_width: int | None = Field(
+        None, ge=4,
+        description="ResNet-18 base width (null: the profile's backbone_width, the pre-trained backbones' width)",
+    )
+    channels: int = Field(32, ge=1, description="K: audio channels = visual channels (SoP: 32)")
+    epochs: int | dict[str, int] = Field(
+        100,
+        description=(
+            "training epochs (SoP: 100), or per trained variant; the demo's audio guidance learns the most "
+            "per step and gets the most (docs/models/separation.md)"
+        ),
+    )
+    steps_per_epoch: int | None = Field(
+        None, ge=1,
+        description="cap on steps per epoch (null: one pass over sizes.json)",
+    )
+    batch_size: int | dict[str, int] | None = Field(
+        None,
+        description=(
+            "training batch (null: the profile's batch_size), or per trained variant as epochs "
+            "(docs/models/separation.md)"
+        ),
+    )
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="sgd (SoP, momentum 0.9) | adam")
+    mask: Literal["binary", "ratio"] = Field(
+        "binary",
+        description=(
+            "binary (weighted BCE, SoP) | ratio (weighted L1; learns faster in the demo's few hundred "
+            "steps, docs/models/separation.md)"
+        ),
+    )
+    lr_sound: float = Field(1e-3, gt=0, description="SoP: audio U-Net and the class head")
+    lr_frame: float = Field(
+        1e-4, gt=0,
+        description=(
+            "SoP: the visual network (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
+            "wear down, docs/models/separation.md)"
+        ),
+    )
+    lr_synth: float = Field(1e-3, gt=0, description="SoP: synthesizer")
+    milestones: list[int] = Field(
+        [40, 80],
+        description="epochs at which the learning rates are multiplied by lr_gamma (SoP: [40, 80]; [] = constant)",
+    )
+    eval_samples: int | None = Field(
+        None, ge=1,
+        description=(
+            "mixtures scored per N-mix set (null: all; fewer than about 24 are noisy, "
+            "docs/models/separation.md)"
+        ),
+    )
+    bss_backend: Literal["mir_eval", "fast_bss_eval"] | None = Field(
+        None,
+        description="null: evaluate.separation.backend",
+    )
 
     @field_validator("epochs", "batch_size")
     @classmethod
@@ -84,30 +144,57 @@ def _demo() -> SeparationScale:
 
 
 class SeparationParams(Section):
-    variants: list[str] = list(GUIDANCE_VARIANTS)  # guidance variants trained and evaluated
-    object_method: str = "mssl"  # the localization method whose map pools the object feature (MSSL §3.3)
-    train_sets: list[str] = ["C1"]  # shard sets mixed for training: [C1] solos; [C1, C2] adds duets (CAVL 3b)
-    binary_threshold: float = Field(0.5, gt=0)  # target: source magnitude > this x mixture magnitude (SoP)
-    weight_min: float = Field(1e-3, gt=0)  # BCE weight = clamp(log1p(mixture magnitude), min, max) (SoP)
-    weight_max: float = Field(10.0, gt=0)
-    ratio_max: float = Field(5.0, gt=0)  # ratio-mask targets clamped to [0, ratio_max] (SoP)
-    mask_threshold: float | None = Field(0.5, ge=0, le=1)  # binary masks are binarised at test; None: soft
-    log_eps: float = Field(1e-10, gt=0)  # network input = log(warped mixture magnitude + eps)
-    flip: bool = True  # training frames flipped horizontally with probability 1/2 (SoP augmentation)
-    weight_decay: float = Field(1e-4, ge=0)  # SoP: 1e-4
-    momentum: float = Field(0.9, ge=0, lt=1)  # SoP: SGD momentum 0.9 (sgd only)
-    lr_gamma: float = Field(0.1, gt=0)  # SoP: learning rates x 0.1 at each milestone
-    class_loss_weight: float = Field(1.0, ge=0)  # audio/gradcam: weight of the class-tag BCE (MSSL stage one)
-    localizer_window_s: float = Field(1.0, gt=0)  # object: seconds of the mixture the localizer hears
-    baselines: list[Literal["nmf-mfcc", "ibm", "irm"]] = ["nmf-mfcc", "ibm", "irm"]  # scored beside the model
-    figures: int = Field(3, ge=0)  # test mixtures rendered as WAVs and spectrogram figures
-    nmf_components: int = Field(16, ge=2)  # NMF-MFCC baseline: NMF bases before clustering
-    nmf_mfcc: int = Field(13, ge=2)  # NMF-MFCC: MFCCs per basis used for clustering
-    nmf_iterations: int = Field(200, ge=1)  # NMF-MFCC: multiplicative-update iterations
-    nmf_loss: Literal["kullback-leibler", "frobenius"] = "kullback-leibler"  # NMF-MFCC: NMF divergence
-    nmf_mels: int = Field(40, ge=2)  # NMF-MFCC: mel bands of each basis spectrum before the DCT
-    paper: SeparationScale = SeparationScale()
-    demo: SeparationScale = Field(default_factory=_demo)
+    variants: list[str] = Field(
+        list(GUIDANCE_VARIANTS),
+        description="guidance: whole frame (SoP) | localized object | class-disentangled audio | class map as mask",
+    )
+    object_method: str = Field(
+        "mssl",
+        description="localization method whose single_source map pools the object feature (MSSL §3.3)",
+    )
+    train_sets: list[str] = Field(
+        ["C1"],
+        description="shard sets mixed for training: [C1] solos; [C1, C2] adds duets (CAVL Table 3b)",
+    )
+    binary_threshold: float = Field(0.5, gt=0, description="target: source magnitude > this x mixture magnitude")
+    weight_min: float = Field(
+        1e-3, gt=0,
+        description="loss weight = clamp(log1p(mixture magnitude), weight_min, weight_max)",
+    )
+    weight_max: float = Field(10.0, gt=0, description="upper clamp of the loss weight")
+    ratio_max: float = Field(5.0, gt=0, description="ratio targets clamped to [0, ratio_max]")
+    mask_threshold: float | None = Field(
+        0.5, ge=0, le=1,
+        description="binary masks binarised at test (null: soft mask)",
+    )
+    log_eps: float = Field(1e-10, gt=0, description="network input = log(warped mixture magnitude + log_eps)")
+    flip: bool = Field(True, description="training frames flipped horizontally with probability 1/2")
+    weight_decay: float = Field(1e-4, ge=0, description="SoP")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SoP: SGD momentum (sgd only)")
+    lr_gamma: float = Field(0.1, gt=0, description="learning rates x this at each milestone")
+    class_loss_weight: float = Field(
+        1.0, ge=0,
+        description="audio/gradcam: weight of the class-tag BCE (MSSL stage one)",
+    )
+    localizer_window_s: float = Field(
+        1.0, gt=0,
+        description="object: seconds of the mixture the localizer hears per frame",
+    )
+    baselines: list[Literal["nmf-mfcc", "ibm", "irm"]] = Field(
+        ["nmf-mfcc", "ibm", "irm"],
+        description="scored beside the model (the mixture lower bound is always in every entry)",
+    )
+    figures: int = Field(3, ge=0, description="test mixtures written as WAVs + spectrogram figures")
+    nmf_components: int = Field(16, ge=2, description="NMF-MFCC baseline: NMF bases")
+    nmf_mfcc: int = Field(13, ge=2, description="NMF-MFCC: MFCCs per basis for the clustering")
+    nmf_iterations: int = Field(200, ge=1, description="NMF-MFCC: multiplicative-update iterations")
+    nmf_loss: Literal["kullback-leibler", "frobenius"] = Field(
+        "kullback-leibler",
+        description="NMF-MFCC: kullback-leibler | frobenius",
+    )
+    nmf_mels: int = Field(40, ge=2, description="NMF-MFCC: mel bands of each basis before the DCT")
+    paper: SeparationScale = Field(SeparationScale(), description="profile: paper (Sound of Pixels' settings)")
+    demo: SeparationScale = Field(default_factory=_demo, description="profile: demo (2 CPU cores, minutes)")
 
     @field_validator("variants")
     @classmethod

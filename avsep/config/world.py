@@ -23,28 +23,36 @@ MAX_VISIBLE = 4  # k-source scenes go up to four visible objects (curricula C1..
 class SceneCounts(Section):
     """Clips per scene type in one split; solo clips cycle through the classes so they stay balanced."""
 
-    solo: int = Field(0, ge=0)
-    duet: int = Field(0, ge=0)
-    k1: int = Field(0, ge=0)
-    k2: int = Field(0, ge=0)
-    k3: int = Field(0, ge=0)
-    k4: int = Field(0, ge=0)
+    yaml_inline = True
+
+    solo: int = Field(0, ge=0, description="one sounding instrument")
+    duet: int = Field(0, ge=0, description="two sounding instruments")
+    k1: int = Field(0, ge=0, description="k-source scene with one sounding object (curriculum C1)")
+    k2: int = Field(0, ge=0, description="k-source scene with two sounding objects (C2)")
+    k3: int = Field(0, ge=0, description="k-source scene with three sounding objects (C3)")
+    k4: int = Field(0, ge=0, description="k-source scene with four sounding objects (C4)")
 
     def total(self) -> int:
         return self.solo + self.duet + self.k1 + self.k2 + self.k3 + self.k4
 
 
 class SplitCounts(Section):
-    train: SceneCounts = SceneCounts()
-    val: SceneCounts = SceneCounts()
-    test: SceneCounts = SceneCounts()
+    train: SceneCounts = Field(SceneCounts(), description="clips per scene type of the train split")
+    val: SceneCounts = Field(SceneCounts(), description="clips per scene type of the val split")
+    test: SceneCounts = Field(
+        SceneCounts(),
+        description=(
+            "clips per scene type of the test split (the demo's is 3x val: 11 duets could not tell methods "
+            "apart)"
+        ),
+    )
 
 
 def _demo_counts() -> SplitCounts:
     return SplitCounts(
         train=SceneCounts(solo=220, duet=55, k1=16, k2=16, k3=16, k4=16),
         val=SceneCounts(solo=22, duet=11, k1=5, k2=5, k3=5, k4=5),
-        test=SceneCounts(solo=66, duet=33, k1=10, k2=10, k3=10, k4=10),  # 3x val: 11 duets could not order methods
+        test=SceneCounts(solo=66, duet=33, k1=10, k2=10, k3=10, k4=10),
     )
 
 
@@ -59,44 +67,84 @@ def _paper_counts() -> SplitCounts:
 class CountTables(Section):
     """A small world for a demo on a laptop and a larger one closer to the papers' MUSIC sizes."""
 
-    demo: SplitCounts = Field(default_factory=_demo_counts)
-    paper: SplitCounts = Field(default_factory=_paper_counts)
+    demo: SplitCounts = Field(default_factory=_demo_counts, description="a small world for the CPU demo")
+    paper: SplitCounts = Field(
+        default_factory=_paper_counts,
+        description="a larger world, closer to the papers' MUSIC sizes",
+    )
 
 
 class WorldParams(Section):
-    seed: int = Field(0, ge=0)
-    size_preset: Literal["demo", "paper"] = "demo"  # which count table is rendered
-    counts: CountTables = CountTables()
-    classes: list[str] = Field(default_factory=lambda: list(MUSIC_CLASSES))
-    fps: float = Field(24.0, gt=0)
-    duration_s: float = Field(6.0, gt=0)
-    sample_rate: int = Field(44100, ge=8000)
-    workers: int = Field(2, ge=0)  # processes rendering clips; 0 = one per CPU core
-    # Geometry: an object's height is this fraction of its layout cell (2x2 cells for 3-4 objects).
-    object_scale: tuple[float, float] = (0.6, 0.95)
-    min_object_px: int = Field(12, ge=4)  # smallest object the frame must fit four times
+    seed: int = Field(
+        0, ge=0,
+        description="world seed; every clip's seed derives from it, its split, scene type and index",
+    )
+    size_preset: Literal["demo", "paper"] = Field(
+        "demo",
+        description="which count table is rendered: demo (the CPU demo's world) | paper (closer to MUSIC's size)",
+    )
+    counts: CountTables = Field(
+        CountTables(),
+        description="clips per split and scene type; solo clips cycle through the classes",
+    )
+    classes: list[str] = Field(
+        default_factory=lambda: list(MUSIC_CLASSES),
+        description="instrument classes drawn (MUSIC's 11 names; at least four)",
+    )
+    fps: float = Field(24.0, gt=0, description="video frame rate")
+    duration_s: float = Field(6.0, gt=0, description="clip length (separation trains on ~6 s windows)")
+    sample_rate: int = Field(44100, ge=8000, description="audio rate of synthesis and of the mp4's AAC track")
+    workers: int = Field(2, ge=0, description="render processes; 0 = one per CPU core")
+    object_scale: tuple[float, float] = Field(
+        (0.6, 0.95),
+        description="object height as a fraction of its layout cell (2x2 cells for 3-4 objects): (min, max)",
+    )
+    min_object_px: int = Field(12, ge=4, description="smallest object; the frame must fit four of them")
     # Declared after the geometry so that their check can use it.
-    width: int = Field(256, ge=8)
-    height: int = Field(256, ge=8)
-    aspect_jitter: float = Field(0.15, ge=0, lt=1)  # relative width change
-    rotation_deg: float = Field(15.0, ge=0, le=90)
-    colour_jitter: float = Field(0.08, ge=0, le=0.5)  # hue/value jitter in HSV units
+    width: int = Field(
+        256, ge=8,
+        description="frame width in pixels (even, for H.264 yuv420p); checked against object_scale and min_object_px",
+    )
+    height: int = Field(256, ge=8, description="frame height in pixels (even)")
+    aspect_jitter: float = Field(0.15, ge=0, lt=1, description="relative change of an object's width/height ratio")
+    rotation_deg: float = Field(15.0, ge=0, le=90, description="objects are rotated by up to this many degrees")
+    colour_jitter: float = Field(
+        0.08, ge=0, le=0.5,
+        description="palette hue/saturation/value shift per object (HSV units)",
+    )
     # Difficulty knobs.
-    clutter: tuple[int, int] = (2, 6)  # non-instrument objects behind the instruments
-    occlusion_prob: float = Field(0.25, ge=0, le=1)  # chance an object is partly covered by clutter
-    video_noise: float = Field(4.0, ge=0)  # std of pixel noise, 0..255 scale
-    audio_noise_db: float = Field(-40.0, le=0)  # background noise level relative to full scale
-    loudness_dbfs: float = Field(-20.0, le=0)  # RMS of each source before mixing (+-3 dB per object)
-    timbre_variation: float = Field(0.5, ge=0, le=1)  # random brightness (tilt) and detune per object
-    silent_prob: float = Field(0.3, ge=0, le=1)  # solo/duet scenes: chance of one extra silent object
+    clutter: tuple[int, int] = Field(
+        (2, 6),
+        description="non-instrument things drawn behind the instruments (min, max)",
+    )
+    occlusion_prob: float = Field(
+        0.25, ge=0, le=1,
+        description="chance an instrument is partly hidden by a thing in front of it",
+    )
+    video_noise: float = Field(4.0, ge=0, description="std of pixel noise (0..255 scale)")
+    audio_noise_db: float = Field(-40.0, le=0, description="background noise RMS relative to full scale")
+    loudness_dbfs: float = Field(-20.0, le=0, description="RMS of each source before mixing (+-3 dB per object)")
+    timbre_variation: float = Field(
+        0.5, ge=0, le=1,
+        description="0..1: per-object detune and brightness (spectral tilt)",
+    )
+    silent_prob: float = Field(
+        0.3, ge=0, le=1,
+        description="solo and duet scenes: chance of one extra silent, visible instrument",
+    )
     # Music.
-    tempo_bpm: tuple[float, float] = (70.0, 150.0)
-    rest_prob: float = Field(0.2, ge=0, lt=1)
-    interval_merge_s: float = Field(0.25, ge=0)  # gaps shorter than this inside a phrase still count as sounding
-    velocity: tuple[int, int] = (50, 120)
-    # Motion: a sounding object jumps at each note onset and settles with this time constant.
-    onset_jump_px: float = Field(0.04, ge=0)  # fraction of the object height
-    onset_decay_s: float = Field(0.12, gt=0)
+    tempo_bpm: tuple[float, float] = Field((70.0, 150.0), description="tempo range of the melodies")
+    rest_prob: float = Field(0.2, ge=0, lt=1, description="chance a beat slot is a rest")
+    interval_merge_s: float = Field(
+        0.25, ge=0,
+        description="gaps shorter than this inside a phrase still count as sounding",
+    )
+    velocity: tuple[int, int] = Field((50, 120), description="MIDI velocity range (dynamics)")
+    onset_jump_px: float = Field(
+        0.04, ge=0,
+        description="a sounding object jumps by this fraction of its height at each note onset",
+    )
+    onset_decay_s: float = Field(0.12, gt=0, description="and settles back with this time constant")
 
     @field_validator("classes")
     @classmethod
