@@ -5,6 +5,7 @@ import imageio_ffmpeg
 import pytest
 import yt_dlp
 
+from avsep.config import derive
 from avsep.config.dataset import DownloadParams
 from avsep.download.errors import DownloadError
 from avsep.download.youtube import (
@@ -91,7 +92,7 @@ def test_too_large_through_ytdlp_is_permanent(http_server, video_bytes, tmp_path
     http_server.files["v.mp4"] = video_bytes
     with pytest.raises(DownloadError) as info:
         download_youtube(http_server.url("/files/v.mp4"), tmp_path, "clip1", start, end,
-                         PARAMS.model_copy(update={"max_bytes": 1000}))
+                         derive(PARAMS, {"max_bytes": 1000}))
     assert info.value.permanent and "max_bytes" in info.value.reason
     assert list(tmp_path.iterdir()) == []
 

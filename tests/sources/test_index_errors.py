@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from avsep.config import derive
 from avsep.config.dataset import DatasetParams
 from avsep.sources import IndexFormatError, UnknownSourceError, load_source
 
@@ -66,7 +67,7 @@ def test_unknown_label_error_or_drop(tmp_path):
     path = write(tmp_path, HEADER + "http://h/a.mp4,0,1,cello\nhttp://h/b.mp4,0,1,kazoo\n")
     closed = DatasetParams(vocabulary=["cello", "violin"])
     assert "line 3: unknown label 'kazoo'" in error_of("urls", path, closed)
-    dropped = load_source("urls", path, closed.model_copy(update={"unknown_label": "drop"}))
+    dropped = load_source("urls", path, derive(closed, {"unknown_label": "drop"}))
     assert [r.labels for r in dropped] == [["cello"], []]
 
 
