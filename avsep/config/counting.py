@@ -62,7 +62,7 @@ class CountingParams(Section):
         description=(
             "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "
             "audio: the audio ResNet-18 on the window's log-mel; their pooled features are the Poisson "
-            "regression's inputs ([motion, audio] trains past the demo's time budget on 2 CPU cores, "
+            "regression's inputs ([motion, audio] is too slow for the demo's time budget, "
             "docs/models/cavl.md)"
         ),
     )

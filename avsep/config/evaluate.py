@@ -67,7 +67,7 @@ class LocalizationEvalParams(Section):
 class SeparationEvalParams(Section):
     backend: Literal["mir_eval", "fast_bss_eval"] = Field(
         "mir_eval",
-        description="mir_eval (reference) | fast_bss_eval (same within 0.01 dB, about 2x faster on CPU)",
+        description="mir_eval (reference) | fast_bss_eval (same within 0.01 dB, faster; docs/benchmarks.md)",
     )
     silence_threshold: float = Field(
         1e-5, ge=0,

@@ -194,7 +194,7 @@ class SeparationParams(Section):
     )
     nmf_mels: int = Field(40, ge=2, description="NMF-MFCC: mel bands of each basis before the DCT")
     paper: SeparationScale = Field(SeparationScale(), description="profile: paper (Sound of Pixels' settings)")
-    demo: SeparationScale = Field(default_factory=_demo, description="profile: demo (2 CPU cores, minutes)")
+    demo: SeparationScale = Field(default_factory=_demo, description="profile: demo (CPU, minutes)")
 
     @field_validator("variants")
     @classmethod

@@ -45,7 +45,7 @@ def check_waves(waves: torch.Tensor, frontend: FrontEnd, name: str = "waves") ->
     if waves.shape[0] == 0:
         raise ValueError(f"{name}: empty batch (B = 0)")
     frontend.check_length(waves.shape[-1], name)
-    # A sum is ~100x cheaper than isfinite().all() on CPU and is non-finite whenever a sample is.
+    # A sum is far cheaper than isfinite().all() and is non-finite whenever a sample is.
     if not bool(torch.isfinite(waves.sum())) and not bool(torch.isfinite(waves).all()):
         raise ValueError(f"{name}: contains NaN or infinite samples")
     return waves
@@ -57,7 +57,7 @@ def _spectrum(waves: torch.Tensor, frontend: FrontEnd, power: float) -> torch.Te
     spec = AF.spectrogram(waves, pad=0, window=window, n_fft=frontend.n_fft, hop_length=frontend.hop_length,
                           win_length=frontend.n_fft, power=None, normalized=False, center=frontend.center,
                           pad_mode=frontend.pad_mode)
-    # re² + im² is ~3x faster on CPU than complex abs (a hypot); power 2 then needs no root at all.
+    # re² + im² avoids the hypot of a complex abs; power 2 then needs no root at all.
     energy = spec.real.square().addcmul_(spec.imag, spec.imag)
     if power == 2.0:
         return energy

@@ -26,7 +26,7 @@ from avsep.world.scene import ClipSpec, clip_specs
 
 INDEX_COLUMNS = ("clip_id", "path", "annotation", "start_s", "end_s", "labels", "visible", "split", "scene",
                  "n_sources")
-CHUNK = 4  # clips per pool task: fewer round trips, still balanced over two cores
+CHUNK = 4  # clips per pool task: fewer round trips than one clip a task, small enough to stay balanced
 
 
 class WorldError(ValueError):

@@ -26,8 +26,8 @@ TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "prof
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """One intra-op thread: on the shared 2-core machine, two OpenMP threads spin against other processes and a
-    tiny step takes ten times longer."""
+    """One intra-op thread: a tiny step gains nothing from more, and OpenMP threads spinning against the other
+    processes of a busy machine make it much slower."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

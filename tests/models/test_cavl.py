@@ -91,7 +91,7 @@ def tiny_cavl(*overrides):
 
 
 def test_normalize_unit_or_frame_scaled():
-    """Issue #7: ``normalize: frame`` divides by the frame's mean per-position norm (keeps the strength of each
+    """``normalize: frame`` divides by the frame's mean per-position norm (keeps the strength of each
     position); ``unit`` (the paper) makes every position a unit vector."""
     model, frames, logmel = tiny_cavl()
     from avsep.config.cavl import CAVLParams
