@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
@@ -79,7 +80,7 @@ def _block(model: type[BaseModel], values: Mapping[str, Any], depth: int, path: 
         if depth == 0 and nested and lines:
             lines.append("")
         lines.extend(f"{indent}# {line}" for line in _wrap(describe(field), len(indent)))
-        if nested:
+        if section is not None and nested:
             lines.append(f"{indent}{_scalar(key)}:")
             lines.extend(_block(section, value, depth + 1, f"{path}.{key}" if path else key))
         else:
