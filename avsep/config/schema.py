@@ -31,7 +31,10 @@ class Params(Section):
 
     seed: int = Field(
         0, ge=0,
-        description="random seed of the dataset build (mixtures), training and evaluation; the world has its own, world.seed",
+        description=(
+            "random seed of the dataset build (mixtures), training and evaluation; the world has its own, "
+            "world.seed"
+        ),
     )
     profile: Literal["demo", "paper"] = Field(
         "demo",
