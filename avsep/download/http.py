@@ -62,7 +62,7 @@ def _attempt(url: str, dest_dir: Path, clip_id: str, params: DownloadParams) -> 
                 raise _http_status_error(url, exc.code, exc.reason, params) from None
             current = _next_hop(url, current, exc.headers.get("Location"), seen, params)
             continue
-        except Exception as exc:  # noqa: BLE001 - every network failure is classified, none escapes raw
+        except Exception as exc:  # every network failure is classified, none escapes raw
             raise classify_exception(url, exc) from exc
         with response:
             return _stream(url, response, dest_dir, clip_id, params, deadline)
@@ -109,7 +109,7 @@ def _stream(url, response, dest_dir: Path, clip_id: str, params: DownloadParams,
             out.flush()
     except DownloadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - reset or timeout mid-body
+    except Exception as exc:  # reset or timeout mid-body
         raise classify_exception(url, exc) from exc
     return final
 

@@ -12,8 +12,17 @@ import ffmpeg
 import numpy as np
 
 from avsep.config.media import MediaParams
-from avsep.media.errors import (ClipTooShort, CorruptFile, DecodeError, DecodeTimeout, NoAudioStream,
-                                NoVideoStream, StartBeyondEnd, UnsupportedCodec, VideoTooLarge)
+from avsep.media.errors import (
+    ClipTooShort,
+    CorruptFile,
+    DecodeError,
+    DecodeTimeout,
+    NoAudioStream,
+    NoVideoStream,
+    StartBeyondEnd,
+    UnsupportedCodec,
+    VideoTooLarge,
+)
 from avsep.media.ffmpeg import Piped, file_url
 from avsep.media.probe import ProbeInfo, first_error, marked_error, probe
 

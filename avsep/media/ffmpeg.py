@@ -6,8 +6,8 @@ import functools
 import os
 import subprocess
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,14 +58,14 @@ class Piped:
                 value = fn()
                 if slot is not None:
                     self.results[slot] = value
-            except BaseException as exc:  # surfaced by wait()
+            except BaseException as exc:  # noqa: BLE001 - surfaced by wait()
                 self._errors.append(exc)
 
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def start(self, *workers: Callable) -> "Piped":
+    def start(self, *workers: Callable) -> Piped:
         self.results = [None] * len(workers)
         for slot, fn in enumerate(workers):
             self._spawn(fn, slot)

@@ -12,7 +12,7 @@ leave-one-fold-out splits (:func:`linear_probe_folds`).
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning

@@ -185,4 +185,4 @@ def add_experiments(tasks: list[TaskTables], experiments: dict[str, Experiment],
     return panels, missing
 
 
-__all__ = ["BarPanel", "add_experiments", "experiment_table", "stat_cell", "bar_panel"]
+__all__ = ["BarPanel", "add_experiments", "bar_panel", "experiment_table", "stat_cell"]

@@ -8,7 +8,8 @@ of the step (:func:`lr_factor`), so a resumed run recomputes exactly the rate of
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR

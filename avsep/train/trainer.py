@@ -19,11 +19,10 @@ from typing import Any
 from torch import nn
 
 from avsep.train import distributed as D
-from avsep.train.checkpoint import (CheckpointError, checkpoint_path, load_checkpoint, remove_partials,
-                                    run_fingerprint)
+from avsep.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, remove_partials, run_fingerprint
 from avsep.train.live import TrainLog
-from avsep.train.progress import epoch_length
 from avsep.train.optim import build_optimizer, build_scheduler
+from avsep.train.progress import epoch_length
 from avsep.train.recipe import Recipe, Stage
 from avsep.train.seeding import derive_seed, seed_everything
 from avsep.train.stage_loop import StageRun, run_stage

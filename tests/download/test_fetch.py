@@ -143,7 +143,7 @@ def test_ledger_survives_concurrent_writers(tmp_path):
 
 def test_corrupt_ledger_is_a_clear_error(server, tmp_path):
     (tmp_path / "failures.json").write_text("{not json")
-    with pytest.raises(LedgerError, match="failures.json"):
+    with pytest.raises(LedgerError, match=r"failures.json"):
         fetch(record(server.url("/files/a.mp4")), tmp_path, PARAMS)
 
 

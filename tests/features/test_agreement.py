@@ -9,11 +9,21 @@ the float32 check covers everything above that line, the float64 check covers ev
 import numpy as np
 import pytest
 import torch
-
-from avsep.features import (PRESETS, SOP, FrontEnd, check_waves, logfreq_warp, logmel_librosa, logmel_torch,
-                            mel_filterbank_librosa, mel_filterbank_torch, stft_magnitude_librosa,
-                            stft_magnitude_torch)
 from feature_signals import SIGNALS, make_signal
+
+from avsep.features import (
+    PRESETS,
+    SOP,
+    FrontEnd,
+    check_waves,
+    logfreq_warp,
+    logmel_librosa,
+    logmel_torch,
+    mel_filterbank_librosa,
+    mel_filterbank_torch,
+    stft_magnitude_librosa,
+    stft_magnitude_torch,
+)
 
 TOLERANCE_DB = 0.01
 FLOAT32_RANGE_POWER_DB = 80.0

@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from avsep.features import (DSOL, MSSL, SOP, FrontEnd, logfreq_warp, logmel_librosa, stft_magnitude_librosa)
+from avsep.features import DSOL, MSSL, SOP, FrontEnd, logfreq_warp, logmel_librosa, stft_magnitude_librosa
 
 
 def test_dsol_shape_for_one_second(signal):

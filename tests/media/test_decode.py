@@ -44,7 +44,7 @@ def test_short_clip_is_padded_with_last_frame_and_silence(clip):
 
 
 def test_short_clip_is_refused_on_request(clip):
-    with pytest.raises(ClipTooShort, match="clip.mp4"):
+    with pytest.raises(ClipTooShort, match=r"clip.mp4"):
         decode(clip, 2.0, 4.0, fps=4, sample_rate=8000, short="refuse")
     out = decode(clip, 2.0, 3.05, fps=4, sample_rate=8000, short="refuse")  # within short_tolerance_s
     assert out.audio.shape == (8400,)

@@ -64,6 +64,6 @@ def test_bad_input_is_refused_before_writing(tmp_path, change, words):
 
 def test_ffmpeg_failure_names_file_and_leaves_nothing(tmp_path):
     frames, audio = _inputs()
-    with pytest.raises(EncodeError, match="bad.mp4"):
+    with pytest.raises(EncodeError, match=r"bad.mp4"):
         encode(tmp_path / "bad.mp4", frames, 24, audio, 16000, preset="no-such-preset")
     assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,9 @@ def test_header_parsing_handles_rotation_cover_art_and_unnamed_layouts():
     header = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
   Duration: 00:01:02.50, start: 0.000000, bitrate: 1 kb/s
   Stream #0:0[0x1](und): Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 300x300, 90k tbn (attached pic)
-  Stream #0:1[0x2](eng): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1920x1080 [SAR 1:1 DAR 16:9], 29.97 fps, 29.97 tbr, 30k tbn (default)
+  Stream #0:1[0x2](eng): Video: h264 (High) (avc1 / 0x31637661), \
+yuv420p(tv, bt709, progressive), 1920x1080 [SAR 1:1 DAR 16:9], \
+29.97 fps, 29.97 tbr, 30k tbn (default)
     Side data:
       displaymatrix: rotation of -90.00 degrees
   Stream #0:2[0x3](und): Audio: pcm_s16le, 32000 Hz, 3 channels, s16, 1536 kb/s

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from avsep.metrics.separation import (
-    SeparationMeter, bss_eval, evaluate_separation, is_near_silent, mixture_as_estimates,
+    SeparationMeter,
+    bss_eval,
+    evaluate_separation,
+    is_near_silent,
+    mixture_as_estimates,
 )
 
 RATE, LENGTH = 8000, 4000  # half a second: longer than mir_eval's 512-tap distortion filters

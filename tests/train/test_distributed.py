@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import tiny
 import torch
 
-import tiny
 from avsep.train import CheckpointError, load_checkpoint, train
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tiny
+
 from avsep.train import train
 from avsep.train.progress import epoch_length
 
@@ -44,7 +44,7 @@ def test_dvclive_files_per_step_and_epoch(run):
     # The epoch mean is the mean of that epoch's logged windows (each of two steps).
     rows = [r["loss"] for r in result.history if r["stage"] == "one" and "loss" in r][:4]
     assert summary["one"]["epoch"]["loss"] != pytest.approx(sum(rows) / 4)  # second epoch, not the first
-    first_epoch = [r for r in result.history if r["stage"] == "one" and "epoch/loss" in r][0]
+    first_epoch = next(r for r in result.history if r["stage"] == "one" and "epoch/loss" in r)
     assert first_epoch["epoch/loss"] == pytest.approx(sum(rows) / 4)
     assert "plots/metrics" in (live / "dvc.yaml").read_text()
 

@@ -1,9 +1,9 @@
 """Recipe validation and the trainer's checks of what a stage's loss returns."""
 
 import pytest
+import tiny
 import torch
 
-import tiny
 from avsep.train import Recipe, Stage, to_device, train
 
 

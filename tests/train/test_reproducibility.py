@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+import tiny
 import torch
 
-import tiny
 from avsep.train import load_checkpoint, train
 
 SCRIPT = Path(tiny.__file__)

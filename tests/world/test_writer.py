@@ -72,7 +72,7 @@ def test_same_seed_gives_identical_bytes(two_worlds):
     assert _files(a) == _files(b)
     for rel in _files(a):
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    assert not [p for p in a.rglob("*.partial")]
+    assert not list(a.rglob("*.partial"))
 
 
 def test_other_seed_differs_and_rerun_skips(two_worlds, tmp_path, capsys):
