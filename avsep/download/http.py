@@ -128,8 +128,9 @@ def _http_status_error(url: str, code: int, message: str, params: DownloadParams
 
 def classify_exception(url: str, exc: BaseException) -> DownloadError:
     """Map a low-level exception to a DownloadError: certificate and URL errors are permanent, the rest not."""
-    wrapped = isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
-    reason = exc.reason if wrapped else exc
+    reason: str | BaseException = exc
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        reason = exc.reason
     if isinstance(reason, ssl.SSLCertVerificationError):
         return DownloadError(url, f"TLS certificate rejected: {reason.verify_message}", permanent=True)
     if isinstance(reason, (TimeoutError, socket.timeout)):

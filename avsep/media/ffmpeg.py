@@ -50,6 +50,7 @@ class Piped:
         self._spawn(self._read_stderr)
 
     def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None  # the process is always started with stderr=PIPE
         self._stderr = self.proc.stderr.read()
 
     def _spawn(self, fn: Callable, slot: int | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
 APPROX = "∼"  # the papers mark approximate values with U+223C
@@ -111,7 +112,7 @@ def load_published(path: str | Path = PUBLISHED_FILE) -> Published:
         raise PublishedError("; ".join(_describe(path, tree, err) for err in exc.errors())) from None
 
 
-def _describe(path: Path, tree: object, err: dict) -> str:
+def _describe(path: Path, tree: object, err: ErrorDetails) -> str:
     """``published.yaml: tables[3] (dsol-table2): row 'Ours', ...: 2 values for 3 columns`` for one error."""
     loc = list(err["loc"])
     where = ".".join(str(part) for part in loc) or "<root>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from avsep.config.dataset import DatasetParams
@@ -39,7 +39,7 @@ def checked_labels(
 
 
 def finished(
-    records: list[ClipRecord], wheres: list[int | str], path: str | Path, params: DatasetParams
+    records: list[ClipRecord], wheres: Sequence[int | str], path: str | Path, params: DatasetParams
 ) -> list[ClipRecord]:
     """Refuse an empty index; apply ``params.duplicates`` to repeated clip ids (naming both places)."""
     if not records:

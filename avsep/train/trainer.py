@@ -141,7 +141,9 @@ def _stage_model(recipe: Recipe, index: int, previous: nn.Module | None, paths: 
     elif previous is not None:
         model = previous
     else:
-        model = recipe.stages[_builder_index(recipe, index - 1)].model()
+        builder = recipe.stages[_builder_index(recipe, index - 1)].model
+        assert builder is not None  # _builder_index stops at a stage with a model builder
+        model = builder()
         _load_weights(model, paths[recipe.stages[index - 1].name], strict=True, why="continuing its model")
     if state is not None:
         model.load_state_dict(state["model"])

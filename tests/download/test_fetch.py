@@ -44,7 +44,7 @@ def test_permanent_failure_is_recorded_and_not_retried_next_run(server, tmp_path
     with pytest.raises(DownloadError) as first:
         fetch(record(uri), tmp_path, PARAMS)
     assert first.value.permanent
-    assert "404" in ledger_of(tmp_path, PARAMS).reason(uri)
+    assert "404" in (ledger_of(tmp_path, PARAMS).reason(uri) or "")
     with pytest.raises(DownloadError) as second:
         fetch(record(uri), tmp_path, PARAMS)
     assert "earlier run" in second.value.reason and "404" in second.value.reason

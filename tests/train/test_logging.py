@@ -52,8 +52,9 @@ def test_dvclive_files_per_step_and_epoch(run):
 @pytest.mark.slow
 def test_dvc_plots_show_draws_the_curves(run, tmp_path):
     root, _ = run
-    dvc = Path(sys.executable).with_name("dvc")
-    dvc = str(dvc) if dvc.exists() else shutil.which("dvc")
+    beside = Path(sys.executable).with_name("dvc")
+    dvc = str(beside) if beside.exists() else shutil.which("dvc")
+    assert dvc is not None, "dvc is neither beside python nor on PATH"
     shutil.copytree(root / "live", tmp_path / "live")
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, timeout=120)
     shown = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, timeout=120,

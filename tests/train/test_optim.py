@@ -38,7 +38,7 @@ def test_scheduler_steps_per_optimizer_step_and_restores():
     again = build_scheduler(build_optimizer(model.parameters(), OptimizerParams(name="sgd", lr=1.0)),
                             ScheduleParams(), steps_per_epoch=None, epochs=1, stage="s")
     again.load_state_dict(sched.state_dict())
-    assert again.last_epoch == 5 and again.lr_lambdas[0].cfg["name"] == "step"
+    assert again.last_epoch == 5 and vars(again.lr_lambdas[0])["cfg"]["name"] == "step"
 
 
 def test_cosine_without_epoch_length_names_the_stage():

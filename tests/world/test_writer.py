@@ -62,6 +62,7 @@ def test_index_follows_the_contract(two_worlds):
 
 def test_videos_are_h264_aac_stereo_44k(two_worlds):
     info = probe(two_worlds[0] / "videos/train-duet-000000.mp4")
+    assert info.video is not None and info.audio is not None
     assert info.video.codec == "h264" and (info.video.width, info.video.height) == (64, 48)
     assert info.video.n_frames == 8
     assert info.audio.codec == "aac" and info.audio.sample_rate == 44100 and info.audio.channels == 2
