@@ -1,6 +1,7 @@
 """Fixtures of the feature tests; the signals themselves live in feature_signals.py."""
 
 import pytest
+
 from feature_signals import make_signal
 
 

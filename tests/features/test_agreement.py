@@ -9,7 +9,6 @@ the float32 check covers everything above that line, the float64 check covers ev
 import numpy as np
 import pytest
 import torch
-from feature_signals import SIGNALS, make_signal
 
 from avsep.features import (
     PRESETS,
@@ -24,6 +23,8 @@ from avsep.features import (
     stft_magnitude_librosa,
     stft_magnitude_torch,
 )
+
+from feature_signals import SIGNALS, make_signal
 
 TOLERANCE_DB = 0.01
 FLOAT32_RANGE_POWER_DB = 80.0

@@ -7,11 +7,12 @@ import sys
 import time
 
 import pytest
-import tiny
 import torch
 
 from avsep.train import CheckpointError, load_checkpoint, save_checkpoint, train
 from avsep.train.checkpoint import remove_partials, run_fingerprint
+
+import tiny
 
 # A child that writes checkpoint v1, then starts writing v2 and blocks inside torch.save (while pickling an
 # object), so the test can SIGKILL it mid-write.

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import tiny
 import torch
 
 from avsep.train import CheckpointError, load_checkpoint, train
+
+import tiny
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 

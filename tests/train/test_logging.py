@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import tiny
 
 from avsep.train import train
 from avsep.train.progress import epoch_length
+
+import tiny
 
 STEPS_PER_STAGE = tiny.EPOCHS * tiny.N_SAMPLES // tiny.BATCH
 

@@ -1,10 +1,11 @@
 """Recipe validation and the trainer's checks of what a stage's loss returns."""
 
 import pytest
-import tiny
 import torch
 
 from avsep.train import Recipe, Stage, to_device, train
+
+import tiny
 
 
 def _stage(name, **kw):

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-import tiny
 import torch
 
 from avsep.train import load_checkpoint, train
+
+import tiny
 
 SCRIPT = Path(tiny.__file__)
 
