@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: venv demo test bench ablations lock clean-venv
+.PHONY: venv demo lint test bench ablations lock clean-venv
 
 venv: $(STAMP)
 
@@ -37,7 +37,13 @@ ablations: venv
 	done
 	$(BIN)/avsep report
 
-test: venv
+# Style and types (settings in pyproject.toml), then the tests.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: venv

@@ -62,7 +62,7 @@ def _attempt(url: str, dest_dir: Path, clip_id: str, params: DownloadParams) -> 
                 raise _http_status_error(url, exc.code, exc.reason, params) from None
             current = _next_hop(url, current, exc.headers.get("Location"), seen, params)
             continue
-        except Exception as exc:  # noqa: BLE001 - every network failure is classified, none escapes raw
+        except Exception as exc:  # every network failure is classified, none escapes raw
             raise classify_exception(url, exc) from exc
         with response:
             return _stream(url, response, dest_dir, clip_id, params, deadline)
@@ -109,7 +109,7 @@ def _stream(url, response, dest_dir: Path, clip_id: str, params: DownloadParams,
             out.flush()
     except DownloadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - reset or timeout mid-body
+    except Exception as exc:  # reset or timeout mid-body
         raise classify_exception(url, exc) from exc
     return final
 
@@ -128,8 +128,9 @@ def _http_status_error(url: str, code: int, message: str, params: DownloadParams
 
 def classify_exception(url: str, exc: BaseException) -> DownloadError:
     """Map a low-level exception to a DownloadError: certificate and URL errors are permanent, the rest not."""
-    wrapped = isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
-    reason = exc.reason if wrapped else exc
+    reason: str | BaseException = exc
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        reason = exc.reason
     if isinstance(reason, ssl.SSLCertVerificationError):
         return DownloadError(url, f"TLS certificate rejected: {reason.verify_message}", permanent=True)
     if isinstance(reason, (TimeoutError, socket.timeout)):

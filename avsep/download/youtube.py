@@ -126,7 +126,8 @@ def classify_ytdlp_error(uri: str, exc: BaseException) -> DownloadError:
     from yt_dlp.networking.exceptions import HTTPError, TransportError
     from yt_dlp.utils import GeoRestrictedError, UnsupportedError
 
-    cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
+    exc_info = getattr(exc, "exc_info", None)
+    cause = exc_info[1] if exc_info else None
     message = re.sub(r"^ERROR:\s*", "", str(exc)).strip()
     if any(isinstance(e, (GeoRestrictedError, UnsupportedError)) for e in (cause, exc)):
         return DownloadError(uri, message, permanent=True)

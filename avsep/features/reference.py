@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import librosa
 import numpy as np
+from numpy.typing import DTypeLike
 
 from avsep.features.frontend import FrontEnd
 
@@ -42,7 +43,7 @@ def stft_magnitude_librosa(wave: np.ndarray, frontend: FrontEnd) -> np.ndarray:
     return np.abs(spec)
 
 
-def mel_filterbank_librosa(frontend: FrontEnd, dtype: np.dtype = np.float64) -> np.ndarray:
+def mel_filterbank_librosa(frontend: FrontEnd, dtype: DTypeLike = np.float64) -> np.ndarray:
     """The mel filterbank of ``frontend``: (n_mels, F) weights (read-only, cached)."""
     return _mel_filterbank(frontend, np.dtype(dtype))
 

@@ -8,6 +8,8 @@ whose normalised row coordinate is ``g(y) = (21 ** ((y + 1) / 2) − 11) / 10`` 
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -50,6 +52,10 @@ def logfreq_warp_torch(mag: torch.Tensor, n_bins: int) -> torch.Tensor:
     return warped.squeeze(1)
 
 
+@overload
+def logfreq_warp(mag: np.ndarray, n_bins: int) -> np.ndarray: ...
+@overload
+def logfreq_warp(mag: torch.Tensor, n_bins: int) -> torch.Tensor: ...
 def logfreq_warp(mag: np.ndarray | torch.Tensor, n_bins: int) -> np.ndarray | torch.Tensor:
     """(F, T) numpy → (n_bins, T) numpy, or (B, F, T) tensor → (B, n_bins, T) tensor."""
     if isinstance(mag, torch.Tensor):

@@ -9,7 +9,7 @@ scene score is the mean similarity of the aligned pairs. Computed in float32.
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from avsep.losses.dmc import contrastive_loss
 
 
-@lru_cache(maxsize=None)
+@cache
 def _assignments(n_sounds: int, n_objects: int) -> torch.Tensor:
     """``(P, n_sounds)`` long: every injective map sounds → objects."""
     return torch.tensor(list(itertools.permutations(range(n_objects), n_sounds)), dtype=torch.long)

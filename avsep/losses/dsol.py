@@ -46,7 +46,9 @@ def stage_two_loss(consistency: torch.Tensor | None, localization: torch.Tensor 
     """Eq. 8: L2 = Lc + lambda * L1; a term passed as ``None`` is switched off (DSOL Table 5)."""
     if consistency is None and localization is None:
         raise ValueError("stage_two_loss: both terms are switched off; nothing to minimise")
-    total = torch.zeros((), device=(consistency if consistency is not None else localization).device)
+    present = consistency if consistency is not None else localization
+    assert present is not None  # both None was refused above
+    total = torch.zeros((), device=present.device)
     if consistency is not None:
         total = total + consistency
     if localization is not None:

@@ -10,14 +10,43 @@ Every bad input raises a subclass of :class:`DecodeError` whose message is ``"{p
 
 from avsep.media.decode import Decoded, decode, decode_audio, decode_frames, media_options
 from avsep.media.encode import encode
-from avsep.media.errors import (ClipTooShort, CorruptFile, DecodeError, DecodeTimeout, EmptyFile, EncodeError,
-                                MissingFile, NoAudioStream, NoVideoStream, StartBeyondEnd, UnsupportedCodec,
-                                VideoTooLarge)
+from avsep.media.errors import (
+    ClipTooShort,
+    CorruptFile,
+    DecodeError,
+    DecodeTimeout,
+    EmptyFile,
+    EncodeError,
+    MissingFile,
+    NoAudioStream,
+    NoVideoStream,
+    StartBeyondEnd,
+    UnsupportedCodec,
+    VideoTooLarge,
+)
 from avsep.media.probe import AudioInfo, ProbeInfo, VideoInfo, probe
 
 __all__ = [
-    "probe", "ProbeInfo", "VideoInfo", "AudioInfo", "decode", "decode_frames", "decode_audio", "Decoded", "media_options",
+    "AudioInfo",
+    "ClipTooShort",
+    "CorruptFile",
+    "DecodeError",
+    "DecodeTimeout",
+    "Decoded",
+    "EmptyFile",
+    "EncodeError",
+    "MissingFile",
+    "NoAudioStream",
+    "NoVideoStream",
+    "ProbeInfo",
+    "StartBeyondEnd",
+    "UnsupportedCodec",
+    "VideoInfo",
+    "VideoTooLarge",
+    "decode",
+    "decode_audio",
+    "decode_frames",
     "encode",
-    "DecodeError", "MissingFile", "EmptyFile", "CorruptFile", "NoAudioStream", "NoVideoStream",
-    "StartBeyondEnd", "UnsupportedCodec", "ClipTooShort", "VideoTooLarge", "DecodeTimeout", "EncodeError",
+    "media_options",
+    "probe",
 ]

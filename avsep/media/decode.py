@@ -12,8 +12,17 @@ import ffmpeg
 import numpy as np
 
 from avsep.config.media import MediaParams
-from avsep.media.errors import (ClipTooShort, CorruptFile, DecodeError, DecodeTimeout, NoAudioStream,
-                                NoVideoStream, StartBeyondEnd, UnsupportedCodec, VideoTooLarge)
+from avsep.media.errors import (
+    ClipTooShort,
+    CorruptFile,
+    DecodeError,
+    DecodeTimeout,
+    NoAudioStream,
+    NoVideoStream,
+    StartBeyondEnd,
+    UnsupportedCodec,
+    VideoTooLarge,
+)
 from avsep.media.ffmpeg import Piped, file_url
 from avsep.media.probe import ProbeInfo, first_error, marked_error, probe
 
@@ -138,10 +147,11 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
     end_s = _plan(path, info, want_video, want_audio, start_s, end_s, max_pixels)
     if end_s - info.duration_s > short_tolerance_s and short == "refuse":
         raise ClipTooShort(path, f"asked for {start_s:.3f}-{end_s:.3f} s, file lasts {info.duration_s:.3f} s")
-    fps = fps or (info.video.fps if want_video else None)
-    sample_rate = sample_rate or (info.audio.sample_rate if want_audio else None)
-    width, height = size or ((info.video.width, info.video.height) if want_video else (0, 0))
-    if want_video and not (fps > 0 and width > 0 and height > 0):
+    # _plan refused a wanted stream that is missing, so info.video (info.audio) is set when wanted
+    fps = fps or (info.video.fps if want_video and info.video else None)
+    sample_rate = sample_rate or (info.audio.sample_rate if want_audio and info.audio else None)
+    width, height = size or ((info.video.width, info.video.height) if want_video and info.video else (0, 0))
+    if want_video and not (fps is not None and fps > 0 and width > 0 and height > 0):
         raise ValueError(f"{path}: fps and size must be positive, got fps={fps}, size={size}")
     outputs, fds = _outputs(path, info, start_s, end_s, fps if want_video else None, (width, height),
                             sample_rate if want_audio else None, seek_margin_s)
@@ -172,11 +182,13 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
     frames = audio = None
     valid_frames = valid_samples = 0
     if want_video:
+        assert fps is not None  # checked positive above
         raw = np.frombuffer(results.pop(0), np.uint8)
         raw = raw[: len(raw) - len(raw) % (height * width * 3)].reshape(-1, height, width, 3)
         frames, valid_frames = _fit(path, raw, round(duration * fps), fps, damaged, short,
                                     short_tolerance_s, "video")
     if want_audio:
+        assert sample_rate is not None  # the stream's own rate unless one was asked for
         raw = np.frombuffer(results.pop(0), "<f4")
         audio, valid_samples = _fit(path, raw, round(duration * sample_rate), sample_rate, damaged, short,
                                     short_tolerance_s, "audio")

@@ -75,7 +75,7 @@ def encode(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray, 
     ffmpeg fails or runs past ``timeout_s``.
     """
     interleaved = _check(frames, fps, audio, sample_rate)
-    t, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     read_fd, write_fd = os.pipe()
     video_in = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
     audio_in = ffmpeg.input(f"pipe:{read_fd}", format="f32le", ar=sample_rate, ac=interleaved.shape[1])

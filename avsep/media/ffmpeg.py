@@ -6,8 +6,8 @@ import functools
 import os
 import subprocess
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,6 +50,7 @@ class Piped:
         self._spawn(self._read_stderr)
 
     def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None  # the process is always started with stderr=PIPE
         self._stderr = self.proc.stderr.read()
 
     def _spawn(self, fn: Callable, slot: int | None = None) -> None:
@@ -58,14 +59,14 @@ class Piped:
                 value = fn()
                 if slot is not None:
                     self.results[slot] = value
-            except BaseException as exc:  # surfaced by wait()
+            except BaseException as exc:  # noqa: BLE001 - surfaced by wait()
                 self._errors.append(exc)
 
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def start(self, *workers: Callable) -> "Piped":
+    def start(self, *workers: Callable) -> Piped:
         self.results = [None] * len(workers)
         for slot, fn in enumerate(workers):
             self._spawn(fn, slot)

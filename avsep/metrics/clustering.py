@@ -12,7 +12,7 @@ leave-one-fold-out splits (:func:`linear_probe_folds`).
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -110,8 +110,8 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, C:
     }
 
 
-def linear_probe_folds(features, labels, folds: Sequence, *, C: float = PROBE_C, max_iter: int = PROBE_MAX_ITER,
-                       standardize: bool = True, progress: bool = False) -> dict:
+def linear_probe_folds(features, labels, folds: Sequence | np.ndarray, *, C: float = PROBE_C,
+                       max_iter: int = PROBE_MAX_ITER, standardize: bool = True, progress: bool = False) -> dict:
     """Leave-one-fold-out probe (ESC-50: 5 folds): mean accuracy over folds.
 
     ``features (N, D)``, ``labels (N,)``, ``folds (N,)`` the fold of each sample. Returns

@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from avsep.metrics.localization import rescale_boxes
 from avsep.config.world import MUSIC_CLASSES as CLASSES  # the class vocabulary of the built-in world and MUSIC
+from avsep.metrics.localization import rescale_boxes
 
 # World clip ids: ``{split}-{scene}-{index}`` (docs/contracts.md, "World index").
 _WORLD_KEY = re.compile(r"^(?:train|val|test)-(solo|duet|k\d+)-\d+$")

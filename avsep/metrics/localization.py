@@ -20,7 +20,7 @@ Per-frame scores first, then the named protocol bundles (:func:`evaluate_single_
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm

@@ -31,7 +31,8 @@ def resize_bilinear(heatmap, size) -> np.ndarray:
     values = np.asarray(heatmap, dtype=np.float64)
     if values.ndim != 2 or values.size == 0:
         raise ValueError(f"heatmap: expected a non-empty 2-D array, got shape {values.shape}")
-    height, width = (int(size), int(size)) if np.isscalar(size) else (int(s) for s in size)
+    # np.isscalar's type guard also admits complex and bytes, which int() refuses at run time as it should
+    height, width = (int(size), int(size)) if np.isscalar(size) else (int(s) for s in size)  # type: ignore[arg-type]
     if height < 1 or width < 1:
         raise ValueError(f"size: expected positive (height, width), got {size!r}")
     if values.shape == (height, width):

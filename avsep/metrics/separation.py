@@ -17,7 +17,7 @@ is always computed with mir_eval.
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -125,7 +125,7 @@ class SeparationMeter:
             self.mixture_scores.append((float(np.mean(m_sdr)), float(np.mean(m_sir)), float(np.mean(m_sar))))
         return dict(zip(("sdr", "sir", "sar"), self.scores[-1]))
 
-    def merge(self, other: "SeparationMeter") -> None:
+    def merge(self, other: SeparationMeter) -> None:
         """Add the samples another meter (same backend and threshold) scored, after this one's."""
         if (other.backend, other.silence_threshold) != (self.backend, self.silence_threshold):
             raise ValueError(f"merge: a {other.backend} meter (threshold {other.silence_threshold}) into a "

@@ -133,4 +133,4 @@ def write_report(params: Params, repo: Path = Path(".")) -> ReportPaths:
     return ReportPaths(html=html_path, markdown=md_path, images=tuple(images))
 
 
-__all__ = ["write_report", "build_document", "ReportPaths", "slug"]
+__all__ = ["ReportPaths", "build_document", "slug", "write_report"]

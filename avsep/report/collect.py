@@ -219,7 +219,7 @@ def read_per_source(path: Path) -> dict[str, int] | None:
 
     try:
         frame = pd.read_parquet(path, columns=["source", "status"])
-    except Exception as exc:  # pyarrow raises several types for a bad file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
         raise ReportInputError(f"{path}: cannot read the manifest's source/status columns: {exc}") from None
     ok = frame[frame["status"] == "ok"]
     return {str(k): int(v) for k, v in sorted(ok["source"].value_counts().items())}

@@ -96,7 +96,8 @@ def claims_note(exp: Experiment) -> str:
     """The paper's claims the experiment tests and whether avsep's numbers reproduce them."""
     doc, said = exp.doc, []
     if "claim" in doc:
-        verdict = {True: "yes", False: "no"}.get(doc.get("reproduced"), "not decided")
+        verdicts: dict[object, str] = {True: "yes", False: "no"}
+        verdict = verdicts.get(doc.get("reproduced"), "not decided")
         said.append(f"claim: {doc['claim']} — reproduced here: {verdict}")
     if isinstance(doc.get("claims"), dict):
         said += [f"claim: {k} — reproduced here: {'yes' if v else 'no'}" for k, v in doc["claims"].items()]
@@ -185,4 +186,4 @@ def add_experiments(tasks: list[TaskTables], experiments: dict[str, Experiment],
     return panels, missing
 
 
-__all__ = ["BarPanel", "add_experiments", "experiment_table", "stat_cell", "bar_panel"]
+__all__ = ["BarPanel", "add_experiments", "bar_panel", "experiment_table", "stat_cell"]

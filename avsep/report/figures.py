@@ -12,11 +12,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display: the report is made on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from avsep.config.report import ReportParams  # noqa: E402
-from avsep.io import save_png  # noqa: E402
-from avsep.report.collect import Curve, Run  # noqa: E402
+from avsep.config.report import ReportParams
+from avsep.io import save_png
+from avsep.report.collect import Curve, Run
 
 SKIPPED_CURVES = ("epochs_done",)  # bookkeeping, not a learning curve
 GRID_COLUMNS = 2

@@ -6,12 +6,14 @@ each one in the paper's text; :func:`published_value` turns one into a float for
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
 APPROX = "∼"  # the papers mark approximate values with U+223C
@@ -52,7 +54,7 @@ class PublishedTable(_Strict):
     rows: list[Row]
 
     @model_validator(mode="after")
-    def _shapes(self) -> "PublishedTable":
+    def _shapes(self) -> PublishedTable:
         for row in self.rows:
             if len(row.values) != len(self.groups):
                 raise ValueError(f"row {row.method!r}: {len(row.values)} value groups, table has {len(self.groups)}")
@@ -70,7 +72,7 @@ class Published(_Strict):
     tables: list[PublishedTable]
 
     @model_validator(mode="after")
-    def _references(self) -> "Published":
+    def _references(self) -> Published:
         ids = [t.id for t in self.tables]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
@@ -110,15 +112,13 @@ def load_published(path: str | Path = PUBLISHED_FILE) -> Published:
         raise PublishedError("; ".join(_describe(path, tree, err) for err in exc.errors())) from None
 
 
-def _describe(path: Path, tree: object, err: dict) -> str:
+def _describe(path: Path, tree: object, err: ErrorDetails) -> str:
     """``published.yaml: tables[3] (dsol-table2): row 'Ours', ...: 2 values for 3 columns`` for one error."""
     loc = list(err["loc"])
     where = ".".join(str(part) for part in loc) or "<root>"
     if len(loc) >= 2 and loc[0] == "tables" and isinstance(loc[1], int) and isinstance(tree, dict):
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             where += f" ({tree['tables'][loc[1]]['id']})"
-        except (KeyError, IndexError, TypeError):
-            pass
     return f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}"
 
 

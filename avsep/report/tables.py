@@ -180,4 +180,4 @@ def task_tables(docs: list[MetricsDoc], published: Published, params: ReportPara
             for layout in layouts]
 
 
-__all__ = ["TableView", "TaskTables", "task_tables", "ours_table", "published_table", "match_entry", "aggregate"]
+__all__ = ["TableView", "TaskTables", "aggregate", "match_entry", "ours_table", "published_table", "task_tables"]

@@ -16,8 +16,14 @@ from avsep.sources.errors import IndexFormatError, UnknownSourceError
 from avsep.sources.records import N_SOURCES_UNKNOWN, ClipRecord, is_safe_clip_id, safe_clip_id
 
 __all__ = [
-    "ClipRecord", "IndexFormatError", "N_SOURCES_UNKNOWN", "SOURCES", "UnknownSourceError",
-    "is_safe_clip_id", "load_source", "safe_clip_id",
+    "N_SOURCES_UNKNOWN",
+    "SOURCES",
+    "ClipRecord",
+    "IndexFormatError",
+    "UnknownSourceError",
+    "is_safe_clip_id",
+    "load_source",
+    "safe_clip_id",
 ]
 
 # name -> module with `load(index, params) -> list[ClipRecord]`; imported on demand.

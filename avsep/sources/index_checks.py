@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable
 
 from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
@@ -39,7 +39,7 @@ def checked_labels(
 
 
 def finished(
-    records: list[ClipRecord], wheres: list[int | str], path: str | Path, params: DatasetParams
+    records: list[ClipRecord], wheres: Sequence[int | str], path: str | Path, params: DatasetParams
 ) -> list[ClipRecord]:
     """Refuse an empty index; apply ``params.duplicates`` to repeated clip ids (naming both places)."""
     if not records:

@@ -6,8 +6,9 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from avsep.sources.errors import IndexFormatError
 

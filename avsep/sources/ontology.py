@@ -7,10 +7,11 @@ parents, so the hierarchy is a DAG; walks keep a visited set, so even a (malform
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_text import read_index_json
@@ -58,7 +59,7 @@ class Ontology:
         self.descendants = cache(self._descendants)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Ontology":
+    def load(cls, path: str | Path) -> Ontology:
         data = read_index_json(path)
         if not isinstance(data, list):
             raise IndexFormatError(path, None, "ontology must be a JSON list of nodes")

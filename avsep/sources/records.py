@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["ClipRecord", "N_SOURCES_UNKNOWN", "safe_clip_id", "is_safe_clip_id", "DEFAULT_CLIP_ID_MAX_LEN"]
+__all__ = ["DEFAULT_CLIP_ID_MAX_LEN", "N_SOURCES_UNKNOWN", "ClipRecord", "is_safe_clip_id", "safe_clip_id"]
 
 N_SOURCES_UNKNOWN = -1  # not counted yet (manifest column is int, so no None)
 # NAME_MAX is 255 bytes; keep ids well below so `<id>.mp4`, `.<id>.mp4.XXXX.partial` etc. still fit.
@@ -54,7 +54,7 @@ class ClipRecord:
         return row
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "ClipRecord":
+    def from_row(cls, row: dict[str, Any]) -> ClipRecord:
         """A record from a manifest row (pandas/Parquet values); columns other modules added are ignored."""
         names = {f.name for f in fields(cls)}
         data = {key: value for key, value in row.items() if key in names}

@@ -3,8 +3,9 @@
 A checkpoint holds everything needed to continue the same run bit for bit: the model (unwrapped from DDP),
 optimizer and LR-scheduler states, the data position (``epoch`` and ``step_in_epoch``, i.e. batches of that
 epoch already trained on), the stage's optimizer ``step`` and the run's ``global_step``, every rank's RNG
-states and unlogged metric sums, and the parameters that made it (JSON and hash). It is written with :func:`avsep.io.atomic_path`, so
-a process killed mid-write leaves the previous checkpoint untouched, and loaded with ``weights_only=True``.
+states and unlogged metric sums, and the parameters that made it (JSON and hash). It is written with
+:func:`avsep.io.atomic_path`, so a process killed mid-write leaves the previous checkpoint untouched, and loaded
+with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def load_checkpoint(path: str | Path, expected_params_hash: str | None = None,
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for a damaged zip/pickle
+    except Exception as exc:  # noqa: BLE001 - torch raises several types for a damaged zip/pickle
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a checkpoint (top level is {type(state).__name__})")

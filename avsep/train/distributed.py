@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -32,7 +32,7 @@ class Dist:
     world_size: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
-    control_group: Optional[Any] = None  # CPU (Gloo) group for small collectives; None: the default group
+    control_group: Any | None = None  # CPU (Gloo) group for small collectives; None: the default group
 
     @property
     def is_main(self) -> bool:

@@ -8,7 +8,8 @@ of the step (:func:`lr_factor`), so a resumed run recomputes exactly the rate of
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -39,10 +40,14 @@ def lr_factor(cfg: ScheduleParams, step: int, steps_per_epoch: int | None, total
     if cfg.name == "constant":
         return warm
     if cfg.name == "cosine":
+        if total_steps is None:
+            raise ValueError("lr_factor: train.schedule.name = 'cosine' needs total_steps, got None")
         progress = min(1.0, step / max(1, total_steps))
         floor = cfg.min_lr_ratio
         return warm * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
     if cfg.name == "step":
+        if steps_per_epoch is None:
+            raise ValueError("lr_factor: train.schedule.name = 'step' needs steps_per_epoch, got None")
         passed = sum(step >= m * steps_per_epoch for m in cfg.milestones)
         return warm * cfg.gamma**passed
     raise ValueError(f"train.schedule.name = {cfg.name!r}: expected constant, cosine or step")

@@ -13,6 +13,7 @@ Two kinds of randomness meet in training and are kept apart on purpose:
 from __future__ import annotations
 
 import random
+from typing import cast
 
 import numpy as np
 import torch
@@ -52,7 +53,8 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 def rng_state() -> dict:
     """The state of every global generator, made of tensors/ints/lists only (loads with ``weights_only=True``)."""
     version, mt_words, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # the legacy tuple form (numpy's default; its stubs pick the dict form when called without arguments)
+    kind, keys, pos, has_gauss, cached = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
     state = {
         "python": [version, list(mt_words), gauss],
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],

@@ -19,11 +19,10 @@ from typing import Any
 from torch import nn
 
 from avsep.train import distributed as D
-from avsep.train.checkpoint import (CheckpointError, checkpoint_path, load_checkpoint, remove_partials,
-                                    run_fingerprint)
+from avsep.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, remove_partials, run_fingerprint
 from avsep.train.live import TrainLog
-from avsep.train.progress import epoch_length
 from avsep.train.optim import build_optimizer, build_scheduler
+from avsep.train.progress import epoch_length
 from avsep.train.recipe import Recipe, Stage
 from avsep.train.seeding import derive_seed, seed_everything
 from avsep.train.stage_loop import StageRun, run_stage
@@ -142,7 +141,9 @@ def _stage_model(recipe: Recipe, index: int, previous: nn.Module | None, paths: 
     elif previous is not None:
         model = previous
     else:
-        model = recipe.stages[_builder_index(recipe, index - 1)].model()
+        builder = recipe.stages[_builder_index(recipe, index - 1)].model
+        assert builder is not None  # _builder_index stops at a stage with a model builder
+        model = builder()
         _load_weights(model, paths[recipe.stages[index - 1].name], strict=True, why="continuing its model")
     if state is not None:
         model.load_state_dict(state["model"])

@@ -21,7 +21,8 @@ def preview_specs(world: WorldParams, n: int) -> list[ClipSpec]:
     by_scene: dict[str, list[ClipSpec]] = {}
     for spec in clip_specs(world):
         by_scene.setdefault(spec.scene, []).append(spec)
-    picked, depth = [], 0
+    picked: list[ClipSpec] = []
+    depth = 0
     while len(picked) < n and any(depth < len(v) for v in by_scene.values()):
         picked += [specs[depth] for specs in by_scene.values() if depth < len(specs)]
         depth += 1

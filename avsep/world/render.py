@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,8 @@ def render_clip(spec: ClipSpec, params: WorldParams) -> ClipRender:
     base = backdrop.add_clutter(backdrop.background(height, width, rng), int(rng.integers(
         params.clutter[0], params.clutter[1] + 1)), rng)
     times = np.arange(n_frames) / params.fps
-    objects, layers = [], []
+    objects: list[dict[str, Any]] = []
+    layers: list[tuple] = []
     for name, notes, cell in zip(spec.classes, melodies, _cells(len(spec.classes), width, height, rng)):
         aspect = CLASSES[name].aspect * (1 + rng.uniform(-1, 1) * params.aspect_jitter)
         cell_w, cell_h = cell[2] - cell[0], cell[3] - cell[1]

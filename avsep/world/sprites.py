@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import colorsys
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -233,7 +233,7 @@ def draw_sprite(name: str, height: int, aspect: float, rotation_deg: float, colo
     with its canvas expanded so nothing is cut.
     """
     spec = CLASSES[name]
-    width = max(2, int(round(height / aspect)))
+    width = max(2, int(round(height / aspect)))  # noqa: RUF046 - height may be a NumPy scalar
     height = max(2, int(height))
     ss_w, ss_h = width * SUPERSAMPLE, height * SUPERSAMPLE
     image = Image.new("RGBA", (ss_w, ss_h), (0, 0, 0, 0))

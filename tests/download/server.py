@@ -13,11 +13,11 @@ Routes (``name`` is a key of ``server.files``):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
-import sys
 import subprocess
-import contextlib
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +45,7 @@ def make_mp4(path: Path, seconds: float = 3.0, size: str = "64x48", fps: int = 1
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "TestServer"
+    server: TestServer
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass

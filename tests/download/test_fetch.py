@@ -44,7 +44,7 @@ def test_permanent_failure_is_recorded_and_not_retried_next_run(server, tmp_path
     with pytest.raises(DownloadError) as first:
         fetch(record(uri), tmp_path, PARAMS)
     assert first.value.permanent
-    assert "404" in ledger_of(tmp_path, PARAMS).reason(uri)
+    assert "404" in (ledger_of(tmp_path, PARAMS).reason(uri) or "")
     with pytest.raises(DownloadError) as second:
         fetch(record(uri), tmp_path, PARAMS)
     assert "earlier run" in second.value.reason and "404" in second.value.reason
@@ -143,7 +143,7 @@ def test_ledger_survives_concurrent_writers(tmp_path):
 
 def test_corrupt_ledger_is_a_clear_error(server, tmp_path):
     (tmp_path / "failures.json").write_text("{not json")
-    with pytest.raises(LedgerError, match="failures.json"):
+    with pytest.raises(LedgerError, match=r"failures.json"):
         fetch(record(server.url("/files/a.mp4")), tmp_path, PARAMS)
 
 

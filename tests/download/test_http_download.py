@@ -45,7 +45,7 @@ def test_gone_is_permanent_and_not_retried(server, tmp_path, code):
 
 
 def test_500_then_success_is_retried_with_exponential_backoff(server, tmp_path):
-    waits = []
+    waits: list[float] = []
     path = download_http(server.url("/flaky/2/a.mp4"), tmp_path, "clip1", fast(retries=2), sleep=waits.append)
     assert path.read_bytes() == BODY
     assert server.hits["/flaky/2/a.mp4"] == 3
@@ -60,7 +60,7 @@ def test_500_beyond_the_retries_is_transient(server, tmp_path):
 
 
 def test_backoff_is_capped(server, tmp_path):
-    waits = []
+    waits: list[float] = []
     with pytest.raises(DownloadError):
         download_http(server.url("/status/503"), tmp_path, "c", fast(retries=4, backoff_s=1, backoff_max_s=3),
                       sleep=waits.append)

@@ -82,7 +82,7 @@ def test_section_of_a_direct_url_is_downloaded(http_server, video_bytes, tmp_pat
     http_server.files["v.mp4"] = video_bytes
     path = download_youtube(http_server.url("/files/v.mp4"), tmp_path, "clip1", 0.5, 1.5, PARAMS)
     assert path.parent == tmp_path.resolve() and path.stem == "clip1" and path.suffix in (".mp4", ".mkv")
-    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    _, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     assert seconds == pytest.approx(1.0, abs=0.25)  # the 1 s section, not the 3 s video
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # work folder removed
 

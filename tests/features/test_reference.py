@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from avsep.features import (DSOL, MSSL, SOP, FrontEnd, logfreq_warp, logmel_librosa, stft_magnitude_librosa)
+from avsep.features import DSOL, MSSL, SOP, FrontEnd, logfreq_warp, logmel_librosa, stft_magnitude_librosa
 
 
 def test_dsol_shape_for_one_second(signal):
@@ -19,6 +19,7 @@ def test_mssl_shape_for_five_seconds(signal):
 def test_sop_linear_and_warped_shapes(signal):
     mag = stft_magnitude_librosa(signal("chirp", 11025, 65535), SOP)
     assert mag.shape == (512, 256)
+    assert SOP.logfreq_bins is not None
     assert logfreq_warp(mag, SOP.logfreq_bins).shape == (256, 256)
 
 

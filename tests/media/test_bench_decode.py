@@ -1,6 +1,7 @@
 import argparse
 
-from avsep.bench import BENCHMARKS, decode as bench
+from avsep.bench import BENCHMARKS
+from avsep.bench import decode as bench
 from avsep.config import load_params
 
 

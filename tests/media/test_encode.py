@@ -20,6 +20,7 @@ def test_same_inputs_give_same_bytes_and_probe_matches(tmp_path):
     b = encode(tmp_path / "b b.mp4", frames, 24, audio, 16000)
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     info = probe(a)
+    assert info.video is not None and info.audio is not None
     assert (info.video.width, info.video.height, info.video.n_frames, info.video.codec) == (48, 32, 12, "h264")
     assert info.video.fps == 24
     assert (info.audio.sample_rate, info.audio.channels, info.audio.codec) == (44100, 2, "aac")
@@ -31,6 +32,7 @@ def test_round_trip_keeps_pictures_and_tone(tmp_path):
     frames, audio = _inputs()
     path = encode(tmp_path / "rt.mp4", frames, 24, audio, 16000, crf=10, gop=6)
     out = decode(path, fps=24, sample_rate=16000)
+    assert out.frames is not None and out.audio is not None
     assert out.frames.shape == frames.shape
     assert np.abs(out.frames.astype(int) - frames).mean() < 4
     peak_hz = np.argmax(np.abs(np.fft.rfft(out.audio))) * 16000 / len(out.audio)
@@ -41,9 +43,11 @@ def test_multichannel_input_and_output_layouts(tmp_path):
     frames, audio = _inputs()
     path = encode(tmp_path / "c.mp4", frames, 24, np.stack([audio, 0 * audio]), 16000, audio_rate=22050,
                   channels=1)
-    assert (probe(path).audio.channels, probe(path).audio.sample_rate) == (1, 22050)
+    mono = probe(path).audio
+    assert mono is not None and (mono.channels, mono.sample_rate) == (1, 22050)
     path = encode(tmp_path / "d.mp4", frames, 24, audio, 16000, channels=6)
-    assert probe(path).audio.channels == 6
+    surround = probe(path).audio
+    assert surround is not None and surround.channels == 6
 
 
 @pytest.mark.parametrize("change, words", [
@@ -64,6 +68,6 @@ def test_bad_input_is_refused_before_writing(tmp_path, change, words):
 
 def test_ffmpeg_failure_names_file_and_leaves_nothing(tmp_path):
     frames, audio = _inputs()
-    with pytest.raises(EncodeError, match="bad.mp4"):
+    with pytest.raises(EncodeError, match=r"bad.mp4"):
         encode(tmp_path / "bad.mp4", frames, 24, audio, 16000, preset="no-such-preset")
     assert list(tmp_path.iterdir()) == []

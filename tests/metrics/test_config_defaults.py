@@ -21,7 +21,7 @@ def test_section_defaults_equal_the_functions_defaults():
     assert tuple(params.localization.thresholds) == _default(localization.evaluate_single_source, "thresholds")
     assert params.separation.silence_threshold == _default(separation.SeparationMeter, "silence_threshold")
     assert params.separation.backend == _default(separation.evaluate_separation, "backend")
-    assert params.probe.C == _default(clustering.linear_probe, "C")
+    assert _default(clustering.linear_probe, "C") == params.probe.C
     assert params.probe.max_iter == _default(clustering.linear_probe, "max_iter")
     assert params.probe.standardize == _default(clustering.linear_probe, "standardize")
     assert params.counting.cap == _default(counting.evaluate_counting, "cap")

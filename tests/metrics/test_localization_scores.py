@@ -5,7 +5,16 @@ import pytest
 from sklearn.metrics import auc as sklearn_auc
 
 from avsep.metrics.localization import (
-    auc, auc_thresholds, ciou, ciou_at, class_aware_ciou, class_cious, gt_map, iou, iou_at, nsa,
+    auc,
+    auc_thresholds,
+    ciou,
+    ciou_at,
+    class_aware_ciou,
+    class_cious,
+    gt_map,
+    iou,
+    iou_at,
+    nsa,
 )
 
 # The consensus map of annotators A = [0,0,2,2] and B = [1,1,3,3] on 4x4 (see test_localization_maps):

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from avsep.metrics.separation import (
-    SeparationMeter, bss_eval, evaluate_separation, is_near_silent, mixture_as_estimates,
+    SeparationMeter,
+    bss_eval,
+    evaluate_separation,
+    is_near_silent,
+    mixture_as_estimates,
 )
 
 RATE, LENGTH = 8000, 4000  # half a second: longer than mir_eval's 512-tap distortion filters
@@ -57,8 +61,10 @@ def test_mean_over_sources_then_over_samples(sources):
     one = (sources[:1], sources[:1] + 0.3 * rng.standard_normal((1, LENGTH)))
     two_sdr = bss_eval(*two)[0]
     meter = SeparationMeter()
-    assert meter.update(*two)["sdr"] == pytest.approx(two_sdr.mean(), abs=1e-9)
-    one_sdr = meter.update(*one)["sdr"]
+    two_scores, one_scores = meter.update(*two), meter.update(*one)
+    assert two_scores is not None and one_scores is not None
+    assert two_scores["sdr"] == pytest.approx(two_sdr.mean(), abs=1e-9)
+    one_sdr = one_scores["sdr"]
     expected = (two_sdr.mean() + one_sdr) / 2
     assert meter.result()["sdr"] == pytest.approx(expected, abs=1e-9)
     # A flat mean over the three sources would weigh the two-source sample more: it differs here.

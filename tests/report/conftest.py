@@ -77,7 +77,7 @@ def write_experiments(root: Path) -> None:
             "curve": {"loss": [0.2, 0.1], "acc": [0.5, 0.6]}}
     for name, keys in (("curriculum-effect", ("C1", "C3")), ("curriculum-order", ("C2-C3", "C3-C2"))):
         write_json(out / f"{name}.json", {"experiment": name, "profile": "demo", "seeds": seeds,
-                   "steps_per_stage": 24, "runs": {k: runs for k in keys}, "claim": "x", "reproduced": False})
+                   "steps_per_stage": 24, "runs": dict.fromkeys(keys, runs), "claim": "x", "reproduced": False})
     write_json(out / "counting.json", {"experiment": "counting", "profile": "demo",
                                        "checkpoint": "data/models/counting/train.pt"})  # no table of its own
 

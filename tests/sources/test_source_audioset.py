@@ -75,12 +75,12 @@ def test_unknown_mid_is_an_error_or_dropped(files):
 
 def test_unknown_vocabulary_entry_names_the_key(files):
     index, ontology = files
-    with pytest.raises(ValueError, match="dataset.vocabulary.*'Kazoo'"):
+    with pytest.raises(ValueError, match=r"dataset.vocabulary.*'Kazoo'"):
         load_source("audioset", index, DatasetParams(ontology=str(ontology), vocabulary=["Kazoo"]))
 
 
 def test_missing_ontology_parameter(files):
-    with pytest.raises(ValueError, match="dataset.ontology"):
+    with pytest.raises(ValueError, match=r"dataset.ontology"):
         load_source("audioset", files[0], DatasetParams())
 
 

@@ -62,7 +62,7 @@ def test_soundnet_bad_annotations(tmp_path, xml, reason):
 def test_soundnet_missing_annotation_and_hostile_item(tmp_path):
     index = soundnet(tmp_path)
     index.write_text("10000130166\n999\n")
-    with pytest.raises(IndexFormatError, match="line 2: annotation .* not found"):
+    with pytest.raises(IndexFormatError, match=r"line 2: annotation .* not found"):
         load_source("soundnet_flickr", index, DatasetParams())
     index.write_text("../../../etc/passwd\n")
     with pytest.raises(IndexFormatError, match="points outside"):

@@ -28,7 +28,7 @@ def test_same_url_two_sections_are_two_clips_but_a_repeat_is_a_duplicate(tmp_pat
     path = urls(tmp_path, ["https://a.org/v.mp4,0,5,\n", "https://a.org/v.mp4,5,10,\n"])
     assert len(load_source("urls", path, DatasetParams())) == 2
     path = urls(tmp_path, ["https://a.org/v.mp4,0,5,\n", "https://a.org/v.mp4,0,5,\n"])
-    with pytest.raises(IndexFormatError, match="line 3: duplicate clip id .*first at 2"):
+    with pytest.raises(IndexFormatError, match=r"line 3: duplicate clip id .*first at 2"):
         load_source("urls", path, DatasetParams())
 
 

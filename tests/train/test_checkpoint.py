@@ -9,9 +9,10 @@ import time
 import pytest
 import torch
 
-import tiny
 from avsep.train import CheckpointError, load_checkpoint, save_checkpoint, train
 from avsep.train.checkpoint import remove_partials, run_fingerprint
+
+import tiny
 
 # A child that writes checkpoint v1, then starts writing v2 and blocks inside torch.save (while pickling an
 # object), so the test can SIGKILL it mid-write.
@@ -77,7 +78,7 @@ def test_truncated_checkpoint_is_refused_with_its_name(tmp_path):
 
 
 def test_incomplete_checkpoint_is_refused_on_save_and_load(tmp_path):
-    with pytest.raises(CheckpointError, match="without .*model"):
+    with pytest.raises(CheckpointError, match=r"without .*model"):
         save_checkpoint(tmp_path / "x.pt", {"stage": "x"})
     torch.save({"format": 1, "stage": "x"}, tmp_path / "y.pt")
     with pytest.raises(CheckpointError, match=r"y\.pt: incomplete checkpoint, missing .*model"):

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import tiny
 from avsep.train import CheckpointError, load_checkpoint, train
+
+import tiny
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 

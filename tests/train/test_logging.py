@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import tiny
 from avsep.train import train
 from avsep.train.progress import epoch_length
+
+import tiny
 
 STEPS_PER_STAGE = tiny.EPOCHS * tiny.N_SAMPLES // tiny.BATCH
 
@@ -44,7 +45,7 @@ def test_dvclive_files_per_step_and_epoch(run):
     # The epoch mean is the mean of that epoch's logged windows (each of two steps).
     rows = [r["loss"] for r in result.history if r["stage"] == "one" and "loss" in r][:4]
     assert summary["one"]["epoch"]["loss"] != pytest.approx(sum(rows) / 4)  # second epoch, not the first
-    first_epoch = [r for r in result.history if r["stage"] == "one" and "epoch/loss" in r][0]
+    first_epoch = next(r for r in result.history if r["stage"] == "one" and "epoch/loss" in r)
     assert first_epoch["epoch/loss"] == pytest.approx(sum(rows) / 4)
     assert "plots/metrics" in (live / "dvc.yaml").read_text()
 
@@ -52,8 +53,9 @@ def test_dvclive_files_per_step_and_epoch(run):
 @pytest.mark.slow
 def test_dvc_plots_show_draws_the_curves(run, tmp_path):
     root, _ = run
-    dvc = Path(sys.executable).with_name("dvc")
-    dvc = str(dvc) if dvc.exists() else shutil.which("dvc")
+    beside = Path(sys.executable).with_name("dvc")
+    dvc = str(beside) if beside.exists() else shutil.which("dvc")
+    assert dvc is not None, "dvc is neither beside python nor on PATH"
     shutil.copytree(root / "live", tmp_path / "live")
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, timeout=120)
     shown = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, timeout=120,

@@ -38,12 +38,12 @@ def test_scheduler_steps_per_optimizer_step_and_restores():
     again = build_scheduler(build_optimizer(model.parameters(), OptimizerParams(name="sgd", lr=1.0)),
                             ScheduleParams(), steps_per_epoch=None, epochs=1, stage="s")
     again.load_state_dict(sched.state_dict())
-    assert again.last_epoch == 5 and again.lr_lambdas[0].cfg["name"] == "step"
+    assert again.last_epoch == 5 and vars(again.lr_lambdas[0])["cfg"]["name"] == "step"
 
 
 def test_cosine_without_epoch_length_names_the_stage():
     opt = build_optimizer(torch.nn.Linear(2, 1).parameters(), OptimizerParams())
-    with pytest.raises(ValueError, match="stage 'c2'.*give the stage steps_per_epoch"):
+    with pytest.raises(ValueError, match=r"stage 'c2'.*give the stage steps_per_epoch"):
         build_scheduler(opt, ScheduleParams(name="cosine"), None, 3, "c2")
 
 
@@ -56,7 +56,7 @@ def test_optimizer_from_params(name, cls):
 
 
 def test_bad_train_params_name_the_key():
-    with pytest.raises(ParamsError, match="train.schedule"):
+    with pytest.raises(ParamsError, match=r"train.schedule"):
         load_params(None, ["train.schedule.milestones=[4, 2]"])
-    with pytest.raises(ParamsError, match="train.optimizer.name"):
+    with pytest.raises(ParamsError, match=r"train.optimizer.name"):
         load_params(None, ["train.optimizer.name=rmsprop"])

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-import tiny
 from avsep.train import Recipe, Stage, to_device, train
+
+import tiny
 
 
 def _stage(name, **kw):

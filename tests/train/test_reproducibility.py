@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import tiny
 from avsep.train import load_checkpoint, train
+
+import tiny
 
 SCRIPT = Path(tiny.__file__)
 
@@ -121,7 +122,7 @@ def test_init_from_loads_an_earlier_stage(tmp_path):
     """A stage with its own builder and ``init_from`` starts from that stage's final weights."""
     params = tiny.tiny_params()
     recipe = tiny.tiny_recipe(params.seed, second_model=tiny.build_model, init_from="one")
-    seen_first = {}
+    seen_first: dict[str, torch.Tensor] = {}
 
     def first_step_probe(model, batch):
         if not seen_first:

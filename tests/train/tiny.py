@@ -78,6 +78,7 @@ class Loss:
     def __call__(self, model: nn.Module, batch) -> dict:
         self.counter[0] += 1
         if self.stall_at is not None and self.counter[0] == self.stall_at:
+            assert self.marker is not None, "a stalling loss needs a marker file"
             self.marker.write_text("stalled")
             time.sleep(600)
         x, y, idx = batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from learnability import audio_features, render_solo, solo_world
 
 pytestmark = pytest.mark.slow

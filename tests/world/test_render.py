@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from avsep.config import derive
-from avsep.config.world import CountTables, MUSIC_CLASSES, SceneCounts, SplitCounts, WorldParams
+from avsep.config.world import MUSIC_CLASSES, CountTables, SceneCounts, SplitCounts, WorldParams
 from avsep.world.music import render_melody, sample_melody
 from avsep.world.render import render_clip
 from avsep.world.scene import clip_specs

@@ -62,6 +62,7 @@ def test_index_follows_the_contract(two_worlds):
 
 def test_videos_are_h264_aac_stereo_44k(two_worlds):
     info = probe(two_worlds[0] / "videos/train-duet-000000.mp4")
+    assert info.video is not None and info.audio is not None
     assert info.video.codec == "h264" and (info.video.width, info.video.height) == (64, 48)
     assert info.video.n_frames == 8
     assert info.audio.codec == "aac" and info.audio.sample_rate == 44100 and info.audio.channels == 2
@@ -72,7 +73,7 @@ def test_same_seed_gives_identical_bytes(two_worlds):
     assert _files(a) == _files(b)
     for rel in _files(a):
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    assert not [p for p in a.rglob("*.partial")]
+    assert not list(a.rglob("*.partial"))
 
 
 def test_other_seed_differs_and_rerun_skips(two_worlds, tmp_path, capsys):
