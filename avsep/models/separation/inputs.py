@@ -24,6 +24,13 @@ def scale_of(params) -> SeparationScale:
     return getattr(params.separation, params.profile)
 
 
+def mixture_spectrogram(waves: torch.Tensor, params) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T))`` of mixtures ``(B, S)`` at ``shards.separation.sample_rate``:
+    the warped magnitude the U-Net reads (``Fq`` = the profile's ``n_bins``) and its log, as in :func:`prepare`."""
+    mix_mag = warped_magnitude(stft(waves.contiguous()), scale_of(params).n_bins)
+    return torch.log(mix_mag + params.separation.log_eps).unsqueeze(1), mix_mag
+
+
 def _fit(waves: torch.Tensor, length: int) -> torch.Tensor:
     """Crop or zero-pad the last axis to ``length``."""
     if waves.shape[-1] >= length:
