@@ -295,7 +295,8 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     if not protocols:
         raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
                          f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")
-    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split, "dataset": params.dataset.source, "data": str(data_root),
+    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split,
+                     "dataset": params.dataset.source, "data": str(data_root),
                      "seed": params.seed, "checkpoint": str(path) if path else None, "protocols": protocols,
                      "skipped": skipped, "not_evaluated": not_evaluated})
     out = Path(metrics_dir or params.report.metrics_dir) / f"{stem}.json"

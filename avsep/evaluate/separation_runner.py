@@ -165,7 +165,8 @@ def _entry(meter: SeparationMeter, mixture: SeparationMeter) -> dict:
 
 def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test",
                             metrics_dir: str | Path | None = None, figures_dir: str | Path | None = None,
-                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None, progress: bool = True) -> dict[str, dict]:
+                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None,
+                            progress: bool = True) -> dict[str, dict]:
     """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
     hooks = _hooks()
     separate, write_wavs, save_spectrograms = hooks["separate"], hooks["write_wavs"], hooks["save_spectrograms"]

@@ -23,7 +23,8 @@ from avsep.train.checkpoint import run_fingerprint
 from tests.models.test_baselines import one_thread  # noqa: F401  (autouse: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profile=demo", "separation.variants=[frame]"]
+TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profile=demo",
+        "separation.variants=[frame]"]
 RATE_IN = 16000  # build.sample_rate: the localization view's audio
 
 

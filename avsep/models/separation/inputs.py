@@ -1,8 +1,8 @@
 """From loader batches to the network's inputs and targets.
 
 Training batches come from :func:`avsep.shards.separation_view` (already at 11.025 kHz); evaluation batches
-from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled (:func:`avsep.features.resample`) and
-fitted to the window first (:func:`from_nmix`).
+from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled
+(:func:`avsep.features.resample`) and fitted to the window first (:func:`from_nmix`).
 """
 
 from __future__ import annotations
