@@ -48,7 +48,7 @@ def _affected(index, key: str) -> set[str]:
 def test_every_method_is_trained_and_evaluated(index):
     stages = _stages(index)
     for name in METHODS:
-        if method(name).TASKS:  # pretrain has nothing to evaluate: its backbones are judged by the others
+        if method(name).tasks:  # pretrain has nothing to evaluate: its backbones are judged by the others
             assert f"evaluate@{name}" in stages, f"dvc.yaml does not evaluate {name}"
         trainable = getattr(method(name), "recipe", None) is not None and name not in ("random", "whole_image",
                                                                                          "centre_prior", "sop")

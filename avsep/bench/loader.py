@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from avsep.bench.perfile import PerFileLocalization, explode_shards, perfile_loader
-from avsep.config import Params
+from avsep.config import Params, derive
 from avsep.features import frontend_from_params, logmel_torch
 from avsep.shards import encode_sample, localization_view, make_loader, write_shards
 from avsep.shards.tario import split_name
@@ -192,9 +192,8 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
                   args: argparse.Namespace) -> dict:
     """Time every (loader, workers, cache) ``args.repeats`` times; rows of median samples/s and the ratios."""
     per_clip = args.windows_per_clip or params.shards.localization.windows_per_clip
-    localization = params.shards.localization.model_copy(update={"windows_per_clip": per_clip})
-    shard_params = params.shards.model_copy(update={"shuffle_buffer": args.shuffle_buffer,
-                                                    "localization": localization})
+    shard_params = derive(params.shards, {"shuffle_buffer": args.shuffle_buffer,
+                                          "localization.windows_per_clip": per_clip})
     window_s, seed, start_method = shard_params.localization.window_s, params.seed, shard_params.start_method
     dataset = PerFileLocalization(perfile_root, window_s, seed, windows_per_clip=per_clip)
     shard_files = sorted(p for p in Path(shards_dir).glob(f"{split}-*.tar"))

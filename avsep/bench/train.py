@@ -148,12 +148,12 @@ def run(params, args: argparse.Namespace) -> dict:
 
 def _measure(params, args: argparse.Namespace):
     """One timed run of the stage: ``(row, step_seconds, stage name, stage index, stages)``."""
+    from avsep.config import derive
     from avsep.models import method
     from avsep.train import Recipe, train
     from avsep.train.distributed import choose_device
 
-    module = method(args.model)
-    recipe = module.recipe(params, args.data)
+    recipe = method(args.model).recipe(params, args.data)
     index, stage, builder = _stage(recipe, args.stage)
     needed = args.warmup + args.steps + 1  # the last timed step ends at the next loss call
     epochs, steps_per_epoch = _epochs_for(stage, needed)
@@ -162,8 +162,7 @@ def _measure(params, args: argparse.Namespace):
     bench_stage = dataclasses.replace(stage, loss=timed, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                       model=builder, init_from=None, after_epoch=None)
     # No checkpoint inside the timed steps, no progress bar; everything else as params.train says.
-    cfg = params.train.model_copy(update={"progress": False, "checkpoint_every": epochs * needed + 1})
-    bench_params = params.model_copy(update={"train": cfg})
+    bench_params = derive(params, {"train.progress": False, "train.checkpoint_every": epochs * needed + 1})
     if device.type == "cuda":
         torch.cuda.init()  # the peak counters exist once CUDA is initialised: resetting them first is an error
         torch.cuda.reset_peak_memory_stats(device)

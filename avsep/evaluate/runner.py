@@ -1,8 +1,8 @@
 """The evaluation runner: one model (or baseline) on one split -> ``reports/metrics/MODEL.json`` + overlays.
 
 ``evaluate_model("dsol", params, "data", split="test")`` builds ``method(MODEL).build(params)``, loads the final
-checkpoint of its recipe (not for modules with ``WEIGHTS = False``), streams the evaluation view of each shard
-set a task of the module's ``TASKS`` needs, scores every protocol that applies and writes::
+checkpoint of its recipe (not for a method with ``weights=False``), streams the evaluation view of each shard
+set a task of the method's ``tasks`` needs, scores every protocol that applies and writes::
 
     {"model": "dsol", "split": "test", "dataset": "world", "data": "data", "seed": 0, "checkpoint": "...",
      "protocols": {"consensus@solo": {"protocol": "consensus", "gt": "union", "ciou@0.3": ..., "auc": ...,
@@ -15,36 +15,38 @@ NaN and infinities are written as ``null``. Every list is put in the split's ord
 before scoring, so results do not depend on the number of workers. See docs/evaluation.md.
 
 Runners are registered in :data:`RUNNERS`; a task without one is listed under ``not_evaluated``.
-Separation is scored by :func:`avsep.evaluate.separation_runner.run_separation` (imported when used).
+Separation is scored by :func:`avsep.evaluate.separation_runner.run_separation`. A method is reached only through
+:func:`avsep.models.method` and its :class:`~avsep.models.method.Method` (what every runner shares is in
+:mod:`avsep.evaluate.context`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from avsep import models
+from avsep.evaluate.context import EvalContext, Runner, json_safe, stream
+from avsep.evaluate.overlays import save_overlay
+from avsep.evaluate.separation_runner import run_separation
+from avsep.io import atomic_write_text
 from avsep.metrics import groundtruth as G
 from avsep.metrics.counting import evaluate_counting
 from avsep.metrics.localization import (RELATIVE_PROTOCOLS, evaluate_class_aware, evaluate_single_source,
                                          single_source_cious)
-from avsep.evaluate.overlays import save_overlay
-from avsep.io import atomic_write_text
-from avsep.models import CLASSES, method
+from avsep.models import CLASSES
 from avsep.models.method import Method
-from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
-from avsep.train import CheckpointError, load_checkpoint, to_device
+from avsep.train import CheckpointError, load_checkpoint
 from avsep.train.checkpoint import run_fingerprint
 from avsep.train.distributed import choose_device
 
@@ -52,56 +54,6 @@ log = logging.getLogger(__name__)
 
 SOLO, COCKTAIL, KSCENES = "solo", "cocktail", "kscenes"
 OVERLAY_SUBSETS = (SOLO, "duet", COCKTAIL)  # a few pictures for the report; k-scenes are numbers only
-
-
-@dataclass
-class EvalContext:
-    """What every runner needs: the model on its device, where the data is and how to read it."""
-
-    name: str
-    module: Method
-    model: nn.Module
-    params: Any
-    data_root: Path
-    split: str
-    device: torch.device
-    batch_size: int
-    workers: int
-    progress: bool = True
-    overlays: int = 0  # overlay PNGs per subset (the first ones in split order)
-    figures_dir: Path | None = None  # reports/figures/MODEL
-    metrics_dir: Path | None = None  # where MODEL.json goes (runners writing extra documents put them beside)
-
-    def predict(self, task: str, batch: dict) -> np.ndarray:
-        """``TASKS[task](model, batch)`` without gradients, as float32 numpy."""
-        with torch.no_grad():
-            out = self.module.tasks[task](self.model, to_device(batch, self.device))
-        return out.detach().float().cpu().numpy()
-
-
-@dataclass
-class Runner:
-    """Evaluates ``tasks`` (those the model has) on one shard set: ``run(ctx, tasks) -> {key: entry}``."""
-
-    name: str
-    tasks: tuple[str, ...]
-    run: Callable[[EvalContext, tuple[str, ...]], dict[str, dict]]
-
-
-def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
-    """Batches of ``view`` over ``DATA/shards/{shard_set}/{split}-*.tar`` in eval mode (every sample once).
-
-    Raises :class:`ShardSetError` when the set or split does not exist (the runner records it as skipped).
-    """
-    location = str(ctx.data_root / "shards" / shard_set)
-    shard_view = evaluation_view(location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size,
-                                 seed=ctx.params.seed)
-    workers = min(ctx.workers, len(shard_view.shards.urls))  # split modes need a shard per reader
-    loader = make_loader(shard_view, ctx.params.shards, workers=workers, ranks=1)
-    yield from tqdm(loader, total=shard_view.batches_per_epoch, desc=f"{ctx.name} {shard_set}/{ctx.split}",
-                    disable=not ctx.progress)
-    if shard_view.skipped:
-        log.warning("%s/%s: %d corrupt sample(s) or shard(s) skipped", location, ctx.split, shard_view.skipped)
 
 
 def take(batch: dict, rows: list[int]) -> dict:
@@ -206,13 +158,6 @@ def run_cocktail(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
     return score_class_aware(ctx, done.ordered(), COCKTAIL) if done.index else {}
 
 
-def run_separation(ctx, tasks: tuple[str, ...]) -> dict[str, dict]:
-    """Separation variants and baselines on the stored N-mix sets (imported lazily: it pulls in the U-Net)."""
-    from avsep.evaluate.separation_runner import run_separation as run
-
-    return run(ctx, tasks)
-
-
 RUNNERS: list[Runner] = [
     Runner("clips", ("single_source", "class_aware", "counting"), run_clips),
     Runner(COCKTAIL, ("class_aware",), run_cocktail),
@@ -270,20 +215,20 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
     return out
 
 
-def load_model(name: str, module: Method, params, data_root: Path,
+def load_model(name: str, method: Method, params, data_root: Path,
                checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
-    """``(model in eval mode, checkpoint path or None)``: ``module.build(params)`` with the final stage's weights
+    """``(model in eval mode, checkpoint path or None)``: ``method.build(params)`` with the final stage's weights
     (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file, or a folder that ``avsep train
-    --checkpoints`` wrote, whose last stage is read); none for ``WEIGHTS = False``.
+    --checkpoints`` wrote, whose last stage is read); none for ``weights=False``.
 
-    A module that reads another method's weights names them in ``WEIGHTS_FROM = (method, stage)`` (``sop``:
+    A method that reads another method's weights names them in ``weights_from = (method, stage)`` (``sop``:
     the separation model's ``frame`` stage): its default checkpoint is ``DATA/models/{method}/{stage}.pt``, and
     a missing one says to train that method first."""
-    model = module.build(params)
-    if not module.weights:
+    model = method.build(params)
+    if not method.weights:
         return model.eval(), None
-    owner, stage = module.weights_from or (name, None)
-    recipe = (module if owner == name else method(owner)).recipe(params, data_root)
+    owner, stage = method.weights_from or (name, None)
+    recipe = (method if owner == name else models.method(owner)).recipe(params, data_root)
     path = Path(checkpoint) if checkpoint else data_root / "models" / owner
     if path.is_dir() or not checkpoint:
         path = path / f"{stage or recipe.stages[-1].name}.pt"
@@ -301,21 +246,6 @@ def load_model(name: str, module: Method, params, data_root: Path,
     return model.eval(), path
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN/inf as ``None`` and numpy scalars/arrays as Python numbers/lists."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "test",
                    checkpoint: str | Path | None = None, metrics_dir: str | Path | None = None,
                    figures_dir: str | Path | None = None, batch_size: int | None = None, workers: int | None = None,
@@ -329,21 +259,21 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     per subset (0: none); batch_size: default the profile's; workers: default ``params.shards.workers``.
     """
     data_root = Path(data_root)
-    module = method(name)
-    if not module.tasks:
+    method = models.method(name)
+    if not method.tasks:
         raise ValueError(f"model {name!r}: it has no evaluation tasks")
     device = choose_device(params.train.device)
-    model, path = load_model(name, module, params, data_root, checkpoint)
+    model, path = load_model(name, method, params, data_root, checkpoint)
     # A model may be evaluated on other inputs than the shared ones (the counter: the whole-clip windows it
     # trained on). Applied after loading, so the checkpoint is still checked against the recipe's params.
-    params = module.evaluation_params(params)
+    params = method.evaluation_params(params)
     stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
     figures = Path(figures_dir or params.report.figures_dir) / stem
     if overlays and figures.is_dir():
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
     if overlays:
         figures.mkdir(parents=True, exist_ok=True)  # exists even for a model with no maps (a dvc.yaml output)
-    ctx = EvalContext(name, module, model.to(device), params, data_root, split, device,
+    ctx = EvalContext(name, method, model.to(device), params, data_root, split, device,
                       batch_size or params.active_profile().batch_size,
                       params.shards.workers if workers is None else workers, progress, overlays,
                       figures if overlays else None, Path(metrics_dir or params.report.metrics_dir))
@@ -351,7 +281,7 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
     skipped: list[dict] = []
     handled: set[str] = set()
     for runner in RUNNERS:
-        tasks = tuple(t for t in runner.tasks if t in module.tasks)
+        tasks = tuple(t for t in runner.tasks if t in method.tasks)
         if not tasks:
             continue
         handled.update(tasks)
@@ -361,11 +291,12 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
             log.warning("%s: %s not evaluated: %s", name, runner.name, exc)
             skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
     not_evaluated = {task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
-                     for task in module.tasks if task not in handled}
+                     for task in method.tasks if task not in handled}
     if not protocols:
         raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
                          f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")
-    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split, "dataset": params.dataset.source, "data": str(data_root),
+    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split,
+                     "dataset": params.dataset.source, "data": str(data_root),
                      "seed": params.seed, "checkpoint": str(path) if path else None, "protocols": protocols,
                      "skipped": skipped, "not_evaluated": not_evaluated})
     out = Path(metrics_dir or params.report.metrics_dir) / f"{stem}.json"

@@ -13,9 +13,14 @@ trained) and ``separation-{variant}.json`` / ``separation-{baseline}.json`` (sch
 ``bss_eval@nmix{N}``), separated WAVs under ``reports/figures/separation/`` and spectrogram figures (mixture,
 truth, estimate) under ``reports/figures/separation/``.
 
-:func:`run_separation` has the signature of :class:`avsep.evaluate.runner.Runner` callables: registered as
+:func:`run_separation` has the signature of :class:`avsep.evaluate.context.Runner` callables: registered as
 ``Runner("nmix", ("separation",), run_separation)`` it returns the loaded model's entries and writes the other
 variants' and baselines' documents beside ``MODEL.json``.
+
+The separation method is reached only through ``avsep.models.method("separation")``: this runner reads the
+``extras`` keys ``variants``, ``build_variant``, ``attach_localizer``, ``variant_label``, ``scale``,
+``from_nmix``, ``separate``, ``ideal_mask``, ``nmf_mfcc``, ``write_wavs`` and ``save_spectrograms``, whose
+contracts :mod:`avsep.models.separation` documents.
 """
 
 from __future__ import annotations
@@ -26,16 +31,20 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
+from avsep.evaluate.context import EvalContext, json_safe
 from avsep.io import atomic_write_text
+from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
+from avsep.models import method
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
+from avsep.train import CheckpointError, load_checkpoint
+from avsep.train.distributed import choose_device
 
 log = logging.getLogger(__name__)
 
@@ -43,32 +52,26 @@ BASELINES = ("nmf-mfcc", "ibm", "irm")
 MODEL = "separation"
 
 
-def _model_device(params) -> torch.device:
-    from avsep.train.distributed import choose_device
-
-    return choose_device(params.train.device)
+def _hooks() -> Mapping[str, Any]:
+    """The separation method's ``extras`` (keys: module doc)."""
+    return method(MODEL).extras
 
 
 def load_variants(params, data_root: Path, device: torch.device) -> dict[str, Any]:
     """``{variant: model in eval mode}`` for every variant of ``separation.variants`` whose model is trained
     (gradcam maps to the audio model); a missing checkpoint is logged and its variant left out."""
-    from avsep.models.separation.recipe import build_variant, stage_variants
-    from avsep.train import CheckpointError, load_checkpoint
-
+    hooks = _hooks()
     models: dict[str, Any] = {}
-    for stage in stage_variants(params):
+    for stage in hooks["variants"](params):
         path = data_root / "models" / MODEL / f"{stage}.pt"
         try:
             state = load_checkpoint(path)
         except CheckpointError as exc:
             log.warning("separation %s: not evaluated: %s", stage, exc)
             continue
-        model = build_variant(params, stage)
+        model = hooks["build_variant"](params, stage)
         model.load_state_dict(state["model"])
-        if stage == "object":  # the localizer's checkpoints live beside this data, not at build.out_dir
-            from avsep.models.separation.guidance import Localizer
-
-            model.localizer = Localizer(params.separation.object_method, params, data_root, device)
+        hooks["attach_localizer"](model, data_root, device)
         models[stage] = model.to(device).eval()
     out = {v: models[v] for v in params.separation.variants if v in models}
     if "gradcam" in params.separation.variants and "audio" in models:
@@ -78,8 +81,7 @@ def load_variants(params, data_root: Path, device: torch.device) -> dict[str, An
 
 def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | None, batch_size: int):
     """The first ``limit`` samples of an N-mix set, converted to the separation layout, one batch at a time."""
-    from avsep.models.separation.inputs import from_nmix
-
+    from_nmix = _hooks()["from_nmix"]
     view = evaluation_view(str(data_root / "shards" / shard_set), split, params.shards, view="nmix",
                            batch_size=batch_size, seed=params.seed)
     seen = 0
@@ -99,7 +101,8 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
 class Scoring:
     """What one worker does with one mixture: compute the baselines' estimates and score every entry
     (``__call__((mixture (S,), sources (N, S), {name: model estimate (N, S)}))`` → ``{name: meter}``, with
-    the mixture lower bound under ``"mixture"``). Picklable, for :func:`score_all`'s processes."""
+    the mixture lower bound under ``"mixture"``). Picklable, for :func:`score_all`'s processes: the baselines'
+    functions are looked up in each process, from the separation method's ``extras``."""
 
     baselines: tuple[str, ...]
     backend: str
@@ -112,15 +115,14 @@ class Scoring:
     seed: int
 
     def __call__(self, job: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]) -> dict[str, SeparationMeter]:
-        from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
-
+        hooks = _hooks()
         mix, refs, estimates = job
         estimates = dict(estimates)
         for kind in ("ibm", "irm"):
             if kind in self.baselines:
-                estimates[kind] = ideal_mask_estimates(mix, refs, kind)
+                estimates[kind] = hooks["ideal_mask"](mix, refs, kind)
         if "nmf-mfcc" in self.baselines:
-            estimates["nmf-mfcc"] = nmf_mfcc_estimates(
+            estimates["nmf-mfcc"] = hooks["nmf_mfcc"](
                 mix, refs, n_components=self.nmf_components, n_mfcc=self.nmf_mfcc, n_mels=self.nmf_mels,
                 iterations=self.nmf_iterations, loss=self.nmf_loss, seed=self.seed)
         out = {"mixture": SeparationMeter("mir_eval", self.silence_threshold)}
@@ -146,8 +148,8 @@ def score_all(scoring: Scoring, jobs: list, workers: int) -> Iterator[dict[str, 
     if workers == 0 or len(jobs) <= 1:
         yield from map(scoring, jobs)
         return
-    # The server imports torch and the baselines once; each worker forks from it ready to score.
-    multiprocessing.set_forkserver_preload(["torch", "avsep.models.separation.baselines", __name__])
+    # The server imports torch and the baselines' module once; each worker forks from it ready to score.
+    multiprocessing.set_forkserver_preload(["torch", _hooks()["nmf_mfcc"].__module__, __name__])
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=_one_thread) as pool:
@@ -163,22 +165,20 @@ def _entry(meter: SeparationMeter, mixture: SeparationMeter) -> dict:
 
 def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test",
                             metrics_dir: str | Path | None = None, figures_dir: str | Path | None = None,
-                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None, progress: bool = True) -> dict[str, dict]:
+                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None,
+                            progress: bool = True) -> dict[str, dict]:
     """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
-    from avsep.models.separation.inputs import scale_of
-    from avsep.models.separation.predict import separate
-    from avsep.models.separation.recipe import stage_variants
-    from avsep.models.separation.reconstruct import save_spectrograms, write_wavs
-
+    hooks = _hooks()
+    separate, write_wavs, save_spectrograms = hooks["separate"], hooks["write_wavs"], hooks["save_spectrograms"]
     data_root = Path(data_root)
-    sep, scale = params.separation, scale_of(params)
+    sep, scale = params.separation, hooks["scale"](params)
     backend = scale.bss_backend or params.evaluate.separation.backend
     threshold = params.evaluate.separation.silence_threshold
-    device = _model_device(params)
+    device = choose_device(params.train.device)
     models = load_variants(params, data_root, device) if models is None else models
     names = list(models) + [b for b in BASELINES if b in sep.baselines]
     rate = params.shards.separation.sample_rate
-    default = stage_variants(params)[-1]
+    default = hooks["variants"](params)[-1]
     entries: dict[str, dict[str, dict]] = {name: {} for name in names}
     jobs: dict[str, list] = {}  # N-mix set -> (mixture, sources, model estimates) of each of its samples
     for n_mix in params.build.mixing.nmix_sizes:
@@ -229,19 +229,9 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
     return _write(params, data_root, split, entries, models, default, metrics_dir)
 
 
-def _variant_label(params, variant: str, models: dict[str, Any]) -> str:
-    label = variant
-    if variant == "object":
-        localizer = getattr(models.get("object"), "localizer", None)
-        label += f" ({localizer.note})" if localizer is not None else f" ({params.separation.object_method} map)"
-    sets = params.separation.train_sets
-    return label if sets == ["C1"] else f"{label}, trained on {'+'.join(sets)}"
-
-
 def _write(params, data_root: Path, split: str, entries: dict[str, dict], models: dict[str, Any], default: str,
            metrics_dir: str | Path | None) -> dict[str, dict]:
-    from avsep.evaluate.runner import json_safe
-
+    variant_label = _hooks()["variant_label"]
     out_dir = Path(metrics_dir or params.report.metrics_dir)
     docs = {}
     for name, protocols in entries.items():
@@ -251,7 +241,7 @@ def _write(params, data_root: Path, split: str, entries: dict[str, dict], models
         file = f"{MODEL}.json" if name == default else f"{MODEL}-{name}.json"
         doc = {"model": MODEL if is_model else name, "split": split, "dataset": params.dataset.source,
                "data": str(data_root), "seed": params.seed,
-               "variant": _variant_label(params, name, models) if is_model else "",
+               "variant": variant_label(params, name, models[name]) if is_model else "",
                "protocols": protocols}
         docs[file] = json_safe(doc)
         atomic_write_text(out_dir / file, json.dumps(docs[file], indent=1) + "\n")
@@ -259,16 +249,14 @@ def _write(params, data_root: Path, split: str, entries: dict[str, dict], models
     return docs
 
 
-def run_separation(ctx, tasks: tuple[str, ...]) -> dict[str, dict]:
-    """:class:`avsep.evaluate.runner.Runner` hook: every variant and baseline (their documents are written
+def run_separation(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
+    """:class:`avsep.evaluate.context.Runner` hook: every variant and baseline (their documents are written
     beside ``MODEL.json``); returns the entries of the runner's model (the recipe's last stage)."""
-    from avsep.models.separation.recipe import stage_variants
-
     docs = evaluate_separation_all(ctx.params, ctx.data_root, split=ctx.split, metrics_dir=ctx.metrics_dir,
                                    figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
                                    progress=ctx.progress)
     default = f"{MODEL}.json"
     if default not in docs:
         raise ShardSetError(f"{ctx.data_root}/shards/nmix*: no N-mix sample could be scored for "
-                            f"{stage_variants(ctx.params)[-1]}")
+                            f"{_hooks()['variants'](ctx.params)[-1]}")
     return docs[default]["protocols"]

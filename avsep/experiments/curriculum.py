@@ -221,10 +221,10 @@ def localization(runs: Runs) -> dict:
         if not baselines:
             for name in ("whole_image", "centre_prior"):
                 if name in METHODS:
-                    module = method(name)
-                    fixed = module.build(runs.params)
-                    baselines[name] = _score_maps(batches, size, lambda b: module.tasks["single_source"](fixed, b),
-                                                  runs.params)
+                    baseline = method(name)
+                    fixed = baseline.build(runs.params)
+                    predict = baseline.tasks["single_source"]
+                    baselines[name] = _score_maps(batches, size, lambda b: predict(fixed, b), runs.params)
     out: dict[str, Any] = {"seeds": seeds, "shard_set": "C1", "split": "test", "rows": {}, "baselines": baselines}
     for name, per_seed in scores.items():
         out["rows"][name] = {protocol: {metric: summary([s[protocol][metric] for s in per_seed], how)

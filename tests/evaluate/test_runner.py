@@ -24,6 +24,7 @@ from PIL import Image
 from avsep.config import load_params
 from avsep.evaluate.runner import evaluate_model, json_safe
 from avsep.models import METHODS
+from avsep.models.method import Method
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import CheckpointError
 
@@ -202,12 +203,17 @@ def test_json_safe_turns_non_finite_numbers_into_null():
     assert json.dumps(value, allow_nan=False)
 
 
+def _nothing_to_train(params, data_root):
+    raise ValueError("counter_under_test: a fixed counter has nothing to train")
+
+
 def _counter_module(predict) -> types.ModuleType:
-    """A method module (the contract of avsep.models) whose counting task is ``predict(batch)``; no weights."""
+    """A method module declaring ``METHOD`` (the contract of avsep.models) whose counting task is
+    ``predict(batch)``; no weights."""
     module = types.ModuleType("counter_under_test")
-    module.WEIGHTS = False
-    module.build = lambda params: torch.nn.Identity()
-    module.TASKS = {"counting": lambda model, batch: predict(batch), "separation": None}
+    module.METHOD = Method(name="counter", recipe=_nothing_to_train,
+                           build=lambda params: torch.nn.Identity(),
+                           tasks={"counting": lambda model, batch: predict(batch), "separation": None}, weights=False)
     return module
 
 

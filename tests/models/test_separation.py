@@ -16,7 +16,7 @@ from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_
                                      ratio_mask_target)
 from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
 from avsep.models.separation.guidance import Localizer, class_targets, gradcam_masks
-from avsep.models.separation.model import SeparationNet
+from avsep.models.separation.network import SeparationNet
 from avsep.models.separation.reconstruct import masked_waves, save_spectrograms, write_wavs
 from avsep.models.separation.spectral import stft, unwarp
 from avsep.models.separation.unet import AudioUNet

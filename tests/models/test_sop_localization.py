@@ -23,7 +23,8 @@ from avsep.train.checkpoint import run_fingerprint
 from tests.models.test_baselines import one_thread  # noqa: F401  (autouse: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profile=demo", "separation.variants=[frame]"]
+TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profile=demo",
+        "separation.variants=[frame]"]
 RATE_IN = 16000  # build.sample_rate: the localization view's audio
 
 
@@ -85,10 +86,10 @@ def test_tiny_model_gives_non_negative_maps_on_the_vision_grid():
     batch = {"frame": torch.randint(0, 256, (2, 3, 128, 128), dtype=torch.uint8, generator=gen),
              "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen), "key": ["a", "b"]}
     side = (params.separation.demo.image_size or params.active_profile().image_size) // 16  # total stride 16
-    maps = module.TASKS["single_source"](model, batch)
+    maps = module.tasks["single_source"](model, batch)
     assert maps.shape == (2, side, side)
     assert bool(torch.isfinite(maps).all()) and bool((maps >= 0).all()) and float(maps.max()) > 0
-    aware = module.TASKS["class_aware"](model, batch)
+    aware = module.tasks["class_aware"](model, batch)
     assert aware.shape == (2, len(CLASSES), side, side) and torch.equal(aware[:, 3], maps)
     # Silence has no energy to place anywhere.
     silent = sound_energy_map(model, batch["frame"], torch.zeros(2, RATE_IN), RATE_IN)

@@ -6,8 +6,10 @@ synthesizer with the mixture's audio channels gives that pixel's mask, and the e
 that mask, ``E_i = Σ_{f,t} m_i(f, t) · |X(f, t)|``, is the pixel's value in the localization map.
 
 It trains nothing of its own: it reads the ``frame`` stage of the ``separation`` method
-(``DATA/models/separation/frame.pt``, :data:`WEIGHTS_FROM`), which the evaluation runner loads into
-:func:`build`'s network. The map is class-agnostic (the same for every class in the class-aware task).
+(``DATA/models/separation/frame.pt``, ``METHOD.weights_from``), which the evaluation runner loads into
+:func:`build`'s network. The map is class-agnostic (the same for every class in the class-aware task). The
+separation method is reached through the registry, ``method("separation").extras`` (``build_variant``,
+``scale``, ``spectrogram``, ``normalise_frames``), never through its modules.
 
 Departures, all because the evaluation streams the localization view: the audio is that view's window
 (1 s at ``build.sample_rate``), resampled to 11.025 kHz and zero-padded to the separation window
@@ -20,39 +22,43 @@ log-frequency grid (``separation.<profile>.n_bins`` rows), not the linear STFT r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from avsep.features import resample
 from avsep.losses.separation import mask_from_logits
-from avsep.models import CLASSES
-from avsep.models.separation import SeparationNet, build_variant
-from avsep.models.separation.inputs import scale_of
-from avsep.models.separation.spectral import stft, warped_magnitude
-from avsep.models.separation.synthesizer import Synthesizer
-from avsep.models.separation.vision import normalise_frames
+from avsep.models import CLASSES, method
+from avsep.models.method import Method
 
-WEIGHTS = True
-WEIGHTS_FROM = ("separation", "frame")  # (method, stage) whose checkpoint the runner loads into build()
+SEPARATION, STAGE = "separation", "frame"  # the method and stage whose checkpoint the runner loads into build()
 TRAIN_FIRST = "train separation first: avsep train separation"
 
 
-def build(params) -> SeparationNet:
+def _separation() -> Mapping[str, Any]:
+    """The separation method's ``extras`` (its package documents the keys)."""
+    return method(SEPARATION).extras
+
+
+def build(params) -> nn.Module:
     """The separation method's ``frame`` network (Sound of Pixels), whose checkpoint the runner loads as is."""
-    return build_variant(params, WEIGHTS_FROM[1])
+    return _separation()["build_variant"](params, STAGE)
 
 
 def recipe(params, data_root: Path):
-    raise ValueError(f"sop: reads the separation model's '{WEIGHTS_FROM[1]}' checkpoint and has nothing to train; "
+    raise ValueError(f"sop: reads the separation model's '{STAGE}' checkpoint and has nothing to train; "
                      f"{TRAIN_FIRST}, then run `avsep evaluate sop`")
 
 
-def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tensor, synthesizer: Synthesizer,
+def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tensor, synthesizer: nn.Module,
                  mask: str, ratio_max: float) -> torch.Tensor:
     """Per-position energy of the mixture under each position's mask.
 
     visual ``(B, K, h, w)`` visual channels before the sigmoid; audio ``(B, K, Fq, T)`` the U-Net's channels;
+    ``synthesizer(guidance (1, P, K), audio (1, K, Fq, T)) -> (1, P, Fq, T)`` mask logits (the separation
+    network's);
     mix_mag ``(B, Fq, T)`` the mixture magnitude the masks apply to; ``mask`` / ``ratio_max`` as
     :func:`avsep.losses.separation.mask_from_logits` (soft: no threshold) → ``(B, h, w)`` float, >= 0.
     """
@@ -69,24 +75,24 @@ def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tenso
     return torch.cat(energies).reshape(batch, height, width)
 
 
-def network_inputs(model: SeparationNet, frame: torch.Tensor, audio: torch.Tensor,
+def network_inputs(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor,
                    rate_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T), frames (B, 3, S, S))`` of frames ``(B, 3, H, W)`` uint8 and
     audio ``(B, S_in)`` at ``rate_in``: resampled to the separation rate, cropped or zero-padded to its window."""
-    params = model.params
+    params, separation = model.params, _separation()
     window = params.shards.separation
     waves = audio.float()
     if rate_in != window.sample_rate:
         waves = resample(waves, rate_in, window.sample_rate)
     waves = F.pad(waves, (0, max(0, window.window_samples - waves.shape[-1])))[:, :window.window_samples]
-    mix_mag = warped_magnitude(stft(waves.contiguous()), scale_of(params).n_bins)
-    log_mag = torch.log(mix_mag + params.separation.log_eps).unsqueeze(1)
-    frames = normalise_frames(frame, scale_of(params).image_size or params.active_profile().image_size)
+    log_mag, mix_mag = separation["spectrogram"](waves, params)
+    frames = separation["normalise_frames"](frame, separation["scale"](params).image_size
+                                            or params.active_profile().image_size)
     return log_mag, mix_mag, frames
 
 
 @torch.no_grad()
-def sound_energy_map(model: SeparationNet, frame: torch.Tensor, audio: torch.Tensor, rate_in: int) -> torch.Tensor:
+def sound_energy_map(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor, rate_in: int) -> torch.Tensor:
     """``(B, h, w)`` sound energy per position of frame ``(B, 3, H, W)`` uint8 heard with audio ``(B, S_in)``;
     ``h, w`` = the vision network's grid (image size / 16)."""
     if model.guidance != "frame":
@@ -94,18 +100,20 @@ def sound_energy_map(model: SeparationNet, frame: torch.Tensor, audio: torch.Ten
     log_mag, mix_mag, frames = network_inputs(model, frame, audio, rate_in)
     audio_channels, _ = model.unet(log_mag)
     sep = model.params.separation
-    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer, scale_of(model.params).mask,
-                        sep.ratio_max)
+    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer,
+                        _separation()["scale"](model.params).mask, sep.ratio_max)
 
 
-def predict_single(model: SeparationNet, batch: dict) -> torch.Tensor:
+def predict_single(model: nn.Module, batch: dict) -> torch.Tensor:
     """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at ``build.sample_rate``)."""
     return sound_energy_map(model, batch["frame"], batch["audio"], model.params.build.sample_rate)
 
 
-def predict_class_aware(model: SeparationNet, batch: dict) -> torch.Tensor:
+def predict_class_aware(model: nn.Module, batch: dict) -> torch.Tensor:
     """``(B, K, h, w)``: the class-agnostic energy map repeated for every class of ``CLASSES``."""
     return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
 
 
-TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
+METHOD = Method(name="sop", recipe=recipe, build=build,
+                tasks={"single_source": predict_single, "class_aware": predict_class_aware},
+                weights_from=(SEPARATION, STAGE))

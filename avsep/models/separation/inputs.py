@@ -1,8 +1,8 @@
 """From loader batches to the network's inputs and targets.
 
 Training batches come from :func:`avsep.shards.separation_view` (already at 11.025 kHz); evaluation batches
-from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled (:func:`avsep.features.resample`) and
-fitted to the window first (:func:`from_nmix`).
+from :func:`avsep.shards.nmix_view` (stored at the dataset's rate, 16 kHz) are resampled
+(:func:`avsep.features.resample`) and fitted to the window first (:func:`from_nmix`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ from avsep.models.separation.vision import normalise_frames
 def scale_of(params) -> SeparationScale:
     """The separation settings of the active profile (``separation.paper`` or ``separation.demo``)."""
     return getattr(params.separation, params.profile)
+
+
+def mixture_spectrogram(waves: torch.Tensor, params) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T))`` of mixtures ``(B, S)`` at ``shards.separation.sample_rate``:
+    the warped magnitude the U-Net reads (``Fq`` = the profile's ``n_bins``) and its log, as in :func:`prepare`."""
+    mix_mag = warped_magnitude(stft(waves.contiguous()), scale_of(params).n_bins)
+    return torch.log(mix_mag + params.separation.log_eps).unsqueeze(1), mix_mag
 
 
 def _fit(waves: torch.Tensor, length: int) -> torch.Tensor:

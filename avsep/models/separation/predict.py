@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from avsep.losses.separation import mask_from_logits
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import Prepared, from_nmix, prepare, scale_of
 from avsep.models.separation.reconstruct import masked_waves
+
+
+def attach_localizer(model, data_root: str | Path, device: torch.device | str) -> None:
+    """Give an ``object`` model the localizer whose checkpoints live under ``data_root`` (the data being
+    evaluated, which need not be ``build.out_dir``); models of other variants need none and are left as they are."""
+    if model.guidance == "object":
+        model.localizer = Localizer(model.params.separation.object_method, model.params, data_root, device)
+
+
+def variant_label(params, variant: str, model) -> str:
+    """How the metrics document names ``variant`` (its ``model``, the audio one for ``gradcam``): the object
+    variant says which map guided it (or why it fell back to a uniform one), and the training sets are named
+    unless they are the default ``C1``."""
+    label = variant
+    if variant == "object":
+        localizer = getattr(model, "localizer", None)
+        label += f" ({localizer.note})" if localizer is not None else f" ({params.separation.object_method} map)"
+    sets = params.separation.train_sets
+    return label if sets == ["C1"] else f"{label}, trained on {'+'.join(sets)}"
 
 
 def localizer_of(model) -> Localizer:

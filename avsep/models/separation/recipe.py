@@ -13,7 +13,7 @@ from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_
                                      ratio_mask_target)
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
-from avsep.models.separation.model import SeparationNet
+from avsep.models.separation.network import SeparationNet
 from avsep.models.backbones import initialised
 from avsep.train import Recipe, Stage
 
@@ -35,6 +35,11 @@ def stage_variants(params) -> list[str]:
     """Trained variants in stage order (gradcam adds the audio model it reads)."""
     wanted = params.separation.trained_variants()
     return [v for v in STAGE_ORDER if v in wanted]
+
+
+def build(params) -> SeparationNet:
+    """The network of the recipe's last stage (the evaluation runner loads that stage's weights into it)."""
+    return build_variant(params, stage_variants(params)[-1])
 
 
 def _interleave(loaders):

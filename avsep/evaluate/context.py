@@ -1,0 +1,90 @@
+"""What every evaluation runner shares: the context it runs in, its registration record, the evaluation stream
+of a shard set and the JSON cleaning of its documents.
+
+:mod:`avsep.evaluate.runner` (localization, counting, the ``evaluate_model`` entry point) and
+:mod:`avsep.evaluate.separation_runner` both import this module and not each other's, so the runner can
+register the separation runner without an import circle.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from avsep.models.method import Method
+from avsep.shards import evaluation_view, make_loader
+from avsep.train import to_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalContext:
+    """What every runner needs: the model on its device, where the data is and how to read it."""
+
+    name: str
+    method: Method
+    model: nn.Module
+    params: Any
+    data_root: Path
+    split: str
+    device: torch.device
+    batch_size: int
+    workers: int
+    progress: bool = True
+    overlays: int = 0  # overlay PNGs per subset (the first ones in split order)
+    figures_dir: Path | None = None  # reports/figures/MODEL
+    metrics_dir: Path | None = None  # where MODEL.json goes (runners writing extra documents put them beside)
+
+    def predict(self, task: str, batch: dict) -> np.ndarray:
+        """``method.tasks[task](model, batch)`` without gradients, as float32 numpy."""
+        with torch.no_grad():
+            out = self.method.tasks[task](self.model, to_device(batch, self.device))
+        return out.detach().float().cpu().numpy()
+
+
+@dataclass
+class Runner:
+    """Evaluates ``tasks`` (those the model has) on one shard set: ``run(ctx, tasks) -> {key: entry}``."""
+
+    name: str
+    tasks: tuple[str, ...]
+    run: Callable[[EvalContext, tuple[str, ...]], dict[str, dict]]
+
+
+def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
+    """Batches of ``view`` over ``DATA/shards/{shard_set}/{split}-*.tar`` in eval mode (every sample once).
+
+    Raises :class:`ShardSetError` when the set or split does not exist (the runner records it as skipped).
+    """
+    location = str(ctx.data_root / "shards" / shard_set)
+    shard_view = evaluation_view(location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size,
+                                 seed=ctx.params.seed)
+    workers = min(ctx.workers, len(shard_view.shards.urls))  # split modes need a shard per reader
+    loader = make_loader(shard_view, ctx.params.shards, workers=workers, ranks=1)
+    yield from tqdm(loader, total=shard_view.batches_per_epoch, desc=f"{ctx.name} {shard_set}/{ctx.split}",
+                    disable=not ctx.progress)
+    if shard_view.skipped:
+        log.warning("%s/%s: %d corrupt sample(s) or shard(s) skipped", location, ctx.split, shard_view.skipped)
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf as ``None`` and numpy scalars/arrays as Python numbers/lists."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
