@@ -20,15 +20,15 @@ from prefect.context import get_run_context
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from avsep.build.assemble import prune_sets, shard_plan, write_set_split
-from avsep.build.clip import build_clip, input_hash
-from avsep.build.mixtures import write_mixture_sets
-from avsep.build.plan import BuildRequest, check_flow_inputs, check_request, select_records
-from avsep.build.store import Layout
+from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
+from avsep.dataset.clips import build_clip, input_hash
+from avsep.dataset.mixtures import write_mixture_sets
+from avsep.dataset.plan import BuildRequest, check_flow_inputs, check_request, select_records
+from avsep.dataset.layout import Layout
 from avsep.config import Params, load_params
-from avsep.curriculum import assign_curricula
+from avsep.dataset.curricula import assign_curricula
 from avsep.io import atomic_write_text
-from avsep.manifest import load_manifest, save_manifest, summary, upsert
+from avsep.dataset.manifest import load_manifest, save_manifest, summary, upsert
 from avsep.sources import load_source
 from avsep.sources.records import ClipRecord
 

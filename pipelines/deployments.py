@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from avsep.build.plan import check_flow_inputs
+from avsep.dataset.plan import check_flow_inputs
 from pipelines.build_dataset import build_dataset
 
 

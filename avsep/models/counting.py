@@ -7,7 +7,7 @@ features, mean- and max-pooled, give a rate λ = exp(w·f + b); training minimis
 log-likelihood of the clip's count, prediction rounds λ (or takes the Poisson mode ⌊λ⌋). ``counting.members``
 such counters train side by side on the same batches, and the prediction averages their log-rates.
 :func:`write_predictions` writes ``clip_id,n_sources`` for the dataset flow (``dataset.predictions`` with
-``dataset.count_from: predictions|auto``, read by :mod:`avsep.curriculum`).
+``dataset.count_from: predictions|auto``, read by :mod:`avsep.dataset.curricula`).
 
 Training batches come from memory (``counting.memory``: :class:`~avsep.models.dmc.data.MemoryBatches` reads
 the train clips once) or are streamed, and are augmented (``counting.augment``, :func:`augment`): part of each
@@ -320,7 +320,7 @@ def count_split(model, location: str | Path, split: str, params, device: torch.d
 
 
 def write_predictions(clip_ids: list[str], counts: np.ndarray, path: str | Path) -> Path:
-    """Write ``clip_id,n_sources`` (the format :func:`avsep.curriculum.read_predictions` reads), atomically."""
+    """Write ``clip_id,n_sources`` (the format :func:`avsep.dataset.curricula.read_predictions` reads), atomically."""
     lines = ["clip_id,n_sources"] + [f"{c},{int(n)}" for c, n in zip(clip_ids, counts)]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -223,7 +223,7 @@ class SeparationWindow:
 
 
 class CocktailSample:
-    """A 2x2 cocktail-party sample (``avsep.mixing``) with its ground truth.
+    """A 2x2 cocktail-party sample (``avsep.dataset.cocktail``) with its ground truth.
 
     Returns ``{"key", "classes": 4 names, "frame": (3, H, W) uint8, "audio": (S,) float32,
     "sounding": (4,) bool, "boxes": (4, 4) float32 [xmin, ymin, xmax, ymax] in frame pixels,
@@ -252,7 +252,7 @@ class CocktailSample:
 
 
 class NMixSample:
-    """A stored N-mix evaluation sample (``avsep.mixing``): the mixture and every component.
+    """A stored N-mix evaluation sample (``avsep.dataset.cocktail``): the mixture and every component.
 
     Returns ``{"key", "clip_ids", "classes", "mix": (S,) float32, "sources": (N, S) float32,
     "frames": (N, F, 3, H, W) uint8}``.

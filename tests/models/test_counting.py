@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from avsep.config import load_params
-from avsep.curriculum import read_predictions
+from avsep.dataset.curricula import read_predictions
 from avsep.losses.cavl import poisson_count_loss
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method

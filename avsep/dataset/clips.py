@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from avsep.build.store import Layout, file_sha256, write_clip_sample
 from avsep.config import Params
+from avsep.dataset.layout import Layout, file_sha256, write_clip_sample
 from avsep.download import fetch
 from avsep.download.local import local_path
 from avsep.features import frontend_from_params, logmel_librosa

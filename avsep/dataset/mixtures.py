@@ -13,13 +13,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
-from avsep.build.clip import stored_logmel
+from avsep.dataset.clips import stored_logmel
+from avsep.dataset.cocktail import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails
+from avsep.dataset.cocktail import plan_nmix, render_cocktail, render_nmix
+from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text
-from avsep.mixing import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails, plan_nmix
-from avsep.mixing import render_cocktail, render_nmix
 from avsep.shards.codec import decode_jpeg, decode_json, decode_wav
 from avsep.shards.writer import ShardWriter, read_sizes
 
@@ -28,7 +28,7 @@ INPUTS_FILE = "inputs.json"
 
 
 def load_stored_clip(layout: Layout, clip_id: str) -> Clip:
-    """A stored solo clip as :class:`avsep.mixing.Clip` (frames, audio, the sounding object's boxes)."""
+    """A stored solo clip as :class:`avsep.dataset.cocktail.Clip` (frames, audio, the sounding object's boxes)."""
     members = read_clip_sample(layout.clip_sample(clip_id))
     meta = decode_json(members["json"])
     names = sorted(n for n in members if n.endswith(".jpg") and n[:-4].isdigit())

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
+from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.io import atomic_write_text
 from avsep.shards.writer import ShardWriter, folder_lock, read_sizes, write_sizes
 
