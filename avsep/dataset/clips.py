@@ -37,6 +37,11 @@ class StepError(Exception):
         self.step = step
 
 
+# What building a clip reads that no stored sample depends on: how media is fetched (a local file's content is
+# hashed instead) and the limits that refuse a clip (a refused clip keeps no sample that could go stale).
+NOT_SAMPLE_PARAMS = ("dataset.download", "media.max_pixels", "media.timeout_s")
+
+
 def sample_params(params: Params) -> dict:
     """Every parameter that changes a stored sample: part of each clip's input hash."""
     return {

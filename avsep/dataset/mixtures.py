@@ -46,13 +46,25 @@ def solo_catalog(rows: list[dict], split: str) -> list[ClipInfo]:
             and r["end_s"] is not None]
 
 
-def _digest(kind: str, catalog: list[ClipInfo], hashes: dict[str, str], count: int, params: Params) -> str:
-    blob = json.dumps({"kind": kind, "count": count, "seed": params.seed,
-                       "clips": [[c.key, hashes[c.key]] for c in catalog],
-                       "mixing": params.build.mixing.model_dump(mode="json"),
-                       "features": params.features.model_dump(mode="json"),
-                       "shards": [params.shards.max_samples, params.shards.jpeg_quality]},
-                      sort_keys=True).encode()
+def mixture_params(params: Params) -> dict:
+    """Every parameter a mixture set split depends on: part of its digest.
+
+    The N-mix window is ``shards.separation.window_samples / shards.separation.sample_rate`` seconds, so both
+    are here: without them a new window would keep the old sets (tests/dataset/test_digests.py checks that every
+    parameter the step reads changes the digest).
+    """
+    separation = params.shards.separation
+    return {"seed": params.seed, "mixing": params.build.mixing.model_dump(mode="json"),
+            "features": params.features.model_dump(mode="json"),
+            "shards": [params.shards.max_samples, params.shards.jpeg_quality],
+            "separation": {"sample_rate": separation.sample_rate, "window_samples": separation.window_samples}}
+
+
+def mixture_digest(kind: str, catalog: list[ClipInfo], hashes: dict[str, str], count: int, params: Params) -> str:
+    """sha256 of what the ``kind`` set split of ``catalog`` is made from: the solo clips' sample hashes, the
+    count and :func:`mixture_params`."""
+    blob = json.dumps({"kind": kind, "count": count, "clips": [[c.key, hashes[c.key]] for c in catalog],
+                       **mixture_params(params)}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
@@ -121,6 +133,6 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
             log.warning("%s/%s not built: %s", set_name, split, exc)
             results.append({"set": set_name, "split": split, "samples": 0, "shards": 0, "error": str(exc)})
             continue
-        digest = _digest(set_name, catalog, hashes, count, params)
+        digest = mixture_digest(set_name, catalog, hashes, count, params)
         results.append(_write(layout, set_name, split, digest, _Samples(plans, render, params.shards.max_samples)))
     return results
