@@ -36,6 +36,7 @@ from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
 from avsep.io import atomic_write_text
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
+from avsep.shards.views import batch_sample_rate
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
         keep = len(order) if limit is None else min(len(order), limit - seen)
         batch = {k: v[:keep] for k, v in batch.items()}
         seen += keep
-        yield from_nmix(batch, params, params.build.sample_rate)
+        yield from_nmix(batch, params, batch_sample_rate(batch))
 
 
 @dataclass(frozen=True)

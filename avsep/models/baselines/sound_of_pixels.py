@@ -32,6 +32,7 @@ from avsep.models.separation.inputs import scale_of
 from avsep.models.separation.spectral import stft, warped_magnitude
 from avsep.models.separation.synthesizer import Synthesizer
 from avsep.models.separation.vision import normalise_frames
+from avsep.shards.views import batch_sample_rate
 
 WEIGHTS = True
 WEIGHTS_FROM = ("separation", "frame")  # (method, stage) whose checkpoint the runner loads into build()
@@ -99,8 +100,8 @@ def sound_energy_map(model: SeparationNet, frame: torch.Tensor, audio: torch.Ten
 
 
 def predict_single(model: SeparationNet, batch: dict) -> torch.Tensor:
-    """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at ``build.sample_rate``)."""
-    return sound_energy_map(model, batch["frame"], batch["audio"], model.params.build.sample_rate)
+    """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at its ``sample_rate``)."""
+    return sound_energy_map(model, batch["frame"], batch["audio"], batch_sample_rate(batch))
 
 
 def predict_class_aware(model: SeparationNet, batch: dict) -> torch.Tensor:
