@@ -7,9 +7,8 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import Field
-
 import pandas as pd
+from pydantic import Field
 
 from avsep.config import Params, ParamsError, derive
 from avsep.config.base import Section
@@ -19,6 +18,9 @@ from avsep.features import frontend_from_params
 from avsep.sources.records import ClipRecord
 
 SPLITS = ("train", "val", "test")
+# Parameters the flow takes itself (params key -> request field): an override of the same key would be silently
+# replaced by the parameter.
+_REQUEST_KEYS = {"dataset.source": "source", "dataset.index": "index", "build.out_dir": "out_dir", "seed": "seed"}
 
 
 class BuildRequest(Section):
@@ -33,17 +35,12 @@ class BuildRequest(Section):
 
     def updates(self) -> dict[str, object]:
         """The request as parameter updates, keyed like ``params.yaml``."""
-        return {"dataset.source": self.source, "dataset.index": self.index, "build.out_dir": self.out_dir,
-                "seed": self.seed}
+        return {key: getattr(self, name) for key, name in _REQUEST_KEYS.items()}
 
     def apply(self, params: Params) -> Params:
         """``params`` with this request's source, index, output folder and seed (validated again, so the
         derived Params hold the whole truth and a bad value is a ParamsError naming its key)."""
         return derive(params, self.updates())
-
-
-# Parameters the flow takes itself: an override of the same key would be silently replaced by the parameter.
-_REQUEST_KEYS = {"dataset.source": "source", "dataset.index": "index", "build.out_dir": "out_dir", "seed": "seed"}
 
 
 def check_flow_inputs(params_file: str | None, overrides: list[str] | None, given: dict | None = None) -> None:
