@@ -9,7 +9,8 @@ Run it with no server (Prefect's ephemeral API) through ``avsep build`` or ``dvc
 Prefect UI with ``avsep serve`` (deployment ``build-dataset/rebuild``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the flow's annotations must be objects, not strings, for Prefect to
+# validate a run's parameters (Params included) where the flow is loaded from its file, e.g. a served deployment.
 
 import json
 import time
