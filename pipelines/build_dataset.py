@@ -9,7 +9,8 @@ Run it with no server (Prefect's ephemeral API) through ``avsep build`` or ``dvc
 Prefect UI with ``avsep serve`` (deployment ``build-dataset/rebuild``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the flow's annotations must be objects, not strings, for Prefect to
+# validate a run's parameters (Params included) where the flow is loaded from its file, e.g. a served deployment.
 
 import json
 import time
@@ -20,18 +21,17 @@ from prefect.context import get_run_context
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from avsep.build.assemble import prune_sets, shard_plan, write_set_split
-from avsep.build.clip import build_clip, input_hash
-from avsep.build.mixtures import write_mixture_sets
-from avsep.build.plan import BuildRequest, check_flow_inputs, check_request, select_records
-from avsep.build.store import Layout
-from avsep.config import Params, load_params
-from avsep.curriculum import assign_curricula
+from avsep.config import Params, ParamsError, load_params
+from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
+from avsep.dataset.clips import build_clip
+from avsep.dataset.curricula import assign_curricula
+from avsep.dataset.layout import Layout
+from avsep.dataset.manifest import load_manifest, save_manifest, summary, upsert
+from avsep.dataset.mixtures import write_mixture_sets
+from avsep.dataset.plan import BuildRequest, check_flow_inputs, check_request, clips_to_build, select_records
 from avsep.io import atomic_write_text
-from avsep.manifest import load_manifest, save_manifest, summary, upsert
 from avsep.sources import load_source
 from avsep.sources.records import ClipRecord
-
 
 @task(name="build-clips", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def build_clips(rows: list[dict], params: Params, root: str) -> list[dict]:
@@ -68,19 +68,26 @@ def build_dataset(
     limit_per_split: dict[str, int] | None = None,
     params_file: str | None = "params.yaml",
     overrides: list[str] | None = None,
+    params: Params | None = None,
 ) -> dict:
     """Build (or bring up to date) the dataset of ``source`` described by ``index`` under ``out_dir``.
 
     ``splits`` keeps only those splits; ``limit_per_split`` takes the first N clips (by clip id) of each
-    split; ``overrides`` are ``key=value`` parameter overrides. Returns the build summary.
+    split. The other parameters come from ``params`` (already validated: the CLI's way; ``params_file`` is then
+    not read) or, without it, from ``params_file`` with ``overrides`` (``key=value`` strings: the Prefect UI's
+    way). Returns the build summary.
     """
     logger = get_run_logger()
     logger.info("task runner: %s", type(get_run_context().task_runner).__name__)
     # A UI user's typo fails here, naming the parameter, before anything is read or written.
-    check_flow_inputs(params_file, overrides, {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
+    if params is not None and overrides:
+        raise ParamsError(f"overrides: {overrides!r} given together with params, which are already validated and "
+                          "would ignore them; apply them to params instead")
+    check_flow_inputs(None if params is not None else params_file, overrides,
+                      {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
     request = BuildRequest(source=source, index=index, out_dir=out_dir, splits=splits, seed=seed,
                            limit_per_split=limit_per_split)
-    params = load_params(params_file, list(overrides or []) + request.overrides())
+    params = request.apply(params if params is not None else load_params(params_file, overrides or []))
     check_request(request, params)  # paths inside the data root, known splits, sample rates agree
     layout = Layout(Path(params.build.out_dir))
     records = select_records(load_source(params.dataset.source, params.dataset.index, params.dataset), request,
@@ -91,19 +98,12 @@ def build_dataset(
 
     layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
     manifest = load_manifest(layout.manifest)
-    done_rows = {row["clip_id"]: row for row in manifest.to_dict("records")}
-    todo, kept = [], []
-    for record in records:
-        digest = input_hash(record, params)
-        row = done_rows.get(record.clip_id)
-        if row and row["status"] == "ok" and row["input_sha256"] == digest and layout.clip_sample(record.clip_id).is_file():
-            kept.append(record.clip_id)
-        else:
-            todo.append(record.to_row())
+    todo, kept = clips_to_build(records, manifest, params, layout)
     logger.info("%d clips up to date, %d to build", len(kept), len(todo))
 
     size = params.build.clips_per_task
-    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+    todo_rows = [record.to_row() for record in todo]
+    batches = [todo_rows[i:i + size] for i in range(0, len(todo_rows), size)]
     futures = [build_clips.submit(batch, params, str(layout.root)) for batch in batches]
     started, done = time.monotonic(), 0
     for future in as_completed(futures):
@@ -128,12 +128,13 @@ def build_dataset(
     return result
 
 
-def run_build(params: Params, params_file: str | None, overrides: list[str]) -> dict:
-    """Run the flow with the task runner ``params.build.runner`` asks for (threads, or a Dask cluster)."""
+def run_build(params: Params) -> dict:
+    """Run the flow on validated ``params`` with the task runner ``params.build.runner`` asks for (threads, or a
+    Dask cluster)."""
     runner = task_runner(params)
     flow_fn = build_dataset.with_options(task_runner=runner) if runner is not None else build_dataset
     return flow_fn(source=params.dataset.source, index=params.dataset.index, out_dir=params.build.out_dir,
-                   seed=params.seed, params_file=params_file, overrides=overrides)
+                   seed=params.seed, params_file=None, params=params)
 
 
 def task_runner(params: Params):

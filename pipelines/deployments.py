@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from avsep.build.plan import check_flow_inputs
-from pipelines.build_dataset import build_dataset
+from avsep.dataset.plan import check_flow_inputs
+from pipelines import configure_prefect
 
 
 def serve_rebuild(name: str = "rebuild", params_file: str = "params.yaml", overrides: list[str] | None = None) -> None:
@@ -11,6 +11,9 @@ def serve_rebuild(name: str = "rebuild", params_file: str = "params.yaml", overr
     any of them (source, index, splits, seed, limits) when triggering a run from the UI; each run checks them
     before any work (pipelines.build_dataset). The served defaults are checked here, before serving."""
     check_flow_inputs(params_file, overrides)
+    configure_prefect()
+    from pipelines.build_dataset import build_dataset  # imports Prefect: after its defaults are set
+
     build_dataset.serve(
         name=name,
         parameters={"params_file": params_file, "overrides": list(overrides or [])},

@@ -48,8 +48,8 @@ def subprocess_env(home: Path, api_url: str | None = None) -> dict:
 
 def _sources_digest() -> str:
     digest = hashlib.sha256(repr(WORLD_OVERRIDES + BUILD_OVERRIDES).encode())
-    for part in ("avsep/world", "avsep/media", "avsep/build", "avsep/shards", "avsep/features", "avsep/sources",
-                 "avsep/download", "avsep/mixing.py", "avsep/curriculum.py", "pipelines", "params.yaml"):
+    for part in ("avsep/world", "avsep/media", "avsep/dataset", "avsep/shards", "avsep/features", "avsep/sources",
+                 "avsep/download", "pipelines", "params.yaml"):
         paths = [REPO / part] if (REPO / part).is_file() else sorted((REPO / part).rglob("*.py"))
         for path in paths:
             digest.update(path.read_bytes())

@@ -1,7 +1,7 @@
 """``avsep bench build``: clips per second and peak memory of a dataset build, beside the decode floor.
 
 Renders a small world (or uses ``--index``), then times over the same clips: (a) ``ffmpeg -i X -f null -``
-for every video (the decode floor), (b) the per-clip work alone (:func:`avsep.build.clip.build_clip` in a
+for every video (the decode floor), (b) the per-clip work alone (:func:`avsep.dataset.clips.build_clip` in a
 loop: fetch, one decode, log-mel, sample tar), and (c) the whole Prefect flow (``avsep build`` in a fresh
 process: ephemeral API, batches of clips, manifest, shard sets and mixtures). Peak memory is the flow
 process's maximum resident set size.
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from avsep.build.clip import build_clip
-from avsep.build.store import Layout
-from avsep.curriculum import assign_curricula
+from avsep.dataset.clips import build_clip
+from avsep.dataset.layout import Layout
+from avsep.dataset.curricula import assign_curricula
 from avsep.media.ffmpeg import file_url
 from avsep.media.ffmpeg import run as ffmpeg
 from avsep.sources import load_source

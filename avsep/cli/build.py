@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 
 def register(sub, common) -> None:
@@ -17,14 +16,16 @@ def register(sub, common) -> None:
 
 def run(args) -> int:
     from avsep.cli import params_from
-    from pipelines.build_dataset import run_build
+    from pipelines import configure_prefect
 
-    extra = [f"{key}={value}" for key, value in (("dataset.source", args.source), ("dataset.index", args.index),
-                                                   ("build.out_dir", args.out), ("build.runner", args.runner))
-             if value is not None]
-    args.overrides = list(args.overrides) + extra
-    params = params_from(args)
-    params_file = args.params if Path(args.params).exists() else None
-    result = run_build(params, params_file, args.overrides)
+    configure_prefect()
+    from pipelines.build_dataset import run_build  # imports Prefect: after its defaults are set
+
+    from avsep.config import derive
+
+    given = {"dataset.source": args.source, "dataset.index": args.index, "build.out_dir": args.out,
+             "build.runner": args.runner}
+    params = derive(params_from(args), {key: value for key, value in given.items() if value is not None})
+    result = run_build(params)
     print(json.dumps({k: result[k] for k in ("clips", "ok", "failed", "failed_by_step", "per_curriculum")}))
     return 0 if result["ok"] > 0 else 1

@@ -11,6 +11,9 @@ def register(sub, common) -> None:
 
 
 def run(args) -> int:
+    from pipelines import configure_prefect
+
+    configure_prefect()
     from pipelines.deployments import serve_rebuild
 
     serve_rebuild(args.name, args.params, args.overrides)

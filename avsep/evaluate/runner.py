@@ -103,7 +103,7 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
     counts: Collected = Collected()
     for batch in stream(ctx, "clips", "localization"):
         frame_hw = tuple(batch["frame"].shape[-2:])
-        scenes = [G.scene_of(k, o) for k, o in zip(batch["key"], batch["objects"])]
+        scenes = [G.scene_of(s, o) for s, o in zip(batch["scene"], batch["objects"])]
         if "single_source" in tasks:
             rows = [i for i, s in enumerate(scenes) if s == SOLO]
             if rows:

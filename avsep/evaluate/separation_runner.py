@@ -43,6 +43,7 @@ from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
 from avsep.models import method
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
+from avsep.shards.views import batch_sample_rate
 from avsep.train import CheckpointError, load_checkpoint
 from avsep.train.distributed import choose_device
 
@@ -94,7 +95,7 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
         keep = len(order) if limit is None else min(len(order), limit - seen)
         batch = {k: v[:keep] for k, v in batch.items()}
         seen += keep
-        yield from_nmix(batch, params, params.build.sample_rate)
+        yield from_nmix(batch, params, batch_sample_rate(batch))
 
 
 @dataclass(frozen=True)

@@ -300,14 +300,14 @@ def counting(params: Params, data_root: Path, checkpoint: Path | None = None) ->
     all_ids, all_counts, out = [], [], {"checkpoint": str(checkpoint)}
     for split in ("train", "val", "test"):
         try:
-            ids, predicted, labelled = count_split(model, clips, split, params)
+            ids, predicted, labelled, scenes = count_split(model, clips, split, params)
         except ValueError as exc:  # a split without shards (ShardSetError)
             log.info("counting: %s", exc)
             continue
         all_ids += ids
         all_counts.append(predicted)
         if split == "test":
-            out["test"] = evaluate_k_scenes(ids, predicted, labelled, params.evaluate.counting.cap)
+            out["test"] = evaluate_k_scenes(scenes, predicted, labelled, params.evaluate.counting.cap)
     out["predictions"] = str(write_predictions(all_ids, np.concatenate(all_counts), params.counting.predictions))
     return out
 

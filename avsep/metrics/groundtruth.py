@@ -9,24 +9,22 @@ annotations. Classes outside :data:`avsep.models.CLASSES` cannot be scored class
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from avsep.config.world import MUSIC_CLASSES as CLASSES  # the class vocabulary of the built-in world and MUSIC
 from avsep.metrics.localization import rescale_boxes
 
-# World clip ids: ``{split}-{scene}-{index}`` (docs/contracts.md, "World index").
-_WORLD_KEY = re.compile(r"^(?:train|val|test)-(solo|duet|k\d+)-\d+$")
 _CLASS_INDEX = {name: i for i, name in enumerate(CLASSES)}
 
 
-def scene_of(key: str, objects: list[dict]) -> str | None:
-    """The world scene of a clip (``solo``, ``duet``, ``k1`` … ``k4``) from its id; for other datasets
-    ``solo`` when exactly one object sounds, ``k{n}`` for n > 1 sounding objects, ``None`` without objects."""
-    match = _WORLD_KEY.match(key)
-    if match:
-        return match.group(1)
+def scene_of(scene: str | None, objects: list[dict]) -> str | None:
+    """The scene a clip is scored in: ``None`` without ground-truth objects (nothing to score); else the scene
+    its sample carries (the world's ``solo``, ``duet``, ``k1`` … ``k4``), or, for a sample that carries none,
+    ``solo`` when exactly one object sounds, ``k{n}`` for n > 1 sounding objects, ``None`` for none."""
+    if not objects:
+        return None
+    if scene:
+        return scene
     n = sum(1 for obj in objects if obj["sounding"])
     if n == 0:
         return None

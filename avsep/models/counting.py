@@ -7,7 +7,7 @@ features, mean- and max-pooled, give a rate λ = exp(w·f + b); training minimis
 log-likelihood of the clip's count, prediction rounds λ (or takes the Poisson mode ⌊λ⌋). ``counting.members``
 such counters train side by side on the same batches, and the prediction averages their log-rates.
 :func:`write_predictions` writes ``clip_id,n_sources`` for the dataset flow (``dataset.predictions`` with
-``dataset.count_from: predictions|auto``, read by :mod:`avsep.curriculum`).
+``dataset.count_from: predictions|auto``, read by :mod:`avsep.dataset.curricula`).
 
 Training batches come from memory (``counting.memory``: :class:`~avsep.models.dmc.data.MemoryBatches` reads
 the train clips once) or are streamed, and are augmented (``counting.augment``, :func:`augment`): part of each
@@ -20,7 +20,6 @@ it is unknown).
 from __future__ import annotations
 
 import math
-import re
 from functools import partial
 from pathlib import Path
 
@@ -45,7 +44,6 @@ from avsep.shards import evaluation_view, make_loader
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles", "pretrain")
-K_SCENE = re.compile(r"-k\d+-")  # the built-in world's k-source scenes: ids like test-k3-000002
 
 
 def motion_input(motion: torch.Tensor, size: int) -> torch.Tensor:
@@ -301,35 +299,37 @@ TASKS = {"counting": predict}
 
 
 def count_split(model, location: str | Path, split: str, params, device: torch.device | str = "cpu"
-                ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Every clip of one split: ``(clip_ids, predicted (N,), labelled (N,))`` counts over whole windows of
-    ``counting.window_s`` seconds (the first window of each clip, the same every run)."""
+                ) -> tuple[list[str], np.ndarray, np.ndarray, list[str | None]]:
+    """Every clip of one split: ``(clip_ids, predicted (N,), labelled (N,), scenes)`` counts over whole windows of
+    ``counting.window_s`` seconds (the first window of each clip, the same every run); ``scenes``: the scene
+    each sample carries (``None`` where its source knows none)."""
     cfg = params.counting
     shard_params = counter_shards(params)
     view = evaluation_view(str(location), split, shard_params, view="localization",
                            batch_size=params.active_profile().batch_size, seed=params.seed)
     model = model.to(device).eval()
-    rows: list[tuple[int, str, float, float]] = []
+    rows: list[tuple[int, str, float, float, str | None]] = []
     for batch in tqdm(make_loader(view, shard_params), desc=f"counting {split}", leave=False):
         inputs = {name: batch[name].to(device) for name in ("motion", "audio") if name in batch}
         counts = predict_counts(model, inputs, cfg.decision, cfg.max_count)
         truth = counts_of(batch, torch.device("cpu"))
-        rows += list(zip(batch["index"], batch["key"], counts.cpu().tolist(), truth.tolist()))
-    rows.sort()
-    return [r[1] for r in rows], np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+        rows += list(zip(batch["index"], batch["key"], counts.cpu().tolist(), truth.tolist(), batch["scene"]))
+    rows.sort(key=lambda r: r[:4])
+    return [r[1] for r in rows], np.array([r[2] for r in rows]), np.array([r[3] for r in rows]), [r[4] for r in rows]
 
 
 def write_predictions(clip_ids: list[str], counts: np.ndarray, path: str | Path) -> Path:
-    """Write ``clip_id,n_sources`` (the format :func:`avsep.curriculum.read_predictions` reads), atomically."""
+    """Write ``clip_id,n_sources`` (the format :func:`avsep.dataset.curricula.read_predictions` reads), atomically."""
     lines = ["clip_id,n_sources"] + [f"{c},{int(n)}" for c, n in zip(clip_ids, counts)]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Path(path)
 
 
-def evaluate_k_scenes(clip_ids: list[str], predicted: np.ndarray, labelled: np.ndarray, cap: int | None) -> dict:
-    """:func:`avsep.metrics.counting.evaluate_counting` on every clip and on the world's k-source scenes."""
-    keep = np.array([bool(K_SCENE.search(c)) for c in clip_ids])
+def evaluate_k_scenes(scenes: list[str | None], predicted: np.ndarray, labelled: np.ndarray, cap: int | None) -> dict:
+    """:func:`avsep.metrics.counting.evaluate_counting` on every clip and on the k-source scenes (``scenes``: each
+    clip's scene as its sample carries it, e.g. the world's ``k3``; ``None`` where unknown)."""
+    keep = np.array([bool(s) and s[0] == "k" and s[1:].isdigit() for s in scenes], dtype=bool)
     result = {"all": evaluate_counting(predicted, labelled, cap)}
     if keep.any():
         result["k_scenes"] = evaluate_counting(predicted[keep], labelled[keep], cap)

@@ -60,6 +60,17 @@ def collate(samples: list[dict]) -> dict:
             if isinstance(samples[0][name], torch.Tensor) else [s[name] for s in samples] for name in samples[0]}
 
 
+def batch_sample_rate(batch: dict) -> int:
+    """The one sample rate (Hz) of a batch's audio, from its samples' ``"sample_rate"`` (what the shards store);
+    ValueError naming the keys when the batch has none or mixes rates."""
+    rates = batch.get("sample_rate")
+    if not rates:
+        raise ValueError(f"batch of {batch.get('key', '?')}: carries no 'sample_rate' (not from a shard view?)")
+    if len(set(rates)) != 1:
+        raise ValueError(f"batch of {batch.get('key', '?')}: mixes sample rates {sorted(set(rates))}")
+    return int(rates[0])
+
+
 class IndexSamples(wds.PipelineStage):
     """Eval mode: tag each raw sample with ``__index__`` = shard offset + position in its shard."""
 
@@ -195,7 +206,8 @@ def _build(location: str, split: str, params: ShardParams, transform, batch_size
 def localization_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
                       mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
     """Batches ``{"key", "labels", "start_s", "frame": (B, 3, H, W) uint8, "audio": (B, S) float32,
-    "logmel": (B, 1, T, F) float32, "negative": (B,) long, "frame_index", "n_sources", "objects"}``: a random
+    "logmel": (B, 1, T, F) float32, "negative": (B,) long, "frame_index", "n_sources", "objects", "scene",
+    "sample_rate" (B ints: :func:`batch_sample_rate`)}``: a random
     ``window_s`` window (1 s) and a frame of the same window; ``frame[negative]`` are other clips' frames of the
     batch (the negatives). Training modes cut ``params.localization.windows_per_clip`` distinct windows from
     each read of a clip (an epoch is then ``clips x windows_per_clip`` samples), ``eval`` one; ``objects[i]``
@@ -229,7 +241,7 @@ def separation_view(location: str, split: str, params: ShardParams, *, batch_siz
 def cocktail_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
                   mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
     """Batches of 2x2 cocktail-party samples: ``{"key", "classes", "frame": (B, 3, H, W) uint8,
-    "audio": (B, S), "sounding": (B, 4) bool, "boxes": (B, 4, 4) float32, "logmel": (B, 1, T, F)}``."""
+    "audio": (B, S), "sample_rate", "sounding": (B, 4) bool, "boxes": (B, 4, 4) float32, "logmel": (B, 1, T, F)}``."""
     epoch = SharedEpoch(0, params.start_method)
     return _build(location, split, params, CocktailSample(with_logmel), batch_size, seed, mode, epoch)
 
@@ -237,7 +249,8 @@ def cocktail_view(location: str, split: str, params: ShardParams, *, batch_size:
 def nmix_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int = 0,
               mode: Mode | None = "eval") -> ShardView:
     """Batches of stored N-mix samples: ``{"key", "clip_ids", "classes", "mix": (B, S), "sources": (B, N, S),
-    "frames": (B, N, F, 3, H, W) uint8}`` (plus ``index`` in eval mode)."""
+    "sample_rate" (B ints, the stored rate: :func:`batch_sample_rate`), "frames": (B, N, F, 3, H, W) uint8}``
+    (plus ``index`` in eval mode)."""
     epoch = SharedEpoch(0, params.start_method)
     return _build(location, split, params, NMixSample(), batch_size, seed, mode, epoch)
 

@@ -61,10 +61,11 @@ class LocalizationWindows:
     ``__call__(raw sample)`` parses the json and the WAV header once and returns up to ``windows_per_clip``
     window records (the chosen frame's JPEG bytes, the window's 16-bit PCM, the log-mel rows; nothing
     decoded, a few tens of KB each); :func:`decode_window` turns a record into ``{"key", "labels", "start_s",
-    "frame": (3, H, W) uint8, "audio": (S,) float32, "logmel": (1, T, F) float32 (if with_logmel),
-    "frame_index": int, "n_sources": int (-1 when unknown), "objects": list of {"class", "sounding",
-    "sounding_now", "box"}, "index" (eval mode)}`` with ``S = window_s * sample_rate``; ``objects`` is the
-    ground truth of the chosen frame (:func:`frame_objects`), empty when the json has none.
+    "frame": (3, H, W) uint8, "audio": (S,) float32, "sample_rate": int (of "audio", the stored rate),
+    "logmel": (1, T, F) float32 (if with_logmel), "frame_index": int, "n_sources": int (-1 when unknown),
+    "scene": str or None (the sample's json "scene"), "objects": list of {"class", "sounding", "sounding_now",
+    "box"}, "index" (eval mode)}`` with ``S = window_s * sample_rate``; ``objects`` is the ground truth of the
+    chosen frame (:func:`frame_objects`), empty when the json has none.
 
     With ``motion``, a record also carries the window's motion map ``"motion": (1, H, W) float32``
     (:func:`motion_of` of every stored frame in the window). The last ``motion_cache`` maps are kept by clip key
@@ -111,7 +112,8 @@ class LocalizationWindows:
                                                  self.windows_per_clip, self.window_s, fps, n_frames):
             record = {
                 "key": sample["__key__"], "labels": labels, "start_s": start_s, "frame_index": index,
-                "n_sources": n_sources, "objects": frame_objects(info, index),
+                "n_sources": n_sources, "objects": frame_objects(info, index), "sample_rate": rate,
+                "scene": info.get("scene"),
                 "jpeg": sample[f"{index:03d}.jpg"], "where": f"{S.where(sample)}: member '{index:03d}.jpg'",
                 "pcm": _window(pcm, round(start_s * rate), length).copy(),  # a copy frees the clip's buffer
             }
@@ -127,7 +129,8 @@ class LocalizationWindows:
 
 def decode_window(record: dict) -> dict:
     """A window record of :class:`LocalizationWindows` -> its tensors (the class docstring lists them)."""
-    out = {name: record[name] for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects")}
+    out = {name: record[name] for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects",
+                                           "sample_rate", "scene")}
     out["frame"] = S.jpeg_chw(record["jpeg"], record["where"])
     out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
     if "logmel" in record:
@@ -223,9 +226,9 @@ class SeparationWindow:
 
 
 class CocktailSample:
-    """A 2x2 cocktail-party sample (``avsep.mixing``) with its ground truth.
+    """A 2x2 cocktail-party sample (``avsep.dataset.cocktail``) with its ground truth.
 
-    Returns ``{"key", "classes": 4 names, "frame": (3, H, W) uint8, "audio": (S,) float32,
+    Returns ``{"key", "classes": 4 names, "frame": (3, H, W) uint8, "audio": (S,) float32, "sample_rate": int,
     "sounding": (4,) bool, "boxes": (4, 4) float32 [xmin, ymin, xmax, ymax] in frame pixels,
     "logmel": (1, T, F) float32 (if with_logmel)}``; quadrants in order top-left, top-right, bottom-left,
     bottom-right.
@@ -239,10 +242,10 @@ class CocktailSample:
         quadrants = info.get("quadrants")
         if not isinstance(quadrants, list) or len(quadrants) != 4:
             raise SampleError(f"{S.where(sample)}: json has no list of 4 'quadrants' (not a cocktail sample?)")
-        wav, _ = S.audio(sample)
+        wav, rate = S.audio(sample)
         out = {
             "key": sample["__key__"], "classes": [q["class"] for q in quadrants],
-            "frame": S.frame_chw(sample, 0), "audio": torch.from_numpy(wav),
+            "frame": S.frame_chw(sample, 0), "audio": torch.from_numpy(wav), "sample_rate": rate,
             "sounding": torch.tensor([bool(q["sounding"]) for q in quadrants]),
             "boxes": torch.tensor([q["box"] for q in quadrants], dtype=torch.float32),
         }
@@ -252,10 +255,10 @@ class CocktailSample:
 
 
 class NMixSample:
-    """A stored N-mix evaluation sample (``avsep.mixing``): the mixture and every component.
+    """A stored N-mix evaluation sample (``avsep.dataset.cocktail``): the mixture and every component.
 
     Returns ``{"key", "clip_ids", "classes", "mix": (S,) float32, "sources": (N, S) float32,
-    "frames": (N, F, 3, H, W) uint8}``.
+    "sample_rate": int (of "mix" and "sources", the stored rate), "frames": (N, F, 3, H, W) uint8}``.
     """
 
     def __call__(self, sample: dict) -> dict:
@@ -263,7 +266,7 @@ class NMixSample:
         n = int(info.get("n_mix", 0))
         if n < 2:
             raise SampleError(f"{S.where(sample)}: json has no n_mix >= 2 (not an N-mix sample?)")
-        mix, _ = S.audio(sample, "mix.wav")
+        mix, rate = S.audio(sample, "mix.wav")
         sources = np.stack([S.audio(sample, f"src{i}.wav")[0] for i in range(n)])
         frames = []
         for i in range(n):
@@ -271,5 +274,6 @@ class NMixSample:
             frames.append(torch.stack([S.frame_chw(sample, k, f"src{i}") for k in range(count)]))
         return {
             "key": sample["__key__"], "clip_ids": list(info["clip_ids"]), "classes": list(info["classes"]),
-            "mix": torch.from_numpy(mix), "sources": torch.from_numpy(sources), "frames": torch.stack(frames),
+            "mix": torch.from_numpy(mix), "sources": torch.from_numpy(sources), "sample_rate": rate,
+            "frames": torch.stack(frames),
         }

@@ -4,7 +4,7 @@ The CSV has three ``#`` comment lines, then ``YTID, start_seconds, end_seconds, 
 separated by ``, ``). ``dataset.ontology`` names ontology.json. A MID missing from the ontology is an unknown
 label (``dataset.unknown_label``); MIDs outside the vocabulary are dropped; a clip with no vocabulary label
 left is skipped (logged with the count). ``labels`` are node names; ``meta["mids"]`` keeps every MID of the
-row for counting (avsep.curriculum).
+row for counting (avsep.dataset.curricula).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from avsep.build.store import read_clip_sample
+from avsep.dataset.layout import read_clip_sample
 from avsep.shards import ShardWriter
 from avsep.shards.skips import SampleError
 from avsep.shards.tario import tar_samples

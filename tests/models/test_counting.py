@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from avsep.config import load_params
-from avsep.curriculum import read_predictions
+from avsep.dataset.curricula import read_predictions
 from avsep.losses.cavl import poisson_count_loss
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
@@ -49,7 +49,7 @@ def test_predictions_round_trip_and_k_scene_scores(tmp_path):
     ids = ["test-k1-000000", "test-k3-000000", "test-solo-000001"]
     path = write_predictions(ids, np.array([1.0, 2.0, 1.0]), tmp_path / "pred" / "predictions.csv")
     assert read_predictions(path) == {"test-k1-000000": 1, "test-k3-000000": 2, "test-solo-000001": 1}
-    scores = evaluate_k_scenes(ids, np.array([1.0, 2.0, 1.0]), np.array([1.0, 3.0, 1.0]), cap=4)
+    scores = evaluate_k_scenes(["k1", "k3", "solo"], np.array([1.0, 2.0, 1.0]), np.array([1.0, 3.0, 1.0]), cap=4)
     assert scores["k_scenes"]["n"] == 2 and scores["k_scenes"]["accuracy"] == pytest.approx(0.5)
     assert scores["all"]["accuracy"] == pytest.approx(2 / 3) and scores["all"]["mae"] == pytest.approx(1 / 3)
 
@@ -61,7 +61,7 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
     result = train(counting.recipe(params, world_data), params, tmp_path / "ckpt", tmp_path / "live")
     assert all(math.isfinite(row["loss"]) for row in result.history if "loss" in row)
     clips = world_data / "shards" / "clips"
-    ids, predicted, labelled = count_split(result.model, clips, "test", params)
+    ids, predicted, labelled, scenes = count_split(result.model, clips, "test", params)
     assert len(ids) == len(set(ids)) == len(predicted) == len(labelled) > 0
     assert set(labelled.tolist()) <= {1.0, 2.0, 3.0, 4.0}
     path = write_predictions(ids, predicted, tmp_path / "predictions.csv")
@@ -69,7 +69,7 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
     # `avsep evaluate counting` hears the windows the counter trained on, as count_split does: same scores
     doc = evaluate_model("counting", params, world_data, checkpoint=tmp_path / "ckpt" / "train.pt",
                          metrics_dir=tmp_path / "metrics", overlays=0, progress=False)
-    expected = evaluate_k_scenes(ids, predicted, labelled, cap=params.evaluate.counting.cap)["k_scenes"]
+    expected = evaluate_k_scenes(scenes, predicted, labelled, cap=params.evaluate.counting.cap)["k_scenes"]
     entry = doc["protocols"]["counting:cap4@kscenes"]
     assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
     assert (entry["n"], entry["accuracy"], entry["mae"]) == (expected["n"], expected["accuracy"], expected["mae"])

@@ -84,7 +84,7 @@ def test_tiny_model_gives_non_negative_maps_on_the_vision_grid():
     model = module.build(params).eval()
     gen = torch.Generator().manual_seed(0)
     batch = {"frame": torch.randint(0, 256, (2, 3, 128, 128), dtype=torch.uint8, generator=gen),
-             "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen), "key": ["a", "b"]}
+             "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen), "key": ["a", "b"], "sample_rate": [RATE_IN] * 2}
     side = (params.separation.demo.image_size or params.active_profile().image_size) // 16  # total stride 16
     maps = module.tasks["single_source"](model, batch)
     assert maps.shape == (2, side, side)

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from avsep.mixing import (
+from avsep.dataset.cocktail import (
     Clip,
     ClipInfo,
     encode_cocktail,

@@ -32,6 +32,7 @@ from avsep.features import resample
 from avsep.losses.separation import mask_from_logits
 from avsep.models import CLASSES, method
 from avsep.models.method import Method
+from avsep.shards.views import batch_sample_rate
 
 SEPARATION, STAGE = "separation", "frame"  # the method and stage whose checkpoint the runner loads into build()
 TRAIN_FIRST = "train separation first: avsep train separation"
@@ -105,8 +106,8 @@ def sound_energy_map(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor,
 
 
 def predict_single(model: nn.Module, batch: dict) -> torch.Tensor:
-    """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at ``build.sample_rate``)."""
-    return sound_energy_map(model, batch["frame"], batch["audio"], model.params.build.sample_rate)
+    """``(B, h, w)``: the per-pixel sound energy of a localization-view batch (audio at its ``sample_rate``)."""
+    return sound_energy_map(model, batch["frame"], batch["audio"], batch_sample_rate(batch))
 
 
 def predict_class_aware(model: nn.Module, batch: dict) -> torch.Tensor:

@@ -10,6 +10,7 @@ from avsep.losses.separation import mask_from_logits
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import Prepared, from_nmix, prepare, scale_of
 from avsep.models.separation.reconstruct import masked_waves
+from avsep.shards.views import batch_sample_rate
 
 
 def attach_localizer(model, data_root: str | Path, device: torch.device | str) -> None:
@@ -75,6 +76,6 @@ def separate(model, batch: dict, variant: str | None = None) -> tuple[torch.Tens
 
 def predict_separation(model, batch: dict) -> torch.Tensor:
     """``TASKS["separation"]``: an N-mix evaluation batch (``avsep.shards.nmix_view``, stored at
-    ``build.sample_rate``) → separated waveforms ``(B, N, S)`` at ``shards.separation.sample_rate``."""
-    converted = from_nmix(batch, model.params, model.params.build.sample_rate)
+    the rate the batch carries) → separated waveforms ``(B, N, S)`` at ``shards.separation.sample_rate``."""
+    converted = from_nmix(batch, model.params, batch_sample_rate(batch))
     return separate(model, converted)[0]

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from avsep.build.store import Layout, file_sha256, write_clip_sample
 from avsep.config import Params
+from avsep.dataset.layout import Layout, file_sha256, write_clip_sample
 from avsep.download import fetch
 from avsep.download.local import local_path
 from avsep.features import frontend_from_params, logmel_librosa
@@ -35,6 +35,15 @@ class StepError(Exception):
     def __init__(self, step: str, reason: str):
         super().__init__(reason)
         self.step = step
+
+
+# The layout of a stored sample's json; a new field must rebuild every stored sample, so it is part of the input
+# hash (2: the json carries the clip's span end "end_s" and, where the source knows it, its "scene").
+SAMPLE_FORMAT = 2
+
+# What building a clip reads that no stored sample depends on: how media is fetched (a local file's content is
+# hashed instead) and the limits that refuse a clip (a refused clip keeps no sample that could go stale).
+NOT_SAMPLE_PARAMS = ("dataset.download", "media.max_pixels", "media.timeout_s")
 
 
 def sample_params(params: Params) -> dict:
@@ -55,6 +64,7 @@ def input_hash(record: ClipRecord, params: Params) -> str:
     identity = {
         "start_s": record.start_s, "end_s": record.end_s, "labels": record.labels, "n_sources": record.n_sources,
         "curriculum": record.curriculum, "split": record.split, "params": sample_params(params),
+        "source": record.source, "scene": record.meta.get("scene"), "format": SAMPLE_FORMAT,
     }
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
@@ -138,12 +148,15 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
     except Exception as exc:
         raise StepError("features", f"{path}: {exc}") from None
 
+    duration_s = len(clip.audio) / params.build.sample_rate
     meta = {
         "clip_id": record.clip_id, "source": record.source, "labels": list(record.labels),
         "n_sources": record.n_sources, "curriculum": record.curriculum,
         "split": record.split, "fps": params.build.fps, "sample_rate": params.build.sample_rate,
-        "duration_s": len(clip.audio) / params.build.sample_rate, "size": [size, size], "start_s": start,
+        "duration_s": duration_s, "size": [size, size], "start_s": start, "end_s": start + duration_s,
     }
+    if record.meta.get("scene"):  # the world's solo/duet/k1..k4, MUSIC's solo/duet: readers need not parse ids
+        meta["scene"] = str(record.meta["scene"])
     if record.annotation:
         try:
             annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))

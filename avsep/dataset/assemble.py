@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
+from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.io import atomic_write_text
 from avsep.shards.writer import ShardWriter, folder_lock, read_sizes, write_sizes
 
@@ -34,7 +34,8 @@ def shard_plan(manifest: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
     return plan
 
 
-def _inputs_digest(ids: list[str], hashes: dict[str, str], params: Params) -> str:
+def set_digest(ids: list[str], hashes: dict[str, str], params: Params) -> str:
+    """sha256 of what a clip shard set split is made from: its samples' hashes in order and the shard limits."""
     blob = json.dumps({"samples": [[i, hashes[i]] for i in ids], "max_samples": params.shards.max_samples,
                        "max_bytes": params.shards.max_bytes}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
@@ -50,7 +51,7 @@ def write_set_split(layout: Layout, set_name: str, split: str, ids: list[str], h
     """Write ``shards/{set_name}/{split}-*.tar`` from the stored samples of ``ids`` (sorted), unless the
     same inputs already produced them. Returns ``{"set", "split", "samples", "shards", "skipped"}``."""
     directory = layout.shards / set_name
-    digest = _inputs_digest(ids, hashes, params)
+    digest = set_digest(ids, hashes, params)
     previous = _read_inputs(directory)
     sizes = {k: v for k, v in read_sizes(directory).items() if k.startswith(f"{split}-")}
     if previous.get(split) == digest and sizes and all((directory / name).is_file() for name in sizes):

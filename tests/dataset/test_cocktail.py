@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from avsep.mixing import (
+from avsep.dataset.cocktail import (
     Clip,
     ClipInfo,
     MixingError,

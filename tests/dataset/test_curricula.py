@@ -5,7 +5,8 @@ import json
 import pytest
 
 from avsep.config.dataset import DatasetParams
-from avsep.curriculum import assign_curricula, count_from_ontology, count_sources, curriculum_of, read_predictions
+from avsep.dataset.curricula import (assign_curricula, count_from_ontology, count_sources, curriculum_of,
+                                     read_predictions)
 from avsep.sources import IndexFormatError
 from avsep.sources.ontology import Ontology
 from avsep.sources.records import N_SOURCES_UNKNOWN, ClipRecord

@@ -1,4 +1,5 @@
-"""What a build is asked to do, checked before any work starts, and which records it covers."""
+"""What a build is asked to do, checked before any work starts, which records it covers and which of them
+must be (re)built."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 from pydantic import Field
 
-from avsep.config import Params, ParamsError
+from avsep.config import Params, ParamsError, derive
 from avsep.config.base import Section
+from avsep.dataset.clips import input_hash
+from avsep.dataset.layout import Layout
 from avsep.features import frontend_from_params
 from avsep.sources.records import ClipRecord
 
 SPLITS = ("train", "val", "test")
+# Parameters the flow takes itself (params key -> request field): an override of the same key would be silently
+# replaced by the parameter.
+_REQUEST_KEYS = {"dataset.source": "source", "dataset.index": "index", "build.out_dir": "out_dir", "seed": "seed"}
 
 
 class BuildRequest(Section):
@@ -26,14 +33,14 @@ class BuildRequest(Section):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     limit_per_split: dict[str, int] | None = None
 
-    def overrides(self) -> list[str]:
-        """The request as parameter overrides (so the validated Params hold the whole truth)."""
-        return [f"dataset.source={self.source}", f"dataset.index={self.index}", f"build.out_dir={self.out_dir}",
-                f"seed={self.seed}"]
+    def updates(self) -> dict[str, object]:
+        """The request as parameter updates, keyed like ``params.yaml``."""
+        return {key: getattr(self, name) for key, name in _REQUEST_KEYS.items()}
 
-
-# Parameters the flow takes itself: an override of the same key would be silently replaced by the parameter.
-_REQUEST_KEYS = {"dataset.source": "source", "dataset.index": "index", "build.out_dir": "out_dir", "seed": "seed"}
+    def apply(self, params: Params) -> Params:
+        """``params`` with this request's source, index, output folder and seed (validated again, so the
+        derived Params hold the whole truth and a bad value is a ParamsError naming its key)."""
+        return derive(params, self.updates())
 
 
 def check_flow_inputs(params_file: str | None, overrides: list[str] | None, given: dict | None = None) -> None:
@@ -102,3 +109,23 @@ def select_records(records: list[ClipRecord], request: BuildRequest, default_spl
         taken[record.split] += 1
         chosen.append(record)
     return chosen
+
+
+def clips_to_build(records: list[ClipRecord], manifest: pd.DataFrame, params: Params,
+                   layout: Layout) -> tuple[list[ClipRecord], list[str]]:
+    """The rebuild decision: ``(records to build, ids of clips kept as they are)``.
+
+    A clip is kept when its manifest row is ``ok``, its input hash (:func:`avsep.dataset.clips.input_hash`: the
+    record, every parameter its sample depends on, the media's content) is unchanged and its stored sample
+    still exists; every other record is built (again).
+    """
+    done_rows = {row["clip_id"]: row for row in manifest.to_dict("records")}
+    todo, kept = [], []
+    for record in records:
+        row = done_rows.get(record.clip_id)
+        if (row and row["status"] == "ok" and row["input_sha256"] == input_hash(record, params)
+                and layout.clip_sample(record.clip_id).is_file()):
+            kept.append(record.clip_id)
+        else:
+            todo.append(record)
+    return todo, kept

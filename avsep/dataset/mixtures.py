@@ -13,13 +13,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from avsep.build.store import Layout, read_clip_sample
 from avsep.config import Params
-from avsep.build.clip import stored_logmel
+from avsep.dataset.clips import stored_logmel
+from avsep.dataset.cocktail import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails
+from avsep.dataset.cocktail import plan_nmix, render_cocktail, render_nmix
+from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text
-from avsep.mixing import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails, plan_nmix
-from avsep.mixing import render_cocktail, render_nmix
 from avsep.shards.codec import decode_jpeg, decode_json, decode_wav
 from avsep.shards.writer import ShardWriter, read_sizes
 
@@ -28,7 +28,7 @@ INPUTS_FILE = "inputs.json"
 
 
 def load_stored_clip(layout: Layout, clip_id: str) -> Clip:
-    """A stored solo clip as :class:`avsep.mixing.Clip` (frames, audio, the sounding object's boxes)."""
+    """A stored solo clip as :class:`avsep.dataset.cocktail.Clip` (frames, audio, the sounding object's boxes)."""
     members = read_clip_sample(layout.clip_sample(clip_id))
     meta = decode_json(members["json"])
     names = sorted(n for n in members if n.endswith(".jpg") and n[:-4].isdigit())
@@ -46,13 +46,25 @@ def solo_catalog(rows: list[dict], split: str) -> list[ClipInfo]:
             and r["end_s"] is not None]
 
 
-def _digest(kind: str, catalog: list[ClipInfo], hashes: dict[str, str], count: int, params: Params) -> str:
-    blob = json.dumps({"kind": kind, "count": count, "seed": params.seed,
-                       "clips": [[c.key, hashes[c.key]] for c in catalog],
-                       "mixing": params.build.mixing.model_dump(mode="json"),
-                       "features": params.features.model_dump(mode="json"),
-                       "shards": [params.shards.max_samples, params.shards.jpeg_quality]},
-                      sort_keys=True).encode()
+def mixture_params(params: Params) -> dict:
+    """Every parameter a mixture set split depends on: part of its digest.
+
+    The N-mix window is ``shards.separation.window_samples / shards.separation.sample_rate`` seconds, so both
+    are here: without them a new window would keep the old sets (tests/dataset/test_digests.py checks that every
+    parameter the step reads changes the digest).
+    """
+    separation = params.shards.separation
+    return {"seed": params.seed, "mixing": params.build.mixing.model_dump(mode="json"),
+            "features": params.features.model_dump(mode="json"),
+            "shards": [params.shards.max_samples, params.shards.jpeg_quality],
+            "separation": {"sample_rate": separation.sample_rate, "window_samples": separation.window_samples}}
+
+
+def mixture_digest(kind: str, catalog: list[ClipInfo], hashes: dict[str, str], count: int, params: Params) -> str:
+    """sha256 of what the ``kind`` set split of ``catalog`` is made from: the solo clips' sample hashes, the
+    count and :func:`mixture_params`."""
+    blob = json.dumps({"kind": kind, "count": count, "clips": [[c.key, hashes[c.key]] for c in catalog],
+                       **mixture_params(params)}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
@@ -121,6 +133,6 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
             log.warning("%s/%s not built: %s", set_name, split, exc)
             results.append({"set": set_name, "split": split, "samples": 0, "shards": 0, "error": str(exc)})
             continue
-        digest = _digest(set_name, catalog, hashes, count, params)
+        digest = mixture_digest(set_name, catalog, hashes, count, params)
         results.append(_write(layout, set_name, split, digest, _Samples(plans, render, params.shards.max_samples)))
     return results
