@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models.backbones import ResNet18, initialised
+from avsep.models.common.backbones import ResNet18, initialised
 from avsep.shards import close_loader, localization_view, make_loader
 from avsep.train import Recipe, Stage
 

@@ -14,7 +14,7 @@ from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.separation.model import SeparationNet
-from avsep.models.backbones import initialised
+from avsep.models.common.backbones import initialised
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles", "pretrain")
