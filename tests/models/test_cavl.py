@@ -106,7 +106,7 @@ def test_normalize_unit_or_frame_scaled():
 
 
 def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
-    from avsep.models.cavl.recipe import localize
+    from avsep.models.cavl.predict import localize
     model, frames, logmel = tiny_cavl("cavl.background_clusters=2")
     out = model(frames, logmel, 1)
     _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])

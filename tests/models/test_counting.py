@@ -16,7 +16,7 @@ from avsep.models import method
 from avsep.config.counting import CountingAugment
 from avsep.models.counting import (Counter, augment, count_split, counter_shards, counting_loss, decide,
                                    evaluate_k_scenes, evaluation_params, motion_input, write_predictions)
-from avsep.models.dmc.data import MemoryBatches
+from avsep.shards.batching import MemoryBatches
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import train
 

@@ -8,7 +8,7 @@ import torch
 from avsep.config import ParamsError, load_params
 from avsep.losses.dmc import contrastive_loss, max_margin_loss
 from avsep.models import CLASSES, method
-from avsep.models.dmc.clustering import soft_cluster
+from avsep.models.common.clustering import soft_cluster
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
@@ -120,7 +120,8 @@ def test_normalize_bounds_the_centres():
 def test_backbone_lr_ratio_groups():
     """``backbone_lr_ratio``: the two ResNet-18s at lr × ratio, every other weight at lr; 1 (the paper
     profile's) keeps a single rate (no groups)."""
-    from avsep.models.dmc.recipe import BACKBONES, build, groups_for
+    from avsep.models.common.profile import BACKBONES, groups_for
+    from avsep.models.dmc.recipe import build
 
     params = tiny_params("dmc.lr.demo=0.002", "dmc.backbone_lr_ratio.demo=0.25")
     model = build(params)
@@ -139,7 +140,8 @@ def test_backbone_lr_ratio_groups():
 def test_agreement_heatmap(distance):
     """``agreement_maps`` = −d_ij, the input of the assignment's softmax (× z); ``heatmap: agreement`` is the
     chosen centre's, min-max scaled to [0, 1] per frame; the paper's assignment map is unchanged."""
-    from avsep.models.dmc.recipe import build, localize
+    from avsep.models.dmc.predict import localize
+    from avsep.models.dmc.recipe import build
 
     torch.manual_seed(0)
     params = tiny_params(f"dmc.distance={distance}", "profiles.demo.image_size=64", "dmc.heatmap=assignment")

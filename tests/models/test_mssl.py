@@ -9,7 +9,7 @@ import torch
 from avsep.config import load_params
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
 from avsep.models import CLASSES, method
-from avsep.models.dsol.inputs import frames_to_input
+from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl import build, multi_hot
 from avsep.models.mssl.predict import class_scores
 from avsep.models.mssl.network import MSSLNet
