@@ -74,7 +74,7 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
     assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
     assert (entry["n"], entry["accuracy"], entry["mae"]) == (expected["n"], expected["accuracy"], expected["mae"])
     batch = {"motion": torch.zeros(2, 1, 64, 64), "audio": torch.zeros(2, 32000)}
-    counts = counting.TASKS["counting"](result.model.eval(), batch)
+    counts = counting.tasks["counting"](result.model.eval(), batch)
     assert counts.shape == (2,) and torch.equal(counts, counts.round())
 
 

@@ -150,7 +150,7 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     fresh = build(params)
     fresh.load_state_dict(two)
     fresh.eval()
-    tasks = method("dsol").TASKS
+    tasks = method("dsol").tasks
     view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
                            batch_size=4, seed=0)
     batch = next(iter(make_loader(view, params.shards, workers=0)))
