@@ -1,5 +1,5 @@
-"""Counting with a trained counter: the shard parameters it reads with, counts of a batch, of every clip of a split, the predictions file the
-dataset flow reads, and the counting metrics on the world's k-source scenes."""
+"""Counting with a trained counter: the shard parameters it reads with, counts of a batch and of every clip of
+a split, the predictions file the dataset flow reads, and the counting metrics on the world's k-source scenes."""
 
 from __future__ import annotations
 
