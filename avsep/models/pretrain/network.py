@@ -12,8 +12,9 @@ from avsep.models.common.streams import TwoStream
 
 class Backbones(TwoStream):
     """``forward(frames (B, 3, H, W) uint8, logmel (B, 1, T, F))`` → class logits (one per class, multi-label)
-    ``(vision (B, K), audio (B, K))``: the two-stream ResNet-18s of DMC/CAVL, each global-average-pooled into a linear classifier over ``CLASSES``
-    (frames normalised as DSOL's, so with ImageNet statistics like the papers' pre-trained nets)."""
+    ``(vision (B, K), audio (B, K))``: the two-stream ResNet-18s of DMC/CAVL, each global-average-pooled into a
+    linear classifier over ``CLASSES`` (frames normalised with ImageNet statistics, as DSOL's and MSSL's, like the
+    papers' pre-trained nets)."""
 
     def __init__(self, width: int, image_size: int):
         super().__init__(width, image_size)
