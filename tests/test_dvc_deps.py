@@ -111,11 +111,25 @@ def test_every_module_a_stage_runs_is_a_dep(stage):
 
 
 def test_the_walk_follows_relative_and_lazy_imports():
-    # avsep.models.counting imports MemoryBatches from avsep.models.dmc.data, whose MemoryBatches imports the
+    # avsep.models.counting imports MemoryBatches from avsep.shards.batching, whose MemoryBatches imports the
     # seeding helper inside a method: both are found, with the packages' __init__ files
     files = {str(p.relative_to(ROOT)) for p in closure("avsep.models.counting")}
-    assert {"avsep/models/dmc/data.py", "avsep/train/seeding.py", "avsep/models/dmc/__init__.py"} <= files
-    # CAVL's deps before this check (its own package and loss): DMC's clustering, which it runs, was missing
-    before = ["data/shards", "avsep/train", "avsep/shards", "avsep/models/backbones.py", "avsep/models/cavl",
-              "avsep/losses/cavl.py", "data/models/pretrain"]
-    assert "avsep/models/dmc/clustering.py" in missing_deps("train@cavl", before)
+    assert {"avsep/shards/batching.py", "avsep/train/seeding.py", "avsep/models/counting/__init__.py",
+            "avsep/models/common/__init__.py"} <= files
+    # CAVL's deps without the shared model parts: the clustering it runs, in avsep/models/common, is missing
+    before = ["data/shards", "avsep/train", "avsep/shards", "avsep/models/__init__.py", "avsep/models/method.py",
+              "avsep/models/cavl", "avsep/losses", "avsep/metrics", "avsep/features", "data/models/pretrain"]
+    assert "avsep/models/common/clustering.py" in missing_deps("train@cavl", before)
+
+
+def test_a_training_stage_runs_no_other_method():
+    # A method package imports avsep.models.common and lower layers only, so changing DMC re-runs DMC's stages
+    # and no other method's (separation runs MSSL through the registry: its `runs` dep, not an import).
+    methods = sorted(name for name in package_modules("avsep.models") if name.count(".") == 2
+                     and name.split(".")[2] not in ("common", "method", "baselines"))
+    for stage in [s for s in DEPS if s.startswith("train@")]:
+        own = METHODS[stage.partition("@")[2]]
+        runs = {str(p.relative_to(ROOT)) for p in entry_points(stage)}
+        others = sorted(m for m in methods if not own.startswith(m) and any(
+            r.startswith(m.replace(".", "/") + "/") for r in runs))
+        assert not others, f"{stage} imports other methods' packages: {others}"

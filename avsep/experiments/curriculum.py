@@ -35,7 +35,8 @@ from avsep.metrics.clustering import linear_probe
 from avsep.metrics.localization import evaluate_single_source
 from avsep.io import atomic_write_text
 from avsep.models import CLASSES, METHODS, method
-from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage, localize
+from avsep.models.cavl.predict import localize
+from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import Recipe, TrainResult, checkpoint_path, train
 

@@ -2,7 +2,8 @@
 
 Writing: :func:`encode_sample` turns one clip into members, :class:`ShardWriter` / :func:`write_shards`
 write ``{split}-{index:06d}.tar`` + ``sizes.json`` atomically and byte-identically.
-Reading: the views in :mod:`avsep.shards.views` and :func:`make_loader`. See docs/shards.md.
+Reading: the views in :mod:`avsep.shards.views` and :func:`make_loader`; training batches for every method:
+:mod:`avsep.shards.batching`. See docs/shards.md.
 
 The reading names are imported lazily: writing a dataset (the build flow) does not import torch.
 """

@@ -19,7 +19,6 @@ from avsep.train.recipe import Stage, to_device, unwrap
 from avsep.train.seeding import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
-_WRAP_DEPTH = 4  # loader wrappers walked to find a skip counter (wrapper -> DataLoader -> view)
 
 
 @dataclass
@@ -85,17 +84,12 @@ def run_stage(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> N
 
 def skipped_of(loader: Any) -> int | None:
     """Corrupt samples / unreadable shards a loader has skipped so far (all its workers), or ``None`` when it
-    does not count them: the ``skipped`` of the loader or of what it wraps (a DataLoader's ``dataset``, e.g. an
-    :class:`avsep.shards.views.ShardView`; a wrapper's ``loader``)."""
-    node = loader
-    for _ in range(_WRAP_DEPTH):
+    does not count them. The loader's ``skipped`` (every loader of :mod:`avsep.shards.batching` carries the total
+    over its views), else its ``dataset``'s (a DataLoader over an :class:`avsep.shards.views.ShardView`)."""
+    for node in (loader, getattr(loader, "dataset", None)):
         value = getattr(node, "skipped", None)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        inner = getattr(node, "dataset", None)
-        node = inner if inner is not None else getattr(node, "loader", None)
-        if node is None:
-            break
     return None
 
 

@@ -54,7 +54,7 @@ def test_fixed_maps_whole_image_and_class_aware_shape():
     params = _params("baselines.grid=5")
     model = method("whole_image").build(params)
     assert torch.equal(model(["a", "b"]), torch.ones(2, 5, 5))
-    maps = method("whole_image").TASKS["class_aware"](model, {"key": ["a", "b", "c"]})
+    maps = method("whole_image").tasks["class_aware"](model, {"key": ["a", "b", "c"]})
     assert maps.shape == (3, len(CLASSES), 5, 5)
     with pytest.raises(ValueError, match="nothing to train"):
         method("centre_prior").recipe(params, REPO)
@@ -102,7 +102,7 @@ def test_correspondence_net_learns_a_synthetic_pairing(name, negatives):
         losses.append(out["loss"].item())
     assert losses[-1] < 0.5 * losses[0], losses
     model.eval()
-    heatmap = method(name).TASKS["single_source"](model, batch)
+    heatmap = method(name).tasks["single_source"](model, batch)
     assert heatmap.shape == (6, 2, 2)  # 32 px / stride 16
     if name == "attention":
         assert torch.allclose(heatmap.sum(dim=(1, 2)), torch.ones(6), atol=1e-5)  # a softmax over positions

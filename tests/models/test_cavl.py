@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from avsep.config import load_params
 from avsep.losses.cavl import scene_contrastive_loss, structural_alignment
 from avsep.models import method
+from avsep.models.cavl.predict import sound_maps
 from avsep.models.cavl.recipe import sources_of
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
@@ -68,9 +69,9 @@ def test_curriculum_c1_then_c2_on_the_world(world_data, tmp_path):
     view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
                            batch_size=2, seed=0)
     batch = next(iter(make_loader(view, params.shards)))
-    heat = cavl.TASKS["single_source"](model, batch)
+    heat = cavl.tasks["single_source"](model, batch)
     assert heat.shape == (2, 2, 2) and ((heat >= 0) & (heat <= 1)).all()
-    maps = cavl.sound_maps(model, batch["frame"], batch["logmel"], k=2)
+    maps = sound_maps(model, batch["frame"], batch["logmel"], k=2)
     assert maps.shape == (2, 2, 2, 2)
 
 
@@ -106,7 +107,7 @@ def test_normalize_unit_or_frame_scaled():
 
 
 def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
-    from avsep.models.cavl.recipe import localize
+    from avsep.models.cavl.predict import localize
     model, frames, logmel = tiny_cavl("cavl.background_clusters=2")
     out = model(frames, logmel, 1)
     _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])

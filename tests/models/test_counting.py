@@ -16,7 +16,7 @@ from avsep.models import method
 from avsep.config.counting import CountingAugment
 from avsep.models.counting import (Counter, augment, count_split, counter_shards, counting_loss, decide,
                                    evaluate_k_scenes, evaluation_params, motion_input, write_predictions)
-from avsep.models.dmc.data import MemoryBatches
+from avsep.shards.batching import MemoryBatches
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import train
 
@@ -74,7 +74,7 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
     assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
     assert (entry["n"], entry["accuracy"], entry["mae"]) == (expected["n"], expected["accuracy"], expected["mae"])
     batch = {"motion": torch.zeros(2, 1, 64, 64), "audio": torch.zeros(2, 32000)}
-    counts = counting.TASKS["counting"](result.model.eval(), batch)
+    counts = counting.tasks["counting"](result.model.eval(), batch)
     assert counts.shape == (2,) and torch.equal(counts, counts.round())
 
 

@@ -8,7 +8,8 @@ import torch
 from avsep.config import ParamsError, load_params
 from avsep.losses.dmc import contrastive_loss, max_margin_loss
 from avsep.models import CLASSES, method
-from avsep.models.dmc.clustering import soft_cluster
+from avsep.models.common.clustering import soft_cluster
+from avsep.models.dmc.predict import localize
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
@@ -86,16 +87,16 @@ def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
                            batch_size=3, seed=0)
     batch = next(iter(make_loader(view, params.shards)))
-    heat = dmc.TASKS["single_source"](model, batch)
+    heat = dmc.tasks["single_source"](model, batch)
     assert heat.shape == (3, 2, 2)  # 32 px / 16
     assert ((heat >= 0) & (heat <= 1)).all()
     # related and unrelated centres are different clusters: their maps sum to 1 with two visual centres
-    other = dmc.localize(model, batch["frame"], batch["logmel"], related=False)
+    other = localize(model, batch["frame"], batch["logmel"], related=False)
     assert torch.allclose(heat + other, torch.ones_like(heat), atol=1e-5)
-    agree = dmc.localize(model, batch["frame"], batch["logmel"], heatmap="agreement")  # params.yaml's choice
+    agree = localize(model, batch["frame"], batch["logmel"], heatmap="agreement")  # params.yaml's choice
     assert agree.shape == heat.shape and ((agree >= 0) & (agree <= 1)).all()
     # class-agnostic on cocktail parties and duets: the same map for every class
-    maps = dmc.TASKS["class_aware"](model, batch)
+    maps = dmc.tasks["class_aware"](model, batch)
     assert maps.shape == (3, len(CLASSES), 2, 2) and all(torch.equal(maps[:, c], heat) for c in range(len(CLASSES)))
 
 
@@ -120,7 +121,8 @@ def test_normalize_bounds_the_centres():
 def test_backbone_lr_ratio_groups():
     """``backbone_lr_ratio``: the two ResNet-18s at lr × ratio, every other weight at lr; 1 (the paper
     profile's) keeps a single rate (no groups)."""
-    from avsep.models.dmc.recipe import BACKBONES, build, groups_for
+    from avsep.models.common.profile import BACKBONES, groups_for
+    from avsep.models.dmc.recipe import build
 
     params = tiny_params("dmc.lr.demo=0.002", "dmc.backbone_lr_ratio.demo=0.25")
     model = build(params)
@@ -139,7 +141,8 @@ def test_backbone_lr_ratio_groups():
 def test_agreement_heatmap(distance):
     """``agreement_maps`` = −d_ij, the input of the assignment's softmax (× z); ``heatmap: agreement`` is the
     chosen centre's, min-max scaled to [0, 1] per frame; the paper's assignment map is unchanged."""
-    from avsep.models.dmc.recipe import build, localize
+    from avsep.models.dmc.predict import localize
+    from avsep.models.dmc.recipe import build
 
     torch.manual_seed(0)
     params = tiny_params(f"dmc.distance={distance}", "profiles.demo.image_size=64", "dmc.heatmap=assignment")

@@ -15,9 +15,9 @@ from avsep.losses.dsol import category_log_distribution, distribution_kl, locali
 from avsep.models import CLASSES, method
 from avsep.models.dsol import StageTwoLoss, build
 from avsep.models.dsol.dictionary import kmeans_dictionary, match_clusters
-from avsep.models.dsol.inputs import rolled_negatives, solo_rows
 from avsep.models.dsol.predict import clusters_to_classes
 from avsep.shards import evaluation_view, make_loader
+from avsep.shards.batching import rolled_negatives, solo_rows
 from avsep.train import load_checkpoint, train
 
 TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
@@ -150,7 +150,7 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     fresh = build(params)
     fresh.load_state_dict(two)
     fresh.eval()
-    tasks = method("dsol").TASKS
+    tasks = method("dsol").tasks
     view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
                            batch_size=4, seed=0)
     batch = next(iter(make_loader(view, params.shards, workers=0)))

@@ -9,7 +9,7 @@ import torch
 from avsep.config import load_params
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
 from avsep.models import CLASSES, method
-from avsep.models.dsol.inputs import frames_to_input
+from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl import build, multi_hot
 from avsep.models.mssl.predict import class_scores
 from avsep.models.mssl.network import MSSLNet
@@ -96,11 +96,11 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
                            batch_size=4, seed=0)
     batch = next(iter(make_loader(view, params.shards, workers=0)))
-    maps = method("mssl").TASKS["class_aware"](fresh, batch)
+    maps = method("mssl").tasks["class_aware"](fresh, batch)
     assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
     assert (maps >= 0).all() and (maps <= 1).all()
-    assert torch.allclose(maps, method("mssl").TASKS["class_aware"](result.model.eval(), batch), atol=1e-6)
-    heat = method("mssl").TASKS["single_source"](fresh, batch)
+    assert torch.allclose(maps, method("mssl").tasks["class_aware"](result.model.eval(), batch), atol=1e-6)
+    heat = method("mssl").tasks["single_source"](fresh, batch)
     assert heat.shape == (len(batch["key"]), *maps.shape[2:])
 
 

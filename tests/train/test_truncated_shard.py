@@ -9,7 +9,6 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import torch
 from torch import nn
 
@@ -119,13 +118,12 @@ def test_loaders_without_a_skip_counter_log_no_skip_row(tmp_path):
     assert not (tmp_path / "live" / "plots" / "metrics" / "one" / "data").exists()
 
 
-@pytest.mark.parametrize("wrapped", ["dataset", "loader"])
-def test_skip_counter_is_found_through_wrappers(wrapped):
+def test_skip_counter_is_read_from_the_loader_or_its_view():
     from types import SimpleNamespace
 
     from avsep.train.stage_loop import skipped_of
 
     view = SimpleNamespace(skipped=5)
-    data_loader = SimpleNamespace(dataset=view)
-    outer = SimpleNamespace(**{wrapped: data_loader if wrapped == "loader" else view})
-    assert skipped_of(outer) == 5 and skipped_of(data_loader) == 5 and skipped_of([1, 2]) is None
+    data_loader = SimpleNamespace(dataset=view)  # a DataLoader over a shard view
+    batching = SimpleNamespace(skipped=7, loader=data_loader)  # a loader of avsep.shards.batching: its own total
+    assert skipped_of(data_loader) == 5 and skipped_of(batching) == 7 and skipped_of([1, 2]) is None

@@ -13,6 +13,7 @@ Each is a method module (the contract of :mod:`avsep.models`), registered by nam
 
 All six are class-agnostic: for the class-aware task they give the same map for every class, so their
 class-aware CIoU measures where sound is, not which instrument makes it, and their NSA is that of the one map.
-Modules without weights set ``WEIGHTS = False``; the runner then loads no checkpoint. ``sop`` trains nothing and
-names the checkpoint it reads in ``WEIGHTS_FROM = ("separation", "frame")``.
+Each module declares ``METHOD`` (:class:`avsep.models.method.Method`); those without weights have
+``weights=False`` and the runner loads no checkpoint. ``sop`` trains nothing and names the checkpoint it reads
+(``weights_from = ("separation", "frame")``).
 """

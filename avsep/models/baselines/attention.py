@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models import CLASSES
 from avsep.models.baselines.correspondence import (Calibration, correspondence_recipe, position_similarity,
                                                    towers_from)
+from avsep.models.common.classes import CLASSES
+from avsep.models.method import Method
 
 WEIGHTS = True
 
@@ -79,3 +80,4 @@ def predict_class_aware(model: AttentionNet, batch: dict) -> torch.Tensor:
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
+METHOD = Method(name="attention", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)

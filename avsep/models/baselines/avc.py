@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from avsep.models import CLASSES
 from avsep.models.baselines.correspondence import (Calibration, correspondence_recipe, position_similarity,
                                                    towers_from)
+from avsep.models.common.classes import CLASSES
+from avsep.models.method import Method
 
 WEIGHTS = True
 
@@ -70,3 +71,4 @@ def predict_class_aware(model: AVOLNet, batch: dict) -> torch.Tensor:
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
+METHOD = Method(name="avc", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)

@@ -4,9 +4,10 @@ videos tend to be near the middle, and a model must beat that prior to show it l
 from __future__ import annotations
 
 from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+from avsep.models.method import Method
 
 WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
-__all__ = ["TASKS", "WEIGHTS", "build", "recipe"]
+__all__ = ["METHOD", "TASKS", "WEIGHTS", "build", "recipe"]
 
 
 def build(params) -> FixedMap:
@@ -15,3 +16,6 @@ def build(params) -> FixedMap:
 
 def recipe(params, data_root):
     raise no_recipe("centre_prior")
+
+
+METHOD = Method(name="centre_prior", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)

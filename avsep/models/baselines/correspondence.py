@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models.backbones import ResNet18, initialised
-from avsep.shards import close_loader, localization_view, make_loader
+from avsep.models.common.backbones import ResNet18, initialised
+from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
 
 UINT8_MAX = 255.0  # frames arrive as uint8
@@ -121,21 +121,18 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     ``epochs_scale``, each capped at the profile's ``max_steps_per_epoch``."""
     section = getattr(params.baselines, name)
     profile = params.active_profile()
-    location = str(Path(data_root) / "shards" / section.train_set)
+    location = Path(data_root) / "shards" / section.train_set
     state: dict = {}
 
     def loader(epoch: int, rank: int, world_size: int):
-        # One view and DataLoader for the run; the view's own seeding makes each epoch's order a function of it.
-        if "loader" not in state:
-            view = localization_view(location, "train", params.shards, batch_size=profile.batch_size,
-                                     seed=params.seed)
-            state["view"], state["loader"] = view, make_loader(view, params.shards)
-        state["view"].set_epoch(epoch)
-        return state["loader"]
+        # Opened on the first epoch, so that building the recipe reads no shards; one view for the run.
+        if "batches" not in state:
+            state["batches"] = ShardBatches(location, "train", params.shards, profile.batch_size, params.seed)
+        return state["batches"](epoch, rank, world_size)
 
     def close() -> None:
-        if "loader" in state:
-            close_loader(state["loader"])
+        if "batches" in state:
+            state["batches"].close()
 
     loader.close = close  # the trainer calls it when the stage ends (stops the persistent workers)
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))

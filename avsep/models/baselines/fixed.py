@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from avsep.models import CLASSES
+from avsep.models.common.classes import CLASSES
 
 KINDS = ("random", "whole_image", "centre_prior")
 

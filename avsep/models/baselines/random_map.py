@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+from avsep.models.method import Method
 
 WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
-__all__ = ["TASKS", "WEIGHTS", "build", "recipe"]
+__all__ = ["METHOD", "TASKS", "WEIGHTS", "build", "recipe"]
 
 
 def build(params) -> FixedMap:
@@ -14,3 +15,6 @@ def build(params) -> FixedMap:
 
 def recipe(params, data_root):
     raise no_recipe("random")
+
+
+METHOD = Method(name="random", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)

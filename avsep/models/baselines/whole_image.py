@@ -4,9 +4,10 @@ it already scores high when boxes are large, so it is reported beside every mode
 from __future__ import annotations
 
 from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+from avsep.models.method import Method
 
 WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
-__all__ = ["TASKS", "WEIGHTS", "build", "recipe"]
+__all__ = ["METHOD", "TASKS", "WEIGHTS", "build", "recipe"]
 
 
 def build(params) -> FixedMap:
@@ -15,3 +16,6 @@ def build(params) -> FixedMap:
 
 def recipe(params, data_root):
     raise no_recipe("whole_image")
+
+
+METHOD = Method(name="whole_image", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)

@@ -6,8 +6,11 @@ C1 → C2 → C3 → C4 on one network. See docs/models/cavl.md.
 """
 
 from avsep.models.cavl.network import CAVL
-from avsep.models.cavl.recipe import build, localize, predict_single_source, recipe, sound_maps
+from avsep.models.cavl.predict import localize, predict_single_source, sound_maps
+from avsep.models.cavl.recipe import build, recipe
+from avsep.models.method import Method
 
 TASKS = {"single_source": predict_single_source}
+METHOD = Method(name="cavl", recipe=recipe, build=build, tasks=TASKS)
 
-__all__ = ["CAVL", "TASKS", "build", "localize", "recipe", "sound_maps"]
+__all__ = ["CAVL", "METHOD", "TASKS", "build", "localize", "recipe", "sound_maps"]

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.cavl import CAVLParams
-from avsep.models.dmc.clustering import agreement, soft_cluster
-from avsep.models.dmc.network import as_maps, as_vectors
-from avsep.models.dmc.streams import TwoStream
+from avsep.models.common.clustering import agreement, soft_cluster
+from avsep.models.common.maps import as_maps, as_vectors
+from avsep.models.common.streams import TwoStream
 
 
 class CAVL(nn.Module):

@@ -1,4 +1,4 @@
-"""Curriculum training of CAVL (C1 → C2 → C3 → C4, k = the stage's number of sources) and localization."""
+"""Curriculum training of CAVL (C1 → C2 → C3 → C4, k = the stage's number of sources)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
-from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.network import centre_map, min_max
-from avsep.models.dmc.recipe import epochs_for, groups_for, per_profile, steps_for
-from avsep.models.backbones import initialised
+from avsep.models.common.backbones import initialised
+from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
+from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
@@ -103,41 +102,3 @@ def recipe(params, data_root: Path) -> Recipe:
     stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
     stages[0].model = initialised(stages[0].model, "cavl", params, data_root)
     return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)
-
-
-@torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
-             heatmap: str | None = None) -> torch.Tensor:
-    """``(B, h, w)`` single-source map of the visual centre aligned with the sound (k = 1); ``related=False``
-    gives the least similar visual centre (CAVL Table 2, "unrelated").
-
-    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment (paper);
-    ``agreement``, −d of each position to the centre, min-max scaled to [0, 1] per frame; ``weighted``, the
-    agreement times the per-position norm of the visual features before normalisation (min-max scaled): where
-    the network sees something strong that looks like the centre.
-    """
-    out = model(frames, logmel, 1)
-    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
-    chosen = objects[:, 0]
-    if not related:
-        sims = torch.nn.functional.cosine_similarity(out["audio_centres"], out["visual_centres"], dim=-1)
-        chosen = sims.argmin(1)
-    heatmap = heatmap or model.cfg.heatmap
-    if heatmap not in ("assignment", "agreement", "weighted"):
-        raise ValueError(f"heatmap {heatmap!r}: expected 'assignment', 'agreement' or 'weighted'")
-    picked = centre_map(model, out, chosen, heatmap)
-    return picked * min_max(out["visual_strength"]) if heatmap == "weighted" else picked
-
-
-@torch.no_grad()
-def sound_maps(model, frames: torch.Tensor, logmel: torch.Tensor, k: int) -> torch.Tensor:
-    """Class-agnostic maps ``(B, k, h, w)``: for each of the k sounds, the mask of its aligned visual centre."""
-    out = model(frames, logmel, k)
-    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
-    maps = out["visual_assignments"]
-    return maps.gather(1, objects[:, :, None, None].expand(-1, -1, *maps.shape[-2:]))
-
-
-def predict_single_source(model, batch: dict) -> torch.Tensor:
-    """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
-    return localize(model, batch["frame"], batch["logmel"])

@@ -6,8 +6,11 @@ centre closest to the audio. See docs/models/dmc.md.
 """
 
 from avsep.models.dmc.network import DMC
-from avsep.models.dmc.recipe import build, localize, predict_class_aware, predict_single_source, recipe
+from avsep.models.dmc.predict import localize, predict_class_aware, predict_single_source
+from avsep.models.dmc.recipe import build, recipe
+from avsep.models.method import Method
 
 TASKS = {"single_source": predict_single_source, "class_aware": predict_class_aware}
+METHOD = Method(name="dmc", recipe=recipe, build=build, tasks=TASKS)
 
-__all__ = ["DMC", "TASKS", "build", "localize", "recipe"]
+__all__ = ["DMC", "METHOD", "TASKS", "build", "localize", "recipe"]

@@ -1,4 +1,4 @@
-"""Training DMC from shards (one stage) and localizing a single sound source with it."""
+"""Training DMC from shards (one stage); localizing with it is in :mod:`avsep.models.dmc.predict`."""
 
 from __future__ import annotations
 
@@ -9,43 +9,19 @@ import torch
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
-from avsep.models import CLASSES
-from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.network import DMC, centre_map
-from avsep.models.backbones import initialised
+from avsep.models.common.backbones import initialised
+from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
+from avsep.models.dmc.network import DMC
+from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
-
-
-def per_profile(value, params) -> float:
-    """The value of a :class:`avsep.config.dmc.PerProfile` for the active profile."""
-    return getattr(value, params.profile)
-
-
-def epochs_for(value, params) -> int:
-    """A per-profile epoch count scaled by the profile's ``epochs_scale`` (at least one)."""
-    return max(1, round(per_profile(value, params) * params.active_profile().epochs_scale))
-
-
-def steps_for(batches: ShardBatches, params) -> int:
-    """Batches per epoch: the shard set's, capped by the profile's ``max_steps_per_epoch``."""
-    cap = params.active_profile().max_steps_per_epoch
-    return min(batches.steps, cap) if cap else batches.steps
 
 
 def build(params) -> DMC:
     """The DMC network of ``params.dmc`` at the active profile's width and image size."""
     profile = params.active_profile()
     return DMC(params.dmc, profile.backbone_width, profile.image_size)
-
-
-def centre_affinity(audio: torch.Tensor, visual: torch.Tensor, distance: str) -> torch.Tensor:
-    """``audio (B, M)``, ``visual (B, k, M)`` → ``(B, k)``, higher = closer: cosine proximity (paper) or the
-    negative Euclidean distance (simplified code)."""
-    if distance == "euclidean":
-        return -(visual.float() - audio.float()[:, None]).norm(dim=-1)
-    return cosine_proximity(audio[:, None], visual)
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:
@@ -75,27 +51,6 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
     return {"loss": loss, "acc": better.float().mean()}
 
 
-BACKBONES = ("streams.vision.", "streams.audio.")  # the two ResNet-18s of TwoStream (not audio_norm)
-
-
-def param_groups(model, lr: float, backbone_lr_ratio: float) -> list[dict]:
-    """Per-part learning rates (DMC and CAVL): the two ResNet-18s at ``lr x backbone_lr_ratio``, the rest
-    (per-position fc, projections, the log-mel BatchNorm) at ``lr``."""
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    backbone = [p for n, p in named if n.startswith(BACKBONES)]
-    heads = [p for n, p in named if not n.startswith(BACKBONES)]
-    return [{"params": backbone, "lr": lr * backbone_lr_ratio}, {"params": heads, "lr": lr}]
-
-
-def groups_for(cfg, params):
-    """``Stage.param_groups`` of ``cfg.backbone_lr_ratio`` (a :class:`PerProfile`) for the active profile;
-    ``None`` (one rate for every weight, the papers') when it is 1."""
-    ratio = per_profile(cfg.backbone_lr_ratio, params)
-    if ratio == 1:
-        return None
-    return partial(param_groups, lr=per_profile(cfg.lr, params), backbone_lr_ratio=ratio)
-
-
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
     cfg, profile = params.dmc, params.active_profile()
@@ -107,33 +62,3 @@ def recipe(params, data_root: Path) -> Recipe:
                   steps_per_epoch=steps_for(batches, params), optimizer=optimizer,
                   param_groups=groups_for(cfg, params))
     return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS)
-
-
-@torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
-             heatmap: str | None = None) -> torch.Tensor:
-    """``(B, h, w)`` map of the visual centre closest to the audio (DMC §5.1): the audio centres are
-    average-pooled and compared with every visual centre; ``related=False`` takes the farthest one.
-
-    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment in [0, 1] (paper);
-    ``agreement``, −d_ij of each position with the centre, min-max scaled to [0, 1] per frame (the
-    assignment's ranking before the softmax saturates it).
-    """
-    out = model(frames, logmel)
-    affinity = centre_affinity(out["audio_centres"].mean(1), out["visual_centres"], model.cfg.distance)
-    chosen = affinity.argmax(1) if related else affinity.argmin(1)
-    heatmap = heatmap or model.cfg.heatmap
-    if heatmap not in ("assignment", "agreement"):
-        raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
-    return centre_map(model, out, chosen, heatmap)
-
-
-def predict_single_source(model, batch: dict) -> torch.Tensor:
-    """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
-    return localize(model, batch["frame"], batch["logmel"])
-
-
-def predict_class_aware(model, batch: dict) -> torch.Tensor:
-    """TASKS["class_aware"]: ``(B, len(CLASSES), h, w)``, the single-source map repeated for every class. DMC has
-    no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
-    return predict_single_source(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)

@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from avsep.models.dsol.inputs import frames_to_input, solo_rows
+from avsep.models.common.inputs import frames_to_input
 from avsep.models.dsol.network import DSOLNet
+from avsep.shards.batching import solo_rows
 from avsep.train import derive_seed, gather_objects, generator_for
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models.backbones import ResNet18
+from avsep.models.common.backbones import ResNet18
 
 # DSOL keeps a 14x14 map at 224 px (stride 16), and 13x4 for a 201x64 log-mel: the last stage is not strided.
 DSOL_STRIDES = (1, 2, 2, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from avsep.models.dsol.inputs import frames_to_input
+from avsep.models.common.inputs import frames_to_input
 from avsep.models.dsol.network import DSOLNet
 
 

@@ -7,105 +7,12 @@ correspondence (Eq. 1-3). Stage ``two`` (mode ``full``): class maps (Eq. 4), cla
 ``multitask`` (stage one), ``full``. Parameters: ``params.mssl``; docs: docs/models/mssl.md.
 """
 
-from __future__ import annotations
-
-from functools import partial
-from pathlib import Path
-
-import torch
-
-from avsep.config.train import OptimizerParams
-from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
-from avsep.models.dsol.inputs import SizedBatches, frames_to_input, localization_batches
-from avsep.models.mssl.network import MSSLNet
+from avsep.models.common.classes import multi_hot  # noqa: F401 (re-exported: the MSSL loss and its tests use it)
+from avsep.models.method import Method
 from avsep.models.mssl.predict import class_aware, single_source
-from avsep.models import multi_hot  # noqa: F401 (re-exported: the MSSL loss and its tests use it)
-from avsep.models.backbones import initialised
-from avsep.train import Recipe, Stage
+from avsep.models.mssl.recipe import MsslLoss, build, recipe
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
+METHOD = Method(name="mssl", recipe=recipe, build=build, tasks=TASKS)
 
-PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrain")
-
-
-def build(params) -> MSSLNet:
-    """The MSSL network of ``params.mssl`` at the active profile's width and image size."""
-    from avsep.models import CLASSES
-
-    cfg, profile = params.mssl, params.active_profile()
-    return MSSLNet(profile.backbone_width, len(CLASSES), cfg.audio, cfg.avc_hidden, cfg.proj_hidden, cfg.embed_dim,
-                   cfg.cam, cfg.mode, cfg.class_threshold, profile.image_size, cfg.localization)
-
-
-class MsslLoss:
-    """Eq. 3 (``with_alignment``: + Eq. 7) on a localization-view batch; ``avc_only``: Eq. 2 alone."""
-
-    def __init__(self, cfg, image_size: int, classes: tuple[str, ...], with_alignment: bool):
-        self.cfg, self.image_size, self.classes, self.with_alignment = cfg, image_size, classes, with_alignment
-
-    def __call__(self, model, batch: dict) -> dict:
-        cfg = self.cfg
-        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter)
-        valid_neg = batch["negative"] >= 0
-        out = model(frame, batch["logmel"], negative=batch["negative"].clamp_min(0), align=self.with_alignment)
-        avc = correspondence_loss(out["avc"], out["avc_neg"], valid_neg)  # Eq. 2
-        metrics = {"avc": avc.detach()}
-        if cfg.mode == "avc_only":
-            metrics["loss"] = avc
-            return metrics
-        targets = multi_hot(batch["labels"], self.classes, frame.device)
-        cls = classification_loss(out["logits_a"], out["logits_v"], targets)  # Eq. 1
-        loss = cls + cfg.lambda_avc * avc  # MSSL Eq. 3
-        metrics["cls"] = cls.detach()
-        if self.with_alignment:
-            pa, pv = torch.sigmoid(out["logits_a"].detach()), torch.sigmoid(out["logits_v"].detach())
-            valid = (pa > cfg.class_threshold) & (pv > cfg.class_threshold)
-            ava = alignment_loss(out["emb_a"], out["emb_v"], valid, cfg.margin)  # Eq. 7
-            loss = loss + ava
-            metrics["ava"] = ava.detach()
-            metrics["valid_classes"] = valid.float().sum(1).mean()
-        metrics["loss"] = loss
-        return metrics
-
-
-def _groups(cfg, lr: float):
-    """Per-part learning rates: backbones at ``lr x backbone_lr_ratio``, heads at ``lr`` (MSSL Sec. 4.2)."""
-    def groups(model):
-        backbone = [p for name, p in model.named_parameters() if name.startswith(("vision.", "audio."))]
-        heads = [p for name, p in model.named_parameters() if not name.startswith(("vision.", "audio."))]
-        return [{"params": backbone, "lr": lr * cfg.backbone_lr_ratio}, {"params": heads, "lr": lr}]
-    return groups
-
-
-def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    return localization_batches(location, params.mssl.train_split, params, batch_size, epoch, world_size,
-                                lambda batch: batch if len(batch["key"]) >= 2 else None)
-
-
-def recipe(params, data_root: Path) -> Recipe:
-    """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
-    from avsep.models import CLASSES
-
-    cfg, profile, name = params.mssl, params.active_profile(), params.profile
-    location = Path(data_root) / "shards" / cfg.train_set
-    if not (location / "sizes.json").is_file():
-        raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
-    loader = partial(_loader, location, params, profile.batch_size)
-    classes = tuple(CLASSES)
-
-    def sgd(lr: float) -> OptimizerParams:  # the paper's SGD, or Adam where mssl.optimizer says so
-        return OptimizerParams(name=getattr(cfg.optimizer, name), lr=lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-
-    stages = [Stage("one", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
-                    epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
-                    model=initialised(partial(build, params), "mssl", params, data_root),
-                    steps_per_epoch=profile.max_steps_per_epoch, optimizer=sgd(cfg.lr_one.get(name)),
-                    param_groups=_groups(cfg, cfg.lr_one.get(name)),
-                    find_unused_parameters=True)]
-    if cfg.mode == "full":
-        stages.append(Stage("two", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=True),
-                            epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
-                            steps_per_epoch=profile.max_steps_per_epoch, optimizer=sgd(cfg.lr_two.get(name)),
-                            param_groups=_groups(cfg, cfg.lr_two.get(name)), find_unused_parameters=True))
-    return Recipe("mssl", params_sections=PARAMS_SECTIONS, stages=stages)
+__all__ = ["METHOD", "TASKS", "MsslLoss", "build", "recipe"]

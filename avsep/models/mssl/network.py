@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from avsep.models.backbones import ResNet18
+from avsep.models.common.backbones import ResNet18
 
 MSSL_STRIDES = (1, 2, 2, 1)  # a 16x16 visual map at 256 px
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from itertools import islice, zip_longest
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from avsep.config import derive
 from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_weight, ratio_mask_loss,
                                      ratio_mask_target)
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
+from avsep.models.common.backbones import initialised
 from avsep.models.separation.network import SeparationNet
-from avsep.models.backbones import initialised
+from avsep.shards.batching import InterleavedBatches
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles", "pretrain")
@@ -42,73 +43,21 @@ def build(params) -> SeparationNet:
     return build_variant(params, stage_variants(params)[-1])
 
 
-def _interleave(loaders):
-    """Batches of each training set in turn (mixtures stay within a set: solo+solo, duet+duet)."""
-    for group in zip_longest(*loaders):
-        yield from (batch for batch in group if batch is not None)
-
-
-class TrainLoader:
-    """``loader(epoch, rank, world_size)`` of the trainer: separation views over ``separation.train_sets``.
+class TrainLoader(InterleavedBatches):
+    """``loader(epoch, rank, world_size)`` of the trainer: separation views over ``separation.train_sets``
+    (:class:`avsep.shards.batching.InterleavedBatches`).
 
     ``frames``: frames decoded per component (``None``: ``shards.separation.n_frames``). The audio variant never
     looks at frames, so its loader decodes one; its windows, gains and mixtures are the same as with all of them.
-    The views are opened on the first call, so building the recipe (e.g. to name its stages) reads no shards.
-
-    ``repeats`` and ``block``: the loaded batches are taken ``block`` at a time and each block is yielded
-    ``repeats`` times over (b1 … bK, b1 … bK, …). :func:`prepare` draws a new STFT crop and new flips at every
-    use, so one read of the shards gives several different training steps, and two uses of a batch are
-    ``block`` steps apart (uses in a row trained worse: docs/models/separation.md)."""
+    ``repeats`` and ``block``: :func:`prepare` draws a new STFT crop and new flips at every use, so one read of
+    the shards gives several different training steps, and two uses of a batch are ``block`` steps apart (uses
+    in a row trained worse: docs/models/separation.md)."""
 
     def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1, block: int = 1,
                  batch_size: int | None = None):
-        self.params, self.data_root, self.frames = params, data_root, frames
-        self.batch_size = batch_size or params.active_profile().batch_size
-        self.repeats, self.block = repeats, block
-        self.views: list = []
-        self.loaders: list = []
-
-    def _open(self) -> None:
-        from avsep.shards import make_loader, separation_view
-
-        params = self.params
-        shards = params.shards
-        if self.frames is not None:
-            shards = shards.model_copy(update={
-                "separation": shards.separation.model_copy(update={"n_frames": self.frames})})
-        self.views = [separation_view(str(self.data_root / "shards" / name), "train", shards,
-                                      batch_size=self.batch_size, seed=params.seed)
-                      for name in params.separation.train_sets]
-        self.loaders = [make_loader(view, shards) for view in self.views]
-
-    def __len__(self) -> int:
-        return self.repeats * sum(view.batches_per_epoch or 0 for view in self.views)
-
-    @property
-    def skipped(self) -> int:
-        """Corrupt samples / shards skipped so far by every view (the trainer logs it per epoch)."""
-        return sum(view.skipped for view in self.views)
-
-    def __call__(self, epoch: int, rank: int, world_size: int):
-        if not self.views:
-            self._open()
-        for view in self.views:
-            view.set_epoch(epoch)
-        return self  # not the DataLoader itself, even alone: it has no len(), and the epoch's length is needed
-
-    def __iter__(self):
-        batches = _interleave(self.loaders)
-        size = self.block if self.repeats > 1 else 1  # without repeats, nothing needs holding
-        while block := list(islice(batches, size)):
-            for _ in range(self.repeats):
-                yield from block
-
-    def close(self) -> None:
-        """Stop the loaders' persistent workers (the trainer calls it when the stage ends)."""
-        from avsep.shards import close_loader
-
-        for loader in self.loaders:
-            close_loader(loader)
+        shards = params.shards if frames is None else derive(params.shards, {"separation.n_frames": frames})
+        super().__init__([Path(data_root) / "shards" / name for name in params.separation.train_sets], "train",
+                         shards, batch_size or params.active_profile().batch_size, params.seed, repeats, block)
 
 
 class MapCache:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models.backbones import ResNet18
+from avsep.models.common.backbones import ResNet18
 
 DILATED_STRIDES = (1, 2, 2, 1)  # stride 16: SoP keeps a 14×14 map at 224 px
 # ImageNet statistics: the normalisation SoP applies to frames (a property of the data convention, not tuned).

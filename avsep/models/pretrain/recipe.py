@@ -1,17 +1,4 @@
-"""Backbone pre-training: the world's stand-in for ImageNet and AudioSet weights.
-
-The papers start their vision ResNet-18 from ImageNet (DSOL, MSSL, Sound of Pixels, DMC's ‡ variant) and MSSL
-its audio network from AudioSet; avsep downloads no weights. This stage trains a vision and an audio
-ResNet-18 of the profile's width to tag the training clips of ``pretrain.shard_set``: a frame with every
-instrument in view (``pretrain.vision_targets: visible``, image-level tags like ImageNet's; sounding or not)
-and one second of log-mel with the instruments heard (the clip's labels, like AudioSet's clip tags), a
-multi-label binary cross-entropy on each. Then :func:`avsep.models.backbones.initialise` copies them
-into the ResNet-18s of every method listed in ``pretrain.methods`` before that method trains. Only the
-training split is read, so the test clips stay unseen. ``pretrain.methods: []`` trains everything from scratch.
-
-Strides do not change a ResNet-18's weights, so one pair of backbones serves the 1/2/2/1 maps of DSOL, MSSL
-and DMC and the default strides of the AVC audio tower alike.
-"""
+"""Training the backbones: one stage tagging the training clips (see :mod:`avsep.models.pretrain`)."""
 
 from __future__ import annotations
 
@@ -20,44 +7,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models import CLASSES, multi_hot
-from avsep.models.backbones import PRETRAIN_STAGE as STAGE
-from avsep.models.backbones import (  # noqa: F401 (the stage's API)
-    checkpoint_of, initialise, initialised)
-from avsep.models.dmc.data import ShardBatches
-from avsep.models.dmc.recipe import epochs_for, per_profile, steps_for
-from avsep.models.dmc.streams import TwoStream
-from avsep.models.dsol.inputs import frames_to_input
+from avsep.models.common.backbones import PRETRAIN_STAGE as STAGE
+from avsep.models.common.classes import CLASSES, multi_hot
+from avsep.models.common.profile import epochs_for, per_profile, steps_for
+from avsep.models.pretrain.network import build
+from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("pretrain", "features", "shards", "profile", "profiles")
-TASKS: dict = {}  # nothing to evaluate: its weights are judged by the methods that start from them
-
-
-class Backbones(TwoStream):
-    """``forward(frames (B, 3, H, W) uint8, logmel (B, 1, T, F))`` → class logits (one per class, multi-label) ``(vision (B, K), audio (B, K))``:
-    the two-stream ResNet-18s of DMC/CAVL, each global-average-pooled into a linear classifier over ``CLASSES``
-    (frames normalised as DSOL's, so with ImageNet statistics like the papers' pre-trained nets)."""
-
-    def __init__(self, width: int, image_size: int):
-        super().__init__(width, image_size)
-        self.vision_head = nn.Linear(self.vision.out_channels, len(CLASSES))
-        self.audio_head = nn.Linear(self.audio.out_channels, len(CLASSES))
-
-    def forward(self, frames: torch.Tensor, logmel: torch.Tensor, augment: bool = False,
-                jitter: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-        x = frames_to_input(frames, self.image_size, augment, jitter)
-        vision = self.vision_head(self.vision(x).mean((2, 3)))
-        audio = self.audio_head(self.audio(self.audio_norm(logmel.float())).mean((2, 3)))
-        return vision, audio
-
-
-def build(params) -> Backbones:
-    profile = params.active_profile()
-    return Backbones(profile.backbone_width, profile.image_size)
 
 
 def _names(row) -> list[str]:

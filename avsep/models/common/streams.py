@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models.backbones import ResNet18
+from avsep.models.common.backbones import ResNet18
 
 STRIDES = (1, 2, 2, 1)
 UINT8_MAX = 255.0

@@ -1,0 +1,129 @@
+"""Training the counter: augmentation (mosaics, zoom, flips), the Poisson loss of every member, the shard
+one stage (see :mod:`avsep.models.counting`)."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from avsep.config.counting import CountingAugment
+from avsep.config.train import OptimizerParams, ScheduleParams
+from avsep.losses.cavl import poisson_count_loss
+from avsep.models.common.backbones import initialised
+from avsep.models.common.profile import epochs_for, per_profile, steps_for
+from avsep.models.counting.network import build
+from avsep.models.counting.predict import counter_shards, counts_of, decide
+from avsep.shards.batching import BalancedBatches, MemoryBatches
+from avsep.train import Recipe, Stage, unwrap
+
+PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles", "pretrain")
+
+
+def _place(canvas: torch.Tensor, src: torch.Tensor, side: int, top: int, left: int) -> None:
+    """Shrink ``src`` (1, S, S) to ``side`` and max it into ``canvas`` (1, S, S) at (top, left), clipped inside."""
+    size = canvas.shape[-1]
+    side = max(4, min(side, size))
+    top, left = min(max(top, 0), size - side), min(max(left, 0), size - side)
+    small = F.interpolate(src[None], size=(side, side), mode="area")[0]
+    region = canvas[:, top:top + side, left:left + side]
+    torch.maximum(region, small, out=region)
+
+
+def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: torch.Tensor, cfg: CountingAugment,
+            generator: torch.Generator | None = None, pool: tuple | None = None):
+    """Training augmentation of one batch (see the module docstring): ``(motion, waves, counts)`` → new ones.
+
+    ``motion`` (B, 1, S, S) or None, ``waves`` (B, N) or None, ``counts`` (B,) float. A mosaic of k ∈ 1..4
+    cells takes a random clip per cell, from ``pool`` (``(motion, waves, counts)`` of other clips, shaped as
+    the batch's) or else from the batch itself, shrinks its motion map by ``mosaic_scale`` into the cell
+    (jittered by up to 1/16 of the side), adds its waveform at a random gain of ±``gain_db`` and its count;
+    a clip that would take the count past ``max_mosaic_count`` is skipped. Random draws come from
+    ``generator`` (the global torch RNG when None, which the trainer seeds and restores on resume)."""
+    rand = lambda *shape: torch.rand(shape, generator=generator)  # noqa: E731
+    randint = lambda high: int(torch.randint(high, (1,), generator=generator))  # noqa: E731
+    batch, (low, high) = len(counts), cfg.mosaic_scale
+    new_motion = motion.clone() if motion is not None else None
+    new_waves = waves.clone() if waves is not None else None
+    new_counts = counts.clone()
+    size = motion.shape[-1] if motion is not None else 0
+    cell_motion, cell_waves, cell_counts = pool if pool is not None else (motion, waves, counts)
+    for i in range(batch):
+        if float(rand(1)) < cfg.mosaic:
+            cells = torch.randperm(4, generator=generator)[: 1 + randint(4)].tolist()
+            total, canvas = 0.0, None if motion is None else torch.zeros_like(motion[i])
+            wave = None if waves is None else torch.zeros_like(waves[i])
+            for cell in cells:
+                j = randint(len(cell_counts))
+                if total + float(cell_counts[j]) > cfg.max_mosaic_count:
+                    continue
+                total += float(cell_counts[j])
+                if canvas is not None:
+                    side = round(size * (low + (high - low) * float(rand(1))))
+                    jitter = ((rand(2) * 2 - 1) * size / 16).round().int().tolist()
+                    row, col = divmod(cell, 2)
+                    _place(canvas, cell_motion[j], side, row * size // 2 + jitter[0], col * size // 2 + jitter[1])
+                gain = 10 ** ((float(rand(1)) * 2 - 1) * cfg.gain_db / 20)  # drawn either way: same draws
+                if wave is not None:
+                    wave += cell_waves[j] * gain
+            if total > 0:
+                new_counts[i] = total
+                if canvas is not None:
+                    new_motion[i] = canvas
+                if wave is not None:
+                    new_waves[i] = wave
+        elif new_motion is not None and float(rand(1)) < 0.5 and cfg.zoom_min < 1:
+            side = round(size * (cfg.zoom_min + (1 - cfg.zoom_min) * float(rand(1))))
+            canvas = torch.zeros_like(motion[i])
+            _place(canvas, motion[i], side, randint(size - side + 1), randint(size - side + 1))
+            new_motion[i] = canvas
+        if new_motion is not None and cfg.flip and float(rand(1)) < 0.5:
+            new_motion[i] = new_motion[i].flip(-1)
+    return new_motion, new_waves, new_counts
+
+
+def counting_loss(model, batch: dict, decision: str, max_count: int, augmentation: CountingAugment | None = None
+                  ) -> dict:
+    """Poisson regression loss of every member on the (augmented, when training) batch, averaged over the
+    members (each learns alone: a member's gradient is its own loss's over the member count); logs ``acc``
+    (exact count of the averaged log-rate after the decision rule) and ``mae``."""
+    net = unwrap(model)  # DDP wraps the counter: its helpers live on the module
+    motion = net.motion_input(batch.get("motion"))
+    waves = batch["audio"] if "audio" in net.streams else None  # a motion-only counter mixes no sound
+    target = counts_of(batch, (motion if motion is not None else waves).device)
+    if model.training and augmentation is not None:
+        spares = batch.get("spares")  # MemoryBatches' clips of the whole set, for the mosaics' cells
+        pool = None if spares is None else (net.motion_input(spares.get("motion")), spares.get("audio"),
+                                            counts_of(spares, target.device))
+        motion, waves, target = augment(motion, waves, target, augmentation, pool=pool)
+    member_rates = model(motion, net.logmel(waves), per_member=True)  # through DDP's forward: gradients sync
+    predicted = decide(member_rates.detach().mean(1), decision, max_count)
+    loss = poisson_count_loss(member_rates, target[:, None].expand_as(member_rates))
+    return {"loss": loss, "acc": (predicted == target).float().mean(), "mae": (predicted - target).abs().mean()}
+
+
+def recipe(params, data_root: Path) -> Recipe:
+    """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with whole
+    windows of ``counting.window_s`` seconds, read once and held in memory (``counting.memory``) or streamed;
+    Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay."""
+    cfg, profile = params.counting, params.active_profile()
+    sets = [Path(data_root) / "shards" / name for name in cfg.train_sets]
+    if cfg.memory:
+        keep = tuple(name for name in ("motion", "audio") if name in cfg.streams)
+        spares = cfg.augment.pool if cfg.augment.mosaic > 0 else 0
+        batches = MemoryBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed, keep,
+                                spares=spares)
+    else:
+        batches = BalancedBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed,
+                                  with_logmel=False)  # the counter computes the log-mel of its (mixed) waves
+    optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
+    epochs, steps = epochs_for(cfg.epochs, params), steps_for(batches, params)
+    schedule = ScheduleParams(name="cosine", warmup_steps=math.floor(cfg.warmup_frac * epochs * steps))
+    loss = partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count, augmentation=cfg.augment)
+    stage = Stage("train", batches, loss, epochs,
+                  model=initialised(partial(build, params), "counting", params, data_root),
+                  steps_per_epoch=steps, optimizer=optimizer, schedule=schedule)
+    return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS)

@@ -1,0 +1,47 @@
+"""DMC's evaluation tasks (contracts in :mod:`avsep.models.method`): the visual centre closest to the audio."""
+
+from __future__ import annotations
+
+import torch
+
+from avsep.losses.dmc import cosine_proximity
+from avsep.models.common.classes import CLASSES
+from avsep.models.common.maps import centre_map
+
+
+def centre_affinity(audio: torch.Tensor, visual: torch.Tensor, distance: str) -> torch.Tensor:
+    """``audio (B, M)``, ``visual (B, k, M)`` → ``(B, k)``, higher = closer: cosine proximity (paper) or the
+    negative Euclidean distance (simplified code)."""
+    if distance == "euclidean":
+        return -(visual.float() - audio.float()[:, None]).norm(dim=-1)
+    return cosine_proximity(audio[:, None], visual)
+
+
+@torch.no_grad()
+def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
+             heatmap: str | None = None) -> torch.Tensor:
+    """``(B, h, w)`` map of the visual centre closest to the audio (DMC §5.1): the audio centres are
+    average-pooled and compared with every visual centre; ``related=False`` takes the farthest one.
+
+    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment in [0, 1] (paper);
+    ``agreement``, −d_ij of each position with the centre, min-max scaled to [0, 1] per frame (the
+    assignment's ranking before the softmax saturates it).
+    """
+    out = model(frames, logmel)
+    affinity = centre_affinity(out["audio_centres"].mean(1), out["visual_centres"], model.cfg.distance)
+    chosen = affinity.argmax(1) if related else affinity.argmin(1)
+    heatmap = heatmap or model.cfg.heatmap
+    if heatmap not in ("assignment", "agreement"):
+        raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
+    return centre_map(model, out, chosen, heatmap)
+
+
+def predict_single_source(model, batch: dict) -> torch.Tensor:
+    """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
+    return localize(model, batch["frame"], batch["logmel"])
+
+
+def predict_class_aware(model, batch: dict) -> torch.Tensor:
+    """TASKS["class_aware"]: ``(B, len(CLASSES), h, w)``, the single-source map repeated for every class. DMC has
+    no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
+    return predict_single_source(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)

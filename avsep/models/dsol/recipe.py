@@ -1,0 +1,116 @@
+"""Training DSOL: stage ``one`` on solo clips with clustering rounds, stage ``two`` on the cocktail set."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import torch.nn.functional as F
+
+from avsep.config.train import OptimizerParams
+from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
+from avsep.models.common.backbones import initialised
+from avsep.models.common.classes import CLASSES
+from avsep.models.common.inputs import frames_to_input
+from avsep.models.dsol.dictionary import RoundConfig, clustering_round
+from avsep.models.dsol.network import DSOLNet
+from avsep.models.dsol.predict import sounding_object_maps
+from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows
+from avsep.train import Recipe, Stage, unwrap
+
+PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
+
+
+def build(params) -> DSOLNet:
+    """The DSOL network of ``params.dsol`` at the active profile's width and image size."""
+    cfg, profile = params.dsol, params.active_profile()
+    return DSOLNet(profile.backbone_width, cfg.embed_dim, cfg.clusters, len(CLASSES), cfg.scale_init,
+                   cfg.mask_threshold, cfg.mask_dilation, profile.image_size, cfg.use_prod, cfg.test_scale)
+
+
+class StageOneLoss:
+    """Eq. 1 on a solo batch: ``{"loss", "scale"}`` (scale = the learned sigmoid weight)."""
+
+    def __init__(self, image_size: int, augment: bool, jitter: float):
+        self.image_size, self.augment, self.jitter = image_size, augment, jitter
+
+    def __call__(self, model, batch: dict) -> dict:
+        frame = frames_to_input(batch["frame"], self.image_size, self.augment, self.jitter)
+        out = model(frame, batch["logmel"], negative=batch["negative"])
+        loss = localization_bce(out["logits"], out["neg_logits"], batch["negative_valid"])
+        return {"loss": loss, "scale": unwrap(model).scale.weight.detach().reshape(())}
+
+
+class StageTwoLoss:
+    """Eq. 8 on a cocktail batch: ``{"loss", "l1", "lc"}`` with the terms the parameters switch on."""
+
+    def __init__(self, cfg, image_size: int):
+        self.cfg, self.image_size = cfg, image_size
+
+    def __call__(self, model, batch: dict) -> dict:
+        net = unwrap(model)
+        if int(net.rounds) == 0 or not bool(net.teacher_ready):
+            raise RuntimeError("DSOL stage two needs stage one's dictionary and frozen audio classifier; "
+                               "the model has none (stage one did not finish a clustering round)")
+        cfg = self.cfg
+        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter)
+        out = model(frame, batch["logmel"], negative=batch["negative"], classes=True)
+        l1 = localization_bce(out["logits"], out["neg_logits"], batch["negative_valid"]) if cfg.use_l1 else None
+        lc = None
+        if cfg.use_lc:
+            log_p_visual = category_log_distribution(sounding_object_maps(net, out))  # Eq. 5-6
+            log_p_audio = F.log_softmax(out["teacher_logits"].float(), dim=1)
+            lc = distribution_kl(log_p_visual, log_p_audio)  # Eq. 7
+        metrics = {"loss": stage_two_loss(lc, l1, cfg.lambda_)}
+        if l1 is not None:
+            metrics["l1"] = l1.detach()
+        if lc is not None:
+            metrics["lc"] = lc.detach()
+        return metrics
+
+
+def _shard_set(data_root: Path, name: str, split: str) -> Path:
+    location = Path(data_root) / "shards" / name
+    if not (location / "sizes.json").is_file():
+        raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
+    return location
+
+
+def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+    return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
+
+
+def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int,
+                     world_size: int) -> SizedBatches:
+    return cocktail_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size)
+
+
+def recipe(params, data_root: Path) -> Recipe:
+    """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
+    cfg, profile = params.dsol, params.active_profile()
+    clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
+    cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
+    name = params.profile
+    epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
+    epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))
+    rounds = RoundConfig(
+        location=clips, split=cfg.train_split, shards=params.shards, batch_size=profile.batch_size,
+        image_size=profile.image_size, seed=params.seed, classes=tuple(CLASSES), first_epoch=cfg.cluster_from_epoch,
+        last_epoch=epochs_one - 1, max_clips=cfg.cluster_max_clips, n_init=cfg.kmeans_n_init,
+        max_iter=cfg.kmeans_max_iter, passes=round(cfg.cls_passes.get(name)), lr=cfg.cls_lr, augment=cfg.augment,
+        jitter=cfg.jitter, progress=params.train.progress)
+    if cfg.cluster_from_epoch > epochs_one:
+        raise ValueError(f"dsol.cluster_from_epoch = {cfg.cluster_from_epoch} > {epochs_one} stage-one epochs: "
+                         "stage two would have no dictionary")
+    return Recipe("dsol", params_sections=PARAMS_SECTIONS, stages=[
+        Stage("one", partial(_clips_loader, clips, params, profile.batch_size),
+              StageOneLoss(profile.image_size, cfg.augment, cfg.jitter), epochs=epochs_one,
+              model=initialised(partial(build, params), "dsol", params, data_root),
+              steps_per_epoch=profile.max_steps_per_epoch,
+              optimizer=OptimizerParams(name="adam", lr=cfg.lr_one.get(name), weight_decay=cfg.weight_decay),
+              after_epoch=partial(clustering_round, cfg=rounds), find_unused_parameters=True),
+        Stage("two", partial(_cocktail_loader, cocktail, params, profile.batch_size),
+              StageTwoLoss(cfg, profile.image_size), epochs=epochs_two, steps_per_epoch=profile.max_steps_per_epoch,
+              optimizer=OptimizerParams(name="adam", lr=cfg.lr_two.get(name), weight_decay=cfg.weight_decay),
+              find_unused_parameters=True),
+    ])

@@ -1,0 +1,3 @@
+"""Pre-training has no evaluation task: its weights are judged by the methods that start from them."""
+
+TASKS: dict = {}
