@@ -10,7 +10,6 @@ live in :mod:`avsep.models.common`; a method package never imports another metho
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 
 from avsep.models.common.classes import CLASSES, multi_hot  # noqa: F401 (re-exported: avsep.models.CLASSES)
 from avsep.models.method import Method
@@ -31,11 +30,6 @@ def method(name: str) -> Method:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(METHODS)) or '(none yet)'}")
     module = importlib.import_module(METHODS[name])
     found = getattr(module, "METHOD", None)
-    return found if found is not None else _from_module(name, module)
-
-
-def _from_module(name: str, module: ModuleType) -> Method:
-    # Transitional: a module not yet declaring METHOD is read through the old duck-typed attributes.
-    return Method(name=name, recipe=module.recipe, build=module.build, tasks=getattr(module, "TASKS", {}),
-                  weights=getattr(module, "WEIGHTS", True), weights_from=getattr(module, "WEIGHTS_FROM", None),
-                  evaluation_params=getattr(module, "evaluation_params", lambda p: p))
+    if not isinstance(found, Method):
+        raise TypeError(f"model {name!r}: {module.__name__} declares no METHOD = Method(...) (avsep.models.method)")
+    return found
