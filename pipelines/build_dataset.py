@@ -33,6 +33,7 @@ from avsep.io import atomic_write_text
 from avsep.sources import load_source
 from avsep.sources.records import ClipRecord
 
+
 @task(name="build-clips", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def build_clips(rows: list[dict], params: Params, root: str) -> list[dict]:
     """One batch of clips; a failing clip is recorded in its row, never raised."""
@@ -41,8 +42,7 @@ def build_clips(rows: list[dict], params: Params, root: str) -> list[dict]:
 
 
 @task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params,
-                 root: str) -> dict:
+def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params, root: str) -> dict:
     return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
 
 
@@ -81,20 +81,32 @@ def build_dataset(
     logger.info("task runner: %s", type(get_run_context().task_runner).__name__)
     # A UI user's typo fails here, naming the parameter, before anything is read or written.
     if params is not None and overrides:
-        raise ParamsError(f"overrides: {overrides!r} given together with params, which are already validated and "
-                          "would ignore them; apply them to params instead")
-    check_flow_inputs(None if params is not None else params_file, overrides,
-                      {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
-    request = BuildRequest(source=source, index=index, out_dir=out_dir, splits=splits, seed=seed,
-                           limit_per_split=limit_per_split)
+        raise ParamsError(
+            f"overrides: {overrides!r} given together with params, which are already validated and "
+            "would ignore them; apply them to params instead"
+        )
+    check_flow_inputs(
+        None if params is not None else params_file,
+        overrides,
+        {"source": source, "index": index, "out_dir": out_dir, "seed": seed},
+    )
+    request = BuildRequest(
+        source=source, index=index, out_dir=out_dir, splits=splits, seed=seed, limit_per_split=limit_per_split
+    )
     params = request.apply(params if params is not None else load_params(params_file, overrides or []))
     check_request(request, params)  # paths inside the data root, known splits, sample rates agree
     layout = Layout(Path(params.build.out_dir))
-    records = select_records(load_source(params.dataset.source, params.dataset.index, params.dataset), request,
-                             params.build.default_split)
+    records = select_records(
+        load_source(params.dataset.source, params.dataset.index, params.dataset), request, params.build.default_split
+    )
     per_curriculum = assign_curricula(records, params.dataset)  # n_sources + C1..C4, from labels or the counter
-    logger.info("%s: %d clips from %s; curricula %s", params.dataset.source, len(records), params.dataset.index,
-                dict(sorted(per_curriculum.items())))
+    logger.info(
+        "%s: %d clips from %s; curricula %s",
+        params.dataset.source,
+        len(records),
+        params.dataset.index,
+        dict(sorted(per_curriculum.items())),
+    )
 
     layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
     manifest = load_manifest(layout.manifest)
@@ -103,7 +115,7 @@ def build_dataset(
 
     size = params.build.clips_per_task
     todo_rows = [record.to_row() for record in todo]
-    batches = [todo_rows[i:i + size] for i in range(0, len(todo_rows), size)]
+    batches = [todo_rows[i : i + size] for i in range(0, len(todo_rows), size)]
     futures = [build_clips.submit(batch, params, str(layout.root)) for batch in batches]
     started, done = time.monotonic(), 0
     for future in as_completed(futures):
@@ -123,8 +135,13 @@ def build_dataset(
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
     atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")
-    logger.info("built: %d ok, %d failed %s; curricula %s", result["ok"], result["failed"],
-                result["failed_by_step"], result["per_curriculum"])
+    logger.info(
+        "built: %d ok, %d failed %s; curricula %s",
+        result["ok"],
+        result["failed"],
+        result["failed_by_step"],
+        result["per_curriculum"],
+    )
     return result
 
 
@@ -133,8 +150,14 @@ def run_build(params: Params) -> dict:
     Dask cluster)."""
     runner = task_runner(params)
     flow_fn = build_dataset.with_options(task_runner=runner) if runner is not None else build_dataset
-    return flow_fn(source=params.dataset.source, index=params.dataset.index, out_dir=params.build.out_dir,
-                   seed=params.seed, params_file=None, params=params)
+    return flow_fn(
+        source=params.dataset.source,
+        index=params.dataset.index,
+        out_dir=params.build.out_dir,
+        seed=params.seed,
+        params_file=None,
+        params=params,
+    )
 
 
 def task_runner(params: Params):
@@ -143,8 +166,14 @@ def task_runner(params: Params):
 
         if params.build.dask_address:
             return DaskTaskRunner(address=params.build.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": params.build.dask_workers, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": params.build.dask_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=params.build.max_workers)

@@ -21,13 +21,20 @@ from tests.prefect_server import PrefectServer
 
 REPO = Path(__file__).resolve().parents[1]
 
-_COUNTS = {"train": {"solo": 22, "duet": 4, "k1": 2, "k2": 2, "k3": 2, "k4": 2},
-           "val": {"solo": 0, "duet": 0, "k1": 0, "k2": 0, "k3": 0, "k4": 0},
-           "test": {"solo": 11, "duet": 2, "k1": 1, "k2": 1, "k3": 1, "k4": 1}}
-WORLD_OVERRIDES = [f"world.counts.demo.{split}.{scene}={n}" for split, scenes in _COUNTS.items()
-                   for scene, n in scenes.items()] + ["world.width=64", "world.height=64", "world.duration_s=6.0"]
-BUILD_OVERRIDES = ["build.frame_size=64", "shards.max_samples=4",
-                   "build.mixing.cocktail_per_split={train: 8, test: 4}", "build.mixing.nmix_per_split={test: 4}"]
+_COUNTS = {
+    "train": {"solo": 22, "duet": 4, "k1": 2, "k2": 2, "k3": 2, "k4": 2},
+    "val": {"solo": 0, "duet": 0, "k1": 0, "k2": 0, "k3": 0, "k4": 0},
+    "test": {"solo": 11, "duet": 2, "k1": 1, "k2": 1, "k3": 1, "k4": 1},
+}
+WORLD_OVERRIDES = [
+    f"world.counts.demo.{split}.{scene}={n}" for split, scenes in _COUNTS.items() for scene, n in scenes.items()
+] + ["world.width=64", "world.height=64", "world.duration_s=6.0"]
+BUILD_OVERRIDES = [
+    "build.frame_size=64",
+    "shards.max_samples=4",
+    "build.mixing.cocktail_per_split={train: 8, test: 4}",
+    "build.mixing.nmix_per_split={test: 4}",
+]
 
 
 def avsep_cli() -> list[str]:
@@ -38,8 +45,9 @@ def subprocess_env(home: Path, api_url: str | None = None) -> dict:
     """Environment for an avsep subprocess: Prefect state under ``home``; the session's server if given
     (saves starting an ephemeral API server per run)."""
     env = dict(os.environ)
-    env.update({"PREFECT_HOME": str(home / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {"PREFECT_HOME": str(home / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONUNBUFFERED": "1"}
+    )
     env.pop("PREFECT_API_URL", None)
     if api_url:
         env["PREFECT_API_URL"] = api_url
@@ -48,8 +56,17 @@ def subprocess_env(home: Path, api_url: str | None = None) -> dict:
 
 def _sources_digest() -> str:
     digest = hashlib.sha256(repr(WORLD_OVERRIDES + BUILD_OVERRIDES).encode())
-    for part in ("avsep/world", "avsep/media", "avsep/dataset", "avsep/shards", "avsep/features", "avsep/sources",
-                 "avsep/download", "pipelines", "params.yaml"):
+    for part in (
+        "avsep/world",
+        "avsep/media",
+        "avsep/dataset",
+        "avsep/shards",
+        "avsep/features",
+        "avsep/sources",
+        "avsep/download",
+        "pipelines",
+        "params.yaml",
+    ):
         paths = [REPO / part] if (REPO / part).is_file() else sorted((REPO / part).rglob("*.py"))
         for path in paths:
             digest.update(path.read_bytes())
@@ -62,11 +79,21 @@ def build_world_data(root: Path, api_url: str | None = None) -> Path:
     params = ["--params", str(REPO / "params.yaml")]
     env = subprocess_env(root, api_url)
     sets = [a for o in WORLD_OVERRIDES for a in ("--set", o)]
-    subprocess.run(avsep_cli() + ["world", "--out", "data/world", "--no-progress"] + params + sets,
-                   cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(
+        avsep_cli() + ["world", "--out", "data/world", "--no-progress"] + params + sets,
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     sets = [a for o in BUILD_OVERRIDES for a in ("--set", o)]
-    subprocess.run(avsep_cli() + ["build", "--index", "data/world/index.csv", "--out", "data"] + params + sets,
-                   cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(
+        avsep_cli() + ["build", "--index", "data/world/index.csv", "--out", "data"] + params + sets,
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return root / "data"
 
 

@@ -113,8 +113,12 @@ def layer_of(module: str) -> tuple[int, str] | None:
             if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), (number, name))
     # the package root alone is foundation; its sub-packages need a layer of their own
-    if best is not None and best[1][0] == 0 and module.startswith("avsep.") and module.split(".")[1] not in (
-            "io", "config"):
+    if (
+        best is not None
+        and best[1][0] == 0
+        and module.startswith("avsep.")
+        and module.split(".")[1] not in ("io", "config")
+    ):
         return None
     return None if best is None else best[1]
 
@@ -147,14 +151,18 @@ def where(imp: Import) -> str:
 
 def test_every_module_has_a_layer():
     lost = sorted({module_name(p) for p in all_modules() if layer_of(module_name(p)) is None})
-    assert not lost, ("modules outside every layer of docs/architecture.md (move them into a layer's package, "
-                      f"or add the package to a layer there and in LAYERS): {lost}")
+    assert not lost, (
+        "modules outside every layer of docs/architecture.md (move them into a layer's package, "
+        f"or add the package to a layer there and in LAYERS): {lost}"
+    )
 
 
 def test_every_model_module_is_shared_or_in_a_method_package():
     lost = sorted({module_name(p) for p in all_modules() if not models_place(module_name(p))})
-    assert not lost, ("modules of avsep.models that are neither avsep.models.common (shared parts), the registry "
-                      f"and contract, nor in a method package registered in avsep.models.METHODS: {lost}")
+    assert not lost, (
+        "modules of avsep.models that are neither avsep.models.common (shared parts), the registry "
+        f"and contract, nor in a method package registered in avsep.models.METHODS: {lost}"
+    )
 
 
 def test_imports_go_down_the_layers():
@@ -173,16 +181,19 @@ def test_methods_import_no_other_method():
         shared = imp.importer == "avsep.models.common" or imp.importer.startswith("avsep.models.common.")
         if theirs is not None and theirs != mine and (mine is not None or shared):
             who = "the shared model parts" if shared else f"method {mine}"
-            bad.append(f"{where(imp)}: {who} may not import method package {theirs} "
-                       "(share code through avsep.models.common)")
+            bad.append(
+                f"{where(imp)}: {who} may not import method package {theirs} (share code through avsep.models.common)"
+            )
     assert not bad, "methods reaching into other methods:\n" + "\n".join(bad)
 
 
 def test_evaluation_reaches_methods_only_through_the_registry():
-    bad = [f"{where(imp)}: evaluation uses a method only through avsep.models.method(name) and its Method"
-           for imp in all_imports()
-           if (imp.importer == "avsep.evaluate" or imp.importer.startswith("avsep.evaluate."))
-           and method_of(imp.target) is not None]
+    bad = [
+        f"{where(imp)}: evaluation uses a method only through avsep.models.method(name) and its Method"
+        for imp in all_imports()
+        if (imp.importer == "avsep.evaluate" or imp.importer.startswith("avsep.evaluate."))
+        and method_of(imp.target) is not None
+    ]
     assert not bad, "evaluation importing method packages:\n" + "\n".join(bad)
 
 
@@ -194,8 +205,10 @@ def test_only_the_cli_imports_pipelines_and_only_inside_functions():
         if package_of(imp.importer) != "avsep.cli":
             bad.append(f"{where(imp)}: only avsep.cli may import the orchestration (pipelines)")
         elif not imp.in_function:
-            bad.append(f"{where(imp)}: avsep.cli imports pipelines inside the function that needs it, so that "
-                       "importing the CLI does not import Prefect")
+            bad.append(
+                f"{where(imp)}: avsep.cli imports pipelines inside the function that needs it, so that "
+                "importing the CLI does not import Prefect"
+            )
     assert not bad, "library importing its orchestration:\n" + "\n".join(bad)
 
 
@@ -241,9 +254,13 @@ def test_no_import_cycles_between_packages():
     imports = all_imports()
     report = []
     for group in package_cycles(imports):
-        edges = [where(imp) for imp in imports
-                 if package_of(imp.importer) in group and package_of(imp.target) in group
-                 and package_of(imp.importer) != package_of(imp.target)]
+        edges = [
+            where(imp)
+            for imp in imports
+            if package_of(imp.importer) in group
+            and package_of(imp.target) in group
+            and package_of(imp.importer) != package_of(imp.target)
+        ]
         report.append(f"packages {', '.join(group)} import each other:\n  " + "\n  ".join(edges))
     assert not report, "import cycles between packages:\n" + "\n".join(report)
 
@@ -252,9 +269,13 @@ def test_the_walk_sees_function_level_imports_and_resolves_modules():
     # avsep.cli.report imports the report package inside run(); `from avsep.report.browser import X` names a module
     found = {(imp.target, imp.in_function) for imp in imports_of(ROOT / "avsep" / "cli" / "report.py")}
     assert {("avsep.report", True), ("avsep.report.browser", True), ("avsep.cli", True)} <= found
-    cycles = package_cycles([Import("avsep.a.x", "a", 1, "avsep.b.y", True),
-                             Import("avsep.b.y", "b", 1, "avsep.c", False),
-                             Import("avsep.c", "c", 1, "avsep.a", False)])
+    cycles = package_cycles(
+        [
+            Import("avsep.a.x", "a", 1, "avsep.b.y", True),
+            Import("avsep.b.y", "b", 1, "avsep.c", False),
+            Import("avsep.c", "c", 1, "avsep.a", False),
+        ]
+    )
     assert cycles == [["avsep.a", "avsep.b", "avsep.c"]]
     assert layer_of("avsep.models.dmc.network") == (5, "models") and layer_of("avsep.mixing") is None
     assert method_of("avsep.models.common.streams") is None and method_of("avsep.models.dmc") == "avsep.models.dmc"

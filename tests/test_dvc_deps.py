@@ -58,8 +58,10 @@ def closure(*modules: str, files: tuple[Path, ...] = ()) -> set[Path]:
 
 
 def package_modules(package: str) -> list[str]:
-    return [".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-            for p in sorted((ROOT / Path(*package.split("."))).rglob("*.py"))]
+    return [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in sorted((ROOT / Path(*package.split("."))).rglob("*.py"))
+    ]
 
 
 def stage_deps() -> dict[str, list[str]]:
@@ -71,8 +73,11 @@ def stage_deps() -> dict[str, list[str]]:
             out[name] = [d for d in stage.get("deps", []) if isinstance(d, str)]
             continue
         for key, item in stage["foreach"].items():
-            fill = lambda text: re.sub(r"\$\{item\.(\w+)\}", lambda m: str(item[m.group(1)]),  # noqa: E731
-                                       text.replace("${key}", key))
+            fill = lambda text: re.sub(
+                r"\$\{item\.(\w+)\}",
+                lambda m: str(item[m.group(1)]),  # noqa: E731
+                text.replace("${key}", key),
+            )
             out[f"{name}@{key}"] = [fill(d) for d in stage["do"]["deps"]]
     return out
 
@@ -100,8 +105,13 @@ def missing_deps(stage: str, deps: list[str]) -> list[str]:
     runs = {str(p.relative_to(ROOT)) for p in entry_points(stage)}
     assert any(r.startswith(("avsep/models/", "avsep/world/", "avsep/report/", "avsep/dataset/")) for r in runs)
     deps = [d.rstrip("/") for d in deps]
-    return sorted(r for r in runs if r not in NOT_DEP_FILES and not r.startswith(NOT_DEPS)
-                  and not any(r == d or r.startswith(d + "/") for d in deps))
+    return sorted(
+        r
+        for r in runs
+        if r not in NOT_DEP_FILES
+        and not r.startswith(NOT_DEPS)
+        and not any(r == d or r.startswith(d + "/") for d in deps)
+    )
 
 
 @pytest.mark.parametrize("stage", sorted(DEPS))
@@ -114,22 +124,40 @@ def test_the_walk_follows_relative_and_lazy_imports():
     # avsep.models.counting imports MemoryBatches from avsep.shards.batching, whose MemoryBatches imports the
     # seeding helper inside a method: both are found, with the packages' __init__ files
     files = {str(p.relative_to(ROOT)) for p in closure("avsep.models.counting")}
-    assert {"avsep/shards/batching.py", "avsep/train/seeding.py", "avsep/models/counting/__init__.py",
-            "avsep/models/common/__init__.py"} <= files
+    assert {
+        "avsep/shards/batching.py",
+        "avsep/train/seeding.py",
+        "avsep/models/counting/__init__.py",
+        "avsep/models/common/__init__.py",
+    } <= files
     # CAVL's deps without the shared model parts: the clustering it runs, in avsep/models/common, is missing
-    before = ["data/shards", "avsep/train", "avsep/shards", "avsep/models/__init__.py", "avsep/models/method.py",
-              "avsep/models/cavl", "avsep/losses", "avsep/metrics", "avsep/features", "data/models/pretrain"]
+    before = [
+        "data/shards",
+        "avsep/train",
+        "avsep/shards",
+        "avsep/models/__init__.py",
+        "avsep/models/method.py",
+        "avsep/models/cavl",
+        "avsep/losses",
+        "avsep/metrics",
+        "avsep/features",
+        "data/models/pretrain",
+    ]
     assert "avsep/models/common/clustering.py" in missing_deps("train@cavl", before)
 
 
 def test_a_training_stage_runs_no_other_method():
     # A method package imports avsep.models.common and lower layers only, so changing DMC re-runs DMC's stages
     # and no other method's (separation runs MSSL through the registry: its `runs` dep, not an import).
-    methods = sorted(name for name in package_modules("avsep.models") if name.count(".") == 2
-                     and name.split(".")[2] not in ("common", "method", "baselines"))
+    methods = sorted(
+        name
+        for name in package_modules("avsep.models")
+        if name.count(".") == 2 and name.split(".")[2] not in ("common", "method", "baselines")
+    )
     for stage in [s for s in DEPS if s.startswith("train@")]:
         own = METHODS[stage.partition("@")[2]]
         runs = {str(p.relative_to(ROOT)) for p in entry_points(stage)}
-        others = sorted(m for m in methods if not own.startswith(m) and any(
-            r.startswith(m.replace(".", "/") + "/") for r in runs))
+        others = sorted(
+            m for m in methods if not own.startswith(m) and any(r.startswith(m.replace(".", "/") + "/") for r in runs)
+        )
         assert not others, f"{stage} imports other methods' packages: {others}"

@@ -20,15 +20,30 @@ def test_params_yaml_is_the_rendering_of_its_values():
     committed = PARAMS.read_text(encoding="utf-8")
     rendered = render_params_yaml(yaml.safe_load(committed))
     if committed != rendered:
-        diff = "\n".join(list(difflib.unified_diff(committed.splitlines(), rendered.splitlines(), "params.yaml",
-                                                   "rendered from the schema", lineterm=""))[:40])
-        pytest.fail(f"params.yaml differs from the schema's rendering of its values (comments come from the "
-                    f"descriptions in avsep/config/; edit them there, then run `{REGENERATE}`):\n{diff}")
+        diff = "\n".join(
+            list(
+                difflib.unified_diff(
+                    committed.splitlines(),
+                    rendered.splitlines(),
+                    "params.yaml",
+                    "rendered from the schema",
+                    lineterm="",
+                )
+            )[:40]
+        )
+        pytest.fail(
+            f"params.yaml differs from the schema's rendering of its values (comments come from the "
+            f"descriptions in avsep/config/; edit them there, then run `{REGENERATE}`):\n{diff}"
+        )
 
 
 def test_every_field_has_a_description():
-    missing = [f"{section.__module__}.{section.__name__}.{name}" for section in sections_of()
-               for name, field in section.model_fields.items() if not describe(field)]
+    missing = [
+        f"{section.__module__}.{section.__name__}.{name}"
+        for section in sections_of()
+        for name, field in section.model_fields.items()
+        if not describe(field)
+    ]
     assert not missing, f"fields without a description (Field(description=...) in avsep/config/): {missing}"
 
 

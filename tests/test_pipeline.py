@@ -21,8 +21,7 @@ def index(tmp_path_factory):
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, work / name)
     dvc = Path(sys.executable).with_name("dvc")
-    subprocess.run([str(dvc) if dvc.exists() else "dvc", "init", "--no-scm", "-q"], cwd=work, check=True,
-                   timeout=120)
+    subprocess.run([str(dvc) if dvc.exists() else "dvc", "init", "--no-scm", "-q"], cwd=work, check=True, timeout=120)
     repo = Repo(str(work))
     yield repo.index
     repo.close()
@@ -50,21 +49,30 @@ def test_every_method_is_trained_and_evaluated(index):
     for name in METHODS:
         if method(name).tasks:  # pretrain has nothing to evaluate: its backbones are judged by the others
             assert f"evaluate@{name}" in stages, f"dvc.yaml does not evaluate {name}"
-        trainable = getattr(method(name), "recipe", None) is not None and name not in ("random", "whole_image",
-                                                                                         "centre_prior", "sop")
+        trainable = getattr(method(name), "recipe", None) is not None and name not in (
+            "random",
+            "whole_image",
+            "centre_prior",
+            "sop",
+        )
         assert (f"train@{name}" in stages) == trainable, name
     assert {"world", "dataset", "experiments", "report"} <= set(stages)
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("dsol.lambda", {"train@dsol", "evaluate@dsol", "report"}),
-    ("dmc.iterations", {"train@dmc", "evaluate@dmc", "report"}),
-    ("counting.window_s", {"train@counting", "evaluate@counting", "report"}),
-    ("baselines.centre_sigma", {"evaluate@centre_prior", "report"}),
-    # separation's object guidance pools with MSSL's maps: MSSL's params reach separation and sop
-    ("mssl.margin", {"train@mssl", "evaluate@mssl", "train@separation", "evaluate@separation", "evaluate@sop",
-                     "report"}),
-])
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("dsol.lambda", {"train@dsol", "evaluate@dsol", "report"}),
+        ("dmc.iterations", {"train@dmc", "evaluate@dmc", "report"}),
+        ("counting.window_s", {"train@counting", "evaluate@counting", "report"}),
+        ("baselines.centre_sigma", {"evaluate@centre_prior", "report"}),
+        # separation's object guidance pools with MSSL's maps: MSSL's params reach separation and sop
+        (
+            "mssl.margin",
+            {"train@mssl", "evaluate@mssl", "train@separation", "evaluate@separation", "evaluate@sop", "report"},
+        ),
+    ],
+)
 def test_one_parameter_reruns_only_what_reads_it(index, key, expected):
     assert _affected(index, key) == expected
 
@@ -84,8 +92,11 @@ def test_every_ablation_overrides_a_real_key_and_names_its_variant():
     """ablations.tsv (make ablations): each line's override is a valid, non-default value of a trained model."""
     from avsep.config import load_params
 
-    lines = [line.split("\t") for line in (ROOT / "ablations.tsv").read_text().splitlines()
-             if line and not line.startswith("#")]
+    lines = [
+        line.split("\t")
+        for line in (ROOT / "ablations.tsv").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert len(lines) >= 13 and all(len(fields) == 4 for fields in lines)
     assert len({fields[0] for fields in lines}) == len({fields[3] for fields in lines}) == len(lines)
     default = load_params(ROOT / "params.yaml").model_dump(by_alias=True)

@@ -5,5 +5,12 @@ A benchmark module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``r
 that measures one of several subjects also has ``result_name(args)`` (``bench train dmc`` -> ``train-dmc``).
 """
 
-BENCHMARKS: tuple[str, ...] = ("avsep.bench.features", "avsep.bench.world", "avsep.bench.decode", "avsep.bench.loader",
-                               "avsep.bench.build", "avsep.bench.train", "avsep.bench.resample")
+BENCHMARKS: tuple[str, ...] = (
+    "avsep.bench.features",
+    "avsep.bench.world",
+    "avsep.bench.decode",
+    "avsep.bench.loader",
+    "avsep.bench.build",
+    "avsep.bench.train",
+    "avsep.bench.resample",
+)

@@ -37,8 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _world(folder: Path, clips: int, params_file: str | None, overrides: list[str]) -> Path:
     counts = {"solo": clips, "duet": 0, "k1": 0, "k2": 0, "k3": 0, "k4": 0}
-    sets = [f"world.counts.demo.{split}.{scene}={n if split == 'train' else 0}"
-            for split in ("train", "val", "test") for scene, n in counts.items()]
+    sets = [
+        f"world.counts.demo.{split}.{scene}={n if split == 'train' else 0}"
+        for split in ("train", "val", "test")
+        for scene, n in counts.items()
+    ]
     cmd = [sys.executable, "-m", "avsep", "world", "--out", str(folder), "--no-progress"]
     cmd += ["--params", params_file] if params_file else []
     subprocess.run(cmd + [a for s in overrides + sets for a in ("--set", s)], check=True, capture_output=True)
@@ -52,7 +55,7 @@ def run(params, args) -> dict:
         index = args.index or _world(tmp / "world", args.clips, params_file, list(args.overrides))
         records = load_source("world", index, params.dataset)
         assign_curricula(records, params.dataset)
-        videos = [Path(r.uri[len("file://"):]) for r in records]
+        videos = [Path(r.uri[len("file://") :]) for r in records]
 
         start = time.perf_counter()
         for video in tqdm(videos, desc="decode floor", unit="clip"):
@@ -66,7 +69,7 @@ def run(params, args) -> dict:
         clips_s = time.perf_counter() - start
 
         cmd = [sys.executable, "-m", "avsep", "build", "--index", str(index), "--out", "data"]
-        cmd += (["--params", str(Path(params_file).resolve())] if params_file else [])
+        cmd += ["--params", str(Path(params_file).resolve())] if params_file else []
         cmd += [a for s in args.overrides for a in ("--set", s)]
         start = time.perf_counter()
         flow = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -80,13 +83,21 @@ def run(params, args) -> dict:
     rows = [
         {"method": "a: ffmpeg -f null (decode floor)", "seconds": floor_s, "clips_per_s": n / floor_s},
         {"method": "b: per-clip work (fetch, decode, log-mel, sample)", "seconds": clips_s, "clips_per_s": n / clips_s},
-        {"method": "c: whole Prefect flow (+ shards, mixtures, manifest)", "seconds": flow_s,
-         "clips_per_s": n / flow_s},
+        {
+            "method": "c: whole Prefect flow (+ shards, mixtures, manifest)",
+            "seconds": flow_s,
+            "clips_per_s": n / flow_s,
+        },
     ]
     return {
         "description": f"{n} world clips; frames at {params.build.fps} fps, {params.build.frame_size} px, "
-                       f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server.",
+        f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server.",
         "rows": rows,
-        "summary": {"clips": n, "flow_clips_per_s": n / flow_s, "per_clip_over_floor": clips_s / floor_s,
-                    "flow_over_per_clip": flow_s / clips_s, "flow_peak_rss_mb": peak_kb / 1024},
+        "summary": {
+            "clips": n,
+            "flow_clips_per_s": n / flow_s,
+            "per_clip_over_floor": clips_s / floor_s,
+            "flow_over_per_clip": flow_s / clips_s,
+            "flow_peak_rss_mb": peak_kb / 1024,
+        },
     }

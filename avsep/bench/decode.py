@@ -42,10 +42,31 @@ def make_clips(folder: Path, n: int, seconds: float, size: int, timeout_s: float
     paths = []
     for i in range(n):
         path = folder / f"clip{i:03d}.mp4"
-        ffmpeg(["-y", "-f", "lavfi", "-i", f"testsrc2=size={size}x{size}:rate=24:duration={seconds}",
-             "-f", "lavfi", "-i", f"sine=frequency={220 * (i + 1)}:sample_rate=44100:duration={seconds}",
-             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2",
-             file_url(path)], timeout_s).check_returncode()
+        ffmpeg(
+            [
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={size}x{size}:rate=24:duration={seconds}",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency={220 * (i + 1)}:sample_rate=44100:duration={seconds}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-ac",
+                "2",
+                file_url(path),
+            ],
+            timeout_s,
+        ).check_returncode()
         paths.append(path)
     return paths
 
@@ -60,24 +81,40 @@ def single_pass(path: Path, args, options: dict) -> None:
 
 def single_pass_given_probe(path: Path, args, options: dict) -> None:
     """As a pipeline runs it: the manifest step has probed every file once already."""
-    decode(path, fps=args.fps, size=(args.size, args.size), sample_rate=args.sample_rate,
-           info=args.probed[path], **options)
+    decode(
+        path, fps=args.fps, size=(args.size, args.size), sample_rate=args.sample_rate, info=args.probed[path], **options
+    )
 
 
 def two_pass(path: Path, args, options: dict) -> None:
     timeout_s = options["timeout_s"]
     with tempfile.TemporaryDirectory() as tmp:
-        ffmpeg(["-i", file_url(path), "-vf", f"fps={args.fps},scale={args.size}:{args.size}", "-q:v", "2",
-             f"{tmp}/%06d.jpg"], timeout_s).check_returncode()
-        ffmpeg(["-i", file_url(path), "-vn", "-ac", "1", "-ar", str(args.sample_rate), f"{tmp}/audio.wav"],
-            timeout_s).check_returncode()
+        ffmpeg(
+            [
+                "-i",
+                file_url(path),
+                "-vf",
+                f"fps={args.fps},scale={args.size}:{args.size}",
+                "-q:v",
+                "2",
+                f"{tmp}/%06d.jpg",
+            ],
+            timeout_s,
+        ).check_returncode()
+        ffmpeg(
+            ["-i", file_url(path), "-vn", "-ac", "1", "-ar", str(args.sample_rate), f"{tmp}/audio.wav"], timeout_s
+        ).check_returncode()
         frames = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted(Path(tmp).glob("*.jpg"))])
         audio, _ = soundfile.read(f"{tmp}/audio.wav", dtype="float32")
         assert frames.ndim == 4 and audio.ndim == 1
 
 
-METHODS = {"a_ffmpeg_null (floor)": floor, "b_avsep_single_pass": single_pass,
-           "c_two_pass_jpeg_wav": two_pass, "b2_avsep_single_pass_probed_before": single_pass_given_probe}
+METHODS = {
+    "a_ffmpeg_null (floor)": floor,
+    "b_avsep_single_pass": single_pass,
+    "c_two_pass_jpeg_wav": two_pass,
+    "b2_avsep_single_pass_probed_before": single_pass_given_probe,
+}
 
 
 def run_benchmark(paths: list[Path], args, options: dict) -> dict:
@@ -93,11 +130,25 @@ def run_benchmark(paths: list[Path], args, options: dict) -> dict:
             totals[name].append(seconds)
     median = {name: statistics.median(values) for name, values in totals.items()}
     a, b, c, b2 = median.values()
-    rows = [{"method": name, "total_s": median[name], "per_clip_ms": 1000 * median[name] / len(paths),
-             "vs_floor": median[name] / a, "all_passes_s": [round(v, 3) for v in totals[name]]}
-            for name in METHODS]
-    summary = {"b_over_a": b / a, "c_over_b": c / b, "b2_over_a": b2 / a, "c_over_b2": c / b2, "goal_b_over_a_le_1.3": b / a <= 1.3,
-               "goal_c_over_b_ge_1.5": c / b >= 1.5, "clips": len(paths)}
+    rows = [
+        {
+            "method": name,
+            "total_s": median[name],
+            "per_clip_ms": 1000 * median[name] / len(paths),
+            "vs_floor": median[name] / a,
+            "all_passes_s": [round(v, 3) for v in totals[name]],
+        }
+        for name in METHODS
+    ]
+    summary = {
+        "b_over_a": b / a,
+        "c_over_b": c / b,
+        "b2_over_a": b2 / a,
+        "c_over_b2": c / b2,
+        "goal_b_over_a_le_1.3": b / a <= 1.3,
+        "goal_c_over_b_ge_1.5": c / b >= 1.5,
+        "clips": len(paths),
+    }
     return {"rows": rows, "summary": summary}
 
 
@@ -119,5 +170,6 @@ def run(params, args) -> dict:
         "a: ffmpeg -i X -f null - (decode floor); b: avsep.media.decode (one ffmpeg process, pipes); "
         "c: ffmpeg to JPEG files + ffmpeg to WAV, read back with PIL and soundfile; "
         "b2: as b with the probe done beforehand (as the manifest step does), so one ffmpeg process per clip. "
-        "Goals: b/a <= 1.3, c/b >= 1.5.")
+        "Goals: b/a <= 1.3, c/b >= 1.5."
+    )
     return result

@@ -32,8 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=64, help="clips per batch (default 64)")
     parser.add_argument("--clip-s", type=float, default=1.0, help="seconds per clip (default 1.0)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1],
-                        help="thread limits to measure under, e.g. --threads 1 2 (default 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="thread limits to measure under, e.g. --threads 1 2 (default 1)",
+    )
 
 
 def synthetic_clips(n_clips: int, n_samples: int, sample_rate: int, seed: int) -> np.ndarray:
@@ -46,8 +51,9 @@ def synthetic_clips(n_clips: int, n_samples: int, sample_rate: int, seed: int) -
     return (0.3 * tone + 0.01 * noise).astype(np.float32)
 
 
-def _interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int, bar: tqdm,
-                         sync: Callable[[], None] = lambda: None) -> dict[str, tuple[float, float]]:
+def _interleaved_medians(
+    fns: dict[str, Callable[[], object]], repeats: int, bar: tqdm, sync: Callable[[], None] = lambda: None
+) -> dict[str, tuple[float, float]]:
     """(median, minimum) seconds of each function; one call of each per round, so load from other
     processes on a shared machine hits all of them alike."""
     for fn in fns.values():  # warm-up: caches, allocator, lazy imports
@@ -67,8 +73,10 @@ def _interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int, bar
 def run(params: Params, args: argparse.Namespace) -> dict:
     frontend = frontend_from_params(params.features)
     if frontend.n_mels is None:
-        raise ValueError(f"bench features: front end {frontend.name!r} has no mel filterbank; "
-                         "choose a log-mel preset (--set features.preset=dsol)")
+        raise ValueError(
+            f"bench features: front end {frontend.name!r} has no mel filterbank; "
+            "choose a log-mel preset (--set features.preset=dsol)"
+        )
     if args.batch < 1 or args.repeats < 1 or args.clip_s <= 0 or min(args.threads) < 1:
         raise ValueError("bench features: --batch, --repeats, --threads must be >= 1 and --clip-s > 0")
     n_samples = round(args.clip_s * frontend.sample_rate)
@@ -83,25 +91,48 @@ def run(params: Params, args: argparse.Namespace) -> dict:
         for threads in args.threads:
             torch.set_num_threads(threads)
             with threadpool_limits(limits=threads):
-                t = _interleaved_medians({
-                    ("librosa per clip", "float32"): lambda: [logmel_librosa(c, frontend) for c in clips],
-                    ("torchaudio batched", "float32"): lambda: logmel_torch(waves32, frontend),
-                    ("torchaudio batched", "float64"): lambda: logmel_torch(waves64, frontend),
-                }, args.repeats, bar)
+                t = _interleaved_medians(
+                    {
+                        ("librosa per clip", "float32"): lambda: [logmel_librosa(c, frontend) for c in clips],
+                        ("torchaudio batched", "float32"): lambda: logmel_torch(waves32, frontend),
+                        ("torchaudio batched", "float64"): lambda: logmel_torch(waves64, frontend),
+                    },
+                    args.repeats,
+                    bar,
+                )
             librosa_median, librosa_min = t[("librosa per clip", "float32")]
             for (impl, dtype), (seconds, fastest) in t.items():
-                rows.append({"implementation": impl, "device": "cpu", "threads": threads, "dtype": dtype,
-                             "seconds": seconds, "min_seconds": fastest, "clips_per_s": args.batch / seconds,
-                             "speedup_vs_librosa": librosa_median / seconds,
-                             "speedup_of_minima": librosa_min / fastest})
+                rows.append(
+                    {
+                        "implementation": impl,
+                        "device": "cpu",
+                        "threads": threads,
+                        "dtype": dtype,
+                        "seconds": seconds,
+                        "min_seconds": fastest,
+                        "clips_per_s": args.batch / seconds,
+                        "speedup_vs_librosa": librosa_median / seconds,
+                        "speedup_of_minima": librosa_min / fastest,
+                    }
+                )
         if n_devices:
             on_gpu = waves32.cuda()
-            t_cuda, t_cuda_min = _interleaved_medians({"cuda": lambda: logmel_torch(on_gpu, frontend)},
-                                                      args.repeats, bar, torch.cuda.synchronize)["cuda"]
-            rows.append({"implementation": "torchaudio batched", "device": torch.cuda.get_device_name(0),
-                         "threads": "-", "dtype": "float32", "seconds": t_cuda, "min_seconds": t_cuda_min,
-                         "clips_per_s": args.batch / t_cuda, "speedup_vs_librosa": rows[0]["seconds"] / t_cuda,
-                         "speedup_of_minima": rows[0]["min_seconds"] / t_cuda_min})
+            t_cuda, t_cuda_min = _interleaved_medians(
+                {"cuda": lambda: logmel_torch(on_gpu, frontend)}, args.repeats, bar, torch.cuda.synchronize
+            )["cuda"]
+            rows.append(
+                {
+                    "implementation": "torchaudio batched",
+                    "device": torch.cuda.get_device_name(0),
+                    "threads": "-",
+                    "dtype": "float32",
+                    "seconds": t_cuda,
+                    "min_seconds": t_cuda_min,
+                    "clips_per_s": args.batch / t_cuda,
+                    "speedup_vs_librosa": rows[0]["seconds"] / t_cuda,
+                    "speedup_of_minima": rows[0]["min_seconds"] / t_cuda_min,
+                }
+            )
     finally:
         bar.close()
         torch.set_num_threads(saved_threads)
@@ -127,10 +158,12 @@ def run(params: Params, args: argparse.Namespace) -> dict:
         "goal_met": bool(first[1]["speedup_vs_librosa"] >= GOAL_SPEEDUP),
         "max_abs_diff_db_float32": max_diff_db,
     }
-    description = (f"Log-mel ({frontend.name}) of {args.batch} synthetic {args.clip_s:g}-second clips: librosa "
-                   "one clip at a time vs torchaudio on the whole batch, CPU, same thread limit (torch threads "
-                   f"and BLAS/OpenMP pools), median (and minimum) of {args.repeats} interleaved repeats after a "
-                   "warm-up. 'speedup' is librosa time / torchaudio time (medians) at "
-                   f"{first[0]['threads']} thread(s). Agreement measured within {FLOAT32_RANGE_POWER_DB:g} dB "
-                   "(power) of each clip's peak.")
+    description = (
+        f"Log-mel ({frontend.name}) of {args.batch} synthetic {args.clip_s:g}-second clips: librosa "
+        "one clip at a time vs torchaudio on the whole batch, CPU, same thread limit (torch threads "
+        f"and BLAS/OpenMP pools), median (and minimum) of {args.repeats} interleaved repeats after a "
+        "warm-up. 'speedup' is librosa time / torchaudio time (medians) at "
+        f"{first[0]['threads']} thread(s). Agreement measured within {FLOAT32_RANGE_POWER_DB:g} dB "
+        "(power) of each clip's peak."
+    )
     return {"description": description, "summary": summary, "rows": rows}

@@ -57,16 +57,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", nargs="+", choices=CACHES, default=list(CACHES), help="page cache states")
     parser.add_argument("--warmup", type=int, default=2, help="batches read before timing starts (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="epochs per measurement; the median is reported")
-    parser.add_argument("--windows-per-clip", type=int, default=None,
-                        help="windows cut per read of a clip, for both loaders (default: "
-                             "shards.localization.windows_per_clip); an epoch is clips x this")
-    parser.add_argument("--shuffle-buffer", type=int, default=0,
-                        help="the view's sample shuffle buffer (default 0: its fill is a one-off per epoch "
-                             "that would otherwise land in the warm-up)")
+    parser.add_argument(
+        "--windows-per-clip",
+        type=int,
+        default=None,
+        help="windows cut per read of a clip, for both loaders (default: "
+        "shards.localization.windows_per_clip); an epoch is clips x this",
+    )
+    parser.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        default=0,
+        help="the view's sample shuffle buffer (default 0: its fill is a one-off per epoch "
+        "that would otherwise land in the warm-up)",
+    )
 
 
-def synthetic_clip(index: int, seconds: int, fps: float, size: int, sample_rate: int,
-                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_clip(
+    index: int, seconds: int, fps: float, size: int, sample_rate: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``frames (T, size, size, 3) uint8`` (a gradient, a moving square, pixel noise) and ``audio (N,)
     float32`` (a tone over low noise) for clip ``index``."""
     rng = np.random.default_rng([seed, index])
@@ -78,7 +87,7 @@ def synthetic_clip(index: int, seconds: int, fps: float, size: int, sample_rate:
     for k in range(n_frames):
         image = np.broadcast_to(base, (size, size, 3)) + rng.normal(0, _NOISE_LEVEL, (size, size, 3))
         x = (k * side // 2) % (size - side)
-        image[size // 3: size // 3 + side, x: x + side] = 255.0
+        image[size // 3 : size // 3 + side, x : x + side] = 255.0
         frames[k] = np.clip(image, 0, 255).astype(np.uint8)
     t = np.arange(seconds * sample_rate) / sample_rate
     audio = 0.3 * np.sin(2 * np.pi * rng.uniform(*_TONE_HZ) * t) + 0.01 * rng.standard_normal(t.size)
@@ -97,9 +106,18 @@ def make_shards(folder: Path, params: Params, args: argparse.Namespace) -> Path:
         for i in tqdm(range(args.n_clips), desc="writing shards", unit="clip"):
             key = f"bench-{i:06d}"
             frames, audio = synthetic_clip(i, args.seconds, fps, size, rate, params.seed)
-            meta = {"clip_id": key, "source": "bench", "labels": ["tone"], "n_sources": 1, "curriculum": "C1",
-                    "split": "train", "fps": fps, "sample_rate": rate, "duration_s": float(args.seconds),
-                    "size": [size, size]}
+            meta = {
+                "clip_id": key,
+                "source": "bench",
+                "labels": ["tone"],
+                "n_sources": 1,
+                "curriculum": "C1",
+                "split": "train",
+                "fps": fps,
+                "sample_rate": rate,
+                "duration_s": float(args.seconds),
+                "size": [size, size],
+            }
             # torchaudio rather than librosa: the same numbers, without librosa's seconds-long first call
             logmel = logmel_torch(torch.from_numpy(audio)[None], frontend)[0].numpy()
             yield key, encode_sample(key, frames, audio, rate, logmel, meta, params.shards.jpeg_quality)
@@ -115,8 +133,11 @@ def filesystem_type(path: Path) -> str:
     except OSError:
         return "unknown"
     path = str(path.resolve())
-    best = max((m for m in mounts if path == m[0] or path.startswith(m[0].rstrip("/") + "/")),
-               key=lambda m: len(m[0]), default=("", "unknown"))
+    best = max(
+        (m for m in mounts if path == m[0] or path.startswith(m[0].rstrip("/") + "/")),
+        key=lambda m: len(m[0]),
+        default=("", "unknown"),
+    )
     return best[1]
 
 
@@ -149,8 +170,10 @@ def time_epoch(loader, warmup: int, before_timing: Callable[[], None]) -> tuple[
     batches = iter(loader)
     for i in range(warmup):
         if next(batches, None) is None:
-            raise ValueError(f"bench loader: the epoch ended after {i} batch(es), within the {warmup}-batch "
-                             "warm-up; use more clips or a smaller --batch-size")
+            raise ValueError(
+                f"bench loader: the epoch ended after {i} batch(es), within the {warmup}-batch "
+                "warm-up; use more clips or a smaller --batch-size"
+            )
     before_timing()
     samples, start = 0, time.perf_counter()
     for batch in batches:
@@ -188,12 +211,12 @@ def _tar_bytes_read(files: list[Path], skipped: set[str]) -> int:
     return total
 
 
-def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Params,
-                  args: argparse.Namespace) -> dict:
+def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Params, args: argparse.Namespace) -> dict:
     """Time every (loader, workers, cache) ``args.repeats`` times; rows of median samples/s and the ratios."""
     per_clip = args.windows_per_clip or params.shards.localization.windows_per_clip
-    shard_params = derive(params.shards, {"shuffle_buffer": args.shuffle_buffer,
-                                          "localization.windows_per_clip": per_clip})
+    shard_params = derive(
+        params.shards, {"shuffle_buffer": args.shuffle_buffer, "localization.windows_per_clip": per_clip}
+    )
     window_s, seed, start_method = shard_params.localization.window_s, params.seed, shard_params.start_method
     dataset = PerFileLocalization(perfile_root, window_s, seed, windows_per_clip=per_clip)
     shard_files = sorted(p for p in Path(shards_dir).glob(f"{split}-*.tar"))
@@ -205,8 +228,15 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
 
     def make(loader: str, workers: int):
         if loader == "streaming":
-            view = localization_view(str(shards_dir), split, shard_params, batch_size=args.batch_size,
-                                     seed=seed, mode="train", with_logmel=False)
+            view = localization_view(
+                str(shards_dir),
+                split,
+                shard_params,
+                batch_size=args.batch_size,
+                seed=seed,
+                mode="train",
+                with_logmel=False,
+            )
             return make_loader(view, shard_params, workers=workers, ranks=1)
         return perfile_loader(dataset, args.batch_size, workers, start_method, seed)
 
@@ -230,24 +260,40 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
     for (name, workers, cache), measured in runs.items():
         per_run = [samples / seconds for samples, seconds in measured]
         rates[name, workers, cache] = statistics.median(per_run)
-        rows.append({"loader": name, "workers": workers, "cache": cache,
-                     "samples_per_s": rates[name, workers, cache], "timed_samples": measured[0][0],
-                     "all_runs_samples_per_s": [round(r, 1) for r in per_run]})
+        rows.append(
+            {
+                "loader": name,
+                "workers": workers,
+                "cache": cache,
+                "samples_per_s": rates[name, workers, cache],
+                "timed_samples": measured[0][0],
+                "all_runs_samples_per_s": [round(r, 1) for r in per_run],
+            }
+        )
     summary: dict = {}
     for cache in caches:
         for workers in args.workers:
             summary[f"ratio_streaming_over_per_file_w{workers}_{cache}"] = (
-                rates["streaming", workers, cache] / rates["per_file", workers, cache])
+                rates["streaming", workers, cache] / rates["per_file", workers, cache]
+            )
     summary[f"goal_ratio_ge_{GOAL_RATIO:g}_met"] = all(
-        v >= GOAL_RATIO for k, v in summary.items() if k.startswith("ratio_"))
+        v >= GOAL_RATIO for k, v in summary.items() if k.startswith("ratio_")
+    )
     n_samples = len(dataset)
-    summary.update({
-        "clips": len(dataset.clips), "windows_per_clip": per_clip, "samples_per_epoch": n_samples,
-        "batch_size": args.batch_size, "shards": len(shard_files), "filesystem": fs,
-        "cold_cache_method": cold_method, "per_file_files": len(perfile_files),
-        "shard_bytes_read_per_sample": _tar_bytes_read(shard_files, {"logmel.npy"}) / n_samples,
-        "per_file_bytes_read_per_sample": sum(_mean_size(perfile_files, suffix) for suffix in (".jpg", ".wav")),
-    })
+    summary.update(
+        {
+            "clips": len(dataset.clips),
+            "windows_per_clip": per_clip,
+            "samples_per_epoch": n_samples,
+            "batch_size": args.batch_size,
+            "shards": len(shard_files),
+            "filesystem": fs,
+            "cold_cache_method": cold_method,
+            "per_file_files": len(perfile_files),
+            "shard_bytes_read_per_sample": _tar_bytes_read(shard_files, {"logmel.npy"}) / n_samples,
+            "per_file_bytes_read_per_sample": sum(_mean_size(perfile_files, suffix) for suffix in (".jpg", ".wav")),
+        }
+    )
     return {"rows": rows, "summary": summary}
 
 
@@ -270,5 +316,6 @@ def run(params: Params, args: argparse.Namespace) -> dict:
         f"per_file: a map-style Dataset over frames/{{clip}}/NNN.jpg + audio/{{clip}}/{{second}}.wav "
         f"({s['per_file_files']} files, random access). warm: files in the page cache; cold: evicted after the "
         f"warm-up ({s['cold_cache_method']}), on {s['filesystem']}. Goal: streaming >= {GOAL_RATIO:g}x per-file "
-        "at equal workers.")
+        "at equal workers."
+    )
     return result

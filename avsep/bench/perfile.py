@@ -29,6 +29,7 @@ from avsep.shards.codec import decode_json, decode_wav, encode_wav
 from avsep.shards.reader import SharedEpoch, ShardSet
 from avsep.shards.samples import jpeg_chw
 from avsep.shards.views import AddNegatives, collate
+
 # The view's own helpers, so that both loaders pick the same windows and frames and decode alike.
 from avsep.shards.windows import _EPS, localization_draws
 
@@ -85,7 +86,7 @@ def explode_shards(location: str | Path, split: str, root: str | Path, window_s:
             length = round(window_s * rate)
             for i in range(n_windows):
                 start = round(i * window_s * rate)
-                (root / "audio" / key / f"{i}.wav").write_bytes(encode_wav(audio[start:start + length], rate))
+                (root / "audio" / key / f"{i}.wav").write_bytes(encode_wav(audio[start : start + length], rate))
             fps = float(info.get("fps", len(frames) / (len(audio) / rate)))
             rows.append((key, n_windows, len(frames), fps, ",".join(info.get("labels", []))))
     with open(root / INDEX_FILE, "w", newline="", encoding="utf-8") as fh:
@@ -114,8 +115,16 @@ class PerFileLocalization(Dataset):
             reader = csv.DictReader(fh)
             if tuple(reader.fieldnames or ()) != INDEX_COLUMNS:
                 raise PerFileLayoutError(f"{index}: columns {reader.fieldnames}, expected {list(INDEX_COLUMNS)}")
-            self.clips = [(r["key"], int(r["windows"]), int(r["frames"]), float(r["fps"]),
-                           [label for label in r["labels"].split(",") if label]) for r in reader]
+            self.clips = [
+                (
+                    r["key"],
+                    int(r["windows"]),
+                    int(r["frames"]),
+                    float(r["fps"]),
+                    [label for label in r["labels"].split(",") if label],
+                )
+                for r in reader
+            ]
         if not self.clips:
             raise PerFileLayoutError(f"{index}: no clips")
         self.items = [(c, j) for c, clip in enumerate(self.clips) for j in range(min(windows_per_clip, clip[1]))]
@@ -126,8 +135,9 @@ class PerFileLocalization(Dataset):
     def __getitem__(self, i: int) -> dict:
         clip, j = self.items[i]
         key, n_windows, n_frames, fps, labels = self.clips[clip]
-        start_s, frame = localization_draws(self.seed, self.epoch, key, n_windows, self.windows_per_clip,
-                                            self.window_s, fps, n_frames)[j]
+        start_s, frame = localization_draws(
+            self.seed, self.epoch, key, n_windows, self.windows_per_clip, self.window_s, fps, n_frames
+        )[j]
         path = self.root / "frames" / key / f"{frame:03d}.jpg"
         image = jpeg_chw(path.read_bytes(), str(path))
         audio, _ = decode_wav((self.root / "audio" / key / f"{round(start_s / self.window_s)}.wav").read_bytes())
@@ -144,11 +154,17 @@ class CollateWithNegatives:
         return self.negatives(collate(samples))
 
 
-def perfile_loader(dataset: PerFileLocalization, batch_size: int, workers: int, start_method: str,
-                   seed: int) -> DataLoader:
+def perfile_loader(
+    dataset: PerFileLocalization, batch_size: int, workers: int, start_method: str, seed: int
+) -> DataLoader:
     """A shuffled (seeded) DataLoader over ``dataset`` giving the view's batches: ``frame (B, 3, H, W)``,
     ``audio (B, S)``, ``negative (B,)``, ``key``, ``labels``, ``start_s``; one pass = one epoch."""
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
-                      generator=torch.Generator().manual_seed(seed),
-                      collate_fn=CollateWithNegatives(seed, start_method),
-                      multiprocessing_context=start_method if workers > 0 else None)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        generator=torch.Generator().manual_seed(seed),
+        collate_fn=CollateWithNegatives(seed, start_method),
+        multiprocessing_context=start_method if workers > 0 else None,
+    )

@@ -41,13 +41,21 @@ def write_result(name: str, result: dict, out_dir: str | Path = DEFAULT_DIR) -> 
     """Write ``result`` (must hold ``rows`` and ``summary``) with machine facts; return the two paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = {"benchmark": name, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": machine(), **result}
+    doc = {
+        "benchmark": name,
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **result,
+    }
     json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
     atomic_write_text(json_path, json.dumps(doc, indent=2, default=str) + "\n")
-    summary = "\n".join(f"- **{k}**: {v:.4g}" if isinstance(v, float) else f"- **{k}**: {v}"
-                        for k, v in result.get("summary", {}).items())
-    md = (f"# Benchmark: {name}\n\n{result.get('description', '')}\n\n{summary}\n\n"
-          f"{markdown_table(result.get('rows', []))}\nMachine: {doc['machine']}\n")
+    summary = "\n".join(
+        f"- **{k}**: {v:.4g}" if isinstance(v, float) else f"- **{k}**: {v}"
+        for k, v in result.get("summary", {}).items()
+    )
+    md = (
+        f"# Benchmark: {name}\n\n{result.get('description', '')}\n\n{summary}\n\n"
+        f"{markdown_table(result.get('rows', []))}\nMachine: {doc['machine']}\n"
+    )
     atomic_write_text(md_path, md)
     return json_path, md_path

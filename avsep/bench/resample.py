@@ -26,8 +26,12 @@ HELP = "separation windows resampled one by one: torchaudio.functional.resample 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windows", type=int, default=16, help="windows per batch (default 16: 8 two-mixes)")
-    parser.add_argument("--from-rate", type=int, default=None,
-                        help="rate of the stored audio in Hz (default: the feature preset's, 16000 for dsol)")
+    parser.add_argument(
+        "--from-rate",
+        type=int,
+        default=None,
+        help="rate of the stored audio in Hz (default: the feature preset's, 16000 for dsol)",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a loader worker uses 1)")
 
@@ -46,26 +50,46 @@ def run(params: Params, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     bar = tqdm(total=args.repeats, desc="bench resample", leave=False)
     try:
-        t = _interleaved_medians({
-            "torchaudio.functional.resample": lambda: [AF.resample(w, orig, new) for w in waves],
-            "avsep.features.resample (cached kernel)": lambda: [resample(w, orig, new) for w in waves],
-        }, args.repeats, bar)
+        t = _interleaved_medians(
+            {
+                "torchaudio.functional.resample": lambda: [AF.resample(w, orig, new) for w in waves],
+                "avsep.features.resample (cached kernel)": lambda: [resample(w, orig, new) for w in waves],
+            },
+            args.repeats,
+            bar,
+        )
     finally:
         bar.close()
         torch.set_num_threads(saved)
     diff = max(float((AF.resample(w, orig, new) - resample(w, orig, new)).abs().max()) for w in waves)
     base, base_min = t["torchaudio.functional.resample"]
-    rows = [{"implementation": impl, "threads": args.threads, "seconds": s, "min_seconds": m,
-             "windows_per_s": args.windows / s, "speedup_vs_functional": base / s, "speedup_of_minima": base_min / m}
-            for impl, (s, m) in t.items()]
-    summary = {"batch": f"{args.windows} windows of {n_in} samples, {orig} Hz -> {new} Hz",
-               "threads": args.threads, "functional_s": base, "cached_s": rows[1]["seconds"],
-               "speedup": rows[1]["speedup_vs_functional"], "speedup_of_minima": rows[1]["speedup_of_minima"],
-               "max_abs_diff": diff}
-    description = (f"{args.windows} synthetic windows ({n_in} samples at {orig} Hz, float32) resampled to {new} Hz "
-                   "one at a time, as the separation view does per window: torchaudio's functional call (kernel "
-                   "rebuilt per call) vs avsep.features.resample (kernel built once), CPU, "
-                   f"{args.threads} torch thread(s), median (and minimum) of {args.repeats} interleaved repeats "
-                   "after a warm-up. 'speedup' = functional time / cached time (medians); max_abs_diff is the "
-                   "largest sample difference between the two (waves peak near 0.55).")
+    rows = [
+        {
+            "implementation": impl,
+            "threads": args.threads,
+            "seconds": s,
+            "min_seconds": m,
+            "windows_per_s": args.windows / s,
+            "speedup_vs_functional": base / s,
+            "speedup_of_minima": base_min / m,
+        }
+        for impl, (s, m) in t.items()
+    ]
+    summary = {
+        "batch": f"{args.windows} windows of {n_in} samples, {orig} Hz -> {new} Hz",
+        "threads": args.threads,
+        "functional_s": base,
+        "cached_s": rows[1]["seconds"],
+        "speedup": rows[1]["speedup_vs_functional"],
+        "speedup_of_minima": rows[1]["speedup_of_minima"],
+        "max_abs_diff": diff,
+    }
+    description = (
+        f"{args.windows} synthetic windows ({n_in} samples at {orig} Hz, float32) resampled to {new} Hz "
+        "one at a time, as the separation view does per window: torchaudio's functional call (kernel "
+        "rebuilt per call) vs avsep.features.resample (kernel built once), CPU, "
+        f"{args.threads} torch thread(s), median (and minimum) of {args.repeats} interleaved repeats "
+        "after a warm-up. 'speedup' = functional time / cached time (medians); max_abs_diff is the "
+        "largest sample difference between the two (waves peak near 0.55)."
+    )
     return {"description": description, "summary": summary, "rows": rows}

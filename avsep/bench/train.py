@@ -42,11 +42,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=Path("data"), help="build folder holding shards/ (default data)")
     parser.add_argument("--stage", default=None, help="stage of the recipe to time (default: the first)")
     parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps (default 20)")
-    parser.add_argument("--warmup", type=int, default=3,
-                        help="steps run before timing starts: worker start, first shard reads, allocator (default 3)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="steps run before timing starts: worker start, first shard reads, allocator (default 3)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--against", action="append", default=[], metavar="KEY=VALUE",
-                        help="also time the stage with this parameter changed (repeatable) and report the ratio")
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also time the stage with this parameter changed (repeatable) and report the ratio",
+    )
 
 
 def result_name(args: argparse.Namespace) -> str:
@@ -96,7 +105,7 @@ def _stage(recipe, name: str | None):
         index = names.index(name)
     else:
         raise ValueError(f"bench train: recipe {recipe.name!r} has no stage {name!r} (stages: {', '.join(names)})")
-    builder = next(s.model for s in reversed(recipe.stages[:index + 1]) if s.model is not None)
+    builder = next(s.model for s in reversed(recipe.stages[: index + 1]) if s.model is not None)
     return index, recipe.stages[index], builder
 
 
@@ -124,15 +133,28 @@ def run(params, args: argparse.Namespace) -> dict:
     row, seconds, stage, index, count = _measure(params, args)
     rows = [row]
     device = row["device"]
-    summary = {k: row[k] for k in ("model", "stage", "device", "samples_per_s", "s_per_step", "batch_size",
-                                   "threads", "workers", "peak_rss_mb")}
+    summary = {
+        k: row[k]
+        for k in (
+            "model",
+            "stage",
+            "device",
+            "samples_per_s",
+            "s_per_step",
+            "batch_size",
+            "threads",
+            "workers",
+            "peak_rss_mb",
+        )
+    }
     description = (
         f"{args.model}, stage {stage!r} ({index + 1} of {count}) of its recipe over "
         f"{args.data}/shards, profile {params.profile}: {args.steps} optimizer steps timed after {args.warmup} "
         f"warm-up steps, each from one loss call to the next (data wait, forward, backward, optimizer, "
         f"logging), on {device} with {row['threads']} torch thread(s) and {row['workers']} DataLoader "
         "worker(s). Peak RSS: this process since it started, and the largest of its finished child processes "
-        "(DataLoader workers of finished epochs).")
+        "(DataLoader workers of finished epochs)."
+    )
     if alternative_params is not None:
         against = " ".join(args.against)
         alternative, _, _, _, _ = _measure(alternative_params, args)
@@ -141,8 +163,10 @@ def run(params, args: argparse.Namespace) -> dict:
         summary["against"] = against
         summary["against_samples_per_s"] = alternative["samples_per_s"]
         summary["ratio_samples_per_s"] = row["samples_per_s"] / alternative["samples_per_s"]
-        description += (f" The second row times the same stage with {against}, after the first in the same "
-                        "process (its peak RSS includes the first's).")
+        description += (
+            f" The second row times the same stage with {against}, after the first in the same "
+            "process (its peak RSS includes the first's)."
+        )
     return {"description": description, "rows": rows, "summary": summary, "step_seconds": seconds}
 
 
@@ -159,32 +183,54 @@ def _measure(params, args: argparse.Namespace):
     epochs, steps_per_epoch = _epochs_for(stage, needed)
     device = choose_device(params.train.device)
     timed = TimedLoss(stage.loss, device)
-    bench_stage = dataclasses.replace(stage, loss=timed, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                      model=builder, init_from=None, after_epoch=None)
+    bench_stage = dataclasses.replace(
+        stage,
+        loss=timed,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        model=builder,
+        init_from=None,
+        after_epoch=None,
+    )
     # No checkpoint inside the timed steps, no progress bar; everything else as params.train says.
     bench_params = derive(params, {"train.progress": False, "train.checkpoint_every": epochs * needed + 1})
     if device.type == "cuda":
         torch.cuda.init()  # the peak counters exist once CUDA is initialised: resetting them first is an error
         torch.cuda.reset_peak_memory_stats(device)
     with tempfile.TemporaryDirectory(prefix="avsep-bench-train-") as tmp:
-        train(Recipe(recipe.name, [bench_stage], recipe.params_sections), bench_params, Path(tmp) / "checkpoints",
-              Path(tmp) / "live", dvcyaml=None)
+        train(
+            Recipe(recipe.name, [bench_stage], recipe.params_sections),
+            bench_params,
+            Path(tmp) / "checkpoints",
+            Path(tmp) / "live",
+            dvcyaml=None,
+        )
     if len(timed.marks) < needed:
-        raise ValueError(f"bench train: stage {stage.name!r} ran only {len(timed.marks)} step(s) of the {needed} "
-                         f"needed (--warmup {args.warmup} + --steps {args.steps} + 1); use fewer steps or more data")
+        raise ValueError(
+            f"bench train: stage {stage.name!r} ran only {len(timed.marks)} step(s) of the {needed} "
+            f"needed (--warmup {args.warmup} + --steps {args.steps} + 1); use fewer steps or more data"
+        )
     seconds = timed.step_seconds(args.warmup, args.steps)
-    samples = sum(timed.sizes[args.warmup:args.warmup + args.steps])
+    samples = sum(timed.sizes[args.warmup : args.warmup + args.steps])
     total = sum(seconds)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _KB
     children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / _KB
     row = {
-        "model": args.model, "stage": stage.name, "device": str(device),
-        "samples_per_s": samples / total, "s_per_step": total / args.steps,
-        "s_per_step_median": statistics.median(seconds), "batch_size": samples / args.steps,
-        "steps": args.steps, "warmup": args.warmup, "threads": torch.get_num_threads(),
-        "workers": params.shards.workers, "peak_rss_mb": peak_rss, "peak_rss_children_mb": children_rss,
+        "model": args.model,
+        "stage": stage.name,
+        "device": str(device),
+        "samples_per_s": samples / total,
+        "s_per_step": total / args.steps,
+        "s_per_step_median": statistics.median(seconds),
+        "batch_size": samples / args.steps,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "threads": torch.get_num_threads(),
+        "workers": params.shards.workers,
+        "peak_rss_mb": peak_rss,
+        "peak_rss_children_mb": children_rss,
         "bf16": bool(params.train.bf16 and device.type == "cuda"),
     }
     if device.type == "cuda":
-        row["cuda_peak_mb"] = torch.cuda.max_memory_allocated(device) / _KB ** 2
+        row["cuda_peak_mb"] = torch.cuda.max_memory_allocated(device) / _KB**2
     return row, seconds, stage.name, index, len(recipe.stages)

@@ -28,8 +28,9 @@ DEMO_BUDGET_S = 180.0  # the demo world must render within 3 minutes on 2 cores
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", type=int, default=12, help="clips to render and encode (default 12)")
-    parser.add_argument("--redraw-clips", type=int, default=2,
-                        help="clips drawn by the naive redraw-every-frame renderer (default 2)")
+    parser.add_argument(
+        "--redraw-clips", type=int, default=2, help="clips drawn by the naive redraw-every-frame renderer (default 2)"
+    )
 
 
 def _spread(specs: list, n: int) -> list:
@@ -46,8 +47,9 @@ def _redraw_seconds(spec, world) -> float:
     for _ in range(world.n_frames()):
         frame[:] = 0
         for name in spec.classes:
-            sprite = draw_sprite(name, world.height // 3, 1.0, rng.uniform(-1, 1) * world.rotation_deg,
-                                 world.colour_jitter, rng)
+            sprite = draw_sprite(
+                name, world.height // 3, 1.0, rng.uniform(-1, 1) * world.rotation_deg, world.colour_jitter, rng
+            )
             h, w = (min(a, b) for a, b in zip(sprite.alpha.shape[:2], frame.shape[:2]))
             a = sprite.alpha[:h, :w]
             frame[:h, :w] = frame[:h, :w] * (1 - a) + sprite.rgb[:h, :w] * a
@@ -64,13 +66,20 @@ def run(params: Params, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for spec in tqdm(specs, desc="bench world", unit="clip"):
             s = write_clip(spec, world, encode, Path(tmp), fingerprint)
-            rows.append({"clip_id": spec.clip_id, "objects": len(spec.classes), "audio_s": s["audio"],
-                         "drawing_s": s["drawing"], "encoding_s": s["encoding"],
-                         "cpu_s": s["cpu"] + s["encoder_cpu"]})
+            rows.append(
+                {
+                    "clip_id": spec.clip_id,
+                    "objects": len(spec.classes),
+                    "audio_s": s["audio"],
+                    "drawing_s": s["drawing"],
+                    "encoding_s": s["encoding"],
+                    "cpu_s": s["cpu"] + s["encoder_cpu"],
+                }
+            )
     cpu = sum(r["cpu_s"] for r in rows)
     stages = {k: sum(r[f"{k}_s"] for r in rows) for k in ("audio", "drawing", "encoding")}
     total = sum(stages.values())
-    redraw_specs = specs[:args.redraw_clips]
+    redraw_specs = specs[: args.redraw_clips]
     ours = [render_clip(spec, world).seconds["drawing"] for spec in redraw_specs]
     naive = [_redraw_seconds(spec, world) for spec in redraw_specs]
     n_demo = sum(getattr(params.world.counts.demo, split).total() for split in ("train", "val", "test"))
@@ -87,9 +96,11 @@ def run(params: Params, args) -> dict:
         "demo_within_budget": demo_estimate <= DEMO_BUDGET_S,
     }
     return {
-        "description": (f"{len(rows)} clips of {world.duration_s:g} s at {world.width}x{world.height}, "
-                        f"{world.fps:g} fps, encoded with x264 preset {encode.preset} ({encode.threads} "
-                        "thread) + AAC; CPU = this process + ffmpeg. Redraw = every sprite drawn every frame."),
+        "description": (
+            f"{len(rows)} clips of {world.duration_s:g} s at {world.width}x{world.height}, "
+            f"{world.fps:g} fps, encoded with x264 preset {encode.preset} ({encode.threads} "
+            "thread) + AAC; CPU = this process + ffmpeg. Redraw = every sprite drawn every frame."
+        ),
         "rows": rows,
         "summary": summary,
     }

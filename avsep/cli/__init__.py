@@ -13,8 +13,17 @@ from typing import Sequence
 
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
 
-COMMANDS = ("avsep.cli.bench", "avsep.cli.build", "avsep.cli.evaluate", "avsep.cli.experiment",
-            "avsep.cli.params", "avsep.cli.report", "avsep.cli.serve", "avsep.cli.train", "avsep.cli.world")
+COMMANDS = (
+    "avsep.cli.bench",
+    "avsep.cli.build",
+    "avsep.cli.evaluate",
+    "avsep.cli.experiment",
+    "avsep.cli.params",
+    "avsep.cli.report",
+    "avsep.cli.serve",
+    "avsep.cli.train",
+    "avsep.cli.world",
+)
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -22,7 +31,11 @@ def common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file (default: params.yaml)")
     common.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override one parameter, e.g. --set world.seed=3 (repeatable)",
     )
     return common

@@ -15,8 +15,11 @@ NAMES = {module.rsplit(".", 1)[-1]: module for module in BENCHMARKS}
 
 
 def register(sub, common) -> None:
-    bench = sub.add_parser("bench", help="measure speed and memory against the alternative",
-                           description=f"benchmarks: {', '.join(sorted(NAMES))}; `avsep bench NAME --help` for options")
+    bench = sub.add_parser(
+        "bench",
+        help="measure speed and memory against the alternative",
+        description=f"benchmarks: {', '.join(sorted(NAMES))}; `avsep bench NAME --help` for options",
+    )
     bench.add_argument("benchmark", choices=sorted(NAMES), metavar="NAME", help=", ".join(sorted(NAMES)))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options")
     bench.set_defaults(func=run)
@@ -27,8 +30,9 @@ def run(args) -> int:
     from avsep.cli import common_parser, params_from
 
     module = importlib.import_module(NAMES[args.benchmark])
-    parser = argparse.ArgumentParser(prog=f"avsep bench {module.NAME}", description=module.HELP,
-                                     parents=[common_parser()])
+    parser = argparse.ArgumentParser(
+        prog=f"avsep bench {module.NAME}", description=module.HELP, parents=[common_parser()]
+    )
     parser.add_argument("--out-dir", default="reports/benchmarks", help="where the JSON and markdown go")
     module.add_arguments(parser)
     options = parser.parse_args(args.rest)

@@ -23,8 +23,12 @@ def run(args) -> int:
 
     from avsep.config import derive
 
-    given = {"dataset.source": args.source, "dataset.index": args.index, "build.out_dir": args.out,
-             "build.runner": args.runner}
+    given = {
+        "dataset.source": args.source,
+        "dataset.index": args.index,
+        "build.out_dir": args.out,
+        "build.runner": args.runner,
+    }
     params = derive(params_from(args), {key: value for key, value in given.items() if value is not None})
     result = run_build(params)
     print(json.dumps({k: result[k] for k in ("clips", "ok", "failed", "failed_by_step", "per_curriculum")}))

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("evaluate", parents=[common],
-                       help="evaluate a model or baseline on a split: metrics JSON and heatmap overlays")
+    p = sub.add_parser(
+        "evaluate", parents=[common], help="evaluate a model or baseline on a split: metrics JSON and heatmap overlays"
+    )
     p.add_argument("model", help="method name, e.g. whole_image, centre_prior, random, avc, attention, sop, dsol")
     p.add_argument("--split", default="test", help="split of the shard sets (default: test)")
     p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
-    p.add_argument("--checkpoint", default=None,
-                   help="weights to evaluate: a checkpoint file, or a folder of `avsep train --checkpoints` (its last "
-                        "stage is read) (default: DATA/models/MODEL/<last stage>.pt, as avsep train wrote)")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="weights to evaluate: a checkpoint file, or a folder of `avsep train --checkpoints` (its last "
+        "stage is read) (default: DATA/models/MODEL/<last stage>.pt, as avsep train wrote)",
+    )
     p.add_argument("--metrics-dir", default=None, help="where MODEL.json goes (default: report.metrics_dir)")
     p.add_argument("--figures-dir", default=None, help="overlays go to DIR/MODEL/ (default: report.figures_dir)")
     p.add_argument("--overlays", type=int, default=4, help="overlay PNGs per subset (default 4; 0: none)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the profile's batch size")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: shards.workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--variant", default=None,
-                   help="name of an ablation's configuration, e.g. lambda=0.8: writes MODEL.VARIANT.json, a row of "
-                        "the report's ablation tables")
+    p.add_argument(
+        "--variant",
+        default=None,
+        help="name of an ablation's configuration, e.g. lambda=0.8: writes MODEL.VARIANT.json, a row of "
+        "the report's ablation tables",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,16 +45,29 @@ def run(args) -> int:
         print("avsep evaluate: --overlays must be >= 0 and --batch-size >= 1", file=sys.stderr)
         return 2
     try:
-        doc = evaluate_model(args.model, params, Path(args.data or params.build.out_dir), split=args.split,
-                             checkpoint=args.checkpoint, metrics_dir=args.metrics_dir, figures_dir=args.figures_dir,
-                             batch_size=args.batch_size, workers=args.workers, overlays=args.overlays,
-                             progress=not args.no_progress, variant=args.variant)
+        doc = evaluate_model(
+            args.model,
+            params,
+            Path(args.data or params.build.out_dir),
+            split=args.split,
+            checkpoint=args.checkpoint,
+            metrics_dir=args.metrics_dir,
+            figures_dir=args.figures_dir,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            overlays=args.overlays,
+            progress=not args.no_progress,
+            variant=args.variant,
+        )
     except (KeyError, ValueError, CheckpointError, ShardSetError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"avsep evaluate: {message}", file=sys.stderr)
         return 2
     for key, entry in doc["protocols"].items():
-        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()
-                 if k in ("ciou@0.3", "ciou@0.5", "auc", "nsa", "accuracy", "mae", "sdr", "n")}
+        shown = {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in entry.items()
+            if k in ("ciou@0.3", "ciou@0.5", "auc", "nsa", "accuracy", "mae", "sdr", "n")
+        }
         print(f"{args.model} {key}: {shown}")
     return 0

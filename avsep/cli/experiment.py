@@ -9,10 +9,16 @@ NAMES = ("curriculum-effect", "curriculum-order", "localization", "probe", "coun
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("experiment", parents=[common],
-                       help="run the curriculum/localization/probe/counting experiments")
-    p.add_argument("names", nargs="+", choices=[*NAMES, "all"], metavar="NAME",
-                   help=f"one or more of {', '.join(NAMES)}, or all (runs are shared between experiments)")
+    p = sub.add_parser(
+        "experiment", parents=[common], help="run the curriculum/localization/probe/counting experiments"
+    )
+    p.add_argument(
+        "names",
+        nargs="+",
+        choices=[*NAMES, "all"],
+        metavar="NAME",
+        help=f"one or more of {', '.join(NAMES)}, or all (runs are shared between experiments)",
+    )
     p.add_argument("--data", default=None, help="build folder holding shards/ (default: params build.out_dir)")
     p.set_defaults(func=run)
 

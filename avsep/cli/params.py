@@ -5,16 +5,18 @@ from __future__ import annotations
 
 def register(sub, common) -> None:
     p = sub.add_parser(
-        "params", parents=[common],
+        "params",
+        parents=[common],
         help="print the resolved parameters as commented YAML, or regenerate params.yaml from the schema",
         description="Without --write/--check: print every parameter the run would use (--params and --set "
-                    "applied, defaults filled in), each with its description. --write FILE writes the values of "
-                    "--params (with --set) as commented YAML; --check FILE fails when FILE differs from that.",
+        "applied, defaults filled in), each with its description. --write FILE writes the values of "
+        "--params (with --set) as commented YAML; --check FILE fails when FILE differs from that.",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", metavar="FILE", default=None, help="write the commented values to FILE")
-    mode.add_argument("--check", metavar="FILE", default=None,
-                      help="exit 1 when FILE is not the rendering of its own values")
+    mode.add_argument(
+        "--check", metavar="FILE", default=None, help="exit 1 when FILE is not the rendering of its own values"
+    )
     p.set_defaults(func=run)
 
 
@@ -30,8 +32,7 @@ def run(args) -> int:
         path = Path(args.check)
         expected = render_params_yaml(load_tree(path, args.overrides))
         if path.read_text(encoding="utf-8") != expected:
-            print(f"avsep params: {path} differs from the rendering of its values; run `{REGENERATE}`",
-                  file=sys.stderr)
+            print(f"avsep params: {path} differs from the rendering of its values; run `{REGENERATE}`", file=sys.stderr)
             return 1
         print(f"{path}: up to date")
         return 0

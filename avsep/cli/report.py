@@ -4,11 +4,15 @@ from __future__ import annotations
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("report", parents=[common],
-                       help="write the report (tables beside the papers' numbers, plots, dataset, environment)")
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write the report (tables beside the papers' numbers, plots, dataset, environment)",
+    )
     p.add_argument("--out-dir", default=None, help="output folder (default: report.out_dir from params)")
-    p.add_argument("--check", action="store_true",
-                   help="render the page in headless Chromium and fail if any image did not load")
+    p.add_argument(
+        "--check", action="store_true", help="render the page in headless Chromium and fail if any image did not load"
+    )
     p.add_argument("--screenshot", default=None, metavar="PNG", help="with --check: also save a screenshot")
     p.set_defaults(func=run)
 
@@ -37,8 +41,11 @@ def run(args) -> int:
             print(f"avsep report --check: {exc}", file=sys.stderr)
             return 3
         if result.broken:
-            print(f"avsep report --check: {len(result.broken)} of {result.images} images did not load: "
-                  f"{', '.join(result.broken)}", file=sys.stderr)
+            print(
+                f"avsep report --check: {len(result.broken)} of {result.images} images did not load: "
+                f"{', '.join(result.broken)}",
+                file=sys.stderr,
+            )
             return 1
         print(f"browser check: all {result.images} images loaded")
     return 0

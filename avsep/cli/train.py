@@ -12,8 +12,11 @@ def register(sub, common) -> None:
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: DATA/models/MODEL)")
     p.add_argument("--logs", default=None, help="DVCLive folder (default: dvclive/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of this run")
-    p.add_argument("--no-dvcyaml", action="store_true",
-                   help="no dvc.yaml in the DVCLive folder (a dvc.yaml stage declares its metrics and plots)")
+    p.add_argument(
+        "--no-dvcyaml",
+        action="store_true",
+        help="no dvc.yaml in the DVCLive folder (a dvc.yaml stage declares its metrics and plots)",
+    )
     p.set_defaults(func=run)
 
 
@@ -27,7 +30,6 @@ def run(args) -> int:
     recipe = method(args.model).recipe(params, data)
     checkpoints = Path(args.checkpoints or data / "models" / args.model)
     logs = Path(args.logs or Path("dvclive") / args.model)
-    result = train(recipe, params, checkpoints, logs, resume=args.resume,
-                   dvcyaml=None if args.no_dvcyaml else "auto")
+    result = train(recipe, params, checkpoints, logs, resume=args.resume, dvcyaml=None if args.no_dvcyaml else "auto")
     print(f"trained {args.model}: {result.global_step} steps; checkpoints in {checkpoints}, logs in {logs}")
     return 0

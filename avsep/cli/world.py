@@ -4,13 +4,21 @@ from __future__ import annotations
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("world", parents=[common],
-                       help="render the procedural audiovisual world: mp4s, ground-truth JSONs and index.csv")
+    p = sub.add_parser(
+        "world",
+        parents=[common],
+        help="render the procedural audiovisual world: mp4s, ground-truth JSONs and index.csv",
+    )
     p.add_argument("--out", default="data/world", help="output folder (default: data/world)")
     p.add_argument("--seed", type=int, default=None, help="world seed (default: world.seed from params)")
     p.add_argument("--workers", type=int, default=None, help="render processes (default: world.workers)")
-    p.add_argument("--preview", type=int, default=None, metavar="N",
-                   help="instead of the world, write OUT/preview.png: N clips, boxes and log-mel")
+    p.add_argument(
+        "--preview",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of the world, write OUT/preview.png: N clips, boxes and log-mel",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -38,8 +46,9 @@ def run(args) -> int:
     from avsep.world.writer import WorldError, write_world
 
     try:
-        index, timings = write_world(params.world, params.media.encode, out, workers=args.workers,
-                                     progress=not args.no_progress)
+        index, timings = write_world(
+            params.world, params.media.encode, out, workers=args.workers, progress=not args.no_progress
+        )
     except WorldError as exc:
         print(f"avsep world: {exc}", file=sys.stderr)
         return 2

@@ -23,8 +23,17 @@ from pydantic import BaseModel, ValidationError
 
 from avsep.config.schema import Params
 
-__all__ = ["Params", "ParamsError", "load_params", "load_tree", "derive", "with_overrides", "params_hash",
-           "parse_override", "DEFAULT_PARAMS"]
+__all__ = [
+    "Params",
+    "ParamsError",
+    "load_params",
+    "load_tree",
+    "derive",
+    "with_overrides",
+    "params_hash",
+    "parse_override",
+    "DEFAULT_PARAMS",
+]
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -35,11 +35,13 @@ class CorrespondenceParams(Section):
     )
     weight_decay: float = Field(1e-5, ge=0, description="Adam weight decay (Objects that Sound: 1e-5)")
     logit_scale_init: float = Field(
-        5.0, gt=0,
+        5.0,
+        gt=0,
         description="calibration logit = scale * similarity + bias: the scale's start",
     )
     temperature: float = Field(
-        1.0, gt=0,
+        1.0,
+        gt=0,
         description="attention only: softmax over positions of cos / temperature (Senocak: 1, plain cosine)",
     )
     negatives: Literal["one", "batch"] = Field(
@@ -61,7 +63,8 @@ class CorrespondenceParams(Section):
 
 class BaselinesParams(Section):
     grid: int = Field(
-        14, ge=1,
+        14,
+        ge=1,
         description="side of the random / whole_image / centre_prior maps (resized to map_size to score)",
     )
     centre_sigma: float = Field(0.25, gt=0, description="centre_prior: Gaussian std as a fraction of the frame side")

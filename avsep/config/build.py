@@ -22,7 +22,9 @@ class BuildParams(Section):
     fps: float = Field(4.0, gt=0, description="frames stored per second (DSOL samples frames at 4 fps)")
     frame_size: int = Field(128, ge=16, le=1024, description="stored frames are frame_size x frame_size")
     sample_rate: int = Field(
-        16000, ge=8000, le=48000,
+        16000,
+        ge=8000,
+        le=48000,
         description="stored mono audio; must match the features preset's rate",
     )
     clip_seconds: float | None = Field(None, gt=0, description="null: each record's own [start, end]")

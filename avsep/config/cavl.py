@@ -35,7 +35,8 @@ class CAVLParams(Section):
     iterations: int = Field(4, ge=1, description="soft k-means iterations (assignment / centre updates)")
     z: float = Field(30.0, gt=0, description="magnitude of the soft k-means assignment softmax(-z*d)")
     background_clusters: int = Field(
-        1, ge=0,
+        1,
+        ge=0,
         description="visual centres beyond k for the non-sounding rest of the frame (docs/models/cavl.md)",
     )
     alignment: Literal["structural", "scene"] = Field(

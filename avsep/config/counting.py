@@ -7,11 +7,14 @@ from pydantic import Field, model_validator
 from avsep.config.base import Section
 from avsep.config.dmc import PerProfile
 
+
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
     mosaic: float = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description=(
             "share of each training batch replaced by mosaics: 1-4 other clips of the batch, each clip's "
             "motion map shrunk into a cell of a 2x2 grid and its audio added; the target is the sum of "
@@ -24,7 +27,8 @@ class CountingAugment(Section):
     )
     max_mosaic_count: int = Field(6, ge=1, description="clips that would take a mosaic past this count are left out")
     pool: int = Field(
-        32, ge=0,
+        32,
+        ge=0,
         description=(
             "memory: true: mosaic cells are drawn from this many clips taken at random from the whole "
             "training set with each batch (so mostly solos, as the set is); 0 (or streaming): from the "
@@ -33,7 +37,9 @@ class CountingAugment(Section):
     )
     gain_db: float = Field(3.0, ge=0, description="each mosaic clip's audio gain is uniform in +-gain_db")
     zoom_min: float = Field(
-        0.6, gt=0, le=1,
+        0.6,
+        gt=0,
+        le=1,
         description="the other samples: half of them shrunk by U(zoom_min, 1) and placed anywhere",
     )
     flip: bool = Field(True, description="mirror the motion map half of the time")
@@ -49,7 +55,8 @@ class CountingAugment(Section):
 class CountingParams(Section):
     shard_set: str = Field("clips", description="evaluated on, and predictions written for, every clip of this set")
     train_sets: list[str] = Field(
-        default_factory=lambda: ["C1", "C2", "C3", "C4"], min_length=1,
+        default_factory=lambda: ["C1", "C2", "C3", "C4"],
+        min_length=1,
         description=(
             "trained on these sets, a share of each in every batch: C1..C4 balances the counts (most of the "
             "world's clips are solos, and a counter trained on them all says one to everything); [clips] "
@@ -58,7 +65,8 @@ class CountingParams(Section):
     )
     window_s: float = Field(6.0, gt=0, description="seconds per sample: the world's whole clip (AudioSet: 10)")
     streams: list[Literal["motion", "audio"]] = Field(
-        default_factory=lambda: ["motion"], min_length=1,
+        default_factory=lambda: ["motion"],
+        min_length=1,
         description=(
             "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "
             "audio: the audio ResNet-18 on the window's log-mel; their pooled features are the Poisson "
@@ -67,15 +75,15 @@ class CountingParams(Section):
         ),
     )
     members: int = Field(
-        3, ge=1,
+        3,
+        ge=1,
         description=(
-            "independent counters trained side by side on the same batches; the prediction averages their "
-            "log-rates"
+            "independent counters trained side by side on the same batches; the prediction averages their log-rates"
         ),
     )
     augment: CountingAugment = Field(
         CountingAugment(),
-        description="training only (docs/models/cavl.md, \"The counter\")",
+        description='training only (docs/models/cavl.md, "The counter")',
     )
     memory: bool = Field(
         True,
@@ -85,7 +93,8 @@ class CountingParams(Section):
         ),
     )
     shuffle_buffer: int = Field(
-        50, ge=0,
+        50,
+        ge=0,
         description=(
             "memory: false: samples each training view holds for shuffling (shards.shuffle_buffer for the "
             "counter's views); small, as C3 and C4 hold few train clips and a view re-fills its buffer "
@@ -100,14 +109,15 @@ class CountingParams(Section):
     lr: PerProfile = Field(PerProfile(paper=1e-4, demo=2e-3), description="Adam learning rate per profile")
     weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay")
     warmup_frac: float = Field(
-        0.15, ge=0, lt=1,
+        0.15,
+        ge=0,
+        lt=1,
         description="linear warm-up over this share of the steps, then cosine decay to 0",
     )
     epochs: PerProfile = Field(
         PerProfile(paper=100, demo=150),
         description=(
-            "passes over the training sets per profile (demo: 3,000 steps of 16 with 3 members; "
-            "docs/models/cavl.md)"
+            "passes over the training sets per profile (demo: 3,000 steps of 16 with 3 members; docs/models/cavl.md)"
         ),
     )
     predictions: str = Field(

@@ -12,14 +12,16 @@ SourceName = Literal["world", "music", "audioset", "soundnet_flickr", "esc50", "
 class DownloadParams(Section):
     retries: int = Field(3, ge=0, description="extra attempts after a transient failure (timeout, reset, 5xx)")
     backoff_s: float = Field(
-        1.0, ge=0,
+        1.0,
+        ge=0,
         description="first wait; multiplied by backoff_factor per retry, capped at backoff_max_s",
     )
     backoff_factor: float = Field(2.0, ge=1, description="multiplier of the wait per retry")
     backoff_max_s: float = Field(60.0, ge=0, description="cap on one wait")
     timeout_s: float = Field(30.0, gt=0, description="one socket operation (connect or one read)")
     total_timeout_s: float = Field(
-        1800.0, gt=0,
+        1800.0,
+        gt=0,
         description="one attempt at one file; a trickling server is cut off (transient)",
     )
     max_bytes: int = Field(2 * 1024**3, gt=0, description="larger files are refused (permanent)")
@@ -49,7 +51,7 @@ class DatasetParams(Section):
     vocabulary: list[str] = Field([], description="class names or AudioSet MIDs to keep; empty keeps every label")
     vocabulary_descendants: bool = Field(
         False,
-        description="AudioSet: an entry also admits its descendants (e.g. \"Musical instrument\")",
+        description='AudioSet: an entry also admits its descendants (e.g. "Musical instrument")',
     )
     unknown_label: Literal["error", "drop"] = Field(
         "error",
@@ -61,7 +63,9 @@ class DatasetParams(Section):
     )
     label_max_len: int = Field(200, gt=0, description="longer labels are index errors")
     clip_id_max_len: int = Field(
-        100, ge=24, le=200,
+        100,
+        ge=24,
+        le=200,
         description="safe clip ids are cut to this (with a hash suffix) to fit any filesystem",
     )
     folder_extensions: list[str] = Field(
@@ -70,7 +74,8 @@ class DatasetParams(Section):
     )
     music_test_per_class: int = Field(5, ge=0, description="DSOL split: first five solo videos of each class are test")
     music_duet_test_per_class: int = Field(
-        2, ge=0,
+        2,
+        ge=0,
         description="DSOL split: first two duet videos of each pair are test",
     )
     soundnet_annotation_dir: str = Field(

@@ -53,7 +53,8 @@ class DMCParams(Section):
     iterations: int = Field(3, ge=1, description="T of Algorithm 1 (original: 3 routings; simplified: 4)")
     visual_clusters: int = Field(2, ge=1, description="sound-maker and the rest (the paper's localization setting)")
     audio_clusters: int = Field(
-        2, ge=1,
+        2,
+        ge=1,
         description="max_margin pairs centre i of each modality: equal to visual_clusters",
     )
     z: Magnitudes = Field(Magnitudes(), description="magnitude of softmax(-z*d), per distance (Eq. 3)")
@@ -91,6 +92,8 @@ class DMCParams(Section):
     @model_validator(mode="after")
     def _paired_centres(self):
         if self.loss == "max_margin" and self.visual_clusters != self.audio_clusters:
-            raise ValueError(f"loss max_margin pairs centre i of each modality (Eq. 8): visual_clusters "
-                             f"{self.visual_clusters} != audio_clusters {self.audio_clusters}")
+            raise ValueError(
+                f"loss max_margin pairs centre i of each modality (Eq. 8): visual_clusters "
+                f"{self.visual_clusters} != audio_clusters {self.audio_clusters}"
+            )
         return self

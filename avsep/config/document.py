@@ -60,8 +60,10 @@ def render_params_yaml(values: Mapping[str, Any], model: type[BaseModel] = Param
 
 def _header(model: type[BaseModel]) -> str:
     doc = " ".join((model.__doc__ or "").split())
-    return f"{doc} Generated from the schema's descriptions (avsep/config/) by `{REGENERATE}`: edit values here, " \
-           "descriptions there."
+    return (
+        f"{doc} Generated from the schema's descriptions (avsep/config/) by `{REGENERATE}`: edit values here, "
+        "descriptions there."
+    )
 
 
 def _block(model: type[BaseModel], values: Mapping[str, Any], depth: int, path: str) -> list[str]:

@@ -31,8 +31,9 @@ class DsolParams(Section):
     train_split: str = Field("train", description="split both stages train on")
     embed_dim: int = Field(128, ge=1, description="audio/visual embedding heads")
     scale_init: float = Field(
-        5.0, gt=0,
-        description="initial weight of the bias-free 1x1 conv before the sigmoid (\"parameterized sigmoid\")",
+        5.0,
+        gt=0,
+        description='initial weight of the bias-free 1x1 conv before the sigmoid ("parameterized sigmoid")',
     )
     # Stage one (Eq. 1-3)
     epochs_one: PerProfile = Field(
@@ -42,19 +43,21 @@ class DsolParams(Section):
     lr_one: PerProfile = Field(
         PerProfile(paper=1e-4, demo=1e-4),
         description=(
-            "Adam, stage one localization (the paper's rate keeps the pre-trained features; "
-            "docs/models/dsol.md)"
+            "Adam, stage one localization (the paper's rate keeps the pre-trained features; docs/models/dsol.md)"
         ),
     )
     weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay of both stages")
     mask_threshold: float = Field(
-        0.05, ge=0, lt=1,
+        0.05,
+        ge=0,
+        lt=1,
         description="object mask = localization map > this (Table 4: 0.03 / 0.05 / 0.07)",
     )
     mask_dilation: int = Field(1, ge=0, description="the mask is dilated by this many pixels")
     clusters: int = Field(11, ge=2, description="k of the k-means dictionary (Eq. 3; Table 4: 11 / 13 / 20)")
     cluster_from_epoch: int = Field(
-        1, ge=1,
+        1,
+        ge=1,
         description="first clustering round after this many epochs, then after every epoch",
     )
     kmeans_n_init: int = Field(10, ge=1, description="k-means restarts")
@@ -69,7 +72,9 @@ class DsolParams(Section):
     )
     lr_two: PerProfile = Field(PerProfile(paper=1e-4, demo=1e-4), description="Adam, stage two")
     lambda_: float = Field(
-        0.5, ge=0, alias="lambda",
+        0.5,
+        ge=0,
+        alias="lambda",
         description="L2 = Lc + lambda * L1 (Eq. 8; Table 3: 0.3 / 0.5 / 0.8 / 1.0 / 1.5)",
     )
     use_l1: bool = Field(True, description="Table 5: localization loss in stage two")

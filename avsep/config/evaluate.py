@@ -28,7 +28,8 @@ def _check_protocols(names: list[str], known: tuple[str, ...], field: str) -> li
 
 class LocalizationEvalParams(Section):
     map_size: int = Field(
-        224, ge=1,
+        224,
+        ge=1,
         description="maps resized (bilinear, as OpenCV) and boxes drawn at this side in pixels",
     )
     single_source: list[str] = Field(
@@ -41,7 +42,8 @@ class LocalizationEvalParams(Section):
     )
     thresholds: list[float] = Field([0.3, 0.5], description="report cIoU@t, the fraction of samples with cIoU >= t")
     nsa_tau: float = Field(
-        0.2, ge=0,
+        0.2,
+        ge=0,
         description="DSOL NSA: a silent class's pixel counts as silent when its map value <= tau",
     )
 
@@ -70,11 +72,13 @@ class SeparationEvalParams(Section):
         description="mir_eval (reference) | fast_bss_eval (same within 0.01 dB, faster; docs/benchmarks.md)",
     )
     silence_threshold: float = Field(
-        1e-5, ge=0,
+        1e-5,
+        ge=0,
         description="skip samples with a reference/estimate whose sum(|x|) <= this (Sound of Pixels)",
     )
     workers: int = Field(
-        2, ge=0,
+        2,
+        ge=0,
         description="processes that score the mixtures (NMF-MFCC, ideal masks, BSS); 0 = in-process",
     )
 
@@ -87,7 +91,8 @@ class ProbeEvalParams(Section):
 
 class CountingEvalParams(Section):
     cap: int | None = Field(
-        4, ge=1,
+        4,
+        ge=1,
         description="counts >= cap are one class (C4 = four or more); null compares exact counts",
     )
 

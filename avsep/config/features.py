@@ -25,7 +25,8 @@ class FeatureParams(Section):
         description="constant (zeros; librosa >= 0.10) | reflect (librosa < 0.10)",
     )
     spectrum_power: float = Field(
-        1.0, gt=0,
+        1.0,
+        gt=0,
         description="mel filterbank on |X|**p: 1 = magnitude (DSOL), 2 = power (MSSL)",
     )
     n_mels: int | None = Field(64, ge=1, description="mel bands; null = linear STFT magnitude only")
@@ -41,6 +42,7 @@ class FeatureParams(Section):
     top_db: float | None = Field(None, ge=0, description="power_to_db: floor at (clip max - top_db); null = no floor")
     log_eps: float = Field(1e-10, gt=0, description="offset of log")
     logfreq_bins: int | None = Field(
-        None, ge=2,
+        None,
+        ge=2,
         description="rows of the Sound-of-Pixels log-frequency warp; null = no warp",
     )

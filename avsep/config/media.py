@@ -22,21 +22,24 @@ class MediaParams(Section):
         description="a clip shorter than asked: pad with silence/last frame, or refuse",
     )
     short_tolerance_s: float = Field(
-        0.1, ge=0,
+        0.1,
+        ge=0,
         description=(
             "shortfalls up to this are padded even under refuse: AAC priming and container rounding make "
             "audio and video end a few tens of milliseconds apart in ordinary files"
         ),
     )
     seek_margin_s: float = Field(
-        0.5, ge=0,
+        0.5,
+        ge=0,
         description=(
             "seek this far before start_s and cut exactly with filters: covers one audio codec frame (and "
             "its decoder warm-up) at any rate down to 8 kHz, where ffmpeg's own seek is only frame-accurate"
         ),
     )
     max_pixels: int = Field(
-        4096 * 4096, gt=0,
+        4096 * 4096,
+        gt=0,
         description="width*height above this is refused before decoding (4096x4096)",
     )
     timeout_s: float = Field(600.0, gt=0, description="one ffmpeg call may not run longer than this")

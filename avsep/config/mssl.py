@@ -29,8 +29,7 @@ class MsslParams(Section):
     audio: Literal["crnn", "resnet18"] = Field(
         "crnn",
         description=(
-            "crnn (paper: 2-D convs + GRU) | resnet18 (released code; starts from the pre-trained audio "
-            "backbone)"
+            "crnn (paper: 2-D convs + GRU) | resnet18 (released code; starts from the pre-trained audio backbone)"
         ),
     )
     cam: Literal["gradcam", "cam"] = Field(
@@ -50,7 +49,9 @@ class MsslParams(Section):
     embed_dim: int = Field(128, ge=1, description="alignment embedding width (Eq. 6)")
     margin: float = Field(1.4, gt=0, description="Delta of the contrastive alignment (Eq. 7)")
     class_threshold: float = Field(
-        0.3, ge=0, lt=1,
+        0.3,
+        ge=0,
+        lt=1,
         description="a class is aligned (and mapped at test) when its probability exceeds this",
     )
     epochs_one: PerProfile = Field(

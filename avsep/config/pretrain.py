@@ -49,6 +49,8 @@ class PretrainParams(Section):
     def _known(cls, methods: list[str]) -> list[str]:
         unknown = [m for m in methods if m not in METHODS_WITH_RESNETS]
         if unknown:
-            raise ValueError(f"pretrain.methods: {', '.join(unknown)} have no ResNet-18 backbone to start from the "
-                             f"pre-trained weights; expected some of {', '.join(METHODS_WITH_RESNETS)}")
+            raise ValueError(
+                f"pretrain.methods: {', '.join(unknown)} have no ResNet-18 backbone to start from the "
+                f"pre-trained weights; expected some of {', '.join(METHODS_WITH_RESNETS)}"
+            )
         return methods

@@ -30,10 +30,10 @@ class Params(Section):
     the command line with --set a.b=value."""
 
     seed: int = Field(
-        0, ge=0,
+        0,
+        ge=0,
         description=(
-            "random seed of the dataset build (mixtures), training and evaluation; the world has its own, "
-            "world.seed"
+            "random seed of the dataset build (mixtures), training and evaluation; the world has its own, world.seed"
         ),
     )
     profile: Literal["demo", "paper"] = Field(
@@ -46,8 +46,7 @@ class Params(Section):
     profiles: Profiles = Field(
         Profiles(),
         description=(
-            "what each profile sets for every method: backbone width, image size, batch size, epoch scale, "
-            "step cap"
+            "what each profile sets for every method: backbone width, image size, batch size, epoch scale, step cap"
         ),
     )
     media: MediaParams = Field(
@@ -106,8 +105,7 @@ class Params(Section):
     mssl: MsslParams = Field(
         MsslParams(),
         description=(
-            "MSSL (Qian et al. 2020): classification + correspondence, then class-aware alignment "
-            "(docs/models/mssl.md)"
+            "MSSL (Qian et al. 2020): classification + correspondence, then class-aware alignment (docs/models/mssl.md)"
         ),
     )
     separation: SeparationParams = Field(

@@ -24,29 +24,34 @@ class SeparationScale(Section):
     class_level: int = Field(4, ge=1, description="encoder level read by the class head (audio/gradcam)")
     n_bins: int = Field(256, ge=2, description="log-frequency rows of the warp")
     train_frames: int | None = Field(
-        None, ge=1,
+        None,
+        ge=1,
         description="random crop of STFT frames in training (null: whole window)",
     )
     batch_repeats: int = Field(
-        1, ge=1,
+        1,
+        ge=1,
         description=(
             "training steps per loaded batch, each with its own crop and flips (demo: 4, as the loader, not "
             "the U-Net, was its bottleneck)"
         ),
     )
     repeat_block: int = Field(
-        8, ge=1,
+        8,
+        ge=1,
         description=(
             "with repeats: batches cycled together, so a batch's uses are this many steps apart (b1..b8 "
             "four times over; 4 uses in a row trained worse, docs/models/separation.md)"
         ),
     )
     image_size: int | None = Field(
-        None, ge=16,
+        None,
+        ge=16,
         description="vision input side (null: the profile's image_size, the size the backbones were pre-trained at)",
     )
     vision_width: int | None = Field(
-        None, ge=4,
+        None,
+        ge=4,
         description="ResNet-18 base width (null: the profile's backbone_width, the pre-trained backbones' width)",
     )
     channels: int = Field(32, ge=1, description="K: audio channels = visual channels (SoP: 32)")
@@ -58,7 +63,8 @@ class SeparationScale(Section):
         ),
     )
     steps_per_epoch: int | None = Field(
-        None, ge=1,
+        None,
+        ge=1,
         description="cap on steps per epoch (null: one pass over sizes.json)",
     )
     batch_size: int | dict[str, int] | None = Field(
@@ -78,7 +84,8 @@ class SeparationScale(Section):
     )
     lr_sound: float = Field(1e-3, gt=0, description="SoP: audio U-Net and the class head")
     lr_frame: float = Field(
-        1e-4, gt=0,
+        1e-4,
+        gt=0,
         description=(
             "SoP: the visual network (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
             "wear down, docs/models/separation.md)"
@@ -90,10 +97,10 @@ class SeparationScale(Section):
         description="epochs at which the learning rates are multiplied by lr_gamma (SoP: [40, 80]; [] = constant)",
     )
     eval_samples: int | None = Field(
-        None, ge=1,
+        None,
+        ge=1,
         description=(
-            "mixtures scored per N-mix set (null: all; fewer than about 24 are noisy, "
-            "docs/models/separation.md)"
+            "mixtures scored per N-mix set (null: all; fewer than about 24 are noisy, docs/models/separation.md)"
         ),
     )
     bss_backend: Literal["mir_eval", "fast_bss_eval"] | None = Field(
@@ -109,8 +116,10 @@ class SeparationScale(Section):
         counts = value.values() if isinstance(value, dict) else [value]
         unknown = sorted(set(value) - set(TRAINED_VARIANTS)) if isinstance(value, dict) else []
         if unknown or any(n < 1 for n in counts):
-            raise ValueError(f"{info.field_name} = {value}: expected a positive int, or a positive int per trained "
-                             f"variant ({', '.join(TRAINED_VARIANTS)})")
+            raise ValueError(
+                f"{info.field_name} = {value}: expected a positive int, or a positive int per trained "
+                f"variant ({', '.join(TRAINED_VARIANTS)})"
+            )
         return value
 
     def epochs_of(self, variant: str) -> int:
@@ -126,21 +135,40 @@ class SeparationScale(Section):
 
     @model_validator(mode="after")
     def _shapes(self):
-        size = 2 ** self.unet_depth
+        size = 2**self.unet_depth
         if self.class_level > self.unet_depth:
             raise ValueError(f"class_level {self.class_level} > unet_depth {self.unet_depth}")
         if self.n_bins % size or (self.train_frames is not None and self.train_frames % size):
-            raise ValueError(f"n_bins {self.n_bins} and train_frames {self.train_frames} must be divisible by "
-                             f"2 ** unet_depth = {size}")
+            raise ValueError(
+                f"n_bins {self.n_bins} and train_frames {self.train_frames} must be divisible by "
+                f"2 ** unet_depth = {size}"
+            )
         return self
 
 
 def _demo() -> SeparationScale:
     # CPU in minutes: a narrow network, Adam, a few hundred steps, and a subset of the stored N-mix sets.
-    return SeparationScale(unet_filters=8, channels=8, unet_depth=5, class_level=3, n_bins=64, train_frames=64,
-                           image_size=64, vision_width=8, epochs=4, steps_per_epoch=30, batch_size=8,
-                           optimizer="adam", mask="ratio", lr_sound=1e-3, lr_frame=1e-3, lr_synth=1e-3, milestones=[3],
-                           eval_samples=8, bss_backend="fast_bss_eval")
+    return SeparationScale(
+        unet_filters=8,
+        channels=8,
+        unet_depth=5,
+        class_level=3,
+        n_bins=64,
+        train_frames=64,
+        image_size=64,
+        vision_width=8,
+        epochs=4,
+        steps_per_epoch=30,
+        batch_size=8,
+        optimizer="adam",
+        mask="ratio",
+        lr_sound=1e-3,
+        lr_frame=1e-3,
+        lr_synth=1e-3,
+        milestones=[3],
+        eval_samples=8,
+        bss_backend="fast_bss_eval",
+    )
 
 
 class SeparationParams(Section):
@@ -158,13 +186,16 @@ class SeparationParams(Section):
     )
     binary_threshold: float = Field(0.5, gt=0, description="target: source magnitude > this x mixture magnitude")
     weight_min: float = Field(
-        1e-3, gt=0,
+        1e-3,
+        gt=0,
         description="loss weight = clamp(log1p(mixture magnitude), weight_min, weight_max)",
     )
     weight_max: float = Field(10.0, gt=0, description="upper clamp of the loss weight")
     ratio_max: float = Field(5.0, gt=0, description="ratio targets clamped to [0, ratio_max]")
     mask_threshold: float | None = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description="binary masks binarised at test (null: soft mask)",
     )
     log_eps: float = Field(1e-10, gt=0, description="network input = log(warped mixture magnitude + log_eps)")
@@ -173,11 +204,13 @@ class SeparationParams(Section):
     momentum: float = Field(0.9, ge=0, lt=1, description="SoP: SGD momentum (sgd only)")
     lr_gamma: float = Field(0.1, gt=0, description="learning rates x this at each milestone")
     class_loss_weight: float = Field(
-        1.0, ge=0,
+        1.0,
+        ge=0,
         description="audio/gradcam: weight of the class-tag BCE (MSSL stage one)",
     )
     localizer_window_s: float = Field(
-        1.0, gt=0,
+        1.0,
+        gt=0,
         description="object: seconds of the mixture the localizer hears per frame",
     )
     baselines: list[Literal["nmf-mfcc", "ibm", "irm"]] = Field(
@@ -224,8 +257,9 @@ class SeparationParams(Section):
                 value = getattr(getattr(self, profile), key)
                 missing = [v for v in self.trained_variants() if isinstance(value, dict) and v not in value]
                 if missing:
-                    raise ValueError(f"{profile}.{key} = {value} names no {key} for the trained variant(s) "
-                                     f"{', '.join(missing)}")
+                    raise ValueError(
+                        f"{profile}.{key} = {value} names no {key} for the trained variant(s) {', '.join(missing)}"
+                    )
         return self
 
     def trained_variants(self) -> list[str]:

@@ -10,7 +10,8 @@ from avsep.config.base import Section
 class LocalizationViewParams(Section):
     window_s: float = Field(1.0, gt=0, description="DSOL/DMC: one second of audio with a frame of the same second")
     windows_per_clip: int = Field(
-        6, ge=1,
+        6,
+        ge=1,
         description="training: distinct windows taken from one read of a clip; an epoch is clips x this",
     )
     motion: bool = Field(
@@ -21,7 +22,8 @@ class LocalizationViewParams(Section):
         ),
     )
     motion_cache: int = Field(
-        1024, ge=0,
+        1024,
+        ge=0,
         description=(
             "motion maps each loader worker keeps, by clip and window start, so later epochs skip decoding "
             "the window's frames (64 KB each at 128 px); 0 keeps none"
@@ -40,15 +42,19 @@ class SeparationViewParams(Section):
 
 class ShardParams(Section):
     max_samples: int = Field(
-        256, ge=1,
+        256,
+        ge=1,
         description="samples per shard: many shards let many workers x ranks read in parallel",
     )
     max_bytes: int | None = Field(
-        1 << 30, ge=1,
+        1 << 30,
+        ge=1,
         description="also start a new shard past this many bytes of members (null: no limit)",
     )
     jpeg_quality: int = Field(
-        90, ge=1, le=95,
+        90,
+        ge=1,
+        le=95,
         description="fixed JPEG quality of stored frames (byte-identical shards across builds)",
     )
     workers: int = Field(2, ge=0, description="DataLoader worker processes per rank (0: read in the main process)")
@@ -57,7 +63,8 @@ class ShardParams(Section):
         description="forkserver | spawn: fork is unsafe with torchaudio and threads",
     )
     shuffle_buffer: int = Field(
-        1000, ge=0,
+        1000,
+        ge=0,
         description="samples held per worker for shuffling (0 or 1: no sample shuffle)",
     )
     resampled: bool = Field(

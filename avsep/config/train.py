@@ -49,13 +49,15 @@ class TrainParams(Section):
     grad_clip: float = Field(0.0, ge=0, description="max global L2 norm of gradients; 0 disables clipping")
     deterministic: bool = Field(True, description="torch deterministic algorithms on CPU (same seed, same losses)")
     checkpoint_every: int = Field(
-        500, ge=1,
+        500,
+        ge=1,
         description="optimizer steps between checkpoints (one is also written at each epoch end)",
     )
     log_every: int = Field(10, ge=1, description="optimizer steps between DVCLive rows and progress-bar updates")
     progress: bool = Field(True, description="tqdm bar per epoch, rank 0 only")
     launcher: str = Field(
-        "avsep", min_length=1,
+        "avsep",
+        min_length=1,
         description=(
             "dvc.yaml runs `{launcher} train MODEL`: avsep on one device; several GPUs of one machine, e.g. "
             "torchrun --standalone --nproc_per_node 8 -m avsep (the trainer reads torchrun's environment)"

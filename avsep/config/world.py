@@ -14,8 +14,17 @@ from avsep.config.base import Section
 
 # The 11 MUSIC instruments, with MUSIC's names, sorted (class index = position, as MUSIC does).
 MUSIC_CLASSES: tuple[str, ...] = (
-    "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
-    "saxophone", "trumpet", "tuba", "violin", "xylophone",
+    "accordion",
+    "acoustic_guitar",
+    "cello",
+    "clarinet",
+    "erhu",
+    "flute",
+    "saxophone",
+    "trumpet",
+    "tuba",
+    "violin",
+    "xylophone",
 )
 MAX_VISIBLE = 4  # k-source scenes go up to four visible objects (curricula C1..C4)
 
@@ -42,8 +51,7 @@ class SplitCounts(Section):
     test: SceneCounts = Field(
         SceneCounts(),
         description=(
-            "clips per scene type of the test split (the demo's is 3x val: 11 duets could not tell methods "
-            "apart)"
+            "clips per scene type of the test split (the demo's is 3x val: 11 duets could not tell methods apart)"
         ),
     )
 
@@ -76,7 +84,8 @@ class CountTables(Section):
 
 class WorldParams(Section):
     seed: int = Field(
-        0, ge=0,
+        0,
+        ge=0,
         description="world seed; every clip's seed derives from it, its split, scene type and index",
     )
     size_preset: Literal["demo", "paper"] = Field(
@@ -102,14 +111,17 @@ class WorldParams(Section):
     min_object_px: int = Field(12, ge=4, description="smallest object; the frame must fit four of them")
     # Declared after the geometry so that their check can use it.
     width: int = Field(
-        256, ge=8,
+        256,
+        ge=8,
         description="frame width in pixels (even, for H.264 yuv420p); checked against object_scale and min_object_px",
     )
     height: int = Field(256, ge=8, description="frame height in pixels (even)")
     aspect_jitter: float = Field(0.15, ge=0, lt=1, description="relative change of an object's width/height ratio")
     rotation_deg: float = Field(15.0, ge=0, le=90, description="objects are rotated by up to this many degrees")
     colour_jitter: float = Field(
-        0.08, ge=0, le=0.5,
+        0.08,
+        ge=0,
+        le=0.5,
         description="palette hue/saturation/value shift per object (HSV units)",
     )
     # Difficulty knobs.
@@ -118,30 +130,38 @@ class WorldParams(Section):
         description="non-instrument things drawn behind the instruments (min, max)",
     )
     occlusion_prob: float = Field(
-        0.25, ge=0, le=1,
+        0.25,
+        ge=0,
+        le=1,
         description="chance an instrument is partly hidden by a thing in front of it",
     )
     video_noise: float = Field(4.0, ge=0, description="std of pixel noise (0..255 scale)")
     audio_noise_db: float = Field(-40.0, le=0, description="background noise RMS relative to full scale")
     loudness_dbfs: float = Field(-20.0, le=0, description="RMS of each source before mixing (+-3 dB per object)")
     timbre_variation: float = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description="0..1: per-object detune and brightness (spectral tilt)",
     )
     silent_prob: float = Field(
-        0.3, ge=0, le=1,
+        0.3,
+        ge=0,
+        le=1,
         description="solo and duet scenes: chance of one extra silent, visible instrument",
     )
     # Music.
     tempo_bpm: tuple[float, float] = Field((70.0, 150.0), description="tempo range of the melodies")
     rest_prob: float = Field(0.2, ge=0, lt=1, description="chance a beat slot is a rest")
     interval_merge_s: float = Field(
-        0.25, ge=0,
+        0.25,
+        ge=0,
         description="gaps shorter than this inside a phrase still count as sounding",
     )
     velocity: tuple[int, int] = Field((50, 120), description="MIDI velocity range (dynamics)")
     onset_jump_px: float = Field(
-        0.04, ge=0,
+        0.04,
+        ge=0,
         description="a sounding object jumps by this fraction of its height at each note onset",
     )
     onset_decay_s: float = Field(0.12, gt=0, description="and settles back with this time constant")
@@ -179,7 +199,8 @@ class WorldParams(Section):
         if smallest < min_px:
             raise ValueError(
                 f"too small for {MAX_VISIBLE} objects: a 2x2 layout cell is {cell} px, the smallest object "
-                f"(object_scale {scale[0]}) {smallest} px < min_object_px={min_px}")
+                f"(object_scale {scale[0]}) {smallest} px < min_object_px={min_px}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -36,8 +36,14 @@ def shard_plan(manifest: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
 
 def set_digest(ids: list[str], hashes: dict[str, str], params: Params) -> str:
     """sha256 of what a clip shard set split is made from: its samples' hashes in order and the shard limits."""
-    blob = json.dumps({"samples": [[i, hashes[i]] for i in ids], "max_samples": params.shards.max_samples,
-                       "max_bytes": params.shards.max_bytes}, sort_keys=True).encode()
+    blob = json.dumps(
+        {
+            "samples": [[i, hashes[i]] for i in ids],
+            "max_samples": params.shards.max_samples,
+            "max_bytes": params.shards.max_bytes,
+        },
+        sort_keys=True,
+    ).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
@@ -46,8 +52,9 @@ def _read_inputs(directory: Path) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def write_set_split(layout: Layout, set_name: str, split: str, ids: list[str], hashes: dict[str, str],
-                    params: Params) -> dict:
+def write_set_split(
+    layout: Layout, set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params
+) -> dict:
     """Write ``shards/{set_name}/{split}-*.tar`` from the stored samples of ``ids`` (sorted), unless the
     same inputs already produced them. Returns ``{"set", "split", "samples", "shards", "skipped"}``."""
     directory = layout.shards / set_name

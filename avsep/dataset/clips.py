@@ -49,9 +49,13 @@ NOT_SAMPLE_PARAMS = ("dataset.download", "media.max_pixels", "media.timeout_s")
 def sample_params(params: Params) -> dict:
     """Every parameter that changes a stored sample: part of each clip's input hash."""
     return {
-        "fps": params.build.fps, "frame_size": params.build.frame_size, "sample_rate": params.build.sample_rate,
-        "clip_seconds": params.build.clip_seconds, "features": params.features.model_dump(mode="json"),
-        "jpeg_quality": params.shards.jpeg_quality, "short_clip": params.media.short_clip,
+        "fps": params.build.fps,
+        "frame_size": params.build.frame_size,
+        "sample_rate": params.build.sample_rate,
+        "clip_seconds": params.build.clip_seconds,
+        "features": params.features.model_dump(mode="json"),
+        "jpeg_quality": params.shards.jpeg_quality,
+        "short_clip": params.media.short_clip,
     }
 
 
@@ -62,9 +66,16 @@ def input_hash(record: ClipRecord, params: Params) -> str:
     is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row = no work.
     """
     identity = {
-        "start_s": record.start_s, "end_s": record.end_s, "labels": record.labels, "n_sources": record.n_sources,
-        "curriculum": record.curriculum, "split": record.split, "params": sample_params(params),
-        "source": record.source, "scene": record.meta.get("scene"), "format": SAMPLE_FORMAT,
+        "start_s": record.start_s,
+        "end_s": record.end_s,
+        "labels": record.labels,
+        "n_sources": record.n_sources,
+        "curriculum": record.curriculum,
+        "split": record.split,
+        "params": sample_params(params),
+        "source": record.source,
+        "scene": record.meta.get("scene"),
+        "format": SAMPLE_FORMAT,
     }
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
@@ -110,12 +121,14 @@ def stored_objects(annotation: dict, start_s: float, n_frames: int, fps: float, 
         boxes = np.asarray(obj["boxes"], dtype=np.float64)
         flags = list(obj.get("sounding_frames") or [obj["sounding"]] * len(boxes))
         picks = np.clip(np.round((start_s + np.arange(n_frames) / fps) * video_fps).astype(int), 0, len(boxes) - 1)
-        objects.append({
-            "class": obj["class"],
-            "sounding": bool(obj["sounding"]),
-            "boxes": np.round(boxes[picks] * scale, 2).tolist(),
-            "sounding_frames": [bool(flags[i]) for i in picks],
-        })
+        objects.append(
+            {
+                "class": obj["class"],
+                "sounding": bool(obj["sounding"]),
+                "boxes": np.round(boxes[picks] * scale, 2).tolist(),
+                "sounding_frames": [bool(flags[i]) for i in picks],
+            }
+        )
     return objects
 
 
@@ -138,9 +151,17 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
     start, end = _segment(record, params)
     size = params.build.frame_size
     try:
-        clip = decode(path, start, end, fps=params.build.fps, size=(size, size),
-                      sample_rate=params.build.sample_rate, short=params.media.short_clip,
-                      max_pixels=params.media.max_pixels, timeout_s=params.media.timeout_s)
+        clip = decode(
+            path,
+            start,
+            end,
+            fps=params.build.fps,
+            size=(size, size),
+            sample_rate=params.build.sample_rate,
+            short=params.media.short_clip,
+            max_pixels=params.media.max_pixels,
+            timeout_s=params.media.timeout_s,
+        )
     except Exception as exc:
         raise StepError("decode", str(exc)) from None
     try:
@@ -150,10 +171,18 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
 
     duration_s = len(clip.audio) / params.build.sample_rate
     meta = {
-        "clip_id": record.clip_id, "source": record.source, "labels": list(record.labels),
-        "n_sources": record.n_sources, "curriculum": record.curriculum,
-        "split": record.split, "fps": params.build.fps, "sample_rate": params.build.sample_rate,
-        "duration_s": duration_s, "size": [size, size], "start_s": start, "end_s": start + duration_s,
+        "clip_id": record.clip_id,
+        "source": record.source,
+        "labels": list(record.labels),
+        "n_sources": record.n_sources,
+        "curriculum": record.curriculum,
+        "split": record.split,
+        "fps": params.build.fps,
+        "sample_rate": params.build.sample_rate,
+        "duration_s": duration_s,
+        "size": [size, size],
+        "start_s": start,
+        "end_s": start + duration_s,
     }
     if record.meta.get("scene"):  # the world's solo/duet/k1..k4, MUSIC's solo/duet: readers need not parse ids
         meta["scene"] = str(record.meta["scene"])
@@ -165,8 +194,9 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StepError("annotation", f"{record.annotation}: {exc.__class__.__name__}: {exc}") from None
     try:
-        members = encode_sample(record.clip_id, clip.frames, clip.audio, params.build.sample_rate, logmel, meta,
-                                params.shards.jpeg_quality)
+        members = encode_sample(
+            record.clip_id, clip.frames, clip.audio, params.build.sample_rate, logmel, meta, params.shards.jpeg_quality
+        )
         sample_digest = write_clip_sample(layout.clip_sample(record.clip_id), record.clip_id, members)
     except Exception as exc:
         raise StepError("sample", f"{record.clip_id}: {exc}") from None

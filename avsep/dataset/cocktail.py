@@ -106,8 +106,16 @@ def _by_class(catalog: Sequence[ClipInfo], min_duration_s: float, need: int, wha
     return dict(sorted(groups.items()))
 
 
-def plan_cocktails(catalog: Sequence[ClipInfo], count: int, seed: int, split: str, *, n_sounding: int = 2,
-                   jitter_s: float = 0.05, window_s: float = 1.0) -> list[MixPlan]:
+def plan_cocktails(
+    catalog: Sequence[ClipInfo],
+    count: int,
+    seed: int,
+    split: str,
+    *,
+    n_sounding: int = 2,
+    jitter_s: float = 0.05,
+    window_s: float = 1.0,
+) -> list[MixPlan]:
     """``count`` 2x2 cocktail plans: four clips of different classes (random quadrants), one whole second of
     each, ``n_sounding`` of them sounding with their window start jittered by U(-jitter_s, jitter_s)."""
     if not 1 <= n_sounding <= QUADRANTS:
@@ -133,8 +141,9 @@ def plan_cocktails(catalog: Sequence[ClipInfo], count: int, seed: int, split: st
     return plans
 
 
-def plan_nmix(catalog: Sequence[ClipInfo], n_mix: int, count: int, seed: int, split: str, *,
-              window_s: float) -> list[MixPlan]:
+def plan_nmix(
+    catalog: Sequence[ClipInfo], n_mix: int, count: int, seed: int, split: str, *, window_s: float
+) -> list[MixPlan]:
     """``count`` N-mix plans: ``n_mix`` clips of different classes, each with a random ``window_s`` window."""
     if n_mix < 2:
         raise MixingError(f"nmix: n_mix must be >= 2, got {n_mix}")
@@ -156,7 +165,7 @@ def plan_nmix(catalog: Sequence[ClipInfo], n_mix: int, count: int, seed: int, sp
 def _audio_window(clip: Clip, start_s: float, window_s: float) -> np.ndarray:
     """``(round(window_s * rate),) float32`` from ``start_s``, zero-padded past the end of the clip."""
     start, length = round(start_s * clip.sample_rate), round(window_s * clip.sample_rate)
-    out = clip.audio[start:start + length].astype(np.float32)
+    out = clip.audio[start : start + length].astype(np.float32)
     return np.pad(out, (0, length - len(out))) if len(out) < length else out
 
 
@@ -168,8 +177,9 @@ def _load_all(plan: MixPlan, load: Callable[[str], Clip]) -> list[Clip]:
     return clips
 
 
-def render_cocktail(plan: MixPlan, load: Callable[[str], Clip], *, window_s: float = 1.0,
-                    size: tuple[int, int] | None = None) -> Rendered:
+def render_cocktail(
+    plan: MixPlan, load: Callable[[str], Clip], *, window_s: float = 1.0, size: tuple[int, int] | None = None
+) -> Rendered:
     """Pixels and audio of a cocktail plan.
 
     The tiled frame is ``size = (H, W)`` (default: the first clip's frame size); each clip's frame at the middle
@@ -189,8 +199,9 @@ def render_cocktail(plan: MixPlan, load: Callable[[str], Clip], *, window_s: flo
         index = min(math.floor((second + window_s / 2) * clip.fps), len(clip.frames) - 1)
         src_h, src_w = clip.frames.shape[1:3]
         y0, x0 = (q // _GRID) * qh, (q % _GRID) * qw
-        tiled[y0:y0 + qh, x0:x0 + qw] = np.asarray(
-            Image.fromarray(clip.frames[index]).resize((qw, qh), Image.Resampling.BILINEAR))
+        tiled[y0 : y0 + qh, x0 : x0 + qw] = np.asarray(
+            Image.fromarray(clip.frames[index]).resize((qw, qh), Image.Resampling.BILINEAR)
+        )
         if clip.boxes is not None:
             bx = np.asarray(clip.boxes[index], np.float64) * [qw / src_w, qh / src_h, qw / src_w, qh / src_h]
             box = (bx + [x0, y0, x0, y0]).round(3).tolist()
@@ -198,12 +209,29 @@ def render_cocktail(plan: MixPlan, load: Callable[[str], Clip], *, window_s: flo
             box = [float(x0), float(y0), float(x0 + qw), float(y0 + qh)]
         if part.sounding:
             audio += _audio_window(clip, part.start_s, window_s) / len(sounding)
-        quadrants.append({"class": part.label, "box": box, "sounding": part.sounding, "clip_id": part.clip_id,
-                          "second": second, "start_s": part.start_s, "frame": index})
+        quadrants.append(
+            {
+                "class": part.label,
+                "box": box,
+                "sounding": part.sounding,
+                "clip_id": part.clip_id,
+                "second": second,
+                "start_s": part.start_s,
+                "frame": index,
+            }
+        )
     labels = sorted(p.label for p in sounding)
-    meta = {"clip_id": plan.key, "source": "cocktail", "labels": labels, "n_sources": len(sounding),
-            "sample_rate": clips[0].sample_rate, "duration_s": window_s, "fps": 1.0 / window_s,
-            "size": [tiled.shape[0], tiled.shape[1]], "quadrants": quadrants}
+    meta = {
+        "clip_id": plan.key,
+        "source": "cocktail",
+        "labels": labels,
+        "n_sources": len(sounding),
+        "sample_rate": clips[0].sample_rate,
+        "duration_s": window_s,
+        "fps": 1.0 / window_s,
+        "size": [tiled.shape[0], tiled.shape[1]],
+        "quadrants": quadrants,
+    }
     return Rendered(plan.key, audio, clips[0].sample_rate, meta, frames=tiled[None])
 
 
@@ -217,17 +245,33 @@ def render_nmix(plan: MixPlan, load: Callable[[str], Clip], *, window_s: float) 
     for clip, part in zip(clips, plan.parts):
         first = min(math.ceil(part.start_s * clip.fps - _EPS), len(clip.frames) - 1)
         last = min(math.ceil((part.start_s + window_s) * clip.fps - _EPS), len(clip.frames))
-        frames.append(clip.frames[first:max(last, first + 1)])
-    meta = {"clip_id": plan.key, "source": f"nmix{n}", "n_mix": n, "n_sources": n,
-            "clip_ids": [p.clip_id for p in plan.parts], "classes": [p.label for p in plan.parts],
-            "labels": sorted(p.label for p in plan.parts), "start_s": [p.start_s for p in plan.parts],
-            "gains": [1.0 / n] * n, "sample_rate": clips[0].sample_rate, "duration_s": window_s}
-    return Rendered(plan.key, sources.sum(0).astype(np.float32), clips[0].sample_rate, meta,
-                    sources=sources.astype(np.float32), component_frames=frames)
+        frames.append(clip.frames[first : max(last, first + 1)])
+    meta = {
+        "clip_id": plan.key,
+        "source": f"nmix{n}",
+        "n_mix": n,
+        "n_sources": n,
+        "clip_ids": [p.clip_id for p in plan.parts],
+        "classes": [p.label for p in plan.parts],
+        "labels": sorted(p.label for p in plan.parts),
+        "start_s": [p.start_s for p in plan.parts],
+        "gains": [1.0 / n] * n,
+        "sample_rate": clips[0].sample_rate,
+        "duration_s": window_s,
+    }
+    return Rendered(
+        plan.key,
+        sources.sum(0).astype(np.float32),
+        clips[0].sample_rate,
+        meta,
+        sources=sources.astype(np.float32),
+        component_frames=frames,
+    )
 
 
-def encode_cocktail(sample: Rendered, jpeg_quality: int, logmel: np.ndarray | None = None,
-                    extra_meta: dict | None = None) -> dict[str, bytes]:
+def encode_cocktail(
+    sample: Rendered, jpeg_quality: int, logmel: np.ndarray | None = None, extra_meta: dict | None = None
+) -> dict[str, bytes]:
     """Shard members of a cocktail sample: ``000.jpg`` (tiled frame), ``wav``, ``logmel.npy`` (if given), ``json``."""
     meta = {**sample.meta, **(extra_meta or {})}
     return encode_sample(sample.key, sample.frames, sample.audio, sample.sample_rate, logmel, meta, jpeg_quality)
@@ -235,8 +279,10 @@ def encode_cocktail(sample: Rendered, jpeg_quality: int, logmel: np.ndarray | No
 
 def encode_nmix(sample: Rendered, jpeg_quality: int, extra_meta: dict | None = None) -> dict[str, bytes]:
     """Shard members of an N-mix sample: ``mix.wav``, ``src{i}.wav``, ``src{i}.NNN.jpg``, ``json``."""
-    members = {"mix.wav": encode_wav(sample.audio, sample.sample_rate),
-               "json": encode_json({**sample.meta, **(extra_meta or {})})}
+    members = {
+        "mix.wav": encode_wav(sample.audio, sample.sample_rate),
+        "json": encode_json({**sample.meta, **(extra_meta or {})}),
+    }
     for i, (source, frames) in enumerate(zip(sample.sources, sample.component_frames)):
         members[f"src{i}.wav"] = encode_wav(source, sample.sample_rate)
         for k, frame in enumerate(frames):

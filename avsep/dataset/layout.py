@@ -69,7 +69,7 @@ def read_clip_sample(path: Path) -> dict[str, bytes]:
         for info in tar.getmembers():
             if not info.isfile():
                 continue
-            name = info.name[len(key) + 1:] if info.name.startswith(f"{key}.") else ""
+            name = info.name[len(key) + 1 :] if info.name.startswith(f"{key}.") else ""
             # Member names are re-written into shards as f"{key}.{name}": a foreign or climbing name must not
             # travel into them (files are only read into memory here, never extracted).
             if not name or "/" in name or "\\" in name or ".." in name.split("."):

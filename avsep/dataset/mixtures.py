@@ -41,9 +41,11 @@ def load_stored_clip(layout: Layout, clip_id: str) -> Clip:
 
 def solo_catalog(rows: list[dict], split: str) -> list[ClipInfo]:
     """Ok clips of ``split`` with exactly one sounding class: the material of every mixture."""
-    return [ClipInfo(r["clip_id"], r["labels"][0], float(r["end_s"]) - float(r["start_s"]))
-            for r in rows if r["status"] == "ok" and r["split"] == split and len(r["labels"]) == 1
-            and r["end_s"] is not None]
+    return [
+        ClipInfo(r["clip_id"], r["labels"][0], float(r["end_s"]) - float(r["start_s"]))
+        for r in rows
+        if r["status"] == "ok" and r["split"] == split and len(r["labels"]) == 1 and r["end_s"] is not None
+    ]
 
 
 def mixture_params(params: Params) -> dict:
@@ -54,17 +56,22 @@ def mixture_params(params: Params) -> dict:
     parameter the step reads changes the digest).
     """
     separation = params.shards.separation
-    return {"seed": params.seed, "mixing": params.build.mixing.model_dump(mode="json"),
-            "features": params.features.model_dump(mode="json"),
-            "shards": [params.shards.max_samples, params.shards.jpeg_quality],
-            "separation": {"sample_rate": separation.sample_rate, "window_samples": separation.window_samples}}
+    return {
+        "seed": params.seed,
+        "mixing": params.build.mixing.model_dump(mode="json"),
+        "features": params.features.model_dump(mode="json"),
+        "shards": [params.shards.max_samples, params.shards.jpeg_quality],
+        "separation": {"sample_rate": separation.sample_rate, "window_samples": separation.window_samples},
+    }
 
 
 def mixture_digest(kind: str, catalog: list[ClipInfo], hashes: dict[str, str], count: int, params: Params) -> str:
     """sha256 of what the ``kind`` set split of ``catalog`` is made from: the solo clips' sample hashes, the
     count and :func:`mixture_params`."""
-    blob = json.dumps({"kind": kind, "count": count, "clips": [[c.key, hashes[c.key]] for c in catalog],
-                       **mixture_params(params)}, sort_keys=True).encode()
+    blob = json.dumps(
+        {"kind": kind, "count": count, "clips": [[c.key, hashes[c.key]] for c in catalog], **mixture_params(params)},
+        sort_keys=True,
+    ).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
@@ -118,7 +125,9 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
         return encode_nmix(render_nmix(plan, load, window_s=window_s), quality)
 
     jobs = [("cocktail", split, count) for split, count in sorted(mixing.cocktail_per_split.items())]
-    jobs += [(f"nmix{n}", split, count) for n in mixing.nmix_sizes for split, count in sorted(mixing.nmix_per_split.items())]
+    jobs += [
+        (f"nmix{n}", split, count) for n in mixing.nmix_sizes for split, count in sorted(mixing.nmix_per_split.items())
+    ]
     for set_name, split, count in jobs:
         catalog = solo_catalog(rows, split)
         try:
@@ -126,7 +135,7 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
                 plans = plan_cocktails(catalog, count, params.seed, split, jitter_s=mixing.jitter_s)
                 render = cocktail
             else:
-                n = int(set_name[len("nmix"):])
+                n = int(set_name[len("nmix") :])
                 plans = plan_nmix(catalog, n, count, params.seed, split, window_s=window_s)
                 render = nmix
         except MixingError as exc:

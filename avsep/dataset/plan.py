@@ -58,8 +58,10 @@ def check_flow_inputs(params_file: str | None, overrides: list[str] | None, give
         key, _, value = (part.strip() for part in text.partition("="))
         name = _REQUEST_KEYS.get(key)
         if name is not None and given is not None and name in given and value != str(given[name]):
-            raise ParamsError(f"overrides: {text!r} conflicts with the flow parameter {name!r} = "
-                              f"{given[name]!r}; set that parameter instead")
+            raise ParamsError(
+                f"overrides: {text!r} conflicts with the flow parameter {name!r} = "
+                f"{given[name]!r}; set that parameter instead"
+            )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -111,8 +113,9 @@ def select_records(records: list[ClipRecord], request: BuildRequest, default_spl
     return chosen
 
 
-def clips_to_build(records: list[ClipRecord], manifest: pd.DataFrame, params: Params,
-                   layout: Layout) -> tuple[list[ClipRecord], list[str]]:
+def clips_to_build(
+    records: list[ClipRecord], manifest: pd.DataFrame, params: Params, layout: Layout
+) -> tuple[list[ClipRecord], list[str]]:
     """The rebuild decision: ``(records to build, ids of clips kept as they are)``.
 
     A clip is kept when its manifest row is ``ok``, its input hash (:func:`avsep.dataset.clips.input_hash`: the
@@ -123,8 +126,12 @@ def clips_to_build(records: list[ClipRecord], manifest: pd.DataFrame, params: Pa
     todo, kept = [], []
     for record in records:
         row = done_rows.get(record.clip_id)
-        if (row and row["status"] == "ok" and row["input_sha256"] == input_hash(record, params)
-                and layout.clip_sample(record.clip_id).is_file()):
+        if (
+            row
+            and row["status"] == "ok"
+            and row["input_sha256"] == input_hash(record, params)
+            and layout.clip_sample(record.clip_id).is_file()
+        ):
             kept.append(record.clip_id)
         else:
             todo.append(record)

@@ -51,7 +51,8 @@ def fetch(record: ClipRecord, dest_dir: str | Path, params: DownloadParams | Dat
     earlier = ledger.reason(record.uri)
     if earlier is not None:
         raise DownloadError(
-            record.uri, f"failed permanently in an earlier run: {earlier} (delete it from {ledger.path} to retry)",
+            record.uri,
+            f"failed permanently in an earlier run: {earlier} (delete it from {ledger.path} to retry)",
             permanent=True,
         )
     try:

@@ -100,7 +100,8 @@ def _stream(url, response, dest_dir: Path, clip_id: str, params: DownloadParams,
                     raise DownloadError(url, f"more than max_bytes {params.max_bytes} bytes", permanent=True)
                 if time.monotonic() > deadline:
                     raise DownloadError(
-                        url, f"slower than total_timeout_s {params.total_timeout_s} s ({received} bytes so far)",
+                        url,
+                        f"slower than total_timeout_s {params.total_timeout_s} s ({received} bytes so far)",
                         permanent=False,
                     )
                 out.write(chunk)
@@ -140,4 +141,3 @@ def classify_exception(url: str, exc: BaseException) -> DownloadError:
     if isinstance(reason, ValueError):
         return DownloadError(url, f"invalid URL: {reason}", permanent=True)
     return DownloadError(url, f"{type(reason).__name__}: {reason}", permanent=False)
-

@@ -144,7 +144,12 @@ def classify_ytdlp_error(uri: str, exc: BaseException) -> DownloadError:
 
 
 def download_youtube(
-    uri: str, dest_dir: str | Path, clip_id: str, start_s: float, end_s: float | None, params: DownloadParams,
+    uri: str,
+    dest_dir: str | Path,
+    clip_id: str,
+    start_s: float,
+    end_s: float | None,
+    params: DownloadParams,
     sleep=time.sleep,
 ) -> Path:
     """Download the section of ``uri`` to ``dest_dir/<clip_id>.<ext>`` (mp4 or mkv); returns the path."""

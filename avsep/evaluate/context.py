@@ -66,14 +66,17 @@ def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
     Raises :class:`ShardSetError` when the set or split does not exist (the runner records it as skipped).
     """
     location = str(ctx.data_root / "shards" / shard_set)
-    shard_view = evaluation_view(location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size,
-                                 seed=ctx.params.seed)
+    shard_view = evaluation_view(
+        location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size, seed=ctx.params.seed
+    )
     workers = min(ctx.workers, len(shard_view.shards.urls))  # split modes need a shard per reader
     loader = make_loader(shard_view, ctx.params.shards, workers=workers, ranks=1)
-    yield from tqdm(loader, total=shard_view.batches_per_epoch, desc=f"{ctx.name} {shard_set}/{ctx.split}",
-                    disable=not ctx.progress)
+    yield from tqdm(
+        loader, total=shard_view.batches_per_epoch, desc=f"{ctx.name} {shard_set}/{ctx.split}", disable=not ctx.progress
+    )
     if shard_view.skipped:
         log.warning("%s/%s: %d corrupt sample(s) or shard(s) skipped", location, ctx.split, shard_view.skipped)
+
 
 def json_safe(value: Any) -> Any:
     """``value`` with NaN/inf as ``None`` and numpy scalars/arrays as Python numbers/lists."""

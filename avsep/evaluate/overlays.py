@@ -33,8 +33,14 @@ def normalised_map(heatmap, frame_hw: tuple[int, int]) -> np.ndarray:
     return np.ones_like(resized) if high == low else (resized - low) / (high - low)
 
 
-def save_overlay(path: str | Path, frame: np.ndarray, maps: Sequence[np.ndarray], titles: Sequence[str],
-                 objects: Sequence[dict], suptitle: str = "") -> Path:
+def save_overlay(
+    path: str | Path,
+    frame: np.ndarray,
+    maps: Sequence[np.ndarray],
+    titles: Sequence[str],
+    objects: Sequence[dict],
+    suptitle: str = "",
+) -> Path:
     """Write ``path`` (PNG): one panel per map in ``maps`` (each ``(h, w)``), drawn over ``frame``
     ``(H, W, 3) uint8`` with every object's box (``{"box": [xmin, ymin, xmax, ymax]`` in frame pixels,
     ``"sounding": bool, "class": str}``) outlined green when sounding and red when silent."""
@@ -53,8 +59,16 @@ def save_overlay(path: str | Path, frame: np.ndarray, maps: Sequence[np.ndarray]
                 xmin, ymin, xmax, ymax = obj["box"]
                 colour = SOUNDING_COLOUR if obj["sounding"] else SILENT_COLOUR
                 # Boxes are pixel edges (max exclusive); imshow puts pixel c's centre at c, its left edge at c - 0.5.
-                ax.add_patch(Rectangle((xmin - 0.5, ymin - 0.5), xmax - xmin, ymax - ymin, fill=False,
-                                       edgecolor=colour, linewidth=BOX_WIDTH))
+                ax.add_patch(
+                    Rectangle(
+                        (xmin - 0.5, ymin - 0.5),
+                        xmax - xmin,
+                        ymax - ymin,
+                        fill=False,
+                        edgecolor=colour,
+                        linewidth=BOX_WIDTH,
+                    )
+                )
             ax.set_title(title, fontsize=8)
             ax.set_axis_off()
         if suptitle:

@@ -41,8 +41,12 @@ from avsep.evaluate.separation_runner import run_separation
 from avsep.io import atomic_write_text
 from avsep.metrics import groundtruth as G
 from avsep.metrics.counting import evaluate_counting
-from avsep.metrics.localization import (RELATIVE_PROTOCOLS, evaluate_class_aware, evaluate_single_source,
-                                         single_source_cious)
+from avsep.metrics.localization import (
+    RELATIVE_PROTOCOLS,
+    evaluate_class_aware,
+    evaluate_single_source,
+    single_source_cious,
+)
 from avsep.models import CLASSES
 from avsep.models.method import Method
 from avsep.shards.reader import ShardSetError
@@ -59,8 +63,9 @@ OVERLAY_SUBSETS = (SOLO, "duet", COCKTAIL)  # a few pictures for the report; k-s
 def take(batch: dict, rows: list[int]) -> dict:
     """The sub-batch of ``rows``: tensors indexed along dim 0, lists picked."""
     index = torch.as_tensor(rows, dtype=torch.long)
-    return {k: v.index_select(0, index) if isinstance(v, torch.Tensor) else [v[i] for i in rows]
-            for k, v in batch.items()}
+    return {
+        k: v.index_select(0, index) if isinstance(v, torch.Tensor) else [v[i] for i in rows] for k, v in batch.items()
+    }
 
 
 @dataclass
@@ -74,8 +79,9 @@ class Collected:
     objects: list[list[dict]] = field(default_factory=list)
     frames: dict[int, np.ndarray] = field(default_factory=dict)  # split index -> (H, W, 3) uint8
 
-    def add(self, index: int, key: str, prediction, truth, objects: list[dict], frame: torch.Tensor,
-            keep_frames: int) -> None:
+    def add(
+        self, index: int, key: str, prediction, truth, objects: list[dict], frame: torch.Tensor, keep_frames: int
+    ) -> None:
         self.index.append(index)
         self.keys.append(key)
         self.maps.append(prediction)
@@ -89,8 +95,9 @@ class Collected:
     def ordered(self) -> "Collected":
         order = np.argsort(self.index, kind="stable")
         pick = lambda values: [values[i] for i in order]  # noqa: E731
-        return Collected(pick(self.index), pick(self.keys), pick(self.maps), pick(self.truth), pick(self.objects),
-                         self.frames)
+        return Collected(
+            pick(self.index), pick(self.keys), pick(self.maps), pick(self.truth), pick(self.objects), self.frames
+        )
 
 
 def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
@@ -109,26 +116,45 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
             if rows:
                 maps = ctx.predict("single_source", take(batch, rows))
                 for j, i in enumerate(rows):
-                    single.add(batch["index"][i], batch["key"][i], maps[j],
-                               G.sounding_boxes(batch["objects"][i], frame_hw, size), batch["objects"][i],
-                               batch["frame"][i], ctx.overlays)
+                    single.add(
+                        batch["index"][i],
+                        batch["key"][i],
+                        maps[j],
+                        G.sounding_boxes(batch["objects"][i], frame_hw, size),
+                        batch["objects"][i],
+                        batch["frame"][i],
+                        ctx.overlays,
+                    )
         if "class_aware" in tasks:
             rows = [i for i, s in enumerate(scenes) if s is not None and s != SOLO]
             if rows:
                 maps = ctx.predict("class_aware", take(batch, rows))
                 for j, i in enumerate(rows):
                     multi.setdefault(scenes[i], Collected()).add(
-                        batch["index"][i], batch["key"][i], maps[j],
-                        G.class_truth(batch["objects"][i], frame_hw, size), batch["objects"][i],
-                        batch["frame"][i], ctx.overlays if scenes[i] in OVERLAY_SUBSETS else 0)
+                        batch["index"][i],
+                        batch["key"][i],
+                        maps[j],
+                        G.class_truth(batch["objects"][i], frame_hw, size),
+                        batch["objects"][i],
+                        batch["frame"][i],
+                        ctx.overlays if scenes[i] in OVERLAY_SUBSETS else 0,
+                    )
         if "counting" in tasks:
-            rows = [i for i, s in enumerate(scenes) if s is not None and s.startswith("k")
-                    and batch["n_sources"][i] >= 0]
+            rows = [
+                i for i, s in enumerate(scenes) if s is not None and s.startswith("k") and batch["n_sources"][i] >= 0
+            ]
             if rows:
                 predicted = ctx.predict("counting", take(batch, rows))
                 for j, i in enumerate(rows):
-                    counts.add(batch["index"][i], batch["key"][i], predicted[j], batch["n_sources"][i], [],
-                               batch["frame"][i], 0)
+                    counts.add(
+                        batch["index"][i],
+                        batch["key"][i],
+                        predicted[j],
+                        batch["n_sources"][i],
+                        [],
+                        batch["frame"][i],
+                        0,
+                    )
     out: dict[str, dict] = {}
     if single.index:
         out.update(score_single(ctx, single.ordered(), SOLO))
@@ -153,8 +179,15 @@ def run_cocktail(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
         maps = ctx.predict("class_aware", batch)
         for i, key in enumerate(batch["key"]):
             objects = G.cocktail_objects(batch["classes"][i], batch["boxes"][i], batch["sounding"][i])
-            done.add(batch["index"][i], key, maps[i], G.class_truth(objects, frame_hw, size), objects,
-                     batch["frame"][i], ctx.overlays)
+            done.add(
+                batch["index"][i],
+                key,
+                maps[i],
+                G.class_truth(objects, frame_hw, size),
+                objects,
+                batch["frame"][i],
+                ctx.overlays,
+            )
     return score_class_aware(ctx, done.ordered(), COCKTAIL) if done.index else {}
 
 
@@ -170,16 +203,24 @@ def score_single(ctx: EvalContext, done: Collected, subset: str) -> dict[str, di
     loc = ctx.params.evaluate.localization
     out = {}
     for protocol in loc.single_source:
-        out[f"{protocol}@{subset}"] = evaluate_single_source(done.maps, done.truth, protocol, size=loc.map_size,
-                                                             gt="union", thresholds=loc.thresholds)
+        out[f"{protocol}@{subset}"] = evaluate_single_source(
+            done.maps, done.truth, protocol, size=loc.map_size, gt="union", thresholds=loc.thresholds
+        )
     if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
-        first = done.index[:ctx.overlays]
+        first = done.index[: ctx.overlays]
         protocol = loc.single_source[0] if loc.single_source else "consensus"
-        scores = single_source_cious(done.maps[:len(first)], done.truth[:len(first)], protocol, size=loc.map_size,
-                                     gt="union")
+        scores = single_source_cious(
+            done.maps[: len(first)], done.truth[: len(first)], protocol, size=loc.map_size, gt="union"
+        )
         for n, index in enumerate(first):
-            save_overlay(ctx.figures_dir / f"{subset}-{index:05d}.png", done.frames[index], [done.maps[n]],
-                         [f"{protocol} cIoU {scores[n]:.2f}"], done.objects[n], f"{ctx.name}: {done.keys[n]}")
+            save_overlay(
+                ctx.figures_dir / f"{subset}-{index:05d}.png",
+                done.frames[index],
+                [done.maps[n]],
+                [f"{protocol} cIoU {scores[n]:.2f}"],
+                done.objects[n],
+                f"{ctx.name}: {done.keys[n]}",
+            )
     return out
 
 
@@ -192,8 +233,9 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
     out = {}
     for protocol in loc.class_aware:
         try:
-            out[f"{protocol}@{subset}"] = evaluate_class_aware(done.maps, boxes, silent, protocol, size=loc.map_size,
-                                                               thresholds=loc.thresholds, nsa_tau=loc.nsa_tau)
+            out[f"{protocol}@{subset}"] = evaluate_class_aware(
+                done.maps, boxes, silent, protocol, size=loc.map_size, thresholds=loc.thresholds, nsa_tau=loc.nsa_tau
+            )
             continue
         except ValueError as exc:
             if "no sample could be scored" not in str(exc):
@@ -203,20 +245,26 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
             # MSSL scores only two-source frames; on other levels (k1, k3 scenes) its threshold without that
             # filter is the comparable number (docs/report.md: relative:0.1@k1, relative:0.1@k3).
             relative = f"relative:{RELATIVE_PROTOCOLS['mssl']:g}"
-            out[f"{relative}@{subset}"] = evaluate_class_aware(done.maps, boxes, silent, relative,
-                                                               size=loc.map_size, thresholds=loc.thresholds,
-                                                               nsa_tau=loc.nsa_tau)
+            out[f"{relative}@{subset}"] = evaluate_class_aware(
+                done.maps, boxes, silent, relative, size=loc.map_size, thresholds=loc.thresholds, nsa_tau=loc.nsa_tau
+            )
     if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
-        for n, index in enumerate(done.index[:ctx.overlays]):
+        for n, index in enumerate(done.index[: ctx.overlays]):
             sounding = sorted(boxes[n]) or [0]  # a frame without a sounding class: show the first class's map
-            save_overlay(ctx.figures_dir / f"{subset}-{index:05d}.png", done.frames[index],
-                         [done.maps[n][k] for k in sounding], [f"map of {CLASSES[k]}" for k in sounding],
-                         done.objects[n], f"{ctx.name}: {done.keys[n]}")
+            save_overlay(
+                ctx.figures_dir / f"{subset}-{index:05d}.png",
+                done.frames[index],
+                [done.maps[n][k] for k in sounding],
+                [f"map of {CLASSES[k]}" for k in sounding],
+                done.objects[n],
+                f"{ctx.name}: {done.keys[n]}",
+            )
     return out
 
 
-def load_model(name: str, method: Method, params, data_root: Path,
-               checkpoint: str | Path | None = None) -> tuple[nn.Module, Path | None]:
+def load_model(
+    name: str, method: Method, params, data_root: Path, checkpoint: str | Path | None = None
+) -> tuple[nn.Module, Path | None]:
     """``(model in eval mode, checkpoint path or None)``: ``method.build(params)`` with the final stage's weights
     (``DATA/models/MODEL/{last stage}.pt`` unless ``checkpoint`` names a file, or a folder that ``avsep train
     --checkpoints`` wrote, whose last stage is read); none for ``weights=False``.
@@ -233,23 +281,40 @@ def load_model(name: str, method: Method, params, data_root: Path,
     if path.is_dir() or not checkpoint:
         path = path / f"{stage or recipe.stages[-1].name}.pt"
     if owner != name and not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found ({name} reads the {owner} model's {stage!r} stage); "
-                              f"train {owner} first: avsep train {owner}")
+        raise CheckpointError(
+            f"{path}: checkpoint not found ({name} reads the {owner} model's {stage!r} stage); "
+            f"train {owner} first: avsep train {owner}"
+        )
     state = load_checkpoint(path)  # CheckpointError names the file and the reason
     expected = run_fingerprint(params, recipe.params_sections)[0]
     if state["params_hash"] != expected:
-        log.warning("%s: trained with parameters %s, evaluating with %s (the model may differ from its recipe's)",
-                    path, state["params_hash"], expected)
+        log.warning(
+            "%s: trained with parameters %s, evaluating with %s (the model may differ from its recipe's)",
+            path,
+            state["params_hash"],
+            expected,
+        )
     if not state["finished"]:
         log.warning("%s: the stage had not finished training (epoch %d)", path, state["epoch"])
     model.load_state_dict(state["model"])
     return model.eval(), path
 
 
-def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "test",
-                   checkpoint: str | Path | None = None, metrics_dir: str | Path | None = None,
-                   figures_dir: str | Path | None = None, batch_size: int | None = None, workers: int | None = None,
-                   overlays: int = 4, progress: bool = True, variant: str | None = None) -> dict:
+def evaluate_model(
+    name: str,
+    params,
+    data_root: str | Path,
+    *,
+    split: str = "test",
+    checkpoint: str | Path | None = None,
+    metrics_dir: str | Path | None = None,
+    figures_dir: str | Path | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    overlays: int = 4,
+    progress: bool = True,
+    variant: str | None = None,
+) -> dict:
     """Evaluate method ``name`` on ``split`` of the shards under ``data_root``; write and return the metrics doc.
 
     metrics_dir: default ``params.report.metrics_dir`` (``reports/metrics``) -> ``MODEL.json``, or
@@ -273,10 +338,21 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
     if overlays:
         figures.mkdir(parents=True, exist_ok=True)  # exists even for a model with no maps (a dvc.yaml output)
-    ctx = EvalContext(name, method, model.to(device), params, data_root, split, device,
-                      batch_size or params.active_profile().batch_size,
-                      params.shards.workers if workers is None else workers, progress, overlays,
-                      figures if overlays else None, Path(metrics_dir or params.report.metrics_dir))
+    ctx = EvalContext(
+        name,
+        method,
+        model.to(device),
+        params,
+        data_root,
+        split,
+        device,
+        batch_size or params.active_profile().batch_size,
+        params.shards.workers if workers is None else workers,
+        progress,
+        overlays,
+        figures if overlays else None,
+        Path(metrics_dir or params.report.metrics_dir),
+    )
     protocols: dict[str, dict] = {}
     skipped: list[dict] = []
     handled: set[str] = set()
@@ -290,15 +366,30 @@ def evaluate_model(name: str, params, data_root: str | Path, *, split: str = "te
         except ShardSetError as exc:
             log.warning("%s: %s not evaluated: %s", name, runner.name, exc)
             skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
-    not_evaluated = {task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
-                     for task in method.tasks if task not in handled}
+    not_evaluated = {
+        task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
+        for task in method.tasks
+        if task not in handled
+    }
     if not protocols:
-        raise ValueError(f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
-                         f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})")
-    doc = json_safe({"model": name, **({"variant": variant} if variant else {}), "split": split,
-                     "dataset": params.dataset.source, "data": str(data_root),
-                     "seed": params.seed, "checkpoint": str(path) if path else None, "protocols": protocols,
-                     "skipped": skipped, "not_evaluated": not_evaluated})
+        raise ValueError(
+            f"model {name!r} on {data_root}/shards, split {split!r}: nothing could be evaluated "
+            f"(skipped: {[s['reason'] for s in skipped]}; no runner: {sorted(not_evaluated)})"
+        )
+    doc = json_safe(
+        {
+            "model": name,
+            **({"variant": variant} if variant else {}),
+            "split": split,
+            "dataset": params.dataset.source,
+            "data": str(data_root),
+            "seed": params.seed,
+            "checkpoint": str(path) if path else None,
+            "protocols": protocols,
+            "skipped": skipped,
+            "not_evaluated": not_evaluated,
+        }
+    )
     out = Path(metrics_dir or params.report.metrics_dir) / f"{stem}.json"
     atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=False) + "\n")
     log.info("%s: %d protocol entries -> %s", name, len(protocols), out)

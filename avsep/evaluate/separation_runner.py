@@ -83,15 +83,23 @@ def load_variants(params, data_root: Path, device: torch.device) -> dict[str, An
 def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | None, batch_size: int):
     """The first ``limit`` samples of an N-mix set, converted to the separation layout, one batch at a time."""
     from_nmix = _hooks()["from_nmix"]
-    view = evaluation_view(str(data_root / "shards" / shard_set), split, params.shards, view="nmix",
-                           batch_size=batch_size, seed=params.seed)
+    view = evaluation_view(
+        str(data_root / "shards" / shard_set),
+        split,
+        params.shards,
+        view="nmix",
+        batch_size=batch_size,
+        seed=params.seed,
+    )
     seen = 0
     for batch in make_loader(view, params.shards, workers=0, ranks=1):
         order = np.argsort(batch["index"], kind="stable")  # one reader: already in order; kept explicit
         if limit is not None and seen >= limit:
             break
-        batch = {k: v[torch.as_tensor(order)] if isinstance(v, torch.Tensor) else [v[i] for i in order]
-                 for k, v in batch.items()}
+        batch = {
+            k: v[torch.as_tensor(order)] if isinstance(v, torch.Tensor) else [v[i] for i in order]
+            for k, v in batch.items()
+        }
         keep = len(order) if limit is None else min(len(order), limit - seen)
         batch = {k: v[:keep] for k, v in batch.items()}
         seen += keep
@@ -124,8 +132,15 @@ class Scoring:
                 estimates[kind] = hooks["ideal_mask"](mix, refs, kind)
         if "nmf-mfcc" in self.baselines:
             estimates["nmf-mfcc"] = hooks["nmf_mfcc"](
-                mix, refs, n_components=self.nmf_components, n_mfcc=self.nmf_mfcc, n_mels=self.nmf_mels,
-                iterations=self.nmf_iterations, loss=self.nmf_loss, seed=self.seed)
+                mix,
+                refs,
+                n_components=self.nmf_components,
+                n_mfcc=self.nmf_mfcc,
+                n_mels=self.nmf_mels,
+                iterations=self.nmf_iterations,
+                loss=self.nmf_loss,
+                seed=self.seed,
+            )
         out = {"mixture": SeparationMeter("mir_eval", self.silence_threshold)}
         out["mixture"].update(refs, mixture_as_estimates(mix, refs.shape[0]))
         for name, estimate in estimates.items():
@@ -152,8 +167,7 @@ def score_all(scoring: Scoring, jobs: list, workers: int) -> Iterator[dict[str, 
     # The server imports torch and the baselines' module once; each worker forks from it ready to score.
     multiprocessing.set_forkserver_preload(["torch", _hooks()["nmf_mfcc"].__module__, __name__])
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_one_thread) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=_one_thread) as pool:
         yield from pool.map(scoring, jobs)
 
 
@@ -164,10 +178,17 @@ def _entry(meter: SeparationMeter, mixture: SeparationMeter) -> dict:
     return entry
 
 
-def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test",
-                            metrics_dir: str | Path | None = None, figures_dir: str | Path | None = None,
-                            audio_dir: str | Path | None = None, models: dict[str, Any] | None = None,
-                            progress: bool = True) -> dict[str, dict]:
+def evaluate_separation_all(
+    params,
+    data_root: str | Path,
+    *,
+    split: str = "test",
+    metrics_dir: str | Path | None = None,
+    figures_dir: str | Path | None = None,
+    audio_dir: str | Path | None = None,
+    models: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, dict]:
     """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
     hooks = _hooks()
     separate, write_wavs, save_spectrograms = hooks["separate"], hooks["write_wavs"], hooks["save_spectrograms"]
@@ -186,8 +207,16 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
         shard_set = f"nmix{n_mix}"
         figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
         try:
-            batches = list(_samples(params, data_root, shard_set, split, scale.eval_samples,
-                                    scale.batch_size_of() or params.active_profile().batch_size))
+            batches = list(
+                _samples(
+                    params,
+                    data_root,
+                    shard_set,
+                    split,
+                    scale.eval_samples,
+                    scale.batch_size_of() or params.active_profile().batch_size,
+                )
+            )
         except ShardSetError as exc:
             log.warning("separation: %s not evaluated: %s", shard_set, exc)
             continue
@@ -195,8 +224,9 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
         for batch in tqdm(batches, desc=f"separating {shard_set}/{split}", disable=not progress):
             estimates = {}
             for name, model in models.items():
-                waves, _ = separate(model, {k: v.to(device) if isinstance(v, torch.Tensor) else v
-                                            for k, v in batch.items()}, name)
+                waves, _ = separate(
+                    model, {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}, name
+                )
                 estimates[name] = waves.cpu().numpy()
             for i in range(len(batch["mix"])):
                 mix, refs = batch["mix"][i].numpy(), batch["sources"][i].numpy()
@@ -205,19 +235,37 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
                     figures_left -= 1
                     key = str(batch["keys"][i])
                     classes = [names_[0] for names_ in batch["labels"][i]]
-                    write_wavs(Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs,
-                               estimates[default][i], rate)
-                    save_spectrograms(Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png", mix,
-                                      refs, estimates[default][i], classes, scale.n_bins,
-                                      f"{key}: {default} guidance")
-    scoring = Scoring(tuple(b for b in BASELINES if b in names), backend, threshold, sep.nmf_components,
-                      sep.nmf_mfcc, sep.nmf_mels, sep.nmf_iterations, sep.nmf_loss, params.seed)
+                    write_wavs(
+                        Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs, estimates[default][i], rate
+                    )
+                    save_spectrograms(
+                        Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png",
+                        mix,
+                        refs,
+                        estimates[default][i],
+                        classes,
+                        scale.n_bins,
+                        f"{key}: {default} guidance",
+                    )
+    scoring = Scoring(
+        tuple(b for b in BASELINES if b in names),
+        backend,
+        threshold,
+        sep.nmf_components,
+        sep.nmf_mfcc,
+        sep.nmf_mels,
+        sep.nmf_iterations,
+        sep.nmf_loss,
+        params.seed,
+    )
     everything = [(shard_set, job) for shard_set, set_jobs in jobs.items() for job in set_jobs]
     meters = {shard_set: {name: SeparationMeter(backend, threshold) for name in names} for shard_set in jobs}
     lower = {shard_set: SeparationMeter("mir_eval", threshold) for shard_set in jobs}  # the mixture itself
     scored_all = score_all(scoring, [job for _, job in everything], params.evaluate.separation.workers)
-    for (shard_set, _), scored in zip(everything, tqdm(scored_all, total=len(everything), disable=not progress,
-                                                       desc=f"scoring {'+'.join(jobs)}/{split}")):
+    for (shard_set, _), scored in zip(
+        everything,
+        tqdm(scored_all, total=len(everything), disable=not progress, desc=f"scoring {'+'.join(jobs)}/{split}"),
+    ):
         lower[shard_set].merge(scored.pop("mixture"))
         for name in names:
             meters[shard_set][name].merge(scored[name])
@@ -230,8 +278,15 @@ def evaluate_separation_all(params, data_root: str | Path, *, split: str = "test
     return _write(params, data_root, split, entries, models, default, metrics_dir)
 
 
-def _write(params, data_root: Path, split: str, entries: dict[str, dict], models: dict[str, Any], default: str,
-           metrics_dir: str | Path | None) -> dict[str, dict]:
+def _write(
+    params,
+    data_root: Path,
+    split: str,
+    entries: dict[str, dict],
+    models: dict[str, Any],
+    default: str,
+    metrics_dir: str | Path | None,
+) -> dict[str, dict]:
     variant_label = _hooks()["variant_label"]
     out_dir = Path(metrics_dir or params.report.metrics_dir)
     docs = {}
@@ -240,10 +295,15 @@ def _write(params, data_root: Path, split: str, entries: dict[str, dict], models
             continue
         is_model = name in models
         file = f"{MODEL}.json" if name == default else f"{MODEL}-{name}.json"
-        doc = {"model": MODEL if is_model else name, "split": split, "dataset": params.dataset.source,
-               "data": str(data_root), "seed": params.seed,
-               "variant": variant_label(params, name, models[name]) if is_model else "",
-               "protocols": protocols}
+        doc = {
+            "model": MODEL if is_model else name,
+            "split": split,
+            "dataset": params.dataset.source,
+            "data": str(data_root),
+            "seed": params.seed,
+            "variant": variant_label(params, name, models[name]) if is_model else "",
+            "protocols": protocols,
+        }
         docs[file] = json_safe(doc)
         atomic_write_text(out_dir / file, json.dumps(docs[file], indent=1) + "\n")
     log.info("separation: %d metrics documents -> %s", len(docs), out_dir)
@@ -253,11 +313,17 @@ def _write(params, data_root: Path, split: str, entries: dict[str, dict], models
 def run_separation(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
     """:class:`avsep.evaluate.context.Runner` hook: every variant and baseline (their documents are written
     beside ``MODEL.json``); returns the entries of the runner's model (the recipe's last stage)."""
-    docs = evaluate_separation_all(ctx.params, ctx.data_root, split=ctx.split, metrics_dir=ctx.metrics_dir,
-                                   figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
-                                   progress=ctx.progress)
+    docs = evaluate_separation_all(
+        ctx.params,
+        ctx.data_root,
+        split=ctx.split,
+        metrics_dir=ctx.metrics_dir,
+        figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
+        progress=ctx.progress,
+    )
     default = f"{MODEL}.json"
     if default not in docs:
-        raise ShardSetError(f"{ctx.data_root}/shards/nmix*: no N-mix sample could be scored for "
-                            f"{_hooks()['variants'](ctx.params)[-1]}")
+        raise ShardSetError(
+            f"{ctx.data_root}/shards/nmix*: no N-mix sample could be scored for {_hooks()['variants'](ctx.params)[-1]}"
+        )
     return docs[default]["protocols"]

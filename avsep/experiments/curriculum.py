@@ -73,8 +73,12 @@ def spread(values: list[float], how: str) -> float:
 
 
 def summary(values: list[float], how: str) -> dict:
-    return {"mean": float(np.mean(values)), "spread": spread(values, how), "spread_kind": how,
-            "per_seed": [float(v) for v in values]}
+    return {
+        "mean": float(np.mean(values)),
+        "spread": spread(values, how),
+        "spread_kind": how,
+        "per_seed": [float(v) for v in values],
+    }
 
 
 @dataclass
@@ -108,9 +112,10 @@ class Runs:
         if key in self.done:
             return self.done[key]
         params = self.params_for(seed)
-        stages = [curriculum_stage(params, self.data_root, c, i == 0,
-                                   StageSettings(alignment=a, seed=seed, **self.settings))
-                  for i, (c, a) in enumerate(zip(spec.stages, spec._alignments))]
+        stages = [
+            curriculum_stage(params, self.data_root, c, i == 0, StageSettings(alignment=a, seed=seed, **self.settings))
+            for i, (c, a) in enumerate(zip(spec.stages, spec._alignments))
+        ]
         recipe = Recipe(f"cavl-{spec.name}", stages, params_sections=PARAMS_SECTIONS)
         ckpt = self.workdir / f"seed{seed}" / spec.name
         shutil.rmtree(ckpt, ignore_errors=True)
@@ -125,14 +130,20 @@ class Runs:
                         shutil.copy2(checkpoint_path(before.checkpoints, stage), checkpoint_path(ckpt, stage))
                     rows, resume = list(before.rows), True
                     break
-        live = (Path(params.report.dvclive_dir) / spec.live_name if spec.live_name and seed == self.params.seed
-                else self.workdir / "live" / f"seed{seed}-{spec.name}")
+        live = (
+            Path(params.report.dvclive_dir) / spec.live_name
+            if spec.live_name and seed == self.params.seed
+            else self.workdir / "live" / f"seed{seed}-{spec.name}"
+        )
         if not resume:
             shutil.rmtree(live, ignore_errors=True)
         log.info("experiment run %s, seed %d", spec.name, seed)
         result: TrainResult = train(recipe, params, ckpt, live, resume=resume, dvcyaml=None)  # dvc.yaml has the plots
-        rows += [{"stage": r["stage"], "step": r["global_step"], **{k: r[k] for k in CURVE_KEYS}}
-                 for r in result.history if "loss" in r]
+        rows += [
+            {"stage": r["stage"], "step": r["global_step"], **{k: r[k] for k in CURVE_KEYS}}
+            for r in result.history
+            if "loss" in r
+        ]
         self.done[key] = Trained(result.model.eval(), rows, ckpt)
         return self.done[key]
 
@@ -140,7 +151,7 @@ class Runs:
 def _tail_mean(rows: list[dict], key: str, stage: str | None = None, fraction: float = 0.25) -> float:
     """Mean of ``key`` over the last ``fraction`` of a run's (or one stage's) logged steps."""
     values = [r[key] for r in rows if stage is None or r["stage"] == stage]
-    tail = values[-max(1, math.ceil(len(values) * fraction)):]
+    tail = values[-max(1, math.ceil(len(values) * fraction)) :]
     return float(np.mean(tail))
 
 
@@ -152,22 +163,37 @@ def _curve(runs: list[Trained], key: str) -> list[float]:
 
 def curriculum_effect(runs: Runs) -> dict:
     """CAVL Fig. 3a: C1 should train to a lower loss and a higher accuracy than C3."""
-    specs = {"C1": RunSpec(("C1",), live_name="cavl-curriculum-C1"),
-             "C3": RunSpec(("C3",), live_name="cavl-curriculum-C3")}
-    return _curve_experiment(runs, specs, stage=None, claim=("C1", "C3"),
-                             text="trained on C1 reaches a lower loss and higher accuracy than trained on C3")
+    specs = {
+        "C1": RunSpec(("C1",), live_name="cavl-curriculum-C1"),
+        "C3": RunSpec(("C3",), live_name="cavl-curriculum-C3"),
+    }
+    return _curve_experiment(
+        runs,
+        specs,
+        stage=None,
+        claim=("C1", "C3"),
+        text="trained on C1 reaches a lower loss and higher accuracy than trained on C3",
+    )
 
 
 def curriculum_order(runs: Runs) -> dict:
     """CAVL Fig. 3b: C2 then C3 should reach a higher training accuracy than C3 then C2."""
-    specs = {"C2-C3": RunSpec(("C2", "C3"), live_name="cavl-order-C2-C3"),
-             "C3-C2": RunSpec(("C3", "C2"), live_name="cavl-order-C3-C2")}
-    return _curve_experiment(runs, specs, stage=None, claim=("C2-C3", "C3-C2"),
-                             text="C2 then C3 reaches a higher training accuracy than C3 then C2")
+    specs = {
+        "C2-C3": RunSpec(("C2", "C3"), live_name="cavl-order-C2-C3"),
+        "C3-C2": RunSpec(("C3", "C2"), live_name="cavl-order-C3-C2"),
+    }
+    return _curve_experiment(
+        runs,
+        specs,
+        stage=None,
+        claim=("C2-C3", "C3-C2"),
+        text="C2 then C3 reaches a higher training accuracy than C3 then C2",
+    )
 
 
-def _curve_experiment(runs: Runs, specs: dict[str, RunSpec], stage: str | None, claim: tuple[str, str],
-                      text: str) -> dict:
+def _curve_experiment(
+    runs: Runs, specs: dict[str, RunSpec], stage: str | None, claim: tuple[str, str], text: str
+) -> dict:
     how, seeds = runs.params.report.spread, runs.params.cavl.experiments.seeds
     out: dict[str, Any] = {"seeds": seeds, "steps_per_stage": runs.settings["steps"], "runs": {}}
     for label, spec in specs.items():
@@ -180,16 +206,24 @@ def _curve_experiment(runs: Runs, specs: dict[str, RunSpec], stage: str | None, 
         }
     better, worse = (out["runs"][c] for c in claim)
     out["claim"] = text
-    out["reproduced"] = bool(better["final_acc"]["mean"] > worse["final_acc"]["mean"]
-                             and (claim[0] != "C1" or better["final_loss"]["mean"] < worse["final_loss"]["mean"]))
+    out["reproduced"] = bool(
+        better["final_acc"]["mean"] > worse["final_acc"]["mean"]
+        and (claim[0] != "C1" or better["final_loss"]["mean"] < worse["final_loss"]["mean"])
+    )
     return out
 
 
 def _single_source_frames(runs: Runs, seed: int) -> tuple[list[dict], int]:
     """Test batches of the C1 set (one sounding object per clip), and the scoring map size."""
     params = runs.params_for(seed)
-    view = evaluation_view(str(runs.data_root / "shards" / "C1"), "test", params.shards, view="localization",
-                           batch_size=runs.settings["batch_size"], seed=params.seed)
+    view = evaluation_view(
+        str(runs.data_root / "shards" / "C1"),
+        "test",
+        params.shards,
+        view="localization",
+        batch_size=runs.settings["batch_size"],
+        seed=params.seed,
+    )
     return list(make_loader(view, params.shards)), params.evaluate.localization.map_size
 
 
@@ -202,23 +236,34 @@ def _score_maps(batches: list[dict], size: int, predict: Callable[[dict], torch.
             maps.append(np.asarray(heat[i].float().cpu()))
             boxes.append(G.sounding_boxes(objects, frame_hw, size))
     loc = params.evaluate.localization
-    return {protocol: evaluate_single_source(maps, boxes, protocol, size=size, gt="union",
-                                             thresholds=loc.thresholds) for protocol in loc.single_source}
+    return {
+        protocol: evaluate_single_source(maps, boxes, protocol, size=size, gt="union", thresholds=loc.thresholds)
+        for protocol in loc.single_source
+    }
 
 
 def localization(runs: Runs) -> dict:
     """CAVL Table 2 rows: C1 (aligned centre) > C2(C1) > C1 (unrelated centre); baselines beside them."""
     how, seeds = runs.params.report.spread, runs.params.cavl.experiments.seeds
-    rows = {"C1": (RunSpec(("C1",)), True), "C1 (unrelated)": (RunSpec(("C1",)), False),
-            "C2(C1)": (RunSpec(("C1", "C2")), True)}
+    rows = {
+        "C1": (RunSpec(("C1",)), True),
+        "C1 (unrelated)": (RunSpec(("C1",)), False),
+        "C2(C1)": (RunSpec(("C1", "C2")), True),
+    }
     scores: dict[str, list[dict]] = {name: [] for name in rows}
     baselines: dict[str, dict] = {}
     for seed in seeds:
         batches, size = _single_source_frames(runs, seed)
         for name, (spec, related) in rows.items():
             model = runs.get(spec, seed).model
-            scores[name].append(_score_maps(batches, size, lambda b, m=model, r=related: localize(
-                m, b["frame"], b["logmel"], related=r), runs.params))
+            scores[name].append(
+                _score_maps(
+                    batches,
+                    size,
+                    lambda b, m=model, r=related: localize(m, b["frame"], b["logmel"], related=r),
+                    runs.params,
+                )
+            )
         if not baselines:
             for name in ("whole_image", "centre_prior"):
                 if name in METHODS:
@@ -228,9 +273,15 @@ def localization(runs: Runs) -> dict:
                     baselines[name] = _score_maps(batches, size, lambda b: predict(fixed, b), runs.params)
     out: dict[str, Any] = {"seeds": seeds, "shard_set": "C1", "split": "test", "rows": {}, "baselines": baselines}
     for name, per_seed in scores.items():
-        out["rows"][name] = {protocol: {metric: summary([s[protocol][metric] for s in per_seed], how)
-                                        for metric in per_seed[0][protocol] if metric.startswith(("ciou@", "auc"))}
-                             | {"n": per_seed[0][protocol]["n"]} for protocol in per_seed[0]}
+        out["rows"][name] = {
+            protocol: {
+                metric: summary([s[protocol][metric] for s in per_seed], how)
+                for metric in per_seed[0][protocol]
+                if metric.startswith(("ciou@", "auc"))
+            }
+            | {"n": per_seed[0][protocol]["n"]}
+            for protocol in per_seed[0]
+        }
     protocol = runs.params.evaluate.localization.single_source[0]
     auc = {name: row[protocol]["auc"]["mean"] for name, row in out["rows"].items()}
     out["claim"] = "AUC: C1 > C2(C1) > C1 unrelated centre"
@@ -254,28 +305,43 @@ def _audio_features(model, batches: list[dict]) -> tuple[np.ndarray, np.ndarray]
 def probe(runs: Runs) -> dict:
     """CAVL Table 1 rows: linear-probe accuracy of the audio features (instrument of single-source clips)."""
     how, ex = runs.params.report.spread, runs.params.cavl.experiments
-    rows = {"C1": RunSpec(("C1",)), "C2(C1) + scene-level alignment": RunSpec(("C1", "C2"), (None, "scene")),
-            "C2(C1) + sound-source-level alignment": RunSpec(("C1", "C2"), (None, "structural")),
-            "C1(C2) + sound-source-level alignment": RunSpec(("C2", "C1"), ("structural", "structural"))}
+    rows = {
+        "C1": RunSpec(("C1",)),
+        "C2(C1) + scene-level alignment": RunSpec(("C1", "C2"), (None, "scene")),
+        "C2(C1) + sound-source-level alignment": RunSpec(("C1", "C2"), (None, "structural")),
+        "C1(C2) + sound-source-level alignment": RunSpec(("C2", "C1"), ("structural", "structural")),
+    }
     pc = runs.params.evaluate.probe
     acc: dict[str, list[float]] = {name: [] for name in rows}
     for seed in ex.seeds:
         params = runs.params_for(seed)
         split_batches = {}
         for split in ("train", ex.probe_split):
-            view = evaluation_view(str(runs.data_root / "shards" / "C1"), split, params.shards, view="localization",
-                                   batch_size=ex.batch_size, seed=seed)
+            view = evaluation_view(
+                str(runs.data_root / "shards" / "C1"),
+                split,
+                params.shards,
+                view="localization",
+                batch_size=ex.batch_size,
+                seed=seed,
+            )
             split_batches[split] = list(make_loader(view, params.shards))
         for name, spec in rows.items():
             model = runs.get(spec, seed).model
             x_train, y_train = _audio_features(model, split_batches["train"])
             x_test, y_test = _audio_features(model, split_batches[ex.probe_split])
-            result = linear_probe(x_train, y_train, x_test, y_test, C=pc.C, max_iter=pc.max_iter,
-                                  standardize=pc.standardize)
+            result = linear_probe(
+                x_train, y_train, x_test, y_test, C=pc.C, max_iter=pc.max_iter, standardize=pc.standardize
+            )
             acc[name].append(result["accuracy"])
-    out = {"seeds": ex.seeds, "task": "instrument class of single-source (C1) clips from pooled audio features",
-           "protocol": result["protocol"], "n_train": result["n_train"], "n_test": result["n_test"],
-           "rows": {name: summary(values, how) for name, values in acc.items()}}
+    out = {
+        "seeds": ex.seeds,
+        "task": "instrument class of single-source (C1) clips from pooled audio features",
+        "protocol": result["protocol"],
+        "n_train": result["n_train"],
+        "n_test": result["n_test"],
+        "rows": {name: summary(values, how) for name, values in acc.items()},
+    }
     m = {name: row["mean"] for name, row in out["rows"].items()}
     out["claims"] = {
         "source-level > scene-level alignment on C2": m["C2(C1) + sound-source-level alignment"]
@@ -314,8 +380,10 @@ def counting(params: Params, data_root: Path, checkpoint: Path | None = None) ->
 
 
 EXPERIMENTS: dict[str, Callable[[Runs], dict]] = {
-    "curriculum-effect": curriculum_effect, "curriculum-order": curriculum_order,
-    "localization": localization, "probe": probe,
+    "curriculum-effect": curriculum_effect,
+    "curriculum-order": curriculum_order,
+    "localization": localization,
+    "probe": probe,
 }
 
 

@@ -54,9 +54,18 @@ def check_waves(waves: torch.Tensor, frontend: FrontEnd, name: str = "waves") ->
 def _spectrum(waves: torch.Tensor, frontend: FrontEnd, power: float) -> torch.Tensor:
     """``|STFT| ** power``: (B, N) → (B, F, T)."""
     window = torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
-    spec = AF.spectrogram(waves, pad=0, window=window, n_fft=frontend.n_fft, hop_length=frontend.hop_length,
-                          win_length=frontend.n_fft, power=None, normalized=False, center=frontend.center,
-                          pad_mode=frontend.pad_mode)
+    spec = AF.spectrogram(
+        waves,
+        pad=0,
+        window=window,
+        n_fft=frontend.n_fft,
+        hop_length=frontend.hop_length,
+        win_length=frontend.n_fft,
+        power=None,
+        normalized=False,
+        center=frontend.center,
+        pad_mode=frontend.pad_mode,
+    )
     # re² + im² avoids the hypot of a complex abs; power 2 then needs no root at all.
     energy = spec.real.square().addcmul_(spec.imag, spec.imag)
     if power == 2.0:

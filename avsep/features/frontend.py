@@ -71,11 +71,15 @@ class FrontEnd:
         _require(self.log_eps > 0, where, f"log_eps must be > 0, got {self.log_eps}")
         _require(self.top_db is None or self.top_db >= 0, where, f"top_db must be >= 0 or None, got {self.top_db}")
         _require(self.n_mels is None or self.n_mels >= 1, where, f"n_mels must be >= 1 or None, got {self.n_mels}")
-        _require(self.logfreq_bins is None or self.logfreq_bins >= 2, where,
-                 f"logfreq_bins must be >= 2 or None, got {self.logfreq_bins}")
+        _require(
+            self.logfreq_bins is None or self.logfreq_bins >= 2,
+            where,
+            f"logfreq_bins must be >= 2 or None, got {self.logfreq_bins}",
+        )
         nyquist = self.sample_rate / 2
-        _require(0 <= self.fmin < self.mel_fmax, where,
-                 f"need 0 <= fmin < fmax, got fmin={self.fmin}, fmax={self.mel_fmax}")
+        _require(
+            0 <= self.fmin < self.mel_fmax, where, f"need 0 <= fmin < fmax, got fmin={self.fmin}, fmax={self.mel_fmax}"
+        )
         _require(self.mel_fmax <= nyquist, where, f"fmax {self.mel_fmax} is above Nyquist ({nyquist} Hz)")
 
     @property
@@ -93,8 +97,9 @@ class FrontEnd:
         if self.center:
             return 1 + n_samples // self.hop_length
         if n_samples < self.n_fft:
-            raise ValueError(f"front end {self.name!r}: {n_samples} samples is shorter than n_fft={self.n_fft} "
-                             "and center=False")
+            raise ValueError(
+                f"front end {self.name!r}: {n_samples} samples is shorter than n_fft={self.n_fft} and center=False"
+            )
         return 1 + (n_samples - self.n_fft) // self.hop_length
 
     def check_length(self, n_samples: int, name: str = "wave") -> None:
@@ -104,8 +109,9 @@ class FrontEnd:
         if not self.center and n_samples < self.n_fft:
             raise ValueError(f"{name}: {n_samples} samples is shorter than n_fft={self.n_fft} (center=False)")
         if self.center and self.pad_mode == "reflect" and n_samples <= self.n_fft // 2:
-            raise ValueError(f"{name}: {n_samples} samples is too short to reflect-pad by n_fft // 2 = "
-                             f"{self.n_fft // 2}")
+            raise ValueError(
+                f"{name}: {n_samples} samples is too short to reflect-pad by n_fft // 2 = {self.n_fft // 2}"
+            )
 
     def logmel_shape(self, n_samples: int | None = None) -> tuple[int, int]:
         """``(T, n_mels)`` of :func:`logmel_*` for ``n_samples`` (default: ``clip_samples``)."""

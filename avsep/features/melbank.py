@@ -45,13 +45,18 @@ def mel_to_hz(mel: torch.Tensor, scale: str) -> torch.Tensor:
 @lru_cache(maxsize=32)
 def _filterbank_float64(frontend: FrontEnd) -> torch.Tensor:
     if frontend.n_mels is None:
-        raise ValueError(f"front end {frontend.name!r} has no mel filterbank (n_mels is None); "
-                         "use stft_magnitude_* (and logfreq_warp) instead")
+        raise ValueError(
+            f"front end {frontend.name!r} has no mel filterbank (n_mels is None); "
+            "use stft_magnitude_* (and logfreq_warp) instead"
+        )
     f64 = torch.float64
     bin_hz = torch.arange(frontend.n_freqs, dtype=f64) * (frontend.sample_rate / frontend.n_fft)
-    mel_edges = torch.linspace(float(hz_to_mel(torch.tensor(frontend.fmin, dtype=f64), frontend.mel_scale)),
-                               float(hz_to_mel(torch.tensor(frontend.mel_fmax, dtype=f64), frontend.mel_scale)),
-                               frontend.n_mels + 2, dtype=f64)
+    mel_edges = torch.linspace(
+        float(hz_to_mel(torch.tensor(frontend.fmin, dtype=f64), frontend.mel_scale)),
+        float(hz_to_mel(torch.tensor(frontend.mel_fmax, dtype=f64), frontend.mel_scale)),
+        frontend.n_mels + 2,
+        dtype=f64,
+    )
     edges_hz = mel_to_hz(mel_edges, frontend.mel_scale)  # (n_mels + 2,)
     width = edges_hz[1:] - edges_hz[:-1]  # (n_mels + 1,)
     offset = edges_hz[:, None] - bin_hz[None, :]  # (n_mels + 2, F)
@@ -64,8 +69,9 @@ def _filterbank_float64(frontend: FrontEnd) -> torch.Tensor:
     return weights.T.contiguous()  # (F, n_mels)
 
 
-def mel_filterbank_torch(frontend: FrontEnd, dtype: torch.dtype = torch.float32,
-                         device: torch.device | str = "cpu") -> torch.Tensor:
+def mel_filterbank_torch(
+    frontend: FrontEnd, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """The mel filterbank of ``frontend``: (F, n_mels) weights, so that ``spectrum (…, T, F) @ fb``."""
     return _filterbank_on(frontend, dtype, str(torch.device(device)))
 

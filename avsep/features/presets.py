@@ -14,42 +14,83 @@ from avsep.features.frontend import FrontEnd
 _FLOAT64_EPS = 2.220446049250313e-16
 
 DSOL = FrontEnd(
-    name="dsol", sample_rate=16000, n_fft=160, hop_length=80, clip_samples=16000,
-    center=True, pad_mode="constant", spectrum_power=1.0, n_mels=64, fmin=0.0, fmax=8000.0,
-    log="power_to_db", ref=1.0, amin=1e-10, top_db=80.0,
-    origin=("DSOL (Hu et al. 2020) music-exp/data/cut_audios.py: librosa.stft(n_fft=160, hop_length=80, "
-            "window='hann', center=True, pad_mode='constant'); melspectrogram(S=|stft|, sr=16000, n_mels=64, "
-            "fmax=sr/2), i.e. mels of the MAGNITUDE (Slaney scale and norm); power_to_db(mel) with librosa's "
-            "defaults ref=1.0, amin=1e-10, top_db=80.0; transposed → (201, 64) per 1 s clip. The mel of a "
-            "magnitude through power_to_db is 10·log10|X|-like, so top_db=80 spans 160 dB of power."),
+    name="dsol",
+    sample_rate=16000,
+    n_fft=160,
+    hop_length=80,
+    clip_samples=16000,
+    center=True,
+    pad_mode="constant",
+    spectrum_power=1.0,
+    n_mels=64,
+    fmin=0.0,
+    fmax=8000.0,
+    log="power_to_db",
+    ref=1.0,
+    amin=1e-10,
+    top_db=80.0,
+    origin=(
+        "DSOL (Hu et al. 2020) music-exp/data/cut_audios.py: librosa.stft(n_fft=160, hop_length=80, "
+        "window='hann', center=True, pad_mode='constant'); melspectrogram(S=|stft|, sr=16000, n_mels=64, "
+        "fmax=sr/2), i.e. mels of the MAGNITUDE (Slaney scale and norm); power_to_db(mel) with librosa's "
+        "defaults ref=1.0, amin=1e-10, top_db=80.0; transposed → (201, 64) per 1 s clip. The mel of a "
+        "magnitude through power_to_db is 10·log10|X|-like, so top_db=80 spans 160 dB of power."
+    ),
 )
 
 DMC = FrontEnd(
-    **{**DSOL.__dict__, "name": "dmc",
-       "origin": ("DMC simplified PyTorch re-implementation (DSOL repository, 'compared model'): the DSOL front "
-                  "end, (201, 64) per 1 s. The original Keras DMC (Hu et al. 2019) used 16 kHz, 80 ms / 50 ms "
-                  "STFT, 64 log-mel bands 125–7500 Hz with log(x + 0.01), 5 s of audio per frame; not "
-                  "reproduced here (use preset: custom).")},
+    **{
+        **DSOL.__dict__,
+        "name": "dmc",
+        "origin": (
+            "DMC simplified PyTorch re-implementation (DSOL repository, 'compared model'): the DSOL front "
+            "end, (201, 64) per 1 s. The original Keras DMC (Hu et al. 2019) used 16 kHz, 80 ms / 50 ms "
+            "STFT, 64 log-mel bands 125–7500 Hz with log(x + 0.01), 5 s of audio per frame; not "
+            "reproduced here (use preset: custom)."
+        ),
+    },
 )
 
 MSSL = FrontEnd(
-    name="mssl", sample_rate=22050, n_fft=882, hop_length=441, clip_samples=5 * 22050,
-    center=True, pad_mode="reflect", spectrum_power=2.0, n_mels=64, fmin=0.0, fmax=None,
-    log="log", log_eps=_FLOAT64_EPS,
-    origin=("MSSL (Qian et al. 2020) prepare_data/data.py: librosa.feature.melspectrogram(wav, 22050, "
-            "n_fft=int(0.04*sr)=882, hop_length=int(0.02*sr)=441, n_mels=64), i.e. mels of the POWER "
-            "spectrogram (power=2, fmax=sr/2, Slaney scale and norm, centred with librosa<0.10's 'reflect' "
-            "padding); np.log(mel + np.spacing(1)); transposed → (251, 64) per 5 s clip. Peak normalisation "
-            "at test time is not part of the front end."),
+    name="mssl",
+    sample_rate=22050,
+    n_fft=882,
+    hop_length=441,
+    clip_samples=5 * 22050,
+    center=True,
+    pad_mode="reflect",
+    spectrum_power=2.0,
+    n_mels=64,
+    fmin=0.0,
+    fmax=None,
+    log="log",
+    log_eps=_FLOAT64_EPS,
+    origin=(
+        "MSSL (Qian et al. 2020) prepare_data/data.py: librosa.feature.melspectrogram(wav, 22050, "
+        "n_fft=int(0.04*sr)=882, hop_length=int(0.02*sr)=441, n_mels=64), i.e. mels of the POWER "
+        "spectrogram (power=2, fmax=sr/2, Slaney scale and norm, centred with librosa<0.10's 'reflect' "
+        "padding); np.log(mel + np.spacing(1)); transposed → (251, 64) per 5 s clip. Peak normalisation "
+        "at test time is not part of the front end."
+    ),
 )
 
 SOP = FrontEnd(
-    name="sop", sample_rate=11025, n_fft=1022, hop_length=256, clip_samples=65535,
-    center=True, pad_mode="reflect", spectrum_power=1.0, n_mels=None, logfreq_bins=256,
-    origin=("Sound of Pixels (Zhao et al. 2018) dataset/base.py: |librosa.stft(audio, n_fft=1022, "
-            "hop_length=256)| (Hann, centred, librosa 0.6 'reflect' padding) of 65535 samples at 11025 Hz "
-            "→ (512, 256) linear magnitude; the network warps it to 256 log-frequency rows with "
-            "grid_sample (utils.warpgrid) and takes log after the warp, which is the model's business."),
+    name="sop",
+    sample_rate=11025,
+    n_fft=1022,
+    hop_length=256,
+    clip_samples=65535,
+    center=True,
+    pad_mode="reflect",
+    spectrum_power=1.0,
+    n_mels=None,
+    logfreq_bins=256,
+    origin=(
+        "Sound of Pixels (Zhao et al. 2018) dataset/base.py: |librosa.stft(audio, n_fft=1022, "
+        "hop_length=256)| (Hann, centred, librosa 0.6 'reflect' padding) of 65535 samples at 11025 Hz "
+        "→ (512, 256) linear magnitude; the network warps it to 256 log-frequency rows with "
+        "grid_sample (utils.warpgrid) and takes log after the warp, which is the model's business."
+    ),
 )
 
 PRESETS: dict[str, FrontEnd] = {f.name: f for f in (DSOL, DMC, MSSL, SOP)}
@@ -68,10 +109,23 @@ def frontend_from_params(params: FeatureParams) -> FrontEnd:
     if params.preset != "custom":
         return preset(params.preset)
     return FrontEnd(
-        name="custom", sample_rate=params.sample_rate, n_fft=params.n_fft, hop_length=params.hop_length,
-        clip_samples=round(params.clip_s * params.sample_rate), center=params.center, pad_mode=params.pad_mode,
-        spectrum_power=params.spectrum_power, n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax,
-        mel_scale=params.mel_scale, mel_norm=params.mel_norm, log=params.log, amin=params.amin,
-        top_db=params.top_db, log_eps=params.log_eps, logfreq_bins=params.logfreq_bins,
+        name="custom",
+        sample_rate=params.sample_rate,
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        clip_samples=round(params.clip_s * params.sample_rate),
+        center=params.center,
+        pad_mode=params.pad_mode,
+        spectrum_power=params.spectrum_power,
+        n_mels=params.n_mels,
+        fmin=params.fmin,
+        fmax=params.fmax,
+        mel_scale=params.mel_scale,
+        mel_norm=params.mel_norm,
+        log=params.log,
+        amin=params.amin,
+        top_db=params.top_db,
+        log_eps=params.log_eps,
+        logfreq_bins=params.logfreq_bins,
         origin="custom: the features section of params.yaml",
     )

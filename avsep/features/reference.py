@@ -38,8 +38,15 @@ def stft_magnitude_librosa(wave: np.ndarray, frontend: FrontEnd) -> np.ndarray:
     T = ``frontend.n_frames(N)`` (frequency first, as librosa and Sound of Pixels lay it out).
     """
     check_wave(wave, frontend)
-    spec = librosa.stft(wave, n_fft=frontend.n_fft, hop_length=frontend.hop_length, win_length=frontend.n_fft,
-                        window="hann", center=frontend.center, pad_mode=frontend.pad_mode)
+    spec = librosa.stft(
+        wave,
+        n_fft=frontend.n_fft,
+        hop_length=frontend.hop_length,
+        win_length=frontend.n_fft,
+        window="hann",
+        center=frontend.center,
+        pad_mode=frontend.pad_mode,
+    )
     return np.abs(spec)
 
 
@@ -52,14 +59,23 @@ def mel_filterbank_librosa(frontend: FrontEnd, dtype: DTypeLike = np.float64) ->
 def _mel_filterbank(frontend: FrontEnd, dtype: np.dtype) -> np.ndarray:
     # Cached: building the bank costs about as much as the rest of a 1 s DSOL clip.
     if frontend.n_mels is None:
-        raise ValueError(f"front end {frontend.name!r} has no mel filterbank (n_mels is None); "
-                         "use stft_magnitude_* (and logfreq_warp) instead")
+        raise ValueError(
+            f"front end {frontend.name!r} has no mel filterbank (n_mels is None); "
+            "use stft_magnitude_* (and logfreq_warp) instead"
+        )
     with warnings.catch_warnings():
         # Small FFTs (DSOL: 81 bins for 64 mels) leave some low filters empty; the papers lived with it.
         warnings.filterwarnings("ignore", message="Empty filters detected")
-        bank = librosa.filters.mel(sr=frontend.sample_rate, n_fft=frontend.n_fft, n_mels=frontend.n_mels,
-                                   fmin=frontend.fmin, fmax=frontend.mel_fmax,
-                                   htk=frontend.mel_scale == "htk", norm=frontend.mel_norm, dtype=dtype)
+        bank = librosa.filters.mel(
+            sr=frontend.sample_rate,
+            n_fft=frontend.n_fft,
+            n_mels=frontend.n_mels,
+            fmin=frontend.fmin,
+            fmax=frontend.mel_fmax,
+            htk=frontend.mel_scale == "htk",
+            norm=frontend.mel_norm,
+            dtype=dtype,
+        )
     bank.flags.writeable = False
     return bank
 

@@ -47,8 +47,9 @@ def logfreq_warp_torch(mag: torch.Tensor, n_bins: int) -> torch.Tensor:
     grid_y = rows / (n_freqs - 1) * 2 - 1  # back to grid_sample's [-1, 1] coordinates
     grid_x = torch.linspace(-1.0, 1.0, n_frames, dtype=mag.dtype, device=mag.device)
     grid = torch.stack(torch.broadcast_tensors(grid_x[None, :], grid_y[:, None]), dim=-1)  # (n_bins, T, 2)
-    warped = F.grid_sample(mag.unsqueeze(1), grid.expand(batch, -1, -1, -1), mode="bilinear",
-                           padding_mode="zeros", align_corners=True)
+    warped = F.grid_sample(
+        mag.unsqueeze(1), grid.expand(batch, -1, -1, -1), mode="bilinear", padding_mode="zeros", align_corners=True
+    )
     return warped.squeeze(1)
 
 

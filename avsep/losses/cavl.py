@@ -30,8 +30,9 @@ def pair_similarity(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -
     return a @ v.transpose(1, 2)
 
 
-def structural_alignment(audio_centres: torch.Tensor, visual_centres: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
+def structural_alignment(
+    audio_centres: torch.Tensor, visual_centres: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The best one-to-one alignment of sounds to objects and its scene score.
 
     audio_centres ``(B, ka, M)``, visual_centres ``(B, kv, M)`` with ka ≤ kv. Returns ``score (B,)`` = mean

@@ -15,8 +15,13 @@ def cosine_proximity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return F.cosine_similarity(a.float(), b.float(), dim=-1, eps=1e-8)
 
 
-def max_margin_loss(audio: torch.Tensor, visual: torch.Tensor, audio_negative: torch.Tensor, margin: float,
-                    valid: torch.Tensor | None = None) -> torch.Tensor:
+def max_margin_loss(
+    audio: torch.Tensor,
+    visual: torch.Tensor,
+    audio_negative: torch.Tensor,
+    margin: float,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Eq. 8: Σ_i max(0, s(c^a_j, c^v_i) − s(c^a_i, c^v_i) + Δ), averaged over the batch.
 
     audio, visual: ``(B, k, M)`` centres of matching pairs (centre i of each modality shares W_i);

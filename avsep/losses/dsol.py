@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 
-def localization_bce(pos_logits: torch.Tensor, neg_logits: torch.Tensor,
-                     neg_valid: torch.Tensor | None = None) -> torch.Tensor:
+def localization_bce(
+    pos_logits: torch.Tensor, neg_logits: torch.Tensor, neg_valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """Eq. 1: BCE between the global max of the localization map and "same clip" (1) / "other clip" (0).
 
     pos_logits, neg_logits: (B, h, w) pre-sigmoid maps of (a_i, v_i) and (a_i, v_j), j != i. The map is
@@ -41,8 +42,7 @@ def distribution_kl(log_p_visual: torch.Tensor, log_p_audio: torch.Tensor) -> to
     return (p_visual * (log_p_visual - log_p_audio.float())).sum(1).mean()  # DSOL Eq. 7
 
 
-def stage_two_loss(consistency: torch.Tensor | None, localization: torch.Tensor | None,
-                   lambda_: float) -> torch.Tensor:
+def stage_two_loss(consistency: torch.Tensor | None, localization: torch.Tensor | None, lambda_: float) -> torch.Tensor:
     """Eq. 8: L2 = Lc + lambda * L1; a term passed as ``None`` is switched off (DSOL Table 5)."""
     if consistency is None and localization is None:
         raise ValueError("stage_two_loss: both terms are switched off; nothing to minimise")

@@ -8,31 +8,32 @@ import torch
 import torch.nn.functional as F
 
 
-def classification_loss(audio_logits: torch.Tensor, visual_logits: torch.Tensor,
-                        targets: torch.Tensor) -> torch.Tensor:
+def classification_loss(audio_logits: torch.Tensor, visual_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Eq. 1: Lcls = H_bce(y, p_a) + H_bce(y, p_v). Logits and multi-hot ``targets``: (B, K)."""
     y = targets.float()
-    return (F.binary_cross_entropy_with_logits(audio_logits.float(), y)  # MSSL Eq. 1
-            + F.binary_cross_entropy_with_logits(visual_logits.float(), y))
+    return (
+        F.binary_cross_entropy_with_logits(audio_logits.float(), y)  # MSSL Eq. 1
+        + F.binary_cross_entropy_with_logits(visual_logits.float(), y)
+    )
 
 
-def correspondence_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor,
-                        neg_valid: torch.Tensor | None = None) -> torch.Tensor:
+def correspondence_loss(
+    pos_logits: torch.Tensor, neg_logits: torch.Tensor, neg_valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """Eq. 2: categorical CE of the two-way correspondence classifier, class-balanced (the mean of the
     positives' loss and the negatives' loss). ``pos_logits``, ``neg_logits``: (B, 2), index 1 = corresponds."""
-    pos = F.cross_entropy(pos_logits.float(), torch.ones(len(pos_logits), dtype=torch.long,
-                                                         device=pos_logits.device))
+    pos = F.cross_entropy(pos_logits.float(), torch.ones(len(pos_logits), dtype=torch.long, device=pos_logits.device))
     if neg_valid is not None:
         neg_logits = neg_logits[neg_valid]
     if len(neg_logits) == 0:
         return pos
-    neg = F.cross_entropy(neg_logits.float(), torch.zeros(len(neg_logits), dtype=torch.long,
-                                                          device=neg_logits.device))
+    neg = F.cross_entropy(neg_logits.float(), torch.zeros(len(neg_logits), dtype=torch.long, device=neg_logits.device))
     return (pos + neg) / 2  # MSSL Eq. 2, balanced
 
 
-def alignment_loss(audio_emb: torch.Tensor, visual_emb: torch.Tensor, valid: torch.Tensor,
-                   margin: float) -> torch.Tensor:
+def alignment_loss(
+    audio_emb: torch.Tensor, visual_emb: torch.Tensor, valid: torch.Tensor, margin: float
+) -> torch.Tensor:
     """Eq. 6-7: contrastive loss over every (i, m) x (j, n) pair of valid class features.
 
     audio_emb, visual_emb: (B, K, E) projected class features g_a(f_a^m), g_v(f_v^n); valid: (B, K) bool.

@@ -58,11 +58,13 @@ def _reader(stream):
     def read() -> bytes:
         with stream:
             return stream.read()
+
     return read
 
 
-def _plan(path, info: ProbeInfo, want_video: bool, want_audio: bool, start_s: float, end_s: float | None,
-          max_pixels: int) -> float:
+def _plan(
+    path, info: ProbeInfo, want_video: bool, want_audio: bool, start_s: float, end_s: float | None, max_pixels: int
+) -> float:
     """Check streams, size and the time range before decoding; return the end time."""
     if want_video:
         if info.video is None:
@@ -71,8 +73,11 @@ def _plan(path, info: ProbeInfo, want_video: bool, want_audio: bool, start_s: fl
             raise UnsupportedCodec(path, "video codec has no decoder in this ffmpeg")
         pixels = info.video.width * info.video.height
         if pixels > max_pixels:
-            raise VideoTooLarge(path, f"video is {info.video.width}x{info.video.height} = {pixels} pixels, "
-                                      f"above media.max_pixels = {max_pixels}")
+            raise VideoTooLarge(
+                path,
+                f"video is {info.video.width}x{info.video.height} = {pixels} pixels, "
+                f"above media.max_pixels = {max_pixels}",
+            )
     if want_audio:
         if info.audio is None:
             raise NoAudioStream(path, "no audio stream")
@@ -90,8 +95,9 @@ def _plan(path, info: ProbeInfo, want_video: bool, want_audio: bool, start_s: fl
     return end_s
 
 
-def _fit(path, data: np.ndarray, want: int, per_s: float, damaged: str | None, short: str, tol_s: float,
-         what: str) -> tuple[np.ndarray, int]:
+def _fit(
+    path, data: np.ndarray, want: int, per_s: float, damaged: str | None, short: str, tol_s: float, what: str
+) -> tuple[np.ndarray, int]:
     """Trim or pad ``data`` (first axis) to exactly ``want``; a real shortfall is refused or reported."""
     got = len(data)
     missing_s = (want - got) / per_s
@@ -109,8 +115,16 @@ def _fit(path, data: np.ndarray, want: int, per_s: float, damaged: str | None, s
     return np.concatenate([data, tail]), got
 
 
-def _outputs(path, info: ProbeInfo, start_s: float, end_s: float, fps: float | None, size: tuple[int, int],
-             sample_rate: int | None, seek_margin_s: float) -> tuple[list, list[int]]:
+def _outputs(
+    path,
+    info: ProbeInfo,
+    start_s: float,
+    end_s: float,
+    fps: float | None,
+    size: tuple[int, int],
+    sample_rate: int | None,
+    seek_margin_s: float,
+) -> tuple[list, list[int]]:
     """ffmpeg-python outputs: video to ``pipe:1``, audio to a fresh pipe (returns its read and write fds).
 
     ffmpeg's own input seeking trims audio only to codec-frame boundaries (up to 1024 samples off for AAC),
@@ -126,8 +140,11 @@ def _outputs(path, info: ProbeInfo, start_s: float, end_s: float, fps: float | N
         # round=up: frame k is the picture on screen at start_s + k / fps (the last one shown by then)
         video = source["v:0"].filter("fps", fps=fps, round="up", start_time=f"{t0:.6f}")
         video = video.filter("scale", *size)
-        outputs.append(ffmpeg.output(video, "pipe:1", format="rawvideo", pix_fmt="rgb24",
-                                     **{"frames:v": round((end_s - start_s) * fps)}))
+        outputs.append(
+            ffmpeg.output(
+                video, "pipe:1", format="rawvideo", pix_fmt="rgb24", **{"frames:v": round((end_s - start_s) * fps)}
+            )
+        )
     if sample_rate is not None:
         read_fd, write_fd = os.pipe()
         fds = [read_fd, write_fd]
@@ -137,10 +154,23 @@ def _outputs(path, info: ProbeInfo, start_s: float, end_s: float, fps: float | N
     return outputs, fds
 
 
-def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | None,
-            size: tuple[int, int] | None, sample_rate: int | None, *, want_video: bool, want_audio: bool,
-            short: str, short_tolerance_s: float, max_pixels: int, timeout_s: float,
-            info: ProbeInfo | None, seek_margin_s: float = _DEFAULT.seek_margin_s) -> Decoded:
+def _decode(
+    path: str | Path,
+    start_s: float,
+    end_s: float | None,
+    fps: float | None,
+    size: tuple[int, int] | None,
+    sample_rate: int | None,
+    *,
+    want_video: bool,
+    want_audio: bool,
+    short: str,
+    short_tolerance_s: float,
+    max_pixels: int,
+    timeout_s: float,
+    info: ProbeInfo | None,
+    seek_margin_s: float = _DEFAULT.seek_margin_s,
+) -> Decoded:
     if short not in ("pad", "refuse"):
         raise ValueError(f"short must be 'pad' or 'refuse', got {short!r}")
     info = info or probe(path, count_frames=False, timeout_s=timeout_s)
@@ -153,10 +183,17 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
     width, height = size or ((info.video.width, info.video.height) if want_video and info.video else (0, 0))
     if want_video and not (fps is not None and fps > 0 and width > 0 and height > 0):
         raise ValueError(f"{path}: fps and size must be positive, got fps={fps}, size={size}")
-    outputs, fds = _outputs(path, info, start_s, end_s, fps if want_video else None, (width, height),
-                            sample_rate if want_audio else None, seek_margin_s)
-    args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-copyts",
-            *ffmpeg.merge_outputs(*outputs).get_args()]
+    outputs, fds = _outputs(
+        path,
+        info,
+        start_s,
+        end_s,
+        fps if want_video else None,
+        (width, height),
+        sample_rate if want_audio else None,
+        seek_margin_s,
+    )
+    args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-copyts", *ffmpeg.merge_outputs(*outputs).get_args()]
     try:
         job = Piped(args, stdout=want_video, pass_fds=fds[1:])
     except BaseException:
@@ -165,8 +202,9 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
         raise
     if fds:
         os.close(fds[1])  # only ffmpeg may hold the write end, so EOF arrives when it exits
-    readers = ([_reader(job.proc.stdout)] if want_video else []) + \
-              ([_reader(os.fdopen(fds[0], "rb"))] if want_audio else [])
+    readers = ([_reader(job.proc.stdout)] if want_video else []) + (
+        [_reader(os.fdopen(fds[0], "rb"))] if want_audio else []
+    )
     job.start(*readers)
     try:
         code, stderr = job.wait(timeout_s)
@@ -185,22 +223,32 @@ def _decode(path: str | Path, start_s: float, end_s: float | None, fps: float | 
         assert fps is not None  # checked positive above
         raw = np.frombuffer(results.pop(0), np.uint8)
         raw = raw[: len(raw) - len(raw) % (height * width * 3)].reshape(-1, height, width, 3)
-        frames, valid_frames = _fit(path, raw, round(duration * fps), fps, damaged, short,
-                                    short_tolerance_s, "video")
+        frames, valid_frames = _fit(path, raw, round(duration * fps), fps, damaged, short, short_tolerance_s, "video")
     if want_audio:
         assert sample_rate is not None  # the stream's own rate unless one was asked for
         raw = np.frombuffer(results.pop(0), "<f4")
-        audio, valid_samples = _fit(path, raw, round(duration * sample_rate), sample_rate, damaged, short,
-                                    short_tolerance_s, "audio")
+        audio, valid_samples = _fit(
+            path, raw, round(duration * sample_rate), sample_rate, damaged, short, short_tolerance_s, "audio"
+        )
         audio = audio.astype(np.float32, copy=False)
     return Decoded(frames, audio, fps, sample_rate, start_s, end_s, info, valid_frames, valid_samples)
 
 
-def decode(path: str | Path, start_s: float = 0.0, end_s: float | None = None, fps: float | None = None,
-           size: tuple[int, int] | None = None, sample_rate: int | None = None, *,
-           short: str = _DEFAULT.short_clip, short_tolerance_s: float = _DEFAULT.short_tolerance_s,
-           max_pixels: int = _DEFAULT.max_pixels, timeout_s: float = _DEFAULT.timeout_s,
-           seek_margin_s: float = _DEFAULT.seek_margin_s, info: ProbeInfo | None = None) -> Decoded:
+def decode(
+    path: str | Path,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    fps: float | None = None,
+    size: tuple[int, int] | None = None,
+    sample_rate: int | None = None,
+    *,
+    short: str = _DEFAULT.short_clip,
+    short_tolerance_s: float = _DEFAULT.short_tolerance_s,
+    max_pixels: int = _DEFAULT.max_pixels,
+    timeout_s: float = _DEFAULT.timeout_s,
+    seek_margin_s: float = _DEFAULT.seek_margin_s,
+    info: ProbeInfo | None = None,
+) -> Decoded:
     """Frames and mono audio of ``[start_s, end_s)`` in one ffmpeg process (plus a header-only probe).
 
     ``end_s=None`` means the end of the file; ``fps``/``size=(W, H)``/``sample_rate`` of ``None`` keep the
@@ -210,29 +258,56 @@ def decode(path: str | Path, start_s: float = 0.0, end_s: float | None = None, f
     Pass ``info`` from an earlier :func:`probe` to skip probing; ``**media_options(params.media)`` passes
     the configured limits. Raises a DecodeError subclass naming the file.
     """
-    return _decode(path, start_s, end_s, fps, size, sample_rate, want_video=True, want_audio=True,
-                   short=short, short_tolerance_s=short_tolerance_s, max_pixels=max_pixels,
-                   timeout_s=timeout_s, seek_margin_s=seek_margin_s, info=info)
+    return _decode(
+        path,
+        start_s,
+        end_s,
+        fps,
+        size,
+        sample_rate,
+        want_video=True,
+        want_audio=True,
+        short=short,
+        short_tolerance_s=short_tolerance_s,
+        max_pixels=max_pixels,
+        timeout_s=timeout_s,
+        seek_margin_s=seek_margin_s,
+        info=info,
+    )
 
 
-def decode_frames(path: str | Path, start_s: float = 0.0, end_s: float | None = None,
-                  fps: float | None = None, size: tuple[int, int] | None = None, **options) -> Decoded:
+def decode_frames(
+    path: str | Path,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    fps: float | None = None,
+    size: tuple[int, int] | None = None,
+    **options,
+) -> Decoded:
     """Like :func:`decode` for the video only (``audio`` is None); works on files without audio."""
-    return _decode(path, start_s, end_s, fps, size, None, want_video=True, want_audio=False,
-                   **{**_options(), **options})
+    return _decode(
+        path, start_s, end_s, fps, size, None, want_video=True, want_audio=False, **{**_options(), **options}
+    )
 
 
-def decode_audio(path: str | Path, start_s: float = 0.0, end_s: float | None = None,
-                 sample_rate: int | None = None, **options) -> Decoded:
+def decode_audio(
+    path: str | Path, start_s: float = 0.0, end_s: float | None = None, sample_rate: int | None = None, **options
+) -> Decoded:
     """Like :func:`decode` for the mono audio only (``frames`` is None); works on files without video."""
-    return _decode(path, start_s, end_s, None, None, sample_rate, want_video=False, want_audio=True,
-                   **{**_options(), **options})
+    return _decode(
+        path, start_s, end_s, None, None, sample_rate, want_video=False, want_audio=True, **{**_options(), **options}
+    )
 
 
 def media_options(media: MediaParams) -> dict:
     """The keyword arguments of decode/decode_frames/decode_audio that come from ``params.media``."""
-    return {"short": media.short_clip, "short_tolerance_s": media.short_tolerance_s,
-            "max_pixels": media.max_pixels, "timeout_s": media.timeout_s, "seek_margin_s": media.seek_margin_s}
+    return {
+        "short": media.short_clip,
+        "short_tolerance_s": media.short_tolerance_s,
+        "max_pixels": media.max_pixels,
+        "timeout_s": media.timeout_s,
+        "seek_margin_s": media.seek_margin_s,
+    }
 
 
 def _options() -> dict:

@@ -38,8 +38,7 @@ def _check(frames: np.ndarray, fps: float, audio: np.ndarray, sample_rate: int) 
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2 or not 1 <= audio.shape[0] <= MAX_INPUT_CHANNELS:
-        raise ValueError(f"audio must have shape (N,) or (C, N) with C <= {MAX_INPUT_CHANNELS}, "
-                         f"got {np.shape(audio)}")
+        raise ValueError(f"audio must have shape (N,) or (C, N) with C <= {MAX_INPUT_CHANNELS}, got {np.shape(audio)}")
     if audio.shape[1] == 0:
         raise ValueError("audio is empty (N = 0)")
     if not np.issubdtype(audio.dtype, np.floating):
@@ -58,13 +57,26 @@ def _writer(stream, data: bytes):
             stream.write(data)
         finally:
             stream.close()
+
     return write
 
 
-def encode(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray, sample_rate: int, *,
-           crf: int = _DEFAULT.crf, preset: str = _DEFAULT.preset, threads: int = _DEFAULT.threads,
-           gop: int | None = None, audio_rate: int = _DEFAULT.audio_rate, channels: int = _DEFAULT.channels,
-           audio_bitrate: str = _DEFAULT.audio_bitrate, timeout_s: float = _MEDIA.timeout_s) -> Path:
+def encode(
+    path: str | Path,
+    frames: np.ndarray,
+    fps: float,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    crf: int = _DEFAULT.crf,
+    preset: str = _DEFAULT.preset,
+    threads: int = _DEFAULT.threads,
+    gop: int | None = None,
+    audio_rate: int = _DEFAULT.audio_rate,
+    channels: int = _DEFAULT.channels,
+    audio_bitrate: str = _DEFAULT.audio_bitrate,
+    timeout_s: float = _MEDIA.timeout_s,
+) -> Path:
     """Write an mp4 (H.264 yuv420p + AAC) to ``path``; the same inputs give the same bytes.
 
     frames: ``(T, H, W, 3) uint8`` RGB at ``fps``, H and W even.
@@ -79,22 +91,45 @@ def encode(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray, 
     read_fd, write_fd = os.pipe()
     video_in = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
     audio_in = ffmpeg.input(f"pipe:{read_fd}", format="f32le", ar=sample_rate, ac=interleaved.shape[1])
-    video_opts = {"c:v": "libx264", "pix_fmt": "yuv420p", "crf": crf, "preset": preset, "threads": threads,
-                  **({"g": gop} if gop is not None else {})}
+    video_opts = {
+        "c:v": "libx264",
+        "pix_fmt": "yuv420p",
+        "crf": crf,
+        "preset": preset,
+        "threads": threads,
+        **({"g": gop} if gop is not None else {}),
+    }
     with atomic_path(path, suffix=".mp4") as tmp:
         out = ffmpeg.output(
-            video_in.video, audio_in.audio, file_url(tmp), format="mp4", **video_opts,
-            **{"c:a": "aac", "b:a": audio_bitrate, "ar": audio_rate, "ac": channels,
-               "fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact",
-               "map_metadata": -1, "map_chapters": -1, "metadata:s:v": "encoder=", "metadata:s:a": "encoder="})
+            video_in.video,
+            audio_in.audio,
+            file_url(tmp),
+            format="mp4",
+            **video_opts,
+            **{
+                "c:a": "aac",
+                "b:a": audio_bitrate,
+                "ar": audio_rate,
+                "ac": channels,
+                "fflags": "+bitexact",
+                "flags:v": "+bitexact",
+                "flags:a": "+bitexact",
+                "map_metadata": -1,
+                "map_chapters": -1,
+                "metadata:s:v": "encoder=",
+                "metadata:s:a": "encoder=",
+            },
+        )
         args = ["-nostdin", "-hide_banner", "-loglevel", "error", *out.overwrite_output().get_args()]
         try:
             job = Piped(args, stdin=True, pass_fds=(read_fd,))
         finally:
             os.close(read_fd)
         audio_stream = os.fdopen(write_fd, "wb")
-        job.start(_writer(job.proc.stdin, np.ascontiguousarray(frames).tobytes()),
-                  _writer(audio_stream, interleaved.tobytes()))
+        job.start(
+            _writer(job.proc.stdin, np.ascontiguousarray(frames).tobytes()),
+            _writer(audio_stream, interleaved.tobytes()),
+        )
         try:
             code, stderr = job.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -102,4 +137,3 @@ def encode(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray, 
         if code != 0:
             raise EncodeError(path, f"ffmpeg ({ffmpeg_exe()}) exited with {code}: {stderr.strip()[-2000:]}")
     return Path(path)
-

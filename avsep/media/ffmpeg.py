@@ -25,8 +25,9 @@ def file_url(path: str | Path) -> str:
 
 def run(args: Sequence[str], timeout_s: float) -> subprocess.CompletedProcess:
     """Run ``ffmpeg ARGS`` with no stdin, capturing output; raises ``subprocess.TimeoutExpired``."""
-    return subprocess.run([ffmpeg_exe(), *args], stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timeout_s, check=False)
+    return subprocess.run(
+        [ffmpeg_exe(), *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False
+    )
 
 
 class Piped:
@@ -37,12 +38,14 @@ class Piped:
     process on timeout and returns ``(returncode, stderr_text)``.
     """
 
-    def __init__(self, args: Sequence[str], *, stdin: bool = False, stdout: bool = False,
-                 pass_fds: Sequence[int] = ()):
+    def __init__(self, args: Sequence[str], *, stdin: bool = False, stdout: bool = False, pass_fds: Sequence[int] = ()):
         self.proc = subprocess.Popen(
-            [ffmpeg_exe(), *args], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
-            pass_fds=tuple(pass_fds))
+            [ffmpeg_exe(), *args],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=tuple(pass_fds),
+        )
         self.results: list = []
         self._threads: list[threading.Thread] = []
         self._errors: list[BaseException] = []

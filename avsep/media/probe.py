@@ -14,9 +14,28 @@ from avsep.media.ffmpeg import file_url, run
 
 _DEFAULT = MediaParams()
 # Channel layouts ffmpeg prints by name; anything else is printed as "N channels".
-LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "4.0": 4, "quad": 4,
-                   "quad(side)": 4, "3.1": 4, "4.1": 5, "5.0": 5, "5.0(side)": 5, "5.1": 6, "5.1(side)": 6,
-                   "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8, "7.1(wide)": 8, "octagonal": 8}
+LAYOUT_CHANNELS = {
+    "mono": 1,
+    "stereo": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "3.0(back)": 3,
+    "4.0": 4,
+    "quad": 4,
+    "quad(side)": 4,
+    "3.1": 4,
+    "4.1": 5,
+    "5.0": 5,
+    "5.0(side)": 5,
+    "5.1": 6,
+    "5.1(side)": 6,
+    "6.0": 6,
+    "6.1": 7,
+    "7.0": 7,
+    "7.1": 8,
+    "7.1(wide)": 8,
+    "octagonal": 8,
+}
 _STREAM = re.compile(r"^\s*Stream #0:\d+(?:\[\w+\])?(?:\([^)]*\))?: (Video|Audio): (.*)$")
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _START = re.compile(r"start: (-?[\d.]+)")
@@ -109,8 +128,14 @@ def _video(desc: str, side_data: str) -> VideoInfo | None:
 def _audio(desc: str) -> AudioInfo | None:
     fields = _fields(desc)
     rate = next((int(f.split()[0]) for f in fields if re.fullmatch(r"\d+ Hz", f)), None)
-    channels = next((LAYOUT_CHANNELS.get(f) or int(f.split()[0]) for f in fields
-                     if f in LAYOUT_CHANNELS or re.fullmatch(r"\d+ channels", f)), None)
+    channels = next(
+        (
+            LAYOUT_CHANNELS.get(f) or int(f.split()[0])
+            for f in fields
+            if f in LAYOUT_CHANNELS or re.fullmatch(r"\d+ channels", f)
+        ),
+        None,
+    )
     if rate is None or channels is None:
         return None
     return AudioInfo(rate, channels, fields[0].split()[0])
@@ -123,7 +148,7 @@ def parse_header(path: str | Path, stderr: str) -> ProbeInfo:
     """
     if "Input #0" not in stderr:
         raise CorruptFile(path, f"not a readable media file ({first_error(stderr)})")
-    block = stderr[stderr.index("Input #0"):]
+    block = stderr[stderr.index("Input #0") :]
     lines = block.splitlines()
     duration = _DURATION.search(block)
     video = audio = None
@@ -133,21 +158,21 @@ def parse_header(path: str | Path, stderr: str) -> ProbeInfo:
             continue
         kind, desc = match.groups()
         if kind == "Video" and video is None and "(attached pic)" not in desc:
-            following = "\n".join(lines[i + 1:i + 12])
+            following = "\n".join(lines[i + 1 : i + 12])
             side = following.split("Stream #")[0]
             video = _video(desc, side)
         elif kind == "Audio" and audio is None:
             audio = _audio(desc)
     start = _START.search(block)
-    return ProbeInfo(_seconds(duration) if duration else float("nan"), video, audio,
-                     float(start.group(1)) if start else 0.0)
+    return ProbeInfo(
+        _seconds(duration) if duration else float("nan"), video, audio, float(start.group(1)) if start else 0.0
+    )
 
 
 def _count(path: str | Path, timeout_s: float) -> tuple[int | None, float | None]:
     """Frames and duration of the first video stream by remuxing to nowhere (demux only, no decoding)."""
     try:
-        done = run(["-hide_banner", "-i", file_url(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
-                   timeout_s)
+        done = run(["-hide_banner", "-i", file_url(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"], timeout_s)
     except subprocess.TimeoutExpired:
         raise DecodeTimeout(path, f"counting frames took longer than {timeout_s} s") from None
     text = done.stderr.decode("utf-8", "replace")
@@ -170,7 +195,8 @@ def probe(path: str | Path, *, count_frames: bool = True, timeout_s: float = _DE
     if info.video is not None and (count_frames or info.duration_s != info.duration_s):
         n_frames, counted_s = _count(path, timeout_s)
         duration = info.duration_s if info.duration_s == info.duration_s else (counted_s or float("nan"))
-        video = VideoInfo(info.video.width, info.video.height, info.video.fps,
-                          n_frames if count_frames else None, info.video.codec)
+        video = VideoInfo(
+            info.video.width, info.video.height, info.video.fps, n_frames if count_frames else None, info.video.codec
+        )
         info = ProbeInfo(duration, video, info.audio, info.start_time_s)
     return info

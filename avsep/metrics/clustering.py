@@ -73,8 +73,16 @@ def probe_protocol(C: float = PROBE_C, max_iter: int = PROBE_MAX_ITER, standardi
     return f"linear-probe:logreg-l2(C={C:g},max_iter={max_iter},{scaling})"
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, *, C: float = PROBE_C,
-                 max_iter: int = PROBE_MAX_ITER, standardize: bool = True) -> dict:
+def linear_probe(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    *,
+    C: float = PROBE_C,
+    max_iter: int = PROBE_MAX_ITER,
+    standardize: bool = True,
+) -> dict:
     """Fit a logistic-regression probe on frozen features and score it.
 
     ``train_features (N, D)``, ``train_labels (N,)``, ``test_features (M, D)``, ``test_labels (M,)``.
@@ -110,8 +118,16 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, C:
     }
 
 
-def linear_probe_folds(features, labels, folds: Sequence | np.ndarray, *, C: float = PROBE_C,
-                       max_iter: int = PROBE_MAX_ITER, standardize: bool = True, progress: bool = False) -> dict:
+def linear_probe_folds(
+    features,
+    labels,
+    folds: Sequence | np.ndarray,
+    *,
+    C: float = PROBE_C,
+    max_iter: int = PROBE_MAX_ITER,
+    standardize: bool = True,
+    progress: bool = False,
+) -> dict:
     """Leave-one-fold-out probe (ESC-50: 5 folds): mean accuracy over folds.
 
     ``features (N, D)``, ``labels (N,)``, ``folds (N,)`` the fold of each sample. Returns

@@ -39,8 +39,9 @@ def sounding_boxes(objects: list[dict], frame_hw: tuple[int, int], map_size: int
     return rescale_boxes(np.asarray(boxes, np.float64), frame_hw, map_size)
 
 
-def class_truth(objects: list[dict], frame_hw: tuple[int, int],
-                map_size: int) -> tuple[dict[int, np.ndarray], list[int]]:
+def class_truth(
+    objects: list[dict], frame_hw: tuple[int, int], map_size: int
+) -> tuple[dict[int, np.ndarray], list[int]]:
     """``({class index: (B_k, 4) boxes}, silent class indices)`` of one frame: sounding classes with the union of
     their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame."""
     boxes: dict[int, list] = {}
@@ -59,5 +60,7 @@ def class_truth(objects: list[dict], frame_hw: tuple[int, int],
 
 def cocktail_objects(classes: list[str], boxes, sounding) -> list[dict]:
     """A cocktail row's quadrants as localization-style objects: ``[{"class", "sounding", "box"}]``."""
-    return [{"class": str(c), "sounding": bool(s), "box": [float(v) for v in b]}
-            for c, b, s in zip(classes, np.asarray(boxes).tolist(), np.asarray(sounding).tolist())]
+    return [
+        {"class": str(c), "sounding": bool(s), "box": [float(v) for v in b]}
+        for c, b, s in zip(classes, np.asarray(boxes).tolist(), np.asarray(sounding).tolist())
+    ]

@@ -306,8 +306,9 @@ def _default_gt(protocol: str) -> str:
     return "consensus" if protocol == "consensus" else "union"
 
 
-def single_source_cious(heatmaps, boxes, protocol: str = "consensus", *, size=MAP_SIZE, gt: str | None = None,
-                        progress: bool = False) -> np.ndarray:
+def single_source_cious(
+    heatmaps, boxes, protocol: str = "consensus", *, size=MAP_SIZE, gt: str | None = None, progress: bool = False
+) -> np.ndarray:
     """Per-sample cIoU ``(N,)`` of single-source frames; NaN where the boxes cover no pixel (skipped).
 
     ``heatmaps``: N maps ``(h, w)`` (resized bilinearly to ``size`` first); ``boxes``: N arrays ``(B_i, 4)``
@@ -332,8 +333,16 @@ def single_source_cious(heatmaps, boxes, protocol: str = "consensus", *, size=MA
     return scores
 
 
-def evaluate_single_source(heatmaps, boxes, protocol: str = "consensus", *, size=MAP_SIZE, gt: str | None = None,
-                           thresholds: Sequence[float] = DEFAULT_THRESHOLDS, progress: bool = False) -> dict:
+def evaluate_single_source(
+    heatmaps,
+    boxes,
+    protocol: str = "consensus",
+    *,
+    size=MAP_SIZE,
+    gt: str | None = None,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    progress: bool = False,
+) -> dict:
     """Single-source localization under one protocol.
 
     Returns ``{"protocol", "gt", "ciou@0.3", "ciou@0.5", "auc", "n", "n_skipped"}``; ``n`` samples were
@@ -345,9 +354,17 @@ def evaluate_single_source(heatmaps, boxes, protocol: str = "consensus", *, size
     return {"protocol": protocol, "gt": gt, **{k: v for k, v in result.items() if k != "protocol"}}
 
 
-def evaluate_class_aware(class_maps, class_boxes, silent_classes=None, protocol: str = "dsol-synthetic", *,
-                         size=MAP_SIZE, thresholds: Sequence[float] = DEFAULT_THRESHOLDS, nsa_tau: float = NSA_TAU,
-                         progress: bool = False) -> dict:
+def evaluate_class_aware(
+    class_maps,
+    class_boxes,
+    silent_classes=None,
+    protocol: str = "dsol-synthetic",
+    *,
+    size=MAP_SIZE,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    nsa_tau: float = NSA_TAU,
+    progress: bool = False,
+) -> dict:
     """Class-aware localization (and NSA) of multi-source frames under one protocol.
 
     ``class_maps``: N arrays ``(K, h, w)`` (each map resized bilinearly to ``size``); ``class_boxes``: N dicts

@@ -128,8 +128,10 @@ class SeparationMeter:
     def merge(self, other: SeparationMeter) -> None:
         """Add the samples another meter (same backend and threshold) scored, after this one's."""
         if (other.backend, other.silence_threshold) != (self.backend, self.silence_threshold):
-            raise ValueError(f"merge: a {other.backend} meter (threshold {other.silence_threshold}) into a "
-                             f"{self.backend} one (threshold {self.silence_threshold})")
+            raise ValueError(
+                f"merge: a {other.backend} meter (threshold {other.silence_threshold}) into a "
+                f"{self.backend} one (threshold {self.silence_threshold})"
+            )
         self.scores += other.scores
         self.mixture_scores += other.mixture_scores
         self.n_skipped += other.n_skipped
@@ -142,8 +144,11 @@ class SeparationMeter:
         means = np.mean(np.array(self.scores), axis=0)
         result = {
             "protocol": f"bss_eval_sources:{self.backend}:no-permutation",
-            "sdr": float(means[0]), "sir": float(means[1]), "sar": float(means[2]),
-            "n": len(self.scores), "n_skipped": self.n_skipped,
+            "sdr": float(means[0]),
+            "sir": float(means[1]),
+            "sar": float(means[2]),
+            "n": len(self.scores),
+            "n_skipped": self.n_skipped,
         }
         if self.mixture_scores:
             mix = np.mean(np.array(self.mixture_scores), axis=0)
@@ -151,9 +156,15 @@ class SeparationMeter:
         return result
 
 
-def evaluate_separation(references: Sequence, estimates: Sequence, mixtures: Sequence | None = None, *,
-                        backend: str = "mir_eval", silence_threshold: float = SILENCE_THRESHOLD,
-                        progress: bool = False) -> dict:
+def evaluate_separation(
+    references: Sequence,
+    estimates: Sequence,
+    mixtures: Sequence | None = None,
+    *,
+    backend: str = "mir_eval",
+    silence_threshold: float = SILENCE_THRESHOLD,
+    progress: bool = False,
+) -> dict:
     """SDR/SIR/SAR over samples: ``references[i]`` and ``estimates[i]`` ``(N_i, T_i)``, ``mixtures[i]``
     ``(T_i,)`` (optional, for the mixture baseline). See :meth:`SeparationMeter.result` for the keys."""
     if len(references) != len(estimates):

@@ -19,9 +19,19 @@ METHODS.update(dmc="avsep.models.dmc", cavl="avsep.models.cavl", counting="avsep
 METHODS.update(dsol="avsep.models.dsol", mssl="avsep.models.mssl")
 METHODS.update(separation="avsep.models.separation")
 METHODS.update(pretrain="avsep.models.pretrain")  # backbones the others start from (stand-in for ImageNet)
-METHODS.update({name: f"avsep.models.baselines.{module}" for name, module in (  # baselines
-    ("random", "random_map"), ("whole_image", "whole_image"), ("centre_prior", "centre_prior"), ("avc", "avc"),
-    ("attention", "attention"), ("sop", "sound_of_pixels"))})
+METHODS.update(
+    {
+        name: f"avsep.models.baselines.{module}"
+        for name, module in (  # baselines
+            ("random", "random_map"),
+            ("whole_image", "whole_image"),
+            ("centre_prior", "centre_prior"),
+            ("avc", "avc"),
+            ("attention", "attention"),
+            ("sop", "sound_of_pixels"),
+        )
+    }
+)
 
 
 def method(name: str) -> Method:

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--allow-file-access-from-files")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--allow-file-access-from-files",
+)
 VIRTUAL_TIME_MS = 10000  # lets every local image decode and the load handler run before the DOM is dumped
 TIMEOUT_S = 120
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -51,8 +59,12 @@ def _run(binary: str, args: list[str], profile: str) -> subprocess.CompletedProc
         raise BrowserError(f"{binary}: no answer within {TIMEOUT_S} s") from None
 
 
-def check_report(index_html: str | Path, screenshot: str | Path | None = None, binary: str | None = None,
-                 window: tuple[int, int] = (1280, 2400)) -> BrowserCheck:
+def check_report(
+    index_html: str | Path,
+    screenshot: str | Path | None = None,
+    binary: str | None = None,
+    window: tuple[int, int] = (1280, 2400),
+) -> BrowserCheck:
     """Render ``index_html`` headless; return the image count and the images that did not load."""
     page = Path(index_html).resolve()
     if not page.is_file():
@@ -69,8 +81,11 @@ def check_report(index_html: str | Path, screenshot: str | Path | None = None, b
         if screenshot is not None:
             shot = Path(screenshot).resolve()
             shot.parent.mkdir(parents=True, exist_ok=True)
-            done = _run(binary, [f"--screenshot={shot}", f"--window-size={window[0]},{window[1]}",
-                                 "--hide-scrollbars", page.as_uri()], profile)
+            done = _run(
+                binary,
+                [f"--screenshot={shot}", f"--window-size={window[0]},{window[1]}", "--hide-scrollbars", page.as_uri()],
+                profile,
+            )
             if done.returncode != 0 or not shot.is_file():
                 raise BrowserError(f"{binary} --screenshot: exit {done.returncode}: {done.stderr[-2000:]}")
     if 'data-images="' not in dom:

@@ -63,11 +63,15 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: l
         made.append(path)
         return Image(path.relative_to(out).as_posix(), caption)
 
-    doc.dataset_chart = keep(figures.dataset_chart(inputs.build_summary, inputs.per_source,
-                                                   charts / "dataset.png", rp), "dataset: clips and failures")
+    doc.dataset_chart = keep(
+        figures.dataset_chart(inputs.build_summary, inputs.per_source, charts / "dataset.png", rp),
+        "dataset: clips and failures",
+    )
     for run in inputs.runs:
-        image = keep(figures.training_curves(run, charts / f"run-{slug(run.name)}.png", rp),
-                     f"training curves of {run.name} (DVCLive)")
+        image = keep(
+            figures.training_curves(run, charts / f"run-{slug(run.name)}.png", rp),
+            f"training curves of {run.name} (DVCLive)",
+        )
         if image:
             doc.training.append(image)
     by_name = {r.name: r for r in inputs.runs}
@@ -76,15 +80,19 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: l
         if absent:
             doc.comparison_notes.append(f"{title}: run(s) {', '.join(absent)} not trained yet")
             continue
-        image = keep(figures.compare_runs(title, [by_name[n] for n in names],
-                                          charts / f"compare-{slug(title)}.png", rp), title)
+        image = keep(
+            figures.compare_runs(title, [by_name[n] for n in names], charts / f"compare-{slug(title)}.png", rp), title
+        )
         if image:
             doc.comparisons.append(image)
     for bench in inputs.benchmarks:
-        chart = keep(figures.benchmark_chart(bench, charts / f"bench-{slug(bench['benchmark'])}.png", rp),
-                     f"benchmark {bench['benchmark']}")
-        doc.benchmarks.append(Benchmark(bench["benchmark"], str(bench.get("description", "")), bench["summary"],
-                                        bench["rows"], chart))
+        chart = keep(
+            figures.benchmark_chart(bench, charts / f"bench-{slug(bench['benchmark'])}.png", rp),
+            f"benchmark {bench['benchmark']}",
+        )
+        doc.benchmarks.append(
+            Benchmark(bench["benchmark"], str(bench.get("description", "")), bench["summary"], bench["rows"], chart)
+        )
     title = "CAVL experiments on the built-in world: mean ± spread over seeds"
     image = keep(figures.error_bar_chart(title, panels, charts / "experiments.png", rp), title)
     if image:
@@ -98,9 +106,15 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: l
 
 def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(".")) -> tuple[ReportDoc, list[Path]]:
     """The report's content; writes the charts and copies images from outside ``out`` as a side effect."""
-    doc = ReportDoc(environment=environment(params, repo), missing=list(inputs.missing),
-                    dataset=inputs.build_summary, per_source=inputs.per_source, dataset_chart=None,
-                    world_preview=None, tasks=task_tables(inputs.metrics, shipped(), params.report))
+    doc = ReportDoc(
+        environment=environment(params, repo),
+        missing=list(inputs.missing),
+        dataset=inputs.build_summary,
+        per_source=inputs.per_source,
+        dataset_chart=None,
+        world_preview=None,
+        tasks=task_tables(inputs.metrics, shipped(), params.report),
+    )
     doc.reliability = inputs.reliability
     panels, absent = add_experiments(doc.tasks, inputs.experiments, params.report)
     if inputs.experiments:  # without any result, collect's one note on the folder says it
@@ -128,8 +142,13 @@ def write_report(params: Params, repo: Path = Path(".")) -> ReportPaths:
     doc, images = build_document(inputs, params, out, repo)
     html_path = atomic_write_text(out / "index.html", page_html(doc))
     md_path = atomic_write_text(out / "README.md", page_markdown(doc))
-    log.info("report: %d metrics files, %d runs, %d images; missing: %s", len(inputs.metrics), len(inputs.runs),
-             len(images), "; ".join(inputs.missing) or "nothing")
+    log.info(
+        "report: %d metrics files, %d runs, %d images; missing: %s",
+        len(inputs.metrics),
+        len(inputs.runs),
+        len(images),
+        "; ".join(inputs.missing) or "nothing",
+    )
     return ReportPaths(html=html_path, markdown=md_path, images=tuple(images))
 
 

@@ -111,8 +111,15 @@ def parse_metrics(doc: Any, path: Path) -> MetricsDoc:
     seed = doc.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ReportInputError(f"{path}: 'seed' must be an integer or absent")
-    return MetricsDoc(path=path, model=doc["model"], split=doc["split"], dataset=str(doc.get("dataset", "world")),
-                      variant=str(doc.get("variant", "") or ""), seed=seed, protocols=protocols)
+    return MetricsDoc(
+        path=path,
+        model=doc["model"],
+        split=doc["split"],
+        dataset=str(doc.get("dataset", "world")),
+        variant=str(doc.get("variant", "") or ""),
+        seed=seed,
+        protocols=protocols,
+    )
 
 
 def read_metrics(directory: Path) -> list[MetricsDoc]:
@@ -129,8 +136,11 @@ def read_benchmarks(directory: Path) -> list[dict[str, Any]]:
     out = []
     for path in sorted(directory.glob("*.json")):
         doc = _read_json(path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict) \
-                or not isinstance(doc.get("rows"), list):
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("summary"), dict)
+            or not isinstance(doc.get("rows"), list)
+        ):
             raise ReportInputError(f"{path}: a benchmark result needs an object 'summary' and a list 'rows'")
         out.append({"benchmark": str(doc.get("benchmark", path.stem)), **doc})
     return out
@@ -141,8 +151,11 @@ def read_reliability(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     doc = _read_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) \
-            or not all(isinstance(r, dict) for r in doc["rows"]):
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("rows"), list)
+        or not all(isinstance(r, dict) for r in doc["rows"])
+    ):
         raise ReportInputError(f"{path}: a reliability table needs a list 'rows' of objects")
     return doc
 
@@ -167,8 +180,11 @@ def _check_stats(node: Any, path: Path, where: str) -> None:
                 raise ReportInputError(f"{path}: {where}.{key} = {node[key]!r}: not a finite number")
         if not isinstance(node["spread_kind"], str) or not node["spread_kind"]:
             raise ReportInputError(f"{path}: {where}.spread_kind must be a non-empty string (sd, range, ...)")
-        if not isinstance(node["per_seed"], list) or not node["per_seed"] \
-                or not all(_is_number(v) for v in node["per_seed"]):
+        if (
+            not isinstance(node["per_seed"], list)
+            or not node["per_seed"]
+            or not all(_is_number(v) for v in node["per_seed"])
+        ):
             raise ReportInputError(f"{path}: {where}.per_seed must be a non-empty list of numbers")
         return
     for key, value in node.items():
@@ -264,8 +280,10 @@ def collect(params: ReportParams, experiments_dir: str | None = None) -> Inputs:
     if experiments_dir is not None:
         experiments = read_experiments(Path(experiments_dir))
         if experiments is None:
-            found.missing.append(f"CAVL experiments ({experiments_dir}/*.json): not run yet "
-                                 "(avsep experiment curriculum-effect curriculum-order localization probe)")
+            found.missing.append(
+                f"CAVL experiments ({experiments_dir}/*.json): not run yet "
+                "(avsep experiment curriculum-effect curriculum-order localization probe)"
+            )
         found.experiments = experiments or {}
     found.metrics = read_metrics(Path(params.metrics_dir))
     if not found.metrics:

@@ -81,9 +81,11 @@ def measured_on(layout: ExperimentLayout, exp: Experiment) -> str:
 
 def caption(layout: ExperimentLayout, exp: Experiment) -> str:
     seeds = exp.doc.get("seeds", [])
-    parts = [f"measured by avsep on the built-in world ({exp.doc.get('profile', 'unknown')} profile): "
-             f"avsep experiment {exp.name}, {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
-             f"each cell is mean ± spread over seeds (kind and seeds in the cell); layout of {layout.reproduces}"]
+    parts = [
+        f"measured by avsep on the built-in world ({exp.doc.get('profile', 'unknown')} profile): "
+        f"avsep experiment {exp.name}, {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
+        f"each cell is mean ± spread over seeds (kind and seeds in the cell); layout of {layout.reproduces}"
+    ]
     if layout.baselines_key and exp.doc.get(layout.baselines_key):
         parts.append("baselines: deterministic, one number")
     for key in ("task", "protocol", "steps_per_stage", "n_train", "n_test"):
@@ -110,9 +112,14 @@ def experiment_table(layout: ExperimentLayout, exp: Experiment | None, params: R
     columns = [label for g in layout.groups for label in [c.label for c in g.columns] + (["n"] * g.count)]
     title = f"avsep — {layout.title} ({layout.reproduces} layout)"
     if exp is None:  # the paper's rows, each saying so: the layout is visible before the first run
-        return TableView(title=title, caption=f"avsep experiment {layout.experiment}: {NOT_RUN}", groups=groups,
-                         lead=["method", "measured on"], columns=columns,
-                         rows=[[label, NOT_RUN] + [NO_VALUE] * len(columns) for _, label in layout.rows])
+        return TableView(
+            title=title,
+            caption=f"avsep experiment {layout.experiment}: {NOT_RUN}",
+            groups=groups,
+            lead=["method", "measured on"],
+            columns=columns,
+            rows=[[label, NOT_RUN] + [NO_VALUE] * len(columns) for _, label in layout.rows],
+        )
     rows = _rows(layout, exp)
     table: list[list[str]] = []
     baselines = exp.doc.get(layout.baselines_key) if layout.baselines_key else None
@@ -124,8 +131,15 @@ def experiment_table(layout: ExperimentLayout, exp: Experiment | None, params: R
             table.append([label, measured_on(layout, exp)] + _cells(layout, rows[key], params))
         else:
             table.append([label, NOT_RUN] + [NO_VALUE] * len(columns))
-    return TableView(title=title, caption=caption(layout, exp), groups=groups, lead=["method", "measured on"],
-                     columns=columns, rows=table, note=claims_note(exp))
+    return TableView(
+        title=title,
+        caption=caption(layout, exp),
+        groups=groups,
+        lead=["method", "measured on"],
+        columns=columns,
+        rows=table,
+        note=claims_note(exp),
+    )
 
 
 def fill_rows(view: TableView, layout: ExperimentLayout, exp: Experiment, params: ReportParams) -> None:
@@ -134,8 +148,11 @@ def fill_rows(view: TableView, layout: ExperimentLayout, exp: Experiment, params
     n = exp.doc.get("n_test")
     for key, label in _ordered(layout, rows):
         if key in rows:
-            view.rows.append([label, measured_on(layout, exp)] + _cells(layout, rows[key], params)
-                             + [str(n) if isinstance(n, int) else NO_VALUE])
+            view.rows.append(
+                [label, measured_on(layout, exp)]
+                + _cells(layout, rows[key], params)
+                + [str(n) if isinstance(n, int) else NO_VALUE]
+            )
     view.caption = f"{view.caption}. Rows of the experiment: {caption(layout, exp)}"
     view.note = "; ".join(p for p in (view.note, claims_note(exp)) if p)
 
@@ -143,25 +160,47 @@ def fill_rows(view: TableView, layout: ExperimentLayout, exp: Experiment, params
 def bar_panel(layout: ExperimentLayout, exp: Experiment) -> BarPanel | None:
     """The first group's columns over the rows that have stats; ``None`` when nothing to draw."""
     rows, group = _rows(layout, exp), layout.groups[0]
-    keys = [(k, label) for k, label in _ordered(layout, rows)
-            if k in rows and any(_is_stat(_value(_entry(rows[k], group.entry), c)) for c in group.columns)]
+    keys = [
+        (k, label)
+        for k, label in _ordered(layout, rows)
+        if k in rows and any(_is_stat(_value(_entry(rows[k], group.entry), c)) for c in group.columns)
+    ]
     if not keys:
         return None
     series = []
     for column in group.columns:
         stats = [_value(_entry(rows[k], group.entry), column) for k, _ in keys]
-        series.append((column.label, [s["mean"] * column.scale if _is_stat(s) else 0.0 for s in stats],
-                       [s["spread"] * column.scale if _is_stat(s) else 0.0 for s in stats]))
-    kinds = sorted({s["spread_kind"] for k, _ in keys for c in group.columns
-                    if _is_stat(s := _value(_entry(rows[k], group.entry), c))})
+        series.append(
+            (
+                column.label,
+                [s["mean"] * column.scale if _is_stat(s) else 0.0 for s in stats],
+                [s["spread"] * column.scale if _is_stat(s) else 0.0 for s in stats],
+            )
+        )
+    kinds = sorted(
+        {
+            s["spread_kind"]
+            for k, _ in keys
+            for c in group.columns
+            if _is_stat(s := _value(_entry(rows[k], group.entry), c))
+        }
+    )
     n = len(exp.doc.get("seeds", []))
     unit = "%" if group.columns[0].unit == "percent" else group.columns[0].unit
-    return BarPanel(title=f"{exp.name} ({layout.reproduces}, {group.header}): mean ± {'/'.join(kinds)}, {n} seeds",
-                    labels=[label for _, label in keys], series=series, unit=unit)
+    return BarPanel(
+        title=f"{exp.name} ({layout.reproduces}, {group.header}): mean ± {'/'.join(kinds)}, {n} seeds",
+        labels=[label for _, label in keys],
+        series=series,
+        unit=unit,
+    )
 
 
-def add_experiments(tasks: list[TaskTables], experiments: dict[str, Experiment], params: ReportParams,
-                    layouts: tuple[ExperimentLayout, ...] = EXPERIMENT_LAYOUTS) -> tuple[list[BarPanel], list[str]]:
+def add_experiments(
+    tasks: list[TaskTables],
+    experiments: dict[str, Experiment],
+    params: ReportParams,
+    layouts: tuple[ExperimentLayout, ...] = EXPERIMENT_LAYOUTS,
+) -> tuple[list[BarPanel], list[str]]:
     """Fill or append the experiments' tables in ``tasks`` (after the curriculum section's tables); return the
     bar panels to draw and a note for each experiment without a result."""
     panels, missing = [], []
@@ -175,8 +214,10 @@ def add_experiments(tasks: list[TaskTables], experiments: dict[str, Experiment],
             if exp is not None:
                 fill_rows(by_id[layout.fills].ours, layout, exp, params)
         else:
-            task = TaskTables(layout=Layout(f"experiment-{layout.experiment}", CURRICULUM, layout.title, ()),
-                              ours=experiment_table(layout, exp, params))
+            task = TaskTables(
+                layout=Layout(f"experiment-{layout.experiment}", CURRICULUM, layout.title, ()),
+                ours=experiment_table(layout, exp, params),
+            )
             tasks.insert(section_end, task)
             section_end += 1
         if exp is not None and layout.chart:

@@ -35,8 +35,13 @@ def _save(fig, path: Path, params: ReportParams) -> Path:
 def _grid(n: int, params: ReportParams):
     cols = min(GRID_COLUMNS, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(params.figure_width_in, params.figure_height_in * rows * 0.8),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(params.figure_width_in, params.figure_height_in * rows * 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat)
@@ -56,8 +61,9 @@ def training_curves(run: Run, path: Path, params: ReportParams) -> Path | None:
         for curve in run.curves:
             stage, q = _split(curve)
             if q == quantity and curve.steps:
-                ax.plot(curve.steps, curve.values, marker="." if len(curve.steps) < 20 else None,
-                        label=stage or run.name)
+                ax.plot(
+                    curve.steps, curve.values, marker="." if len(curve.steps) < 20 else None, label=stage or run.name
+                )
         ax.set_title(quantity, fontsize=9)
         ax.set_xlabel("optimizer step", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -96,15 +102,19 @@ def _bar_axis(ax, counts: dict[str, Any], title: str) -> None:
     ax.tick_params(axis="x", rotation=30)
 
 
-def dataset_chart(summary: dict[str, Any] | None, per_source: dict[str, int] | None, path: Path,
-                  params: ReportParams) -> Path | None:
+def dataset_chart(
+    summary: dict[str, Any] | None, per_source: dict[str, int] | None, path: Path, params: ReportParams
+) -> Path | None:
     """Bars of clips per source, per curriculum, per split and failures by step (those that are known)."""
     panels = []
     if per_source:
         panels.append(("ok clips per source", per_source))
     if summary:
-        for key, title in (("per_curriculum", "ok clips per curriculum"), ("per_split", "ok clips per split"),
-                           ("failed_by_step", "failed clips by step")):
+        for key, title in (
+            ("per_curriculum", "ok clips per curriculum"),
+            ("per_split", "ok clips per split"),
+            ("failed_by_step", "failed clips by step"),
+        ):
             if summary.get(key):
                 panels.append((title, summary[key]))
     if not panels:
@@ -130,8 +140,7 @@ def benchmark_columns(rows: list[dict[str, Any]]) -> tuple[list[str], str | None
     text = [k for k, v in first.items() if isinstance(v, str)]
     labels = [k for k in text if len({str(r.get(k)) for r in rows}) > 1] or text[:1]
     if len({tuple(str(r.get(k)) for k in labels) for r in rows}) < len(rows):
-        labels += [k for k in numeric if k != value and isinstance(first[k], int)
-                   and len({r.get(k) for r in rows}) > 1]
+        labels += [k for k in numeric if k != value and isinstance(first[k], int) and len({r.get(k) for r in rows}) > 1]
     return labels, value
 
 
@@ -162,8 +171,13 @@ def error_bar_chart(title: str, panels: list, path: Path, params: ReportParams) 
     spreads (mean ± spread over seeds); ``None`` without panels."""
     if not panels:
         return None
-    fig, axes = plt.subplots(len(panels), 1, squeeze=False, layout="constrained",
-                             figsize=(params.figure_width_in, params.figure_height_in * len(panels)))
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        squeeze=False,
+        layout="constrained",
+        figsize=(params.figure_width_in, params.figure_height_in * len(panels)),
+    )
     for ax, panel in zip(axes.flat, panels):
         width = 0.8 / len(panel.series)
         for i, (name, means, spreads) in enumerate(panel.series):

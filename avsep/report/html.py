@@ -42,23 +42,35 @@ def table_html(view: TableView, kind: str) -> str:
     head1 = "".join(f'<th rowspan="2">{escape(h)}</th>' for h in view.lead)
     head1 += "".join(f'<th colspan="{n}">{escape(g)}</th>' for g, n in view.groups)
     head2 = "".join(f"<th>{escape(c)}</th>" for c in view.columns)
-    body = "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' if i < lead else f"<td>{escape(c)}</td>"
-                                    for i, c in enumerate(row)) + "</tr>" for row in view.rows)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="lead">{escape(c)}</td>' if i < lead else f"<td>{escape(c)}</td>" for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in view.rows
+    )
     if not view.rows:
         body = f'<tr><td class="lead missing" colspan="{lead + len(view.columns)}">not run yet</td></tr>'
     note = f'<p class="note">{escape(view.note)}</p>' if view.note else ""
-    return (f'<div class="{kind}"><h3>{escape(view.title)}</h3><table><caption>{escape(view.caption)}</caption>'
-            f"<thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{body}</tbody></table>{note}</div>")
+    return (
+        f'<div class="{kind}"><h3>{escape(view.title)}</h3><table><caption>{escape(view.caption)}</caption>'
+        f"<thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{body}</tbody></table>{note}</div>"
+    )
 
 
 def _figure(image: Image) -> str:
-    return (f'<figure><img src="{escape(image.src)}" alt="{escape(image.caption)}">'
-            f"<figcaption>{escape(image.caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{escape(image.src)}" alt="{escape(image.caption)}">'
+        f"<figcaption>{escape(image.caption)}</figcaption></figure>"
+    )
 
 
 def _kv_table(items: dict[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="lead">{escape(str(k))}</td><td class="lead">{escape(format_value(v))}</td></tr>'
-                   for k, v in items.items())
+    rows = "".join(
+        f'<tr><td class="lead">{escape(str(k))}</td><td class="lead">{escape(format_value(v))}</td></tr>'
+        for k, v in items.items()
+    )
     return f"<table><tbody>{rows}</tbody></table>"
 
 
@@ -90,8 +102,9 @@ def _reliability_html(table: dict[str, Any]) -> str:
     columns, cells = rows_table(table["rows"])
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in row) + "</tr>" for row in cells)
-    return (f"<p>{escape(reliability_summary(table))}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (
+        f"<p>{escape(reliability_summary(table))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _bench_html(bench: Benchmark) -> str:
@@ -99,21 +112,32 @@ def _bench_html(bench: Benchmark) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in row) + "</tr>" for row in cells)
     chart = _figure(bench.chart) if bench.chart else ""
-    return (f"<h3>{escape(bench.name)}</h3><p class=note>{escape(bench.description)}</p>{_kv_table(bench.summary)}"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{chart}")
+    return (
+        f"<h3>{escape(bench.name)}</h3><p class=note>{escape(bench.description)}</p>{_kv_table(bench.summary)}"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{chart}"
+    )
 
 
 def page_html(doc: ReportDoc) -> str:
     """The whole report as one HTML document."""
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>avsep report</title>", f"<style>{STYLE}</style>", f"<script>{IMAGE_CHECK}</script>",
-             "</head><body>", "<h1>avsep report</h1>",
-             "<p>avsep's numbers are measured on avsep's datasets (each row names its dataset and split); the "
-             "papers' published numbers are in separate tables headed by the papers' datasets. The two are not "
-             "comparable number for number.</p>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>avsep report</title>",
+        f"<style>{STYLE}</style>",
+        f"<script>{IMAGE_CHECK}</script>",
+        "</head><body>",
+        "<h1>avsep report</h1>",
+        "<p>avsep's numbers are measured on avsep's datasets (each row names its dataset and split); the "
+        "papers' published numbers are in separate tables headed by the papers' datasets. The two are not "
+        "comparable number for number.</p>",
+    ]
     if doc.missing:
-        parts.append("<h2>Not available yet</h2><ul>" + "".join(f'<li class="missing">{escape(m)}</li>'
-                                                                for m in doc.missing) + "</ul>")
+        parts.append(
+            "<h2>Not available yet</h2><ul>"
+            + "".join(f'<li class="missing">{escape(m)}</li>' for m in doc.missing)
+            + "</ul>"
+        )
     parts.append("<h2>Environment</h2>" + _kv_table(doc.environment))
     parts.append("<h2>Dataset</h2>")
     if doc.dataset is None:
@@ -123,9 +147,12 @@ def page_html(doc: ReportDoc) -> str:
         sets = doc.dataset.get("shard_sets") or []
         if sets:
             columns, cells = rows_table(sets)
-            parts.append("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr></thead>"
-                         "<tbody>" + "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in r)
-                                             + "</tr>" for r in cells) + "</tbody></table>")
+            parts.append(
+                "<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr></thead>"
+                "<tbody>"
+                + "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in r) + "</tr>" for r in cells)
+                + "</tbody></table>"
+            )
     if doc.per_source:
         parts.append("<p>ok clips per source: " + escape(format_value(doc.per_source)) + "</p>")
     parts += [_figure(img) for img in (doc.dataset_chart, doc.world_preview) if img]
@@ -134,8 +161,12 @@ def page_html(doc: ReportDoc) -> str:
         if task.layout.task != section:
             section = task.layout.task
             parts.append(f"<h2>{escape(section)}</h2>")
-        parts.append('<div class="pair">' + table_html(task.ours, "ours")
-                     + "".join(table_html(p, "paper") for p in task.published) + "</div>")
+        parts.append(
+            '<div class="pair">'
+            + table_html(task.ours, "ours")
+            + "".join(table_html(p, "paper") for p in task.published)
+            + "</div>"
+        )
         parts += [_figure(img) for img in task.figures]
     parts.append("<h2>Training curves</h2>")
     if not doc.training and not doc.comparisons:
@@ -146,9 +177,13 @@ def page_html(doc: ReportDoc) -> str:
     parts.append("<p class=note>Overlays: frame, map and true boxes (green sounding, red silent).</p>")
     parts += [_figure(img) for img in doc.overlays] or ['<p class="missing">not written yet</p>']
     if doc.audio:
-        parts.append("<h3>Audio</h3>" + "".join(
-            f'<p>{escape(a.caption)}<br><audio controls preload="none" src="{escape(a.src)}"></audio></p>'
-            for a in doc.audio))
+        parts.append(
+            "<h3>Audio</h3>"
+            + "".join(
+                f'<p>{escape(a.caption)}<br><audio controls preload="none" src="{escape(a.src)}"></audio></p>'
+                for a in doc.audio
+            )
+        )
     parts.append("<h2>Benchmarks</h2>")
     parts += [_bench_html(b) for b in doc.benchmarks] or ['<p class="missing">not run yet</p>']
     parts.append("<h2>Reliability (fault injection)</h2>")

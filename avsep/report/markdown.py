@@ -24,7 +24,7 @@ def table_markdown(view: TableView) -> str:
     header = list(view.lead)
     for group, n in view.groups:
         start = len(header) - len(view.lead)
-        header += [f"{group}: {c}" for c in view.columns[start:start + n]]
+        header += [f"{group}: {c}" for c in view.columns[start : start + n]]
     rows = view.rows or [["not run yet"] + [""] * (len(header) - 1)]
     note = f"\n_{view.note}_\n" if view.note else ""
     return f"**{view.title}** — {view.caption}\n\n{_grid(header, rows)}{note}"
@@ -35,9 +35,11 @@ def _image(img: Image) -> str:
 
 
 def page_markdown(doc: ReportDoc) -> str:
-    out = ["# avsep report\n",
-           "avsep's numbers are measured on avsep's datasets (each row names its dataset and split); the papers' "
-           "published numbers are in separate tables headed by the papers' datasets.\n"]
+    out = [
+        "# avsep report\n",
+        "avsep's numbers are measured on avsep's datasets (each row names its dataset and split); the papers' "
+        "published numbers are in separate tables headed by the papers' datasets.\n",
+    ]
     if doc.missing:
         out.append("## Not available yet\n\n" + "".join(f"- {m}\n" for m in doc.missing))
     out.append("## Environment\n\n" + _grid(["", ""], [[k, v] for k, v in doc.environment.items()]))
@@ -65,9 +67,13 @@ def page_markdown(doc: ReportDoc) -> str:
     out += [f"- [{a.caption}]({a.src})\n" for a in doc.audio]
     out.append("## Benchmarks\n")
     for bench in doc.benchmarks:
-        out.append(f"### {bench.name}\n\n{bench.description}\n\n"
-                   + "".join(f"- **{k}**: {format_value(v)}\n" for k, v in bench.summary.items()) + "\n"
-                   + _grid(*rows_table(bench.rows)) + (_image(bench.chart) if bench.chart else ""))
+        out.append(
+            f"### {bench.name}\n\n{bench.description}\n\n"
+            + "".join(f"- **{k}**: {format_value(v)}\n" for k, v in bench.summary.items())
+            + "\n"
+            + _grid(*rows_table(bench.rows))
+            + (_image(bench.chart) if bench.chart else "")
+        )
     if not doc.benchmarks:
         out.append("not run yet\n")
     out.append("## Reliability (fault injection)\n")
@@ -76,4 +82,3 @@ def page_markdown(doc: ReportDoc) -> str:
     else:
         out.append("not run yet\n")
     return "\n".join(out)
-

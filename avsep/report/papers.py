@@ -60,8 +60,9 @@ class PublishedTable(_Strict):
                 raise ValueError(f"row {row.method!r}: {len(row.values)} value groups, table has {len(self.groups)}")
             for group, values in zip(self.groups, row.values):
                 if len(values) != len(group.columns):
-                    raise ValueError(f"row {row.method!r}, {group.dataset}: {len(values)} values for "
-                                     f"{len(group.columns)} columns")
+                    raise ValueError(
+                        f"row {row.method!r}, {group.dataset}: {len(values)} values for {len(group.columns)} columns"
+                    )
                 for value in values:
                     published_value(value)  # raises on anything that is not a number, '-' or '∼number'
         return self

@@ -62,8 +62,9 @@ def match_entry(doc: MetricsDoc, patterns: tuple[str, ...]) -> dict[str, Any] | 
 
 
 def format_number(value: float, unit: str, params: ReportParams) -> str:
-    decimals = {"percent": params.decimals_percent, "fraction": params.decimals_fraction,
-                "dB": params.decimals_db}[unit]
+    decimals = {"percent": params.decimals_percent, "fraction": params.decimals_fraction, "dB": params.decimals_db}[
+        unit
+    ]
     return f"{value:.{decimals}f}"
 
 
@@ -76,13 +77,18 @@ def aggregate(values: list[float], column: Column, params: ReportParams) -> str:
     if len(scaled) == 1:
         return format_number(mean, column.unit, params)
     spread = statistics.stdev(scaled) if params.spread == "sd" else (max(scaled) - min(scaled)) / 2
-    return (f"{format_number(mean, column.unit, params)} ± {format_number(spread, column.unit, params)}"
-            f" ({len(scaled)} seeds)")
+    return (
+        f"{format_number(mean, column.unit, params)} ± {format_number(spread, column.unit, params)}"
+        f" ({len(scaled)} seeds)"
+    )
 
 
 def _numbers(entries: list[dict[str, Any]], metric: str) -> list[float]:
-    return [float(e[metric]) for e in entries
-            if isinstance(e.get(metric), (int, float)) and not isinstance(e.get(metric), bool)]
+    return [
+        float(e[metric])
+        for e in entries
+        if isinstance(e.get(metric), (int, float)) and not isinstance(e.get(metric), bool)
+    ]
 
 
 def _n_cell(entries: list[dict[str, Any]]) -> str:
@@ -133,11 +139,19 @@ def ours_table(layout: Layout, docs: list[MetricsDoc], params: ReportParams) -> 
         for baseline in ALWAYS_IN_LOCALIZATION:
             if baseline not in present:
                 rows.append([baseline, NOT_RUN] + [NO_VALUE] * len(columns))
-        rows.sort(key=lambda r: (BASELINE_ORDER.index(_norm(r[0])) if _norm(r[0]) in BASELINE_ORDER
-                                 else len(BASELINE_ORDER)))  # stable: keeps the name order within a rank
+        rows.sort(
+            key=lambda r: BASELINE_ORDER.index(_norm(r[0])) if _norm(r[0]) in BASELINE_ORDER else len(BASELINE_ORDER)
+        )  # stable: keeps the name order within a rank
     groups = [(g.subset, len(g.columns) + 1) for g in layout.ours]
-    return TableView(title=f"avsep — {layout.title}", caption="measured by avsep; each row names its dataset / split",
-                     groups=groups, lead=["method", "measured on"], columns=columns, rows=rows, note=layout.note)
+    return TableView(
+        title=f"avsep — {layout.title}",
+        caption="measured by avsep; each row names its dataset / split",
+        groups=groups,
+        lead=["method", "measured on"],
+        columns=columns,
+        rows=rows,
+        note=layout.note,
+    )
 
 
 def _mixture_rows(layout: Layout, docs: list[MetricsDoc], params: ReportParams) -> list[list[str]]:
@@ -152,8 +166,9 @@ def _mixture_rows(layout: Layout, docs: list[MetricsDoc], params: ReportParams) 
     for (dataset, split), mixtures in sorted(found.items()):
         cells = ["mixture (input as estimate)", f"{dataset} / {split}"]
         for group, mixture in zip(layout.ours, mixtures):
-            cells += [aggregate(_numbers([mixture], c.metric), c, params) if mixture else NO_VALUE
-                      for c in group.columns]
+            cells += [
+                aggregate(_numbers([mixture], c.metric), c, params) if mixture else NO_VALUE for c in group.columns
+            ]
             cells.append(NO_VALUE)
         rows.append(cells)
     return rows
@@ -162,22 +177,31 @@ def _mixture_rows(layout: Layout, docs: list[MetricsDoc], params: ReportParams) 
 def published_table(table: PublishedTable, published: Published) -> TableView:
     """A paper's table as printed, its column groups naming the paper's datasets."""
     paper = published.papers[table.paper]
-    rows = [[row.method] + [v if v.strip() != "-" else NO_VALUE for vs in row.values for v in vs]
-            for row in table.rows]
+    rows = [[row.method] + [v if v.strip() != "-" else NO_VALUE for vs in row.values for v in vs] for row in table.rows]
     unit = {"percent": "%", "fraction": "fraction", "dB": "dB"}[table.unit]
-    return TableView(title=f"Published: {table.paper.upper()} {table.table} ({unit})",
-                     caption=f"{table.caption} — {paper.citation}",
-                     groups=[(f"their data: {g.dataset}", len(g.columns)) for g in table.groups],
-                     lead=["method (paper)"], columns=[c for g in table.groups for c in g.columns],
-                     rows=rows, note=table.note)
+    return TableView(
+        title=f"Published: {table.paper.upper()} {table.table} ({unit})",
+        caption=f"{table.caption} — {paper.citation}",
+        groups=[(f"their data: {g.dataset}", len(g.columns)) for g in table.groups],
+        lead=["method (paper)"],
+        columns=[c for g in table.groups for c in g.columns],
+        rows=rows,
+        note=table.note,
+    )
 
 
-def task_tables(docs: list[MetricsDoc], published: Published, params: ReportParams,
-                layouts: tuple[Layout, ...] = LAYOUTS) -> list[TaskTables]:
+def task_tables(
+    docs: list[MetricsDoc], published: Published, params: ReportParams, layouts: tuple[Layout, ...] = LAYOUTS
+) -> list[TaskTables]:
     """Every task's avsep table and the papers' tables beside it, in the order of ``layouts``."""
-    return [TaskTables(layout=layout, ours=ours_table(layout, docs, params),
-                       published=[published_table(published.table(t), published) for t in layout.published])
-            for layout in layouts]
+    return [
+        TaskTables(
+            layout=layout,
+            ours=ours_table(layout, docs, params),
+            published=[published_table(published.table(t), published) for t in layout.published],
+        )
+        for layout in layouts
+    ]
 
 
 __all__ = ["TableView", "TaskTables", "aggregate", "match_entry", "ours_table", "published_table", "task_tables"]

@@ -14,17 +14,33 @@ from avsep.shards.codec import SampleFormatError, encode_sample
 from avsep.shards.writer import ShardWriteError, ShardWriter, read_sizes, shard_name, write_shards, write_sizes
 
 _LAZY = {
-    "ShardCountError": "avsep.shards.reader", "ShardSet": "avsep.shards.reader",
-    "ShardSetError": "avsep.shards.reader", "SharedEpoch": "avsep.shards.reader",
-    "SampleError": "avsep.shards.skips", "SkipCounter": "avsep.shards.skips",
-    "ShardView": "avsep.shards.views", "cocktail_view": "avsep.shards.views",
-    "evaluation_view": "avsep.shards.views", "localization_view": "avsep.shards.views",
-    "make_loader": "avsep.shards.views", "close_loader": "avsep.shards.views", "nmix_view": "avsep.shards.views",
+    "ShardCountError": "avsep.shards.reader",
+    "ShardSet": "avsep.shards.reader",
+    "ShardSetError": "avsep.shards.reader",
+    "SharedEpoch": "avsep.shards.reader",
+    "SampleError": "avsep.shards.skips",
+    "SkipCounter": "avsep.shards.skips",
+    "ShardView": "avsep.shards.views",
+    "cocktail_view": "avsep.shards.views",
+    "evaluation_view": "avsep.shards.views",
+    "localization_view": "avsep.shards.views",
+    "make_loader": "avsep.shards.views",
+    "close_loader": "avsep.shards.views",
+    "nmix_view": "avsep.shards.views",
     "separation_view": "avsep.shards.views",
 }
 
-__all__ = ["SampleFormatError", "ShardWriteError", "ShardWriter", "encode_sample", "read_sizes", "shard_name",
-           "write_shards", "write_sizes", *_LAZY]
+__all__ = [
+    "SampleFormatError",
+    "ShardWriteError",
+    "ShardWriter",
+    "encode_sample",
+    "read_sizes",
+    "shard_name",
+    "write_shards",
+    "write_sizes",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str):

@@ -22,8 +22,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 from avsep.config import derive
 from avsep.config.shards import ShardParams
-from avsep.shards.views import (close_loader, cocktail_view, evaluation_view, localization_view, make_loader,
-                                separation_view)
+from avsep.shards.views import (
+    close_loader,
+    cocktail_view,
+    evaluation_view,
+    localization_view,
+    make_loader,
+    separation_view,
+)
 
 
 def with_window(params: ShardParams, window_s: float | None) -> ShardParams:
@@ -74,11 +80,20 @@ class ShardBatches:
     A missing shard set raises :class:`avsep.shards.ShardSetError` naming its location.
     """
 
-    def __init__(self, location: str | Path, split: str, params: ShardParams, batch_size: int, seed: int,
-                 window_s: float | None = None, with_logmel: bool = True):
+    def __init__(
+        self,
+        location: str | Path,
+        split: str,
+        params: ShardParams,
+        batch_size: int,
+        seed: int,
+        window_s: float | None = None,
+        with_logmel: bool = True,
+    ):
         self.params = with_window(params, window_s)
-        self.view = localization_view(str(location), split, self.params, batch_size=batch_size, seed=seed,
-                                      with_logmel=with_logmel)
+        self.view = localization_view(
+            str(location), split, self.params, batch_size=batch_size, seed=seed, with_logmel=with_logmel
+        )
         self.loader = make_loader(self.view, self.params)
         self.steps = max(1, self.view.batches_per_epoch or 1)
 
@@ -105,13 +120,22 @@ class BalancedBatches:
     Batches have the keys of :class:`ShardBatches`' (tensors concatenated, lists joined).
     """
 
-    def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
-                 window_s: float | None = None, with_logmel: bool = True):
+    def __init__(
+        self,
+        locations: list[str | Path],
+        split: str,
+        params: ShardParams,
+        batch_size: int,
+        seed: int,
+        window_s: float | None = None,
+        with_logmel: bool = True,
+    ):
         if not locations:
             raise ValueError("BalancedBatches: no shard sets given")
         share = max(1, batch_size // len(locations))
-        self.sets = [ShardBatches(location, split, params, share, seed, window_s, with_logmel)
-                     for location in locations]
+        self.sets = [
+            ShardBatches(location, split, params, share, seed, window_s, with_logmel) for location in locations
+        ]
         self.steps = max(s.steps for s in self.sets)
 
     @property
@@ -176,13 +200,21 @@ class MemoryBatches:
     Memory: the kept tensors of every clip (the demo's motion maps: 64 KiB a clip).
     """
 
-    def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
-                 keep: tuple[str, ...] = ("motion",), workers: int | None = None, spares: int = 0):
+    def __init__(
+        self,
+        locations: list[str | Path],
+        split: str,
+        params: ShardParams,
+        batch_size: int,
+        seed: int,
+        keep: tuple[str, ...] = ("motion",),
+        workers: int | None = None,
+        spares: int = 0,
+    ):
         if not locations:
             raise ValueError("MemoryBatches: no shard sets given")
         self.share, self.seed, self.spares = max(1, batch_size // len(locations)), seed, spares
-        self.banks = [read_clips(location, split, params, batch_size, seed, keep, workers)
-                      for location in locations]
+        self.banks = [read_clips(location, split, params, batch_size, seed, keep, workers) for location in locations]
         for location, bank in zip(locations, self.banks):
             if not bank["key"]:
                 raise ValueError(f"MemoryBatches: {location} split {split!r} has no clips")
@@ -221,8 +253,15 @@ class MemoryBatches:
             yield batch
 
 
-def read_clips(location: str | Path, split: str, params: ShardParams, batch_size: int, seed: int,
-               keep: tuple[str, ...], workers: int | None = None) -> dict:
+def read_clips(
+    location: str | Path,
+    split: str,
+    params: ShardParams,
+    batch_size: int,
+    seed: int,
+    keep: tuple[str, ...],
+    workers: int | None = None,
+) -> dict:
     """Every clip of one split of a shard set, once, in the evaluation view's order (each clip's one window):
     ``{"key": [...], "labels": [...], "n_sources": [...], name: (N, ...) tensor for name in keep}``."""
     import torch
@@ -234,8 +273,10 @@ def read_clips(location: str | Path, split: str, params: ShardParams, batch_size
     for batch in loader:
         for name in rows:
             if name not in batch:
-                raise KeyError(f"{location} ({split}): the localization view has no {name!r} (needed by the "
-                               "memory loader; shards.localization.motion adds 'motion')")
+                raise KeyError(
+                    f"{location} ({split}): the localization view has no {name!r} (needed by the "
+                    "memory loader; shards.localization.motion adds 'motion')"
+                )
             value = batch[name]
             rows[name] += list(value.unbind(0)) if isinstance(value, torch.Tensor) else list(value)
     order = sorted(range(len(rows["index"])), key=rows["index"].__getitem__)
@@ -249,8 +290,15 @@ def _gather(banks: list[dict], picked: list[list[int]]) -> dict:
     """One batch: the rows ``picked[i]`` of every bank ``i`` (:func:`_merge`)."""
     import torch
 
-    return _merge([{name: column[rows] if isinstance(column, torch.Tensor) else [column[r] for r in rows]
-                    for name, column in bank.items()} for bank, rows in zip(banks, picked)])
+    return _merge(
+        [
+            {
+                name: column[rows] if isinstance(column, torch.Tensor) else [column[r] for r in rows]
+                for name, column in bank.items()
+            }
+            for bank, rows in zip(banks, picked)
+        ]
+    )
 
 
 def rolled_negatives(keys: list[str]):
@@ -279,9 +327,16 @@ def solo_rows(batch: dict) -> dict | None:
     if len(keep) < 2:
         return None
     index = torch.tensor(keep, dtype=torch.long)
-    out = {name: (value[index] if isinstance(value, torch.Tensor) and value.shape[:1] == (len(batch["labels"]),)
-                  else [value[i] for i in keep] if isinstance(value, list) else value)
-           for name, value in batch.items()}
+    out = {
+        name: (
+            value[index]
+            if isinstance(value, torch.Tensor) and value.shape[:1] == (len(batch["labels"]),)
+            else [value[i] for i in keep]
+            if isinstance(value, list)
+            else value
+        )
+        for name, value in batch.items()
+    }
     out["negative"], out["negative_valid"] = rolled_negatives(out["key"])
     return out
 
@@ -321,8 +376,9 @@ class SizedBatches:
                 yield out
 
 
-def localization_batches(location, split: str, params, batch_size: int, epoch: int, world_size: int,
-                         keep) -> SizedBatches:
+def localization_batches(
+    location, split: str, params, batch_size: int, epoch: int, world_size: int, keep
+) -> SizedBatches:
     """One epoch of the localization view of the shard set at ``location``: batches passed through ``keep``
     (``batch -> batch | None``), sized for the progress bar (DSOL's solo clips, MSSL's training clips).
     ``params`` is the whole :class:`avsep.config.Params` (its ``shards`` and ``seed``)."""
@@ -332,8 +388,9 @@ def localization_batches(location, split: str, params, batch_size: int, epoch: i
     return SizedBatches(loader, view.batches_per_epoch, keep)
 
 
-def cocktail_batches(location, split: str, params, batch_size: int, epoch: int, world_size: int,
-                     keep=with_rolled_negatives) -> SizedBatches:
+def cocktail_batches(
+    location, split: str, params, batch_size: int, epoch: int, world_size: int, keep=with_rolled_negatives
+) -> SizedBatches:
     """One epoch of the cocktail view of the shard set at ``location``, batches passed through ``keep``
     (DSOL's stage two: :func:`with_rolled_negatives`)."""
     view = cocktail_view(str(location), split, params.shards, batch_size=batch_size, seed=params.seed)
@@ -357,8 +414,17 @@ class InterleavedBatches:
     ``repeats`` times over (b1 … bK, b1 … bK, …): a model that draws new random crops at every use gets several
     different training steps from one read of the shards, two uses of a batch ``block`` steps apart."""
 
-    def __init__(self, locations: list[str | Path], split: str, params: ShardParams, batch_size: int, seed: int,
-                 repeats: int = 1, block: int = 1, make_view: Callable = separation_view):
+    def __init__(
+        self,
+        locations: list[str | Path],
+        split: str,
+        params: ShardParams,
+        batch_size: int,
+        seed: int,
+        repeats: int = 1,
+        block: int = 1,
+        make_view: Callable = separation_view,
+    ):
         self.locations, self.split, self.shards = [str(location) for location in locations], split, params
         self.batch_size, self.seed, self.make_view = batch_size, seed, make_view
         self.repeats, self.block = repeats, block
@@ -366,8 +432,10 @@ class InterleavedBatches:
         self.loaders: list = []
 
     def _open(self) -> None:
-        self.views = [self.make_view(location, self.split, self.shards, batch_size=self.batch_size, seed=self.seed)
-                      for location in self.locations]
+        self.views = [
+            self.make_view(location, self.split, self.shards, batch_size=self.batch_size, seed=self.seed)
+            for location in self.locations
+        ]
         self.loaders = [make_loader(view, self.shards) for view in self.views]
 
     def __len__(self) -> int:

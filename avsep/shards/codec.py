@@ -96,8 +96,9 @@ def _json_default(value: Any) -> Any:
 def encode_json(meta: Mapping[str, Any]) -> bytes:
     """Metadata -> compact UTF-8 JSON with sorted keys (NumPy scalars and arrays become lists/numbers)."""
     try:
-        text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
-                          default=_json_default)
+        text = json.dumps(
+            meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=_json_default
+        )
     except (TypeError, ValueError) as exc:
         raise SampleFormatError(f"json: {exc}") from None
     return text.encode("utf-8")

@@ -140,14 +140,15 @@ _LOCAL_BUFFER = 1 << 20  # bytes read ahead from a local shard: few system calls
 def open_shard(url: str) -> BinaryIO:
     """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), fsspec otherwise."""
     if url.startswith("file://"):
-        url = url[len("file://"):]
+        url = url[len("file://") :]
     if "://" not in url:
         return open(url, "rb", buffering=_LOCAL_BUFFER)
     return fsspec.open(url, "rb").open()
 
 
-def tar_samples(src: Iterable[dict], handler: Callable[[BaseException], bool],
-                skip: Callable[[str], bool] | None = None) -> Iterator[dict]:
+def tar_samples(
+    src: Iterable[dict], handler: Callable[[BaseException], bool], skip: Callable[[str], bool] | None = None
+) -> Iterator[dict]:
     """``{"url"}`` items -> samples ``{"__key__", "__url__", member name: bytes}`` of each shard in turn
     (:func:`avsep.shards.tario.tar_samples`); members with ``skip(member)`` true are not read. A shard that
     cannot be opened, a truncated shard and a malformed sample go to ``handler`` (logged, counted, skipped)."""
@@ -184,8 +185,14 @@ class EpochShuffle(wds.PipelineStage):
         yield from buf
 
 
-def sample_stream(shards: ShardSet, mode: Mode, seed: int, epoch: SharedEpoch, skips: SkipCounter,
-                  skip_members: frozenset[str] = frozenset()) -> list:
+def sample_stream(
+    shards: ShardSet,
+    mode: Mode,
+    seed: int,
+    epoch: SharedEpoch,
+    skips: SkipCounter,
+    skip_members: frozenset[str] = frozenset(),
+) -> list:
     """The stages from shard list to raw samples (dicts of member bytes) for this rank and worker, in shard
     order; members named in ``skip_members`` (e.g. ``{"logmel.npy"}``) are left unread. Shuffling is the
     caller's (:class:`EpochShuffle`), so a view can shuffle raw samples or the windows it cuts from them."""

@@ -56,8 +56,9 @@ def pcm(sample: dict, name: str = "wav") -> tuple[np.ndarray, int]:
     try:
         with wave.open(io.BytesIO(sample[name]), "rb") as src:
             if src.getnchannels() != 1 or src.getsampwidth() != _PCM_WIDTH:
-                raise ValueError(f"expected mono 16-bit PCM, got {src.getnchannels()} channels, "
-                                 f"{8 * src.getsampwidth()} bit")
+                raise ValueError(
+                    f"expected mono 16-bit PCM, got {src.getnchannels()} channels, {8 * src.getsampwidth()} bit"
+                )
             return np.frombuffer(src.readframes(src.getnframes()), dtype="<i2"), src.getframerate()
     except Exception as exc:  # noqa: BLE001 - wave raises several types for corrupt bytes
         raise SampleError(f"{where(sample)}: member {name!r} is corrupt: {type(exc).__name__}: {exc}") from None
@@ -79,8 +80,9 @@ def logmel(sample: dict) -> np.ndarray:
 def frame_count(sample: dict, prefix: str = "") -> int:
     """Number of stored frames ``000.jpg`` ... (``src0.000.jpg`` ... with a prefix); they must be contiguous."""
     head = f"{prefix}." if prefix else ""
-    indices = sorted(int(m.group(1)) for name in sample if name.startswith(head)
-                     and (m := _FRAME_RE.match(name[len(head):])))
+    indices = sorted(
+        int(m.group(1)) for name in sample if name.startswith(head) and (m := _FRAME_RE.match(name[len(head) :]))
+    )
     if not indices:
         raise SampleError(f"{where(sample)}: no {head}NNN.jpg frames")
     if indices != list(range(len(indices))):

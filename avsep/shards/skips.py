@@ -36,4 +36,3 @@ class SkipCounter:
     @property
     def value(self) -> int:
         return int(self._count.value)
-

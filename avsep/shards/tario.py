@@ -59,7 +59,7 @@ def _pax_path(data: bytes) -> str | None:
     while pos < len(data):
         space = data.index(b" ", pos)
         length = int(data[pos:space])
-        key, _, value = data[space + 1: pos + length - 1].partition(b"=")
+        key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
         if key == b"path":
             return value.decode("utf-8")
         pos += length
@@ -69,13 +69,13 @@ def _pax_path(data: bytes) -> str | None:
 def _read_exact(stream: BinaryIO, size: int, url: str, offset: int, member: str | None = None) -> bytes:
     data = stream.read(size)
     if len(data) < size:
-        raise ShardReadError(f"{url}: truncated: member data at byte {offset} needs {size} bytes, {len(data)} left",
-                             member)
+        raise ShardReadError(
+            f"{url}: truncated: member data at byte {offset} needs {size} bytes, {len(data)} left", member
+        )
     return data
 
 
-def iter_members(stream: BinaryIO, url: str, skip: Callable[[str], bool] | None = None
-                 ) -> Iterator[tuple[str, bytes]]:
+def iter_members(stream: BinaryIO, url: str, skip: Callable[[str], bool] | None = None) -> Iterator[tuple[str, bytes]]:
     """``(member path, bytes)`` for each regular file of a tar read front to back from ``stream``.
 
     Members for which ``skip(path)`` is true are passed over (seeked, or read and dropped when the stream
@@ -87,8 +87,9 @@ def iter_members(stream: BinaryIO, url: str, skip: Callable[[str], bool] | None 
     while True:
         block = stream.read(BLOCK)
         if len(block) < BLOCK:
-            raise ShardReadError(f"{url}: truncated: {'no end-of-archive block' if not block else 'partial header'} "
-                                 f"at byte {offset}")
+            raise ShardReadError(
+                f"{url}: truncated: {'no end-of-archive block' if not block else 'partial header'} at byte {offset}"
+            )
         if block == _ZERO:
             return
         if not _checksum_ok(block):
@@ -128,8 +129,9 @@ def split_name(path: str) -> tuple[str, str] | tuple[None, None]:
     return (match.group(1), match.group(2)) if match else (None, None)
 
 
-def tar_samples(stream: BinaryIO, url: str, handler: Callable[[BaseException], bool],
-                skip: Callable[[str], bool] | None = None) -> Iterator[dict]:
+def tar_samples(
+    stream: BinaryIO, url: str, handler: Callable[[BaseException], bool], skip: Callable[[str], bool] | None = None
+) -> Iterator[dict]:
     """Samples ``{"__key__", "__url__", member: bytes}`` of one tar, in stored order (consecutive members
     with the same key). ``skip(member)`` (e.g. ``"logmel.npy"``) leaves members unread.
 
@@ -163,8 +165,11 @@ def tar_samples(stream: BinaryIO, url: str, handler: Callable[[BaseException], b
     except ShardReadError as exn:
         if not handler(exn):
             raise
-        if current is not None and exn.member is not None and split_name(exn.member)[0] not in (
-                None, current["__key__"]):
+        if (
+            current is not None
+            and exn.member is not None
+            and split_name(exn.member)[0] not in (None, current["__key__"])
+        ):
             # The cut is inside the next sample's first member: every member of ``current`` came before it.
             if problem is None:
                 yield current
@@ -172,7 +177,8 @@ def tar_samples(stream: BinaryIO, url: str, handler: Callable[[BaseException], b
                 raise problem
             current = None
         if current is not None and not handler(
-                SampleError(f"{url}: sample {current['__key__']!r}: cut short by the damaged shard")):
+            SampleError(f"{url}: sample {current['__key__']!r}: cut short by the damaged shard")
+        ):
             raise
         return
     if current is not None:

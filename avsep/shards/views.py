@@ -56,8 +56,12 @@ def collate(samples: list[dict]) -> dict:
     Batches are C-contiguous: torchvision's JPEG decoder gives channels-last strides, ``np.stack`` keeps them, and
     torch 2.11's single-threaded CPU convolutions corrupt the heap on such input (segfault / "corrupted
     double-linked list" in a ResNet-18 forward+backward with one intra-op thread)."""
-    return {name: torch.from_numpy(np.ascontiguousarray(np.stack([s[name].numpy() for s in samples])))
-            if isinstance(samples[0][name], torch.Tensor) else [s[name] for s in samples] for name in samples[0]}
+    return {
+        name: torch.from_numpy(np.ascontiguousarray(np.stack([s[name].numpy() for s in samples])))
+        if isinstance(samples[0][name], torch.Tensor)
+        else [s[name] for s in samples]
+        for name in samples[0]
+    }
 
 
 def batch_sample_rate(batch: dict) -> int:
@@ -146,9 +150,14 @@ class MixOnTheFly(wds.PipelineStage):
                 continue
             gains = torch.tensor([rng.uniform(self.gain_min, self.gain_max) for _ in group])
             sources = torch.stack([w["audio"] for w in group]) * (gains / self.n_mix)[:, None]
-            yield {"keys": [w["key"] for w in group], "labels": [w["labels"] for w in group],
-                   "mix": sources.sum(0), "sources": sources, "frames": torch.stack([w["frames"] for w in group]),
-                   "gains": gains}
+            yield {
+                "keys": [w["key"] for w in group],
+                "labels": [w["labels"] for w in group],
+                "mix": sources.sum(0),
+                "sources": sources,
+                "frames": torch.stack([w["frames"] for w in group]),
+                "gains": gains,
+            }
             group = []
 
 
@@ -156,8 +165,16 @@ class ShardView(wds.DataPipeline):
     """A webdataset pipeline that yields batches (dicts, see :func:`collate`), with its shard set, epoch and
     skip counter. ``skipped`` is the number of corrupt samples / unreadable shards skipped so far, all workers."""
 
-    def __init__(self, shards: ShardSet, mode: Mode, batch_size: int, epoch: SharedEpoch, skips: SkipCounter,
-                 stages: list, per_clip: int = 1):
+    def __init__(
+        self,
+        shards: ShardSet,
+        mode: Mode,
+        batch_size: int,
+        epoch: SharedEpoch,
+        skips: SkipCounter,
+        stages: list,
+        per_clip: int = 1,
+    ):
         super().__init__(*stages)
         self.shards, self.mode, self.batch_size, self.epoch, self.skips = shards, mode, batch_size, epoch, skips
         self.batches_per_epoch: int | None = None
@@ -176,10 +193,20 @@ def _mode(params: ShardParams, mode: Mode | None) -> Mode:
     return mode or ("resampled" if params.resampled else "train")
 
 
-def _build(location: str, split: str, params: ShardParams, transform, batch_size: int, seed: int,
-           mode: Mode | None, epoch: SharedEpoch, after_map: list | None = None,
-           after_batch: list | None = None, cut: LocalizationWindows | None = None,
-           skip_members: frozenset[str] = frozenset()) -> ShardView:
+def _build(
+    location: str,
+    split: str,
+    params: ShardParams,
+    transform,
+    batch_size: int,
+    seed: int,
+    mode: Mode | None,
+    epoch: SharedEpoch,
+    after_map: list | None = None,
+    after_batch: list | None = None,
+    cut: LocalizationWindows | None = None,
+    skip_members: frozenset[str] = frozenset(),
+) -> ShardView:
     """Shards -> raw samples -> (shuffle) -> ``transform`` -> batches. With ``cut``, each raw sample is cut
     into ``cut.windows_per_clip`` window records first, the records are shuffled (so a batch mixes clips) and
     ``transform`` decodes them: a clip is read once for all its windows."""
@@ -199,12 +226,21 @@ def _build(location: str, split: str, params: ShardParams, transform, batch_size
     stages += after_map or []
     stages.append(wds.batched(batch_size, collation_fn=collate, partial=mode == "eval"))
     stages += after_batch or []
-    return ShardView(shards, mode, batch_size, epoch, skips, stages,
-                     per_clip=cut.windows_per_clip if cut is not None else 1)
+    return ShardView(
+        shards, mode, batch_size, epoch, skips, stages, per_clip=cut.windows_per_clip if cut is not None else 1
+    )
 
 
-def localization_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
-                      mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
+def localization_view(
+    location: str,
+    split: str,
+    params: ShardParams,
+    *,
+    batch_size: int,
+    seed: int,
+    mode: Mode | None = None,
+    with_logmel: bool = True,
+) -> ShardView:
     """Batches ``{"key", "labels", "start_s", "frame": (B, 3, H, W) uint8, "audio": (B, S) float32,
     "logmel": (B, 1, T, F) float32, "negative": (B,) long, "frame_index", "n_sources", "objects", "scene",
     "sample_rate" (B ints: :func:`batch_sample_rate`)}``: a random
@@ -218,15 +254,33 @@ def localization_view(location: str, split: str, params: ShardParams, *, batch_s
     epoch, mode = SharedEpoch(0, params.start_method), _mode(params, mode)
     loc = params.localization
     # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
-    cut = LocalizationWindows(loc.window_s, with_logmel, seed, epoch, 1 if mode == "eval" else loc.windows_per_clip,
-                              motion=loc.motion, motion_cache=loc.motion_cache)
-    return _build(location, split, params, decode_window, batch_size, seed, mode, epoch,
-                  after_batch=[wds.map(AddNegatives(seed, epoch))], cut=cut,
-                  skip_members=frozenset() if with_logmel else frozenset({"logmel.npy"}))
+    cut = LocalizationWindows(
+        loc.window_s,
+        with_logmel,
+        seed,
+        epoch,
+        1 if mode == "eval" else loc.windows_per_clip,
+        motion=loc.motion,
+        motion_cache=loc.motion_cache,
+    )
+    return _build(
+        location,
+        split,
+        params,
+        decode_window,
+        batch_size,
+        seed,
+        mode,
+        epoch,
+        after_batch=[wds.map(AddNegatives(seed, epoch))],
+        cut=cut,
+        skip_members=frozenset() if with_logmel else frozenset({"logmel.npy"}),
+    )
 
 
-def separation_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
-                    mode: Mode | None = None) -> ShardView:
+def separation_view(
+    location: str, split: str, params: ShardParams, *, batch_size: int, seed: int, mode: Mode | None = None
+) -> ShardView:
     """Batches ``{"keys", "labels", "mix": (B, S), "sources": (B, N, S), "frames": (B, N, F, 3, H, W) uint8,
     "gains": (B, N)}``: N-mixes of Sound-of-Pixels windows built on the fly (params.separation)."""
     sep = params.separation
@@ -238,16 +292,25 @@ def separation_view(location: str, split: str, params: ShardParams, *, batch_siz
     return _build(location, split, params, window, batch_size, seed, mode, epoch, after_map=[mixer])
 
 
-def cocktail_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int,
-                  mode: Mode | None = None, with_logmel: bool = True) -> ShardView:
+def cocktail_view(
+    location: str,
+    split: str,
+    params: ShardParams,
+    *,
+    batch_size: int,
+    seed: int,
+    mode: Mode | None = None,
+    with_logmel: bool = True,
+) -> ShardView:
     """Batches of 2x2 cocktail-party samples: ``{"key", "classes", "frame": (B, 3, H, W) uint8,
     "audio": (B, S), "sample_rate", "sounding": (B, 4) bool, "boxes": (B, 4, 4) float32, "logmel": (B, 1, T, F)}``."""
     epoch = SharedEpoch(0, params.start_method)
     return _build(location, split, params, CocktailSample(with_logmel), batch_size, seed, mode, epoch)
 
 
-def nmix_view(location: str, split: str, params: ShardParams, *, batch_size: int, seed: int = 0,
-              mode: Mode | None = "eval") -> ShardView:
+def nmix_view(
+    location: str, split: str, params: ShardParams, *, batch_size: int, seed: int = 0, mode: Mode | None = "eval"
+) -> ShardView:
     """Batches of stored N-mix samples: ``{"key", "clip_ids", "classes", "mix": (B, S), "sources": (B, N, S),
     "sample_rate" (B ints, the stored rate: :func:`batch_sample_rate`), "frames": (B, N, F, 3, H, W) uint8}``
     (plus ``index`` in eval mode)."""
@@ -255,8 +318,9 @@ def nmix_view(location: str, split: str, params: ShardParams, *, batch_size: int
     return _build(location, split, params, NMixSample(), batch_size, seed, mode, epoch)
 
 
-def evaluation_view(location: str, split: str, params: ShardParams, *, view: str, batch_size: int,
-                    seed: int) -> ShardView:
+def evaluation_view(
+    location: str, split: str, params: ShardParams, *, view: str, batch_size: int, seed: int
+) -> ShardView:
     """``view`` (one of :data:`EVAL_VIEWS`) in eval mode: shards in order, split by rank then worker, no
     shuffling or resampling, partial last batches kept; each batch has ``index: list[int]`` (position in the
     split), so results gathered from every worker and rank can be sorted into one fixed order. Windows are
@@ -282,8 +346,9 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def make_loader(view: ShardView, params: ShardParams, workers: int | None = None,
-                ranks: int | None = None) -> DataLoader:
+def make_loader(
+    view: ShardView, params: ShardParams, workers: int | None = None, ranks: int | None = None
+) -> DataLoader:
     """A DataLoader running ``view`` in ``workers`` processes (default ``params.workers``) started with
     ``params.start_method`` (forkserver/spawn: safe with torchaudio and threads, unlike fork).
 
@@ -314,9 +379,14 @@ def make_loader(view: ShardView, params: ShardParams, workers: int | None = None
         view.shards.check_readers(readers, f"{max(workers, 1)} worker(s) x {ranks} rank(s)")
         view.batches_per_epoch = -(-view.samples_per_epoch // (view.batch_size * ranks))
     return DataLoader(
-        view, batch_size=None, shuffle=False, num_workers=workers, collate_fn=batch_as_is,
+        view,
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=batch_as_is,
         multiprocessing_context=params.start_method if workers > 0 else None,
-        persistent_workers=workers > 0 and view.mode != "eval", generator=torch.Generator(),
+        persistent_workers=workers > 0 and view.mode != "eval",
+        generator=torch.Generator(),
         worker_init_fn=ExitWithOwner(os.getpid()) if workers > 0 else None,
     )
 

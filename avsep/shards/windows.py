@@ -22,7 +22,7 @@ _EPS = 1e-6  # tolerance when counting whole windows in a clip whose length is a
 
 def _window(audio: np.ndarray, start: int, length: int) -> np.ndarray:
     """``audio[start:start+length]``, zero-padded at the end when the clip is shorter."""
-    out = audio[start:start + length]
+    out = audio[start : start + length]
     if len(out) < length:
         out = np.pad(out, (0, length - len(out)))
     return out
@@ -35,8 +35,9 @@ def _frames_in(start_s: float, length_s: float, fps: float, n_frames: int) -> ra
     return range(first, max(last, first + 1))
 
 
-def localization_draws(seed: int, epoch: int, key: str, n_windows: int, windows: int, window_s: float,
-                       fps: float, n_frames: int) -> list[tuple[float, int]]:
+def localization_draws(
+    seed: int, epoch: int, key: str, n_windows: int, windows: int, window_s: float, fps: float, n_frames: int
+) -> list[tuple[float, int]]:
     """``(start_s, frame index)`` of the windows a clip gives in ``epoch``: ``min(windows, n_windows)``
     distinct windows (in random order), each with a random stored frame inside it, drawn from
     ``(seed, epoch, key)`` only. With ``windows == 1``: one window, then its frame (the draws every earlier
@@ -73,8 +74,16 @@ class LocalizationWindows:
     decoded again; a map depends on the clip's frames and the window only.
     """
 
-    def __init__(self, window_s: float, with_logmel: bool, seed: int, epoch: SharedEpoch,
-                 windows_per_clip: int = 1, motion: bool = False, motion_cache: int = 0):
+    def __init__(
+        self,
+        window_s: float,
+        with_logmel: bool,
+        seed: int,
+        epoch: SharedEpoch,
+        windows_per_clip: int = 1,
+        motion: bool = False,
+        motion_cache: int = 0,
+    ):
         if windows_per_clip < 1:
             raise ValueError(f"windows_per_clip must be >= 1, got {windows_per_clip}")
         self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
@@ -88,8 +97,9 @@ class LocalizationWindows:
         if name in self.motion_cache:
             self.motion_cache.move_to_end(name)
             return self.motion_cache[name]
-        frames = [S.jpeg_grey(data, where_) for data, where_ in window_jpegs(sample, start_s, self.window_s, fps,
-                                                                              n_frames)]
+        frames = [
+            S.jpeg_grey(data, where_) for data, where_ in window_jpegs(sample, start_s, self.window_s, fps, n_frames)
+        ]
         motion = motion_of(frames)
         if self.motion_cache_size:
             self.motion_cache[name] = motion
@@ -108,13 +118,27 @@ class LocalizationWindows:
         length = round(self.window_s * rate)
         labels, n_sources = list(info.get("labels", [])), int(info.get("n_sources", -1))
         records = []
-        for start_s, index in localization_draws(self.seed, self.epoch.get(), sample["__key__"], n_windows,
-                                                 self.windows_per_clip, self.window_s, fps, n_frames):
+        for start_s, index in localization_draws(
+            self.seed,
+            self.epoch.get(),
+            sample["__key__"],
+            n_windows,
+            self.windows_per_clip,
+            self.window_s,
+            fps,
+            n_frames,
+        ):
             record = {
-                "key": sample["__key__"], "labels": labels, "start_s": start_s, "frame_index": index,
-                "n_sources": n_sources, "objects": frame_objects(info, index), "sample_rate": rate,
+                "key": sample["__key__"],
+                "labels": labels,
+                "start_s": start_s,
+                "frame_index": index,
+                "n_sources": n_sources,
+                "objects": frame_objects(info, index),
+                "sample_rate": rate,
                 "scene": info.get("scene"),
-                "jpeg": sample[f"{index:03d}.jpg"], "where": f"{S.where(sample)}: member '{index:03d}.jpg'",
+                "jpeg": sample[f"{index:03d}.jpg"],
+                "where": f"{S.where(sample)}: member '{index:03d}.jpg'",
                 "pcm": _window(pcm, round(start_s * rate), length).copy(),  # a copy frees the clip's buffer
             }
             if logmel is not None:
@@ -129,8 +153,10 @@ class LocalizationWindows:
 
 def decode_window(record: dict) -> dict:
     """A window record of :class:`LocalizationWindows` -> its tensors (the class docstring lists them)."""
-    out = {name: record[name] for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects",
-                                           "sample_rate", "scene")}
+    out = {
+        name: record[name]
+        for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects", "sample_rate", "scene")
+    }
     out["frame"] = S.jpeg_chw(record["jpeg"], record["where"])
     out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
     if "logmel" in record:
@@ -142,11 +168,12 @@ def decode_window(record: dict) -> dict:
     return out
 
 
-def window_jpegs(sample: dict, start_s: float, window_s: float, fps: float, n_frames: int
-                 ) -> list[tuple[bytes, str]]:
+def window_jpegs(sample: dict, start_s: float, window_s: float, fps: float, n_frames: int) -> list[tuple[bytes, str]]:
     """``(JPEG bytes, where)`` of every stored frame whose timestamp falls in ``[start_s, start_s + window_s)``."""
-    return [(sample[f"{i:03d}.jpg"], f"{S.where(sample)}: member '{i:03d}.jpg'")
-            for i in _frames_in(start_s, window_s, fps, n_frames)]
+    return [
+        (sample[f"{i:03d}.jpg"], f"{S.where(sample)}: member '{i:03d}.jpg'")
+        for i in _frames_in(start_s, window_s, fps, n_frames)
+    ]
 
 
 def motion_of(frames: list[torch.Tensor]) -> torch.Tensor:
@@ -168,9 +195,14 @@ def frame_objects(info: dict, index: int) -> list[dict]:
             continue
         flags = obj.get("sounding_frames") or []
         sounding = bool(obj.get("sounding", False))
-        out.append({"class": str(obj["class"]), "sounding": sounding,
-                    "sounding_now": bool(flags[index]) if index < len(flags) else sounding,
-                    "box": [float(v) for v in boxes[index]]})
+        out.append(
+            {
+                "class": str(obj["class"]),
+                "sounding": sounding,
+                "sounding_now": bool(flags[index]) if index < len(flags) else sounding,
+                "box": [float(v) for v in boxes[index]],
+            }
+        )
     return out
 
 
@@ -194,8 +226,15 @@ class SeparationWindow:
     Returns ``{"key", "labels", "audio": (S,) float32, "frames": (n_frames, 3, H, W) uint8}``.
     """
 
-    def __init__(self, sample_rate: int, window_samples: int, n_frames: int, seed: int, epoch: SharedEpoch,
-                 random_start: bool = True):
+    def __init__(
+        self,
+        sample_rate: int,
+        window_samples: int,
+        n_frames: int,
+        seed: int,
+        epoch: SharedEpoch,
+        random_start: bool = True,
+    ):
         self.sample_rate, self.window_samples, self.n_frames = sample_rate, window_samples, n_frames
         self.seed, self.epoch, self.random_start = seed, epoch, random_start
 
@@ -219,7 +258,8 @@ class SeparationWindow:
         times = start_s + (np.arange(self.n_frames) + 0.5) * window_s / self.n_frames
         indices = np.clip(np.floor(times * fps + _EPS).astype(int), 0, n_stored - 1)
         return {
-            "key": sample["__key__"], "labels": list(info.get("labels", [])),
+            "key": sample["__key__"],
+            "labels": list(info.get("labels", [])),
             "audio": audio[: self.window_samples].contiguous(),
             "frames": torch.stack([S.frame_chw(sample, int(i)) for i in indices]),
         }
@@ -244,8 +284,11 @@ class CocktailSample:
             raise SampleError(f"{S.where(sample)}: json has no list of 4 'quadrants' (not a cocktail sample?)")
         wav, rate = S.audio(sample)
         out = {
-            "key": sample["__key__"], "classes": [q["class"] for q in quadrants],
-            "frame": S.frame_chw(sample, 0), "audio": torch.from_numpy(wav), "sample_rate": rate,
+            "key": sample["__key__"],
+            "classes": [q["class"] for q in quadrants],
+            "frame": S.frame_chw(sample, 0),
+            "audio": torch.from_numpy(wav),
+            "sample_rate": rate,
             "sounding": torch.tensor([bool(q["sounding"]) for q in quadrants]),
             "boxes": torch.tensor([q["box"] for q in quadrants], dtype=torch.float32),
         }
@@ -273,7 +316,11 @@ class NMixSample:
             count = S.frame_count(sample, f"src{i}")
             frames.append(torch.stack([S.frame_chw(sample, k, f"src{i}") for k in range(count)]))
         return {
-            "key": sample["__key__"], "clip_ids": list(info["clip_ids"]), "classes": list(info["classes"]),
-            "mix": torch.from_numpy(mix), "sources": torch.from_numpy(sources), "sample_rate": rate,
+            "key": sample["__key__"],
+            "clip_ids": list(info["clip_ids"]),
+            "classes": list(info["classes"]),
+            "mix": torch.from_numpy(mix),
+            "sources": torch.from_numpy(sources),
+            "sample_rate": rate,
             "frames": torch.stack(frames),
         }

@@ -56,8 +56,6 @@ def member_info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-
-
 def read_sizes(directory: str | Path) -> dict[str, int]:
     """``sizes.json`` of a local shard folder (empty dict if absent)."""
     path = Path(directory) / SIZES_FILE
@@ -99,8 +97,9 @@ class ShardWriter(AbstractContextManager):
     updated; on an exception the shard being written is removed and ``sizes.json`` is left as it was.
     """
 
-    def __init__(self, directory: str | Path, split: str, max_samples: int, max_bytes: int | None = None,
-                 start_index: int = 0):
+    def __init__(
+        self, directory: str | Path, split: str, max_samples: int, max_bytes: int | None = None, start_index: int = 0
+    ):
         if not _SPLIT_RE.match(split):
             raise ShardWriteError(f"{directory}: split {split!r} must be letters, digits or '_' (it starts file names)")
         if max_samples < 1:
@@ -189,8 +188,13 @@ class ShardWriter(AbstractContextManager):
         return False
 
 
-def write_shards(directory: str | Path, split: str, samples: Iterable[tuple[str, Mapping[str, bytes]]],
-                 max_samples: int, max_bytes: int | None = None) -> dict[str, int]:
+def write_shards(
+    directory: str | Path,
+    split: str,
+    samples: Iterable[tuple[str, Mapping[str, bytes]]],
+    max_samples: int,
+    max_bytes: int | None = None,
+) -> dict[str, int]:
     """Write ``(key, members)`` pairs (keys strictly increasing) as one split's shards; returns shard -> samples."""
     with ShardWriter(directory, split, max_samples, max_bytes) as writer:
         for key, members in samples:

@@ -34,7 +34,7 @@ def load(index: str | Path, params: DatasetParams, ontology: Ontology | None = N
     records, wheres, skipped = [], [], 0
     for line, fields in csv_rows(index, read_index_text(index), comment="#"):
         if len(fields) != N_FIELDS:
-            raise IndexFormatError(index, line, f"{len(fields)} fields; expected YTID, start, end, \"labels\"")
+            raise IndexFormatError(index, line, f'{len(fields)} fields; expected YTID, start, end, "labels"')
         video_id = check_youtube_id(fields[0], index, line)
         start = parse_seconds(fields[1], index, line, "start_seconds")
         end = parse_seconds(fields[2], index, line, "end_seconds")

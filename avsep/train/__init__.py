@@ -17,7 +17,21 @@ from avsep.train.seeding import derive_seed, generator_for, seed_everything
 from avsep.train.trainer import TrainResult, train
 
 __all__ = [
-    "CheckpointError", "Dist", "Recipe", "Stage", "TrainResult", "checkpoint_path", "derive_seed",
-    "gather_objects", "generator_for", "init_distributed", "load_checkpoint", "save_checkpoint",
-    "seed_everything", "shutdown", "to_device", "train", "unwrap",
+    "CheckpointError",
+    "Dist",
+    "Recipe",
+    "Stage",
+    "TrainResult",
+    "checkpoint_path",
+    "derive_seed",
+    "gather_objects",
+    "generator_for",
+    "init_distributed",
+    "load_checkpoint",
+    "save_checkpoint",
+    "seed_everything",
+    "shutdown",
+    "to_device",
+    "train",
+    "unwrap",
 ]

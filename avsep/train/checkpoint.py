@@ -21,8 +21,23 @@ from avsep.io import atomic_path
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = (
-    "format", "stage", "stage_index", "epoch", "step_in_epoch", "step", "global_step", "finished",
-    "model", "optimizer", "scheduler", "rng", "world_size", "params_hash", "params_json", "epoch_sums", "windows",
+    "format",
+    "stage",
+    "stage_index",
+    "epoch",
+    "step_in_epoch",
+    "step",
+    "global_step",
+    "finished",
+    "model",
+    "optimizer",
+    "scheduler",
+    "rng",
+    "world_size",
+    "params_hash",
+    "params_json",
+    "epoch_sums",
+    "windows",
 )
 
 
@@ -56,8 +71,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, expected_params_hash: str | None = None,
-                    map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path, expected_params_hash: str | None = None, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Read and verify a checkpoint.
 
     Raises :class:`CheckpointError` when the file is absent or unreadable (e.g. truncated), lacks a key, has

@@ -91,8 +91,7 @@ def init_distributed(device_preference: str = "auto") -> Dist:
         global _CONTROL_GROUP
         if dist.get_backend() != "gloo" and _CONTROL_GROUP is None:
             _CONTROL_GROUP = dist.new_group(backend="gloo")  # every rank must create it, in the same order
-    return Dist(rank=rank, world_size=world_size, local_rank=local_rank, device=device,
-                control_group=_CONTROL_GROUP)
+    return Dist(rank=rank, world_size=world_size, local_rank=local_rank, device=device, control_group=_CONTROL_GROUP)
 
 
 _CONTROL_GROUP = None  # made once per process: a second init_distributed reuses it

@@ -25,8 +25,14 @@ class TrainLog:
     its last checkpoint, which the resumed run writes again.
     """
 
-    def __init__(self, directory: str | Path, enabled: bool, resume: bool = False, resume_step: int = 0,
-                 dvcyaml: str | Path | None = "auto"):
+    def __init__(
+        self,
+        directory: str | Path,
+        enabled: bool,
+        resume: bool = False,
+        resume_step: int = 0,
+        dvcyaml: str | Path | None = "auto",
+    ):
         self.enabled = enabled
         self.live = None
         if not enabled:
@@ -38,8 +44,13 @@ class TrainLog:
             drop_rows_after(directory / "plots" / "metrics", resume_step)
         if dvcyaml == "auto":
             dvcyaml = directory / "dvc.yaml"
-        self.live = Live(dir=str(directory), resume=resume, save_dvc_exp=False, report=None,
-                         dvcyaml=str(dvcyaml) if dvcyaml is not None else None)
+        self.live = Live(
+            dir=str(directory),
+            resume=resume,
+            save_dvc_exp=False,
+            report=None,
+            dvcyaml=str(dvcyaml) if dvcyaml is not None else None,
+        )
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         """Append one row per metric at ``step`` and refresh ``metrics.json``."""
@@ -68,7 +79,6 @@ def drop_rows_after(metrics_dir: Path, step: int) -> None:
         kept = [row for row in rows if int(row["step"]) <= step]
         if len(kept) == len(rows) or fields is None:
             continue
-        log.info("%s: dropping %d row(s) logged after step %d by the interrupted run", tsv, len(rows) - len(kept),
-                 step)
+        log.info("%s: dropping %d row(s) logged after step %d by the interrupted run", tsv, len(rows) - len(kept), step)
         lines = ["\t".join(fields)] + ["\t".join(row[f] for f in fields) for row in kept]
         atomic_write_text(tsv, "\n".join(lines) + "\n")

@@ -65,8 +65,9 @@ class _Factor:
         return lr_factor(ScheduleParams.model_construct(**self.cfg), step, self.steps_per_epoch, self.total_steps)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: ScheduleParams, steps_per_epoch: int | None,
-                    epochs: int, stage: str) -> LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: ScheduleParams, steps_per_epoch: int | None, epochs: int, stage: str
+) -> LambdaLR:
     """A per-step ``LambdaLR`` for a stage of ``epochs`` epochs of ``steps_per_epoch`` steps (None: unknown).
 
     Cosine needs the total length and step milestones need the epoch length; when the loader cannot tell it

@@ -24,5 +24,4 @@ def epoch_bar(total: int | None, done: int, desc: str, enabled: bool) -> tqdm:
 
     Use ``bar.update(1)`` per batch and ``bar.set_postfix(loss=...)`` at log steps; close it at the end.
     """
-    return tqdm(total=total, initial=done, desc=desc, unit="batch", disable=not enabled, dynamic_ncols=True,
-                leave=True)
+    return tqdm(total=total, initial=done, desc=desc, unit="batch", disable=not enabled, dynamic_ncols=True, leave=True)

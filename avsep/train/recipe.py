@@ -101,8 +101,10 @@ class Recipe:
                 if stage.init_from not in seen:
                     raise ValueError(f"{where}: init_from = {stage.init_from!r} is not an earlier stage ({seen})")
                 if stage.model is None:
-                    raise ValueError(f"{where}: init_from needs a model builder (without one the previous "
-                                     "stage's model simply continues)")
+                    raise ValueError(
+                        f"{where}: init_from needs a model builder (without one the previous "
+                        "stage's model simply continues)"
+                    )
             seen.append(stage.name)
 
 

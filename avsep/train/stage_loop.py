@@ -69,8 +69,12 @@ def run_stage(run: StageRun, live: TrainLog, history: list[dict[str, Any]]) -> N
             # overwritten by the state the killed run had at this very batch.
             set_rng_state(run.rng_to_restore)
             run.rng_to_restore = None
-        bar = epoch_bar(total, run.step_in_epoch, f"{stage.name} {run.epoch + 1}/{stage.epochs}",
-                        enabled=ctx.is_main and run.cfg.progress)
+        bar = epoch_bar(
+            total,
+            run.step_in_epoch,
+            f"{stage.name} {run.epoch + 1}/{stage.epochs}",
+            enabled=ctx.is_main and run.cfg.progress,
+        )
         try:
             _train_epoch(run, batches, bar, live, history)
         finally:
@@ -149,12 +153,16 @@ def _train_epoch(run: StageRun, batches, bar, live: TrainLog, history: list[dict
 
 def _checked_loss(out: Any, run: StageRun) -> torch.Tensor:
     if not isinstance(out, dict) or "loss" not in out:
-        raise TypeError(f"stage {run.stage.name!r}: the loss function must return a dict with a 'loss' entry, "
-                        f"got {type(out).__name__}{sorted(out) if isinstance(out, dict) else ''}")
+        raise TypeError(
+            f"stage {run.stage.name!r}: the loss function must return a dict with a 'loss' entry, "
+            f"got {type(out).__name__}{sorted(out) if isinstance(out, dict) else ''}"
+        )
     loss = out["loss"]
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0 or not loss.requires_grad:
-        raise TypeError(f"stage {run.stage.name!r}: out['loss'] must be a scalar tensor that requires grad, got "
-                        f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
+        raise TypeError(
+            f"stage {run.stage.name!r}: out['loss'] must be a scalar tensor that requires grad, got "
+            f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}"
+        )
     return loss
 
 
@@ -164,8 +172,9 @@ def _log_window(run: StageRun, live: TrainLog, history: list[dict[str, Any]], ba
     values = D.all_mean(run.ctx, {k: float(v) / count for k, v in run.window.items()})
     run.window, run.window_count = {}, 0
     if not math.isfinite(values["loss"]):
-        raise FloatingPointError(f"stage {run.stage.name!r}, epoch {run.epoch}, global step {run.global_step}: "
-                                 f"loss is {values['loss']}")
+        raise FloatingPointError(
+            f"stage {run.stage.name!r}, epoch {run.epoch}, global step {run.global_step}: loss is {values['loss']}"
+        )
     for k, v in values.items():
         run.epoch_sums[k] = run.epoch_sums.get(k, 0.0) + v * count
     run.epoch_sums["_count"] = run.epoch_sums.get("_count", 0.0) + count
@@ -195,8 +204,13 @@ def _end_epoch(run: StageRun, live: TrainLog, history: list[dict[str, Any]], ski
     if skipped is not None:
         metrics["data/skipped"] = skipped
         if skipped and run.ctx.is_main:
-            log.warning("stage %s, epoch %d: %d corrupt sample(s) or unreadable shard(s) skipped (logger "
-                        "avsep.shards names each)", run.stage.name, run.epoch + 1, skipped)
+            log.warning(
+                "stage %s, epoch %d: %d corrupt sample(s) or unreadable shard(s) skipped (logger "
+                "avsep.shards names each)",
+                run.stage.name,
+                run.epoch + 1,
+                skipped,
+            )
     metrics["epochs_done"] = run.epoch + 1
     live.log(run.global_step, {f"{run.stage.name}/{k}": v for k, v in metrics.items()})
     history.append({"stage": run.stage.name, "global_step": run.global_step, **metrics})
@@ -209,16 +223,30 @@ def _end_epoch(run: StageRun, live: TrainLog, history: list[dict[str, Any]], ski
 
 def _save(run: StageRun, finished: bool) -> None:
     """Gather every rank's RNG states and log window (a collective: all ranks call it); rank 0 writes."""
-    ranks = D.gather_objects(run.ctx, {"rng": rng_state(), "window": {k: float(v) for k, v in run.window.items()},
-                                       "window_count": run.window_count})
+    ranks = D.gather_objects(
+        run.ctx,
+        {"rng": rng_state(), "window": {k: float(v) for k, v in run.window.items()}, "window_count": run.window_count},
+    )
     if not run.ctx.is_main:
         return
-    save_checkpoint(run.path, {
-        "stage": run.stage.name, "stage_index": run.index, "epoch": run.epoch, "step_in_epoch": run.step_in_epoch,
-        "step": run.step, "global_step": run.global_step, "finished": finished,
-        "model": unwrap(run.model).state_dict(), "optimizer": run.optimizer.state_dict(),
-        "scheduler": run.scheduler.state_dict(), "rng": [r["rng"] for r in ranks], "world_size": run.ctx.world_size,
-        "params_hash": run.fingerprint[0], "params_json": run.fingerprint[1], "epoch_sums": dict(run.epoch_sums),
-        "windows": [{"sums": r["window"], "count": r["window_count"]} for r in ranks],
-    })
-
+    save_checkpoint(
+        run.path,
+        {
+            "stage": run.stage.name,
+            "stage_index": run.index,
+            "epoch": run.epoch,
+            "step_in_epoch": run.step_in_epoch,
+            "step": run.step,
+            "global_step": run.global_step,
+            "finished": finished,
+            "model": unwrap(run.model).state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "rng": [r["rng"] for r in ranks],
+            "world_size": run.ctx.world_size,
+            "params_hash": run.fingerprint[0],
+            "params_json": run.fingerprint[1],
+            "epoch_sums": dict(run.epoch_sums),
+            "windows": [{"sums": r["window"], "count": r["window_count"]} for r in ranks],
+        },
+    )

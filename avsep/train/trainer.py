@@ -44,8 +44,16 @@ class TrainResult:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def train(recipe: Recipe, params, checkpoint_dir: str | Path, live_dir: str | Path, *, resume: bool = False,
-          dvcyaml: str | Path | None = "auto", dist: D.Dist | None = None) -> TrainResult:
+def train(
+    recipe: Recipe,
+    params,
+    checkpoint_dir: str | Path,
+    live_dir: str | Path,
+    *,
+    resume: bool = False,
+    dvcyaml: str | Path | None = "auto",
+    dist: D.Dist | None = None,
+) -> TrainResult:
     """Train every stage of ``recipe`` with ``params.train`` and ``params.seed``.
 
     checkpoint_dir: receives ``{stage}.pt`` per stage (rank 0 writes). Without ``resume`` it must not hold
@@ -66,16 +74,19 @@ def train(recipe: Recipe, params, checkpoint_dir: str | Path, live_dir: str | Pa
     if not resume:
         existing = [str(p) for p in paths.values() if p.exists()]
         if existing:
-            raise CheckpointError(f"{', '.join(existing)}: checkpoint(s) exist; pass resume=True to continue "
-                                  "that run, or train into a new checkpoint directory")
+            raise CheckpointError(
+                f"{', '.join(existing)}: checkpoint(s) exist; pass resume=True to continue "
+                "that run, or train into a new checkpoint directory"
+            )
     if ctx.is_main:
         for stage in recipe.stages:
             for leftover in remove_partials(checkpoint_dir, stage.name):
                 log.info("%s: removed, the temporary file of an interrupted checkpoint write", leftover)
     states = _resume_states(recipe, paths, fingerprint[0], ctx) if resume else {}
     resume_step = max((s["global_step"] for s in states.values()), default=0)
-    live = TrainLog(live_dir, enabled=ctx.is_main, resume=resume and bool(states), resume_step=resume_step,
-                    dvcyaml=dvcyaml)
+    live = TrainLog(
+        live_dir, enabled=ctx.is_main, resume=resume and bool(states), resume_step=resume_step, dvcyaml=dvcyaml
+    )
     result = TrainResult(model=nn.Identity(), checkpoints=dict(paths), global_step=resume_step)
     model: nn.Module | None = None
     try:
@@ -85,8 +96,9 @@ def train(recipe: Recipe, params, checkpoint_dir: str | Path, live_dir: str | Pa
                 log.info("stage %s: finished in %s, skipped", stage.name, paths[stage.name])
                 model = None  # rebuilt from the checkpoint if a later stage continues it
                 continue
-            seed_everything(derive_seed(params.seed, index), deterministic=cfg.deterministic and
-                            ctx.device.type == "cpu")
+            seed_everything(
+                derive_seed(params.seed, index), deterministic=cfg.deterministic and ctx.device.type == "cpu"
+            )
             model = _stage_model(recipe, index, model, paths, state)
             run = _prepare(stage, index, model, cfg, ctx, fingerprint, paths[stage.name], state, result)
             run_stage(run, live, result.history)
@@ -110,8 +122,10 @@ def _resume_states(recipe: Recipe, paths: dict[str, Path], params_hash: str, ctx
             break
         state = load_checkpoint(paths[stage.name], expected_params_hash=params_hash)
         if state["world_size"] != ctx.world_size:
-            raise CheckpointError(f"{paths[stage.name]}: written by {state['world_size']} rank(s), resumed with "
-                                  f"{ctx.world_size}; the data position would not mean the same batches")
+            raise CheckpointError(
+                f"{paths[stage.name]}: written by {state['world_size']} rank(s), resumed with "
+                f"{ctx.world_size}; the data position would not mean the same batches"
+            )
         states[stage.name] = state
         if not state["finished"]:
             break
@@ -125,8 +139,9 @@ def _builder_index(recipe: Recipe, index: int) -> int:
     return index
 
 
-def _stage_model(recipe: Recipe, index: int, previous: nn.Module | None, paths: dict[str, Path],
-                 state: dict | None) -> nn.Module:
+def _stage_model(
+    recipe: Recipe, index: int, previous: nn.Module | None, paths: dict[str, Path], state: dict | None
+) -> nn.Module:
     """The bare model stage ``index`` starts from (``index == len(stages)``: the model after the last stage).
 
     Order: a fresh build (own builder), initialised from ``init_from``; or the previous stage's live model; or,
@@ -157,15 +172,26 @@ def _load_weights(model: nn.Module, path: Path, strict: bool, why: str) -> None:
         log.info("%s (%s): missing %s, unexpected %s", path, why, report.missing_keys, report.unexpected_keys)
 
 
-def _prepare(stage: Stage, index: int, model: nn.Module, cfg, ctx: D.Dist, fingerprint: tuple[str, str],
-             path: Path, state: dict | None, result: TrainResult) -> StageRun:
+def _prepare(
+    stage: Stage,
+    index: int,
+    model: nn.Module,
+    cfg,
+    ctx: D.Dist,
+    fingerprint: tuple[str, str],
+    path: Path,
+    state: dict | None,
+    result: TrainResult,
+) -> StageRun:
     """Move the model to the device, wrap it for DDP, build optimizer and schedule, restore a mid-stage state."""
     model.to(ctx.device)
     wrapped: nn.Module = model
     if ctx.active:
         wrapped = nn.parallel.DistributedDataParallel(
-            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
-            find_unused_parameters=stage.find_unused_parameters)
+            model,
+            device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
+            find_unused_parameters=stage.find_unused_parameters,
+        )
     groups = stage.param_groups(model) if stage.param_groups else [p for p in model.parameters() if p.requires_grad]
     optimizer = build_optimizer(groups, stage.optimizer or cfg.optimizer)
     # The schedule's epoch length: epoch 0's len() (the shortest rank's), None when unknown.
@@ -173,8 +199,19 @@ def _prepare(stage: Stage, index: int, model: nn.Module, cfg, ctx: D.Dist, finge
     shortest = D.all_min(ctx, -1 if length is None else length)
     length = None if shortest < 0 else shortest
     scheduler = build_scheduler(optimizer, stage.schedule or cfg.schedule, length, stage.epochs, stage.name)
-    run = StageRun(stage=stage, index=index, model=wrapped, optimizer=optimizer, scheduler=scheduler, cfg=cfg,
-                   ctx=ctx, path=path, fingerprint=fingerprint, epoch_length=length, global_step=result.global_step)
+    run = StageRun(
+        stage=stage,
+        index=index,
+        model=wrapped,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        cfg=cfg,
+        ctx=ctx,
+        path=path,
+        fingerprint=fingerprint,
+        epoch_length=length,
+        global_step=result.global_step,
+    )
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -184,7 +221,12 @@ def _prepare(stage: Stage, index: int, model: nn.Module, cfg, ctx: D.Dist, finge
         window = state["windows"][ctx.rank]
         run.window, run.window_count = dict(window["sums"]), window["count"]
         run.rng_to_restore = state["rng"][ctx.rank]
-        log.info("stage %s: resuming at epoch %d, batch %d (global step %d) from %s", stage.name, run.epoch,
-                 run.step_in_epoch, run.global_step, path)
+        log.info(
+            "stage %s: resuming at epoch %d, batch %d (global step %d) from %s",
+            stage.name,
+            run.epoch,
+            run.step_in_epoch,
+            run.global_step,
+            path,
+        )
     return run
-

@@ -48,8 +48,9 @@ def background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return np.broadcast_to(img, (height, width, 3)).astype(np.float32)
 
 
-def _clutter_item(draw: ImageDraw.ImageDraw, x0: float, y0: float, size: float, kind: int,
-                  rng: np.random.Generator) -> None:
+def _clutter_item(
+    draw: ImageDraw.ImageDraw, x0: float, y0: float, size: float, kind: int, rng: np.random.Generator
+) -> None:
     """One non-instrument thing: a table, a plant, a picture frame, a lamp or a box."""
     c1 = tuple(int(v) for v in _colour(rng, (0.1, 0.5))) + (255,)
     c2 = tuple(int(v) for v in _colour(rng, (0.1, 0.5))) + (255,)
@@ -59,8 +60,15 @@ def _clutter_item(draw: ImageDraw.ImageDraw, x0: float, y0: float, size: float, 
         draw.rectangle([x0 + w * 0.05, y0, x0 + w * 0.12, y0 + h], fill=c1)
         draw.rectangle([x0 + w * 0.88, y0, x0 + w * 0.95, y0 + h], fill=c1)
     elif kind == 1:  # potted plant
-        draw.polygon([(x0 + w * 0.3, y0 + h * 0.6), (x0 + w * 0.7, y0 + h * 0.6), (x0 + w * 0.62, y0 + h),
-                      (x0 + w * 0.38, y0 + h)], fill=c1)
+        draw.polygon(
+            [
+                (x0 + w * 0.3, y0 + h * 0.6),
+                (x0 + w * 0.7, y0 + h * 0.6),
+                (x0 + w * 0.62, y0 + h),
+                (x0 + w * 0.38, y0 + h),
+            ],
+            fill=c1,
+        )
         green = tuple(int(v) for v in np.array(colorsys.hsv_to_rgb(rng.uniform(0.22, 0.4), 0.6, 0.5)) * 255)
         draw.ellipse([x0, y0, x0 + w, y0 + h * 0.65], fill=green + (255,))
     elif kind == 2:  # picture frame
@@ -68,8 +76,10 @@ def _clutter_item(draw: ImageDraw.ImageDraw, x0: float, y0: float, size: float, 
         draw.rectangle([x0 + w * 0.1, y0 + h * 0.1, x0 + w * 0.9, y0 + h * 0.7], fill=c2)
     elif kind == 3:  # lamp
         draw.rectangle([x0 + w * 0.47, y0 + h * 0.3, x0 + w * 0.53, y0 + h], fill=c1)
-        draw.polygon([(x0 + w * 0.3, y0), (x0 + w * 0.7, y0), (x0 + w * 0.85, y0 + h * 0.35),
-                      (x0 + w * 0.15, y0 + h * 0.35)], fill=c2)
+        draw.polygon(
+            [(x0 + w * 0.3, y0), (x0 + w * 0.7, y0), (x0 + w * 0.85, y0 + h * 0.35), (x0 + w * 0.15, y0 + h * 0.35)],
+            fill=c2,
+        )
     else:  # box / speaker
         draw.rectangle([x0, y0, x0 + w, y0 + h], fill=c1)
         draw.ellipse([x0 + w * 0.25, y0 + h * 0.3, x0 + w * 0.75, y0 + h * 0.7], fill=c2)
@@ -86,8 +96,14 @@ def add_clutter(img: np.ndarray, count: int, rng: np.random.Generator) -> np.nda
     side = min(height, width)
     for _ in range(count):
         size = side * rng.uniform(*CLUTTER_SIZE)
-        _clutter_item(draw, rng.uniform(-0.1, 0.95) * width, rng.uniform(-0.1, 0.95) * height, size,
-                      int(rng.integers(N_CLUTTER_KINDS)), rng)
+        _clutter_item(
+            draw,
+            rng.uniform(-0.1, 0.95) * width,
+            rng.uniform(-0.1, 0.95) * height,
+            size,
+            int(rng.integers(N_CLUTTER_KINDS)),
+            rng,
+        )
     return np.asarray(canvas, dtype=np.float32)
 
 

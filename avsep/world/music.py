@@ -87,8 +87,10 @@ def render_melody(name: str, notes: list[Note], params: WorldParams, rng: np.ran
     detune = rng.uniform(-1, 1) * params.timbre_variation * MAX_DETUNE_CENTS
     synth.pitchbend_range(chan, 2.0)
     synth.pitchbend(chan, int(8192 + detune / 200.0 * 8192))  # 8192 = no bend; +-2 semitones full scale
-    events = sorted([(int(nt.onset_s * sr), 1, nt.key, nt.velocity) for nt in notes]
-                    + [(int((nt.onset_s + nt.duration_s) * sr), 0, nt.key, 0) for nt in notes])
+    events = sorted(
+        [(int(nt.onset_s * sr), 1, nt.key, nt.velocity) for nt in notes]
+        + [(int((nt.onset_s + nt.duration_s) * sr), 0, nt.key, 0) for nt in notes]
+    )
     out = np.zeros((n, 2), dtype=np.float32)
     pos = 0
     for at, kind, key, velocity in events:
@@ -129,7 +131,7 @@ def mix(stems: list[np.ndarray], params: WorldParams, rng: np.random.Generator) 
     target = 10 ** (params.loudness_dbfs / 20)
     total = np.zeros((2, n), dtype=np.float32)
     for stem in stems:
-        rms = float(np.sqrt(np.mean(stem ** 2))) + 1e-9
+        rms = float(np.sqrt(np.mean(stem**2))) + 1e-9
         total += stem * (target / rms * 10 ** (rng.uniform(-3, 3) / 20))
     noise = rng.standard_normal((2, n), dtype=np.float32) * 10 ** (params.audio_noise_db / 20)
     total += noise

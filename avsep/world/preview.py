@@ -50,8 +50,13 @@ def write_preview(world: WorldParams, n: int, path: str | Path) -> Path:
     specs = preview_specs(world, n)
     if not specs:
         raise ValueError("the world has no clips to preview: every count is 0")
-    fig, axes = plt.subplots(2 * len(specs), FRAMES_PER_ROW, figsize=(2.4 * FRAMES_PER_ROW, 3.6 * len(specs)),
-                             gridspec_kw={"height_ratios": [2, 1] * len(specs)}, squeeze=False)
+    fig, axes = plt.subplots(
+        2 * len(specs),
+        FRAMES_PER_ROW,
+        figsize=(2.4 * FRAMES_PER_ROW, 3.6 * len(specs)),
+        gridspec_kw={"height_ratios": [2, 1] * len(specs)},
+        squeeze=False,
+    )
     for row, spec in enumerate(specs):
         clip: ClipRender = render_clip(spec, world)
         n_frames = clip.frames.shape[0]
@@ -64,15 +69,20 @@ def write_preview(world: WorldParams, n: int, path: str | Path) -> Path:
                 colour = SOUNDING if obj["sounding_frames"][t] else SILENT
                 ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5))
                 ax.text(x0, y0 - 2, obj["class"], color=colour, fontsize=6, va="bottom")
-            ax.set_title(f"{spec.clip_id}  t={t / world.fps:.2f}s" if col == 0 else f"t={t / world.fps:.2f}s",
-                         fontsize=7)
+            ax.set_title(
+                f"{spec.clip_id}  t={t / world.fps:.2f}s" if col == 0 else f"t={t / world.fps:.2f}s", fontsize=7
+            )
             ax.axis("off")
-        mel_ax = plt.subplot2grid((2 * len(specs), FRAMES_PER_ROW), (2 * row + 1, 0), colspan=FRAMES_PER_ROW,
-                                  fig=fig)
+        mel_ax = plt.subplot2grid((2 * len(specs), FRAMES_PER_ROW), (2 * row + 1, 0), colspan=FRAMES_PER_ROW, fig=fig)
         for col in range(FRAMES_PER_ROW):
             axes[2 * row + 1, col].remove()
-        mel_ax.imshow(_logmel(clip.audio, world.sample_rate), origin="lower", aspect="auto", cmap="magma",
-                      extent=(0, world.duration_s, 0, N_MELS))
+        mel_ax.imshow(
+            _logmel(clip.audio, world.sample_rate),
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            extent=(0, world.duration_s, 0, N_MELS),
+        )
         for t in picks:
             mel_ax.axvline(t / world.fps, color="white", lw=0.6, ls="--")
         sounding = ", ".join(o["class"] for o in clip.annotation["objects"] if o["sounding"]) or "none"

@@ -39,13 +39,18 @@ def _cells(n: int, width: int, height: int, rng: np.random.Generator) -> list[tu
         return [(0, 0, width, height)]
     if n == 2:
         return [(0, 0, width // 2, height), (width // 2, 0, width, height)]
-    grid = [(0, 0, width // 2, height // 2), (width // 2, 0, width, height // 2),
-            (0, height // 2, width // 2, height), (width // 2, height // 2, width, height)]
+    grid = [
+        (0, 0, width // 2, height // 2),
+        (width // 2, 0, width, height // 2),
+        (0, height // 2, width // 2, height),
+        (width // 2, height // 2, width, height),
+    ]
     return [grid[i] for i in sorted(rng.choice(4, size=n, replace=False))]
 
 
-def _motion(onsets: list[float], times: np.ndarray, jump: float, decay_s: float,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _motion(
+    onsets: list[float], times: np.ndarray, jump: float, decay_s: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame offsets (dx, dy) in whole pixels (T,) each: a jump up and a rock sideways at every onset."""
     if not onsets:
         return np.zeros(len(times), int), np.zeros(len(times), int)
@@ -93,14 +98,14 @@ def render_clip(spec: ClipSpec, params: WorldParams) -> ClipRender:
 
     start = time.perf_counter()
     melodies = [music.sample_melody(name, params, rng) if on else [] for name, on in zip(spec.classes, spec.sounding)]
-    stems = [music.render_melody(name, notes, params, rng)
-             for name, notes in zip(spec.classes, melodies) if notes]
+    stems = [music.render_melody(name, notes, params, rng) for name, notes in zip(spec.classes, melodies) if notes]
     audio = music.mix(stems, params, rng)
     seconds["audio"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    base = backdrop.add_clutter(backdrop.background(height, width, rng), int(rng.integers(
-        params.clutter[0], params.clutter[1] + 1)), rng)
+    base = backdrop.add_clutter(
+        backdrop.background(height, width, rng), int(rng.integers(params.clutter[0], params.clutter[1] + 1)), rng
+    )
     times = np.arange(n_frames) / params.fps
     objects: list[dict[str, Any]] = []
     layers: list[tuple] = []
@@ -108,8 +113,14 @@ def render_clip(spec: ClipSpec, params: WorldParams) -> ClipRender:
         aspect = CLASSES[name].aspect * (1 + rng.uniform(-1, 1) * params.aspect_jitter)
         cell_w, cell_h = cell[2] - cell[0], cell[3] - cell[1]
         obj_h = rng.uniform(*params.object_scale) * min(cell_h, cell_w * aspect)
-        sprite = draw_sprite(name, max(params.min_object_px, int(obj_h)), aspect,
-                             rng.uniform(-1, 1) * params.rotation_deg, params.colour_jitter, rng)
+        sprite = draw_sprite(
+            name,
+            max(params.min_object_px, int(obj_h)),
+            aspect,
+            rng.uniform(-1, 1) * params.rotation_deg,
+            params.colour_jitter,
+            rng,
+        )
         grain = rng.standard_normal(sprite.rgb.shape, dtype=np.float32) * params.video_noise
         sprite.rgb = np.clip(sprite.rgb + grain, 0, 255)
         jump = max(params.onset_jump_px * obj_h, MIN_JUMP_PX) if params.onset_jump_px > 0 else 0.0
@@ -157,8 +168,16 @@ def render_clip(spec: ClipSpec, params: WorldParams) -> ClipRender:
     seconds["drawing"] = time.perf_counter() - start
 
     annotation = {
-        "clip_id": spec.clip_id, "split": spec.split, "scene": spec.scene, "n_sources": spec.n_sources,
-        "fps": params.fps, "size": [width, height], "duration_s": params.duration_s,
-        "sample_rate": params.sample_rate, "n_frames": n_frames, "seed": spec.seed, "objects": objects,
+        "clip_id": spec.clip_id,
+        "split": spec.split,
+        "scene": spec.scene,
+        "n_sources": spec.n_sources,
+        "fps": params.fps,
+        "size": [width, height],
+        "duration_s": params.duration_s,
+        "sample_rate": params.sample_rate,
+        "n_frames": n_frames,
+        "seed": spec.seed,
+        "objects": objects,
     }
     return ClipRender(frames, audio, annotation, seconds)

@@ -38,8 +38,9 @@ def _clip_seed(world_seed: int, split: str, scene: str, index: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-def _scene_objects(scene: str, forced: str | None, params: WorldParams,
-                   rng: np.random.Generator) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+def _scene_objects(
+    scene: str, forced: str | None, params: WorldParams, rng: np.random.Generator
+) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """Draw the classes and sounding flags of one scene (``forced``: the solo class, for balance)."""
     if scene in ("solo", "duet"):
         n_sounding = 1 if scene == "solo" else 2

@@ -46,8 +46,12 @@ class _Pen:
         return self.pal[colour] + (255,) if isinstance(colour, str) else colour
 
     def ellipse(self, x0, y0, x1, y1, fill, outline=None, width=0.0):
-        self.d.ellipse(self._xy([(x0, y0), (x1, y1)]), fill=self._c(fill),
-                       outline=self._c(outline) if outline else None, width=max(1, int(width * self.w)))
+        self.d.ellipse(
+            self._xy([(x0, y0), (x1, y1)]),
+            fill=self._c(fill),
+            outline=self._c(outline) if outline else None,
+            width=max(1, int(width * self.w)),
+        )
 
     def rect(self, x0, y0, x1, y1, fill):
         self.d.rectangle(self._xy([(x0, y0), (x1, y1)]), fill=self._c(fill))
@@ -71,8 +75,7 @@ def _accordion(p: _Pen) -> None:
         y = 0.12 + i * 0.1
         p.rect(0.04, y, 0.11, y + 0.04, "dark")
     for i in range(12):  # bass buttons
-        p.ellipse(0.76 + (i % 3) * 0.07, 0.2 + (i // 3) * 0.15, 0.81 + (i % 3) * 0.07, 0.25 + (i // 3) * 0.15,
-                  "light")
+        p.ellipse(0.76 + (i % 3) * 0.07, 0.2 + (i // 3) * 0.15, 0.81 + (i % 3) * 0.07, 0.25 + (i // 3) * 0.15, "light")
 
 
 def _violin_like(p: _Pen, neck: float, endpin: bool) -> None:
@@ -186,16 +189,29 @@ def _xylophone(p: _Pen) -> None:
         length = 0.9 - 0.5 * i / bars
         hue = i / bars
         r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.9)
-        p.rect(x, 0.5 - length / 2, x + 0.96 / bars * 0.8, 0.5 + length / 2,
-               (int(r * 255), int(g * 255), int(b * 255), 255))
+        p.rect(
+            x,
+            0.5 - length / 2,
+            x + 0.96 / bars * 0.8,
+            0.5 + length / 2,
+            (int(r * 255), int(g * 255), int(b * 255), 255),
+        )
     p.line([(0.3, 0.0), (0.5, 0.3)], "light", 0.05)  # mallets
     p.line([(0.7, 0.0), (0.6, 0.3)], "light", 0.05)
 
 
 DRAWERS: dict[str, Callable[[_Pen], None]] = {
-    "accordion": _accordion, "acoustic_guitar": _guitar, "cello": _cello, "clarinet": _clarinet,
-    "erhu": _erhu, "flute": _flute, "saxophone": _saxophone, "trumpet": _trumpet, "tuba": _tuba,
-    "violin": _violin, "xylophone": _xylophone,
+    "accordion": _accordion,
+    "acoustic_guitar": _guitar,
+    "cello": _cello,
+    "clarinet": _clarinet,
+    "erhu": _erhu,
+    "flute": _flute,
+    "saxophone": _saxophone,
+    "trumpet": _trumpet,
+    "tuba": _tuba,
+    "violin": _violin,
+    "xylophone": _xylophone,
 }
 
 
@@ -225,8 +241,9 @@ def _texture(kind: str, height: int, width: int, rng: np.random.Generator) -> np
     return field[..., None].astype(np.float32)
 
 
-def draw_sprite(name: str, height: int, aspect: float, rotation_deg: float, colour_jitter: float,
-                rng: np.random.Generator) -> Sprite:
+def draw_sprite(
+    name: str, height: int, aspect: float, rotation_deg: float, colour_jitter: float, rng: np.random.Generator
+) -> Sprite:
     """Draw one object of class ``name``: ``height`` pixels tall before rotation, width ``height / aspect``.
 
     The palette is jittered by ``colour_jitter``; the sprite is rotated by ``rotation_deg`` (counter-clockwise)

@@ -24,8 +24,18 @@ from avsep.io import atomic_write_text
 from avsep.world.render import ClipRender, render_clip
 from avsep.world.scene import ClipSpec, clip_specs
 
-INDEX_COLUMNS = ("clip_id", "path", "annotation", "start_s", "end_s", "labels", "visible", "split", "scene",
-                 "n_sources")
+INDEX_COLUMNS = (
+    "clip_id",
+    "path",
+    "annotation",
+    "start_s",
+    "end_s",
+    "labels",
+    "visible",
+    "split",
+    "scene",
+    "n_sources",
+)
 CHUNK = 4  # clips per pool task: fewer round trips than one clip a task, small enough to stay balanced
 
 
@@ -71,8 +81,7 @@ def _up_to_date(annotation_path: Path, video_path: Path, fingerprint: str) -> bo
         return False
 
 
-def write_clip(spec: ClipSpec, world: WorldParams, encode: EncodeParams, out_dir: Path,
-               fingerprint: str) -> dict:
+def write_clip(spec: ClipSpec, world: WorldParams, encode: EncodeParams, out_dir: Path, fingerprint: str) -> dict:
     """Render, encode and annotate one clip; returns seconds per stage (``audio``, ``drawing``, ``encoding``,
     ``cpu`` of this process and ``encoder_cpu`` of ffmpeg) or ``{"skipped": 1}``."""
     from avsep.media import encode as encode_mp4
@@ -83,15 +92,26 @@ def write_clip(spec: ClipSpec, world: WorldParams, encode: EncodeParams, out_dir
     cpu0, child0 = time.process_time(), os.times()
     clip: ClipRender = render_clip(spec, world)
     start = time.perf_counter()
-    encode_mp4(video, clip.frames, world.fps, clip.audio, world.sample_rate, crf=encode.crf, preset=encode.preset,
-               threads=encode.threads, audio_rate=encode.audio_rate, channels=encode.channels,
-               audio_bitrate=encode.audio_bitrate)
+    encode_mp4(
+        video,
+        clip.frames,
+        world.fps,
+        clip.audio,
+        world.sample_rate,
+        crf=encode.crf,
+        preset=encode.preset,
+        threads=encode.threads,
+        audio_rate=encode.audio_rate,
+        channels=encode.channels,
+        audio_bitrate=encode.audio_bitrate,
+    )
     seconds = dict(clip.seconds, encoding=time.perf_counter() - start)
     atomic_write_text(annotation_path, annotation_text(dict(clip.annotation, world_fingerprint=fingerprint)))
     child1 = os.times()
     seconds["cpu"] = time.process_time() - cpu0
-    seconds["encoder_cpu"] = (child1.children_user - child0.children_user) + (child1.children_system
-                                                                              - child0.children_system)
+    seconds["encoder_cpu"] = (child1.children_user - child0.children_user) + (
+        child1.children_system - child0.children_system
+    )
     return seconds
 
 
@@ -116,8 +136,9 @@ def index_text(specs: list[ClipSpec], world: WorldParams) -> str:
     return buffer.getvalue()
 
 
-def write_world(world: WorldParams, encode: EncodeParams, out_dir: str | Path, *, workers: int | None = None,
-                progress: bool = True) -> tuple[Path, list[dict]]:
+def write_world(
+    world: WorldParams, encode: EncodeParams, out_dir: str | Path, *, workers: int | None = None, progress: bool = True
+) -> tuple[Path, list[dict]]:
     """Render every clip of ``world`` into ``out_dir``; returns the index path and per-clip stage seconds.
 
     ``workers`` overrides ``world.workers`` (0 = one per CPU core; 1 = in this process). Parameters were
@@ -129,7 +150,7 @@ def write_world(world: WorldParams, encode: EncodeParams, out_dir: str | Path, *
     fingerprint = world_fingerprint(world, encode)
     workers = world.workers if workers is None else workers
     workers = workers or os.cpu_count() or 1
-    chunks = [(specs[i:i + CHUNK], world, encode, out_dir, fingerprint) for i in range(0, len(specs), CHUNK)]
+    chunks = [(specs[i : i + CHUNK], world, encode, out_dir, fingerprint) for i in range(0, len(specs), CHUNK)]
     (out_dir / "videos").mkdir(parents=True, exist_ok=True)
     (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(specs), desc="world", unit="clip", disable=not progress)
@@ -146,8 +167,18 @@ def write_world(world: WorldParams, encode: EncodeParams, out_dir: str | Path, *
                 timings += chunk
                 bar.update(len(chunk))
     bar.close()
-    atomic_write_text(out_dir / "world.json", json.dumps(
-        {"world": world.model_dump(mode="json"), "encode": encode.model_dump(mode="json"),
-         "fingerprint": fingerprint, "n_clips": len(specs)}, indent=2) + "\n")
+    atomic_write_text(
+        out_dir / "world.json",
+        json.dumps(
+            {
+                "world": world.model_dump(mode="json"),
+                "encode": encode.model_dump(mode="json"),
+                "fingerprint": fingerprint,
+                "n_clips": len(specs),
+            },
+            indent=2,
+        )
+        + "\n",
+    )
     index = atomic_write_text(out_dir / "index.csv", index_text(specs, world))
     return index, timings

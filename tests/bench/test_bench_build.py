@@ -8,12 +8,29 @@ from tests.conftest import REPO, subprocess_env
 
 
 def test_bench_build_reports_rates_and_peak_memory(tmp_path, prefect_api):
-    sets = ["world.width=64", "world.height=64", "build.frame_size=32", "build.mixing.cocktail_per_split={}",
-            "build.mixing.nmix_per_split={}"]
-    cmd = [sys.executable, "-m", "avsep", "bench", "build", "--clips", "3", "--params", str(REPO / "params.yaml"),
-           "--out-dir", str(tmp_path)] + [a for s in sets for a in ("--set", s)]
-    result = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api), capture_output=True,
-                            text=True)
+    sets = [
+        "world.width=64",
+        "world.height=64",
+        "build.frame_size=32",
+        "build.mixing.cocktail_per_split={}",
+        "build.mixing.nmix_per_split={}",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "avsep",
+        "bench",
+        "build",
+        "--clips",
+        "3",
+        "--params",
+        str(REPO / "params.yaml"),
+        "--out-dir",
+        str(tmp_path),
+    ] + [a for s in sets for a in ("--set", s)]
+    result = subprocess.run(
+        cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api), capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads((tmp_path / "build.json").read_text())
     assert doc["summary"]["clips"] == 3 and doc["summary"]["flow_peak_rss_mb"] > 50

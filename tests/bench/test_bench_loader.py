@@ -16,8 +16,22 @@ from avsep.config import load_params
 from avsep.shards import localization_view, make_loader, write_shards
 from avsep.shards.codec import encode_json
 
-TINY = ["--n-clips", "4", "--seconds", "2", "--shard-samples", "2", "--batch-size", "2", "--workers", "0",
-        "--repeats", "1", "--warmup", "1"]
+TINY = [
+    "--n-clips",
+    "4",
+    "--seconds",
+    "2",
+    "--shard-samples",
+    "2",
+    "--batch-size",
+    "2",
+    "--workers",
+    "0",
+    "--repeats",
+    "1",
+    "--warmup",
+    "1",
+]
 
 
 def tiny_params():
@@ -53,8 +67,9 @@ def test_per_file_dataset_returns_the_views_samples(tmp_path):
     assert explode_shards(shards, "train", tmp_path / "files", params.shards.localization.window_s) == 4
     per_file = PerFileLocalization(tmp_path / "files", params.shards.localization.window_s, params.seed)
     by_key = {per_file[i]["key"]: per_file[i] for i in range(len(per_file))}
-    view = localization_view(str(shards), "train", params.shards, batch_size=1, seed=params.seed, mode="eval",
-                             with_logmel=False)
+    view = localization_view(
+        str(shards), "train", params.shards, batch_size=1, seed=params.seed, mode="eval", with_logmel=False
+    )
     seen = 0
     for batch in make_loader(view, params.shards, workers=0, ranks=1):
         item = by_key[batch["key"][0]]

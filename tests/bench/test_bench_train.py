@@ -19,16 +19,42 @@ from avsep.report.collect import read_benchmarks
 REPO = Path(__file__).resolve().parents[2]
 # avc at a tiny width; an epoch is capped at 3 steps, so 1 warm-up + 2 timed steps (+ the closing mark) span
 # two epochs.
-TINY = ["pretrain.methods=[]", "shards.workers=0", "profile=demo", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
-        "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3", "baselines.avc.embed_dim=8",
-        "train.device=cpu"]
+TINY = [
+    "pretrain.methods=[]",
+    "shards.workers=0",
+    "profile=demo",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=3",
+    "baselines.avc.embed_dim=8",
+    "train.device=cpu",
+]
 
 
 def test_bench_train_writes_positive_rates_the_report_reads(world_data, tmp_path, capsys):
     assert "avsep.bench.train" in BENCHMARKS
     sets = [arg for override in TINY for arg in ("--set", override)]
-    code = cli_main(["bench", "train", "avc", "--data", str(world_data), "--steps", "2", "--warmup", "1",
-                     "--threads", "1", "--out-dir", str(tmp_path), "--params", str(REPO / "params.yaml"), *sets])
+    code = cli_main(
+        [
+            "bench",
+            "train",
+            "avc",
+            "--data",
+            str(world_data),
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--out-dir",
+            str(tmp_path),
+            "--params",
+            str(REPO / "params.yaml"),
+            *sets,
+        ]
+    )
     assert code == 0 and "samples_per_s" in capsys.readouterr().out
     doc = json.loads((tmp_path / "train-avc.json").read_text())
     assert doc["benchmark"] == "train-avc" and (tmp_path / "train-avc.md").is_file()
@@ -57,8 +83,19 @@ def test_errors_name_the_stage_and_the_model(tmp_path, capsys):
         bench.run(params, _args("whole_image", "--data", str(tmp_path)))
     with pytest.raises(ValueError, match="--steps >= 1"):
         bench.run(params, _args("avc", "--steps", "0"))
-    code = cli_main(["bench", "train", "nope", "--data", str(tmp_path), "--out-dir", str(tmp_path),
-                     "--params", str(REPO / "params.yaml")])
+    code = cli_main(
+        [
+            "bench",
+            "train",
+            "nope",
+            "--data",
+            str(tmp_path),
+            "--out-dir",
+            str(tmp_path),
+            "--params",
+            str(REPO / "params.yaml"),
+        ]
+    )
     assert code == 2 and "avsep bench train: unknown model 'nope'" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.json"))
 
@@ -73,8 +110,22 @@ def test_batch_size_is_the_first_tensors_first_dimension():
 def test_against_times_the_alternative_in_the_same_run(world_data):
     """The counter's in-memory batches against streaming the shards: two rows, the ratio of their rates."""
     params = load_params(REPO / "params.yaml", TINY + ["counting.window_s=2.0", "counting.members=2"])
-    doc = bench.run(params, _args("counting", "--data", str(world_data), "--steps", "2", "--warmup", "1",
-                                  "--threads", "1", "--against", "counting.memory=false"))
+    doc = bench.run(
+        params,
+        _args(
+            "counting",
+            "--data",
+            str(world_data),
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--against",
+            "counting.memory=false",
+        ),
+    )
     first, second = doc["rows"]
     assert (first["variant"], second["variant"]) == ("as configured", "counting.memory=false")
     assert first["samples_per_s"] > 0 and second["samples_per_s"] > 0
@@ -83,5 +134,17 @@ def test_against_times_the_alternative_in_the_same_run(world_data):
     assert summary["ratio_samples_per_s"] == pytest.approx(first["samples_per_s"] / second["samples_per_s"])
     assert "counting.memory=false" in doc["description"]
     with pytest.raises(ParamsError, match="counting.members"):  # a bad alternative is named
-        bench.run(params, _args("counting", "--data", str(world_data), "--steps", "1", "--warmup", "0",
-                                "--against", "counting.members=0"))
+        bench.run(
+            params,
+            _args(
+                "counting",
+                "--data",
+                str(world_data),
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--against",
+                "counting.members=0",
+            ),
+        )

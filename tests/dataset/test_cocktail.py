@@ -27,8 +27,9 @@ def _clips() -> dict[str, Clip]:
             frames = np.full((int(SECONDS * FPS), SIZE, SIZE, 3), 20 * i, np.uint8)
             boxes = np.tile([4.0, 2.0, 12.0, 10.0], (len(frames), 1)) if j else None
             key = f"{label}-{j}"
-            clips[key] = Clip(key, label, frames, FPS, rng.uniform(-0.5, 0.5, SECONDS * RATE).astype(np.float32),
-                              RATE, boxes)
+            clips[key] = Clip(
+                key, label, frames, FPS, rng.uniform(-0.5, 0.5, SECONDS * RATE).astype(np.float32), RATE, boxes
+            )
     return clips
 
 
@@ -58,15 +59,20 @@ def test_cocktail_render_tiles_frames_boxes_and_mixes_the_sounding_two():
     quads = out.meta["quadrants"]
     for q, (part, quad) in enumerate(zip(plan.parts, quads)):
         y0, x0 = (q // 2) * 16, (q % 2) * 24
-        assert np.all(out.frames[0, y0:y0 + 16, x0:x0 + 24] == clips[part.clip_id].frames[0, 0, 0])
+        assert np.all(out.frames[0, y0 : y0 + 16, x0 : x0 + 24] == clips[part.clip_id].frames[0, 0, 0])
         if clips[part.clip_id].boxes is None:
             assert quad["box"] == [x0, y0, x0 + 24, y0 + 16]
         else:  # [4, 2, 12, 10] in a 16x16 frame, scaled by (24/16, 16/16) into the quadrant
             assert quad["box"] == [x0 + 6.0, y0 + 2.0, x0 + 18.0, y0 + 10.0]
         assert (quad["class"], quad["sounding"]) == (part.label, part.sounding)
-    expected = sum(
-        clips[p.clip_id].audio[round(p.start_s * RATE):round(p.start_s * RATE) + RATE] for p in plan.parts if p.sounding
-    ) / 2
+    expected = (
+        sum(
+            clips[p.clip_id].audio[round(p.start_s * RATE) : round(p.start_s * RATE) + RATE]
+            for p in plan.parts
+            if p.sounding
+        )
+        / 2
+    )
     assert np.allclose(out.audio, expected, atol=1e-6)
     assert out.meta["labels"] == sorted(p.label for p in plan.parts if p.sounding)
     members = encode_cocktail(out, jpeg_quality=90)
@@ -92,7 +98,7 @@ def test_nmix_keeps_components_that_sum_to_the_mixture(n_mix):
         assert np.allclose(out.audio, out.sources.sum(0), atol=1e-6)
         for source, part in zip(out.sources, plan.parts):  # Sound of Pixels: each source / N, then summed
             start = round(part.start_s * RATE)
-            assert np.allclose(source, clips[part.clip_id].audio[start:start + 2 * RATE] / n_mix, atol=1e-7)
+            assert np.allclose(source, clips[part.clip_id].audio[start : start + 2 * RATE] / n_mix, atol=1e-7)
         assert all(len(f) == 8 for f in out.component_frames)  # 2 s at 4 fps
         members = encode_nmix(out, 90)
         assert {"mix.wav", "json", "src0.wav", f"src{n_mix - 1}.wav", "src0.000.jpg"} <= set(members)

@@ -5,8 +5,13 @@ import json
 import pytest
 
 from avsep.config.dataset import DatasetParams
-from avsep.dataset.curricula import (assign_curricula, count_from_ontology, count_sources, curriculum_of,
-                                     read_predictions)
+from avsep.dataset.curricula import (
+    assign_curricula,
+    count_from_ontology,
+    count_sources,
+    curriculum_of,
+    read_predictions,
+)
 from avsep.sources import IndexFormatError
 from avsep.sources.ontology import Ontology
 from avsep.sources.records import N_SOURCES_UNKNOWN, ClipRecord
@@ -28,11 +33,18 @@ NODES = [
     node("instrument", ["plucked", "bowed", "drum"], ["abstract"]),
     node("plucked", ["guitar", "harp"]),
     node("guitar", ["acoustic", "electric"]),
-    node("acoustic"), node("electric"), node("harp"),
-    node("bowed", ["violin", "cello"]), node("violin"), node("cello"), node("drum"),
+    node("acoustic"),
+    node("electric"),
+    node("harp"),
+    node("bowed", ["violin", "cello"]),
+    node("violin"),
+    node("cello"),
+    node("drum"),
     node("orchestra", ["harp"]),
-    node("genre", ["rock"], ["abstract"]), node("rock"),
-    node("noise", restrictions=["blacklist"]), node("speech"),
+    node("genre", ["rock"], ["abstract"]),
+    node("rock"),
+    node("noise", restrictions=["blacklist"]),
+    node("speech"),
 ]
 
 
@@ -100,8 +112,9 @@ def test_no_source_has_no_curriculum(n):
 
 
 def record(clip_id, source, labels=(), n_sources=N_SOURCES_UNKNOWN, **meta):
-    return ClipRecord(clip_id=clip_id, source=source, uri="file:///x", labels=list(labels), n_sources=n_sources,
-                      meta=meta)
+    return ClipRecord(
+        clip_id=clip_id, source=source, uri="file:///x", labels=list(labels), n_sources=n_sources, meta=meta
+    )
 
 
 def test_assign_curricula_by_source(ontology, tmp_path):
@@ -115,8 +128,9 @@ def test_assign_curricula_by_source(ontology, tmp_path):
         record("unlabelled", "folder"),
         record("unknown", "folder"),
     ]
-    params = DatasetParams(vocabulary=["instrument"], vocabulary_descendants=True, count_from="auto",
-                           predictions=str(predictions))
+    params = DatasetParams(
+        vocabulary=["instrument"], vocabulary_descendants=True, count_from="auto", predictions=str(predictions)
+    )
     counts = assign_curricula(records, params, ontology=ontology)
     assert [r.n_sources for r in records] == [1, 2, 5, 2, 3, N_SOURCES_UNKNOWN]
     assert [r.curriculum for r in records] == ["C1", "C2", "C4", "C2", "C3", ""]

@@ -137,17 +137,33 @@ def _store_solo_clips(layout: Layout, seconds: float = 6.0, rate: int = 16000) -
         frames = np.full((int(seconds), 16, 16, 3), 40 * i, np.uint8)
         audio = np.random.default_rng(i).uniform(-0.5, 0.5, int(seconds * rate)).astype(np.float32)
         meta = {"clip_id": clip_id, "labels": [label], "fps": 1.0, "sample_rate": rate, "start_s": 0.0}
-        digest = write_clip_sample(layout.clip_sample(clip_id), clip_id,
-                                   encode_sample(clip_id, frames, audio, rate, None, meta, 90))
-        rows.append({"clip_id": clip_id, "status": "ok", "split": "train", "labels": [label], "start_s": 0.0,
-                     "end_s": seconds, "sample_sha256": digest})
+        digest = write_clip_sample(
+            layout.clip_sample(clip_id), clip_id, encode_sample(clip_id, frames, audio, rate, None, meta, 90)
+        )
+        rows.append(
+            {
+                "clip_id": clip_id,
+                "status": "ok",
+                "split": "train",
+                "labels": [label],
+                "start_s": 0.0,
+                "end_s": seconds,
+                "sample_sha256": digest,
+            }
+        )
     return rows
 
 
 @pytest.fixture
 def params() -> Params:
-    return derive(load_params(None), {"build.mixing.cocktail_per_split": {"train": 1},
-                                      "build.mixing.nmix_per_split": {"train": 1}, "build.mixing.nmix_sizes": [2]})
+    return derive(
+        load_params(None),
+        {
+            "build.mixing.cocktail_per_split": {"train": 1},
+            "build.mixing.nmix_per_split": {"train": 1},
+            "build.mixing.nmix_sizes": [2],
+        },
+    )
 
 
 def test_mixture_digest_covers_every_parameter_the_mixture_step_reads(params, tmp_path):
@@ -186,8 +202,9 @@ def test_clip_set_digest_covers_every_parameter_assembly_reads(params, tmp_path)
 def test_clip_input_hash_covers_every_parameter_that_building_a_clip_reads(tmp_path):
     params = derive(load_params(None), {"build.frame_size": 32, "build.fps": 2.0})
     video = make_mp4(tmp_path / "video.mp4", seconds=2.0)
-    record = ClipRecord("train-solo-000000", "folder", str(video), 0.0, 2.0, ["cello"], 1, "C1", "train",
-                        meta={"scene": "solo"})
+    record = ClipRecord(
+        "train-solo-000000", "folder", str(video), 0.0, 2.0, ["cello"], 1, "C1", "train", meta={"scene": "solo"}
+    )
     reads: set[str] = set()
     built = build_clip(record, Recording(params, reads), Layout(tmp_path / "data"))
     assert built.status == "ok", built.error

@@ -33,12 +33,34 @@ def make_mp4(path: Path, seconds: float = 3.0, size: str = "64x48", fps: int = 1
     """A real small H.264/AAC mp4 (moov atom first, so it can be read while streaming)."""
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     subprocess.run(
-        [ffmpeg, "-y", "-loglevel", "error",
-         "-f", "lavfi", "-i", f"testsrc=size={size}:rate={fps}:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=16000",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         "-movflags", "+faststart", "-shortest", str(path)],
-        check=True, capture_output=True,
+        [
+            ffmpeg,
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={size}:rate={fps}:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}:sample_rate=16000",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
     )
     return path
 
@@ -190,4 +212,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-

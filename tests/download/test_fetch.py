@@ -106,8 +106,19 @@ def test_unsupported_schemes_are_permanent(tmp_path, uri):
     assert info.value.permanent and "unsupported" in info.value.reason
 
 
-HOSTILE = ["../../../escape", "/etc/passwd", "a; rm -rf ~", "$(touch pwned)", "`id`", "line\nbreak", "nul\x00byte",
-           "x" * 10_000, "..", "-rf", ".hidden"]
+HOSTILE = [
+    "../../../escape",
+    "/etc/passwd",
+    "a; rm -rf ~",
+    "$(touch pwned)",
+    "`id`",
+    "line\nbreak",
+    "nul\x00byte",
+    "x" * 10_000,
+    "..",
+    "-rf",
+    ".hidden",
+]
 
 
 @pytest.mark.parametrize("raw", HOSTILE)

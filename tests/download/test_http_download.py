@@ -62,8 +62,9 @@ def test_500_beyond_the_retries_is_transient(server, tmp_path):
 def test_backoff_is_capped(server, tmp_path):
     waits: list[float] = []
     with pytest.raises(DownloadError):
-        download_http(server.url("/status/503"), tmp_path, "c", fast(retries=4, backoff_s=1, backoff_max_s=3),
-                      sleep=waits.append)
+        download_http(
+            server.url("/status/503"), tmp_path, "c", fast(retries=4, backoff_s=1, backoff_max_s=3), sleep=waits.append
+        )
     assert waits == [1, 2, 3, 3]
 
 

@@ -91,8 +91,9 @@ def test_section_of_a_direct_url_is_downloaded(http_server, video_bytes, tmp_pat
 def test_too_large_through_ytdlp_is_permanent(http_server, video_bytes, tmp_path, start, end):  # noqa: F811
     http_server.files["v.mp4"] = video_bytes
     with pytest.raises(DownloadError) as info:
-        download_youtube(http_server.url("/files/v.mp4"), tmp_path, "clip1", start, end,
-                         derive(PARAMS, {"max_bytes": 1000}))
+        download_youtube(
+            http_server.url("/files/v.mp4"), tmp_path, "clip1", start, end, derive(PARAMS, {"max_bytes": 1000})
+        )
     assert info.value.permanent and "max_bytes" in info.value.reason
     assert list(tmp_path.iterdir()) == []
 

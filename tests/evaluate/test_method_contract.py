@@ -50,19 +50,27 @@ def _is_module(name: str) -> bool:
 def test_evaluate_imports_no_method_internals():
     found = {str(p.relative_to(ROOT)): sorted(model_imports(p)) for p in sorted(EVALUATE.rglob("*.py"))}
     assert {file: names for file, names in found.items() if names} == {}, (
-        "avsep/evaluate reaches a method's modules; expose what it needs through its METHOD instead")
+        "avsep/evaluate reaches a method's modules; expose what it needs through its METHOD instead"
+    )
 
 
 def test_the_check_sees_lazy_relative_and_member_imports():
     # a method module imported inside a function, a submodule named as a member of avsep.models, and a relative
     # import from avsep/evaluate; the registry, CLASSES and the Method contract pass
-    source = ("def f():\n    from avsep.models.separation.recipe import stage_variants\n"
-              "from avsep.models import separation, CLASSES, method\n"
-              "from ..models.dmc import network\n"
-              "from avsep.models.method import Method\n")
+    source = (
+        "def f():\n    from avsep.models.separation.recipe import stage_variants\n"
+        "from avsep.models import separation, CLASSES, method\n"
+        "from ..models.dmc import network\n"
+        "from avsep.models.method import Method\n"
+    )
     found = model_imports(EVALUATE / "runner.py", source)
-    assert found == {"avsep.models.separation.recipe", "avsep.models.separation.recipe.stage_variants",
-                     "avsep.models.separation", "avsep.models.dmc", "avsep.models.dmc.network"}
+    assert found == {
+        "avsep.models.separation.recipe",
+        "avsep.models.separation.recipe.stage_variants",
+        "avsep.models.separation",
+        "avsep.models.dmc",
+        "avsep.models.dmc.network",
+    }
 
 
 def test_evaluate_modules_import_no_circle():

@@ -54,7 +54,7 @@ def _raw_json(shard_dir: Path, split: str) -> dict[str, dict]:
 def _area_fraction(box, frame_side: float) -> float:
     """Pixels of a box scaled to 224 (floor of both edges, max exclusive) / 224²."""
     x0, y0, x1, y1 = (math.floor(v * MAP / frame_side) for v in box)
-    return (min(x1, MAP) - max(x0, 0)) * (min(y1, MAP) - max(y0, 0)) / MAP ** 2
+    return (min(x1, MAP) - max(x0, 0)) * (min(y1, MAP) - max(y0, 0)) / MAP**2
 
 
 def _hand_auc(scores) -> float:
@@ -64,8 +64,9 @@ def _hand_auc(scores) -> float:
 
 
 def _solo_frame_indices(data: Path, params) -> dict[str, int]:
-    view = evaluation_view(str(data / "shards" / "clips"), "test", params.shards, view="localization",
-                           batch_size=8, seed=params.seed)
+    view = evaluation_view(
+        str(data / "shards" / "clips"), "test", params.shards, view="localization", batch_size=8, seed=params.seed
+    )
     out = {}
     for batch in make_loader(view, params.shards, workers=0, ranks=1):
         out.update({k: i for k, i in zip(batch["key"], batch["frame_index"]) if "-solo-" in k})
@@ -76,8 +77,17 @@ def _solo_frame_indices(data: Path, params) -> dict[str, int]:
 def whole_image_run(world_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole")
     params = _params()
-    doc = evaluate_model("whole_image", params, world_data, split="test", metrics_dir=out / "metrics",
-                         figures_dir=out / "figures", overlays=2, progress=False, batch_size=5)
+    doc = evaluate_model(
+        "whole_image",
+        params,
+        world_data,
+        split="test",
+        metrics_dir=out / "metrics",
+        figures_dir=out / "figures",
+        overlays=2,
+        progress=False,
+        batch_size=5,
+    )
     return doc, out, params
 
 
@@ -139,10 +149,12 @@ def test_centre_prior_and_random_run_and_random_is_reproducible(world_data, tmp_
     centre = evaluate_model("centre_prior", params, world_data, metrics_dir=tmp_path, overlays=0, progress=False)
     entry = centre["protocols"]["consensus@solo"]
     assert entry["n"] == 11 and 0.0 <= entry["auc"] <= 1.0
-    first = evaluate_model("random", params, world_data, metrics_dir=tmp_path / "a", overlays=0, progress=False,
-                           batch_size=3)
-    second = evaluate_model("random", params, world_data, metrics_dir=tmp_path / "b", overlays=0, progress=False,
-                            batch_size=7)
+    first = evaluate_model(
+        "random", params, world_data, metrics_dir=tmp_path / "a", overlays=0, progress=False, batch_size=3
+    )
+    second = evaluate_model(
+        "random", params, world_data, metrics_dir=tmp_path / "b", overlays=0, progress=False, batch_size=7
+    )
     assert first["protocols"] == second["protocols"]  # seeded per clip key: batch layout does not matter
 
 
@@ -150,8 +162,16 @@ def test_a_variant_is_its_own_metrics_file_and_row(world_data, tmp_path):
     from avsep.report.collect import read_metrics
 
     params = _params("baselines.centre_sigma=0.1")
-    doc = evaluate_model("centre_prior", params, world_data, metrics_dir=tmp_path, overlays=1, progress=False,
-                         figures_dir=tmp_path / "figures", variant="sigma=0.1 narrow")
+    doc = evaluate_model(
+        "centre_prior",
+        params,
+        world_data,
+        metrics_dir=tmp_path,
+        overlays=1,
+        progress=False,
+        figures_dir=tmp_path / "figures",
+        variant="sigma=0.1 narrow",
+    )
     written = json.loads((tmp_path / "centre_prior.sigma=0.1_narrow.json").read_text())
     assert written["variant"] == doc["variant"] == "sigma=0.1 narrow" and not (tmp_path / "centre_prior.json").exists()
     assert any((tmp_path / "figures" / "centre_prior.sigma=0.1_narrow").glob("*.png"))
@@ -172,8 +192,9 @@ def test_errors_name_the_input(world_data, tmp_path):
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         evaluate_model("nope", _params(), world_data, metrics_dir=tmp_path, progress=False)
     with pytest.raises(CheckpointError, match="checkpoint not found"):
-        evaluate_model("avc", _params(), world_data, checkpoint=tmp_path / "missing.pt", metrics_dir=tmp_path,
-                       progress=False)
+        evaluate_model(
+            "avc", _params(), world_data, checkpoint=tmp_path / "missing.pt", metrics_dir=tmp_path, progress=False
+        )
     with pytest.raises(ValueError, match="nothing could be evaluated"):
         evaluate_model("whole_image", _params(), tmp_path / "empty", metrics_dir=tmp_path, progress=False)
     assert not (tmp_path / "whole_image.json").exists()
@@ -185,13 +206,20 @@ def test_a_checkpoint_folder_is_read_at_its_last_stage(world_data, tmp_path):
     from avsep.models import method
     from avsep.train import train
 
-    params = _params("pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
-                     "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=1", "baselines.avc.embed_dim=8",
-                     "baselines.avc.epochs={paper: 1, demo: 1}")
+    params = _params(
+        "pretrain.methods=[]",
+        "profiles.demo.backbone_width=4",
+        "profiles.demo.image_size=32",
+        "profiles.demo.batch_size=4",
+        "profiles.demo.max_steps_per_epoch=1",
+        "baselines.avc.embed_dim=8",
+        "baselines.avc.epochs={paper: 1, demo: 1}",
+    )
     train(method("avc").recipe(params, world_data), params, tmp_path / "ck", tmp_path / "live")
     [stage] = method("avc").recipe(params, world_data).stages
-    doc = evaluate_model("avc", params, world_data, checkpoint=tmp_path / "ck", metrics_dir=tmp_path, overlays=0,
-                         progress=False)
+    doc = evaluate_model(
+        "avc", params, world_data, checkpoint=tmp_path / "ck", metrics_dir=tmp_path, overlays=0, progress=False
+    )
     assert doc["checkpoint"] == str(tmp_path / "ck" / f"{stage.name}.pt")
     with pytest.raises(CheckpointError, match=f"{stage.name}.pt"):
         evaluate_model("avc", params, world_data, checkpoint=tmp_path / "live", metrics_dir=tmp_path, progress=False)
@@ -211,9 +239,13 @@ def _counter_module(predict) -> types.ModuleType:
     """A method module declaring ``METHOD`` (the contract of avsep.models) whose counting task is
     ``predict(batch)``; no weights."""
     module = types.ModuleType("counter_under_test")
-    module.METHOD = Method(name="counter", recipe=_nothing_to_train,
-                           build=lambda params: torch.nn.Identity(),
-                           tasks={"counting": lambda model, batch: predict(batch), "separation": None}, weights=False)
+    module.METHOD = Method(
+        name="counter",
+        recipe=_nothing_to_train,
+        build=lambda params: torch.nn.Identity(),
+        tasks={"counting": lambda model, batch: predict(batch), "separation": None},
+        weights=False,
+    )
     return module
 
 

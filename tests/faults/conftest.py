@@ -59,8 +59,7 @@ def pytest_sessionfinish(session):
             merged = {}
     merged.update({(r["category"], r["case"]): r for r in _ROWS.values()})
     rows = [merged[key] for key in sorted(merged)]
-    table = {"suite": "tests/faults", "cases": len(rows), "passed": sum(r["pass"] is True for r in rows),
-             "rows": rows}
+    table = {"suite": "tests/faults", "cases": len(rows), "passed": sum(r["pass"] is True for r in rows), "rows": rows}
     atomic_write_text(out, json.dumps(table, indent=1) + "\n")
 
 

@@ -24,10 +24,27 @@ from tests.download.server import make_mp4
 
 KILLPOINT = Path(__file__).with_name("killpoint.py")
 # Tiny builds: 32x32 frames at 2 fps, 2 samples per shard (so kills can land between shards), no mixture sets.
-TINY = ["build.frame_size=32", "build.fps=2.0", "build.mixing.cocktail_per_split={}",
-        "build.mixing.nmix_per_split={}", "shards.max_samples=2", "build.clips_per_task=1", "build.max_workers=1"]
-WORLD_COLUMNS = ("clip_id", "path", "annotation", "start_s", "end_s", "labels", "visible", "split", "scene",
-                 "n_sources")
+TINY = [
+    "build.frame_size=32",
+    "build.fps=2.0",
+    "build.mixing.cocktail_per_split={}",
+    "build.mixing.nmix_per_split={}",
+    "shards.max_samples=2",
+    "build.clips_per_task=1",
+    "build.max_workers=1",
+]
+WORLD_COLUMNS = (
+    "clip_id",
+    "path",
+    "annotation",
+    "start_s",
+    "end_s",
+    "labels",
+    "visible",
+    "split",
+    "scene",
+    "n_sources",
+)
 
 
 def tiny_mp4(path: Path, seconds: float = 1.0) -> Path:
@@ -37,8 +54,18 @@ def tiny_mp4(path: Path, seconds: float = 1.0) -> Path:
 
 
 def world_row(clip_id: str, path: str, labels: str = "cello", split: str = "train", end_s: float = 1.0) -> dict:
-    return {"clip_id": clip_id, "path": path, "annotation": "", "start_s": 0, "end_s": end_s, "labels": labels,
-            "visible": labels, "split": split, "scene": "solo", "n_sources": 1}
+    return {
+        "clip_id": clip_id,
+        "path": path,
+        "annotation": "",
+        "start_s": 0,
+        "end_s": end_s,
+        "labels": labels,
+        "visible": labels,
+        "split": split,
+        "scene": "solo",
+        "n_sources": 1,
+    }
 
 
 def write_world_index(path: Path, rows: list[dict]) -> Path:
@@ -59,21 +86,36 @@ def run_flow(cwd: Path, index: Path, api_url: str, source: str = "world", extra:
     from pipelines.build_dataset import build_dataset
 
     with contextlib.chdir(cwd), temporary_settings({PREFECT_API_URL: api_url}):
-        return build_dataset(source=source, index=str(index), out_dir="data", params_file=str(REPO / "params.yaml"),
-                             overrides=TINY + list(extra), **kwargs)
+        return build_dataset(
+            source=source,
+            index=str(index),
+            out_dir="data",
+            params_file=str(REPO / "params.yaml"),
+            overrides=TINY + list(extra),
+            **kwargs,
+        )
 
 
 def build_command(index: Path, source: str = "world", extra: list[str] = ()) -> list[str]:
     sets = [a for o in TINY + list(extra) for a in ("--set", o)]
-    return ["build", "--source", source, "--index", str(index), "--out", "data", "--params",
-            str(REPO / "params.yaml"), *sets]
+    return [
+        "build",
+        "--source",
+        source,
+        "--index",
+        str(index),
+        "--out",
+        "data",
+        "--params",
+        str(REPO / "params.yaml"),
+        *sets,
+    ]
 
 
 def run_killed(cwd: Path, api_url: str, program: list[str], *fault: str) -> subprocess.CompletedProcess:
     """Run ``program`` (argv after ``python``) under :mod:`killpoint` with ``fault`` options."""
     cmd = [sys.executable, str(KILLPOINT), *fault, "--", *program]
-    return subprocess.run(cmd, cwd=cwd, env=subprocess_env(cwd, api_url), capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(cmd, cwd=cwd, env=subprocess_env(cwd, api_url), capture_output=True, text=True, timeout=300)
 
 
 def avsep_program(args: list[str]) -> list[str]:
@@ -86,8 +128,10 @@ def manifest(data: Path) -> pd.DataFrame:
 
 
 def shard_digests(data: Path) -> dict[str, str]:
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((data / "shards").rglob("*.tar"))}
+    return {
+        str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((data / "shards").rglob("*.tar"))
+    }
 
 
 def half_written(data: Path) -> list[str]:

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--nth", type=int, default=1)
     parser.add_argument("--fsize", type=int)
     args = parser.parse_args(argv[:split])
-    program = argv[split + 1:]
+    program = argv[split + 1 :]
     if args.fsize is not None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, no core dump
         resource.setrlimit(resource.RLIMIT_FSIZE, (args.fsize, args.fsize))

@@ -31,12 +31,20 @@ NAMES = {
 }
 # (kind, name) -> None if mapped/accepted, else words of the refusal
 OUTCOMES = {
-    ("id", "dotdot"): None, ("id", "absolute"): None, ("id", "shell"): None, ("id", "newline"): None,
-    ("id", "10kB"): None, ("id", "nul"): ["NUL byte"],
-    ("label", "dotdot"): None, ("label", "absolute"): None, ("label", "shell"): None,
-    ("label", "newline"): ["contains control character"], ("label", "10kB"): ["10240 characters (max 200)"],
+    ("id", "dotdot"): None,
+    ("id", "absolute"): None,
+    ("id", "shell"): None,
+    ("id", "newline"): None,
+    ("id", "10kB"): None,
+    ("id", "nul"): ["NUL byte"],
+    ("label", "dotdot"): None,
+    ("label", "absolute"): None,
+    ("label", "shell"): None,
+    ("label", "newline"): ["contains control character"],
+    ("label", "10kB"): ["10240 characters (max 200)"],
     ("label", "nul"): ["NUL byte"],
-    ("path", "dotdot"): ["outside"], ("path", "absolute"): ["is absolute"],
+    ("path", "dotdot"): ["outside"],
+    ("path", "absolute"): ["is absolute"],
 }
 _SAFE_PART = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -61,15 +69,23 @@ def hostile_build(tmp_path_factory, prefect_api):
     before = snapshot(top)
     first = run_flow(root, index, prefect_api)
     second = run_flow(root, index, prefect_api)
-    return {"top": top, "data": root / "data", "rows": dict(zip(accepted, rows)), "before": before,
-            "after": snapshot(top, skip=root / "data"), "first": first, "second": second}
+    return {
+        "top": top,
+        "data": root / "data",
+        "rows": dict(zip(accepted, rows)),
+        "before": before,
+        "after": snapshot(top, skip=root / "data"),
+        "first": first,
+        "second": second,
+    }
 
 
 @pytest.mark.parametrize("kind,name", list(OUTCOMES), ids=[f"{k}-{n}" for k, n in OUTCOMES])
 def test_hostile_name(kind, name, hostile_build, prefect_api, tmp_path, reliability):
     refusal = OUTCOMES[(kind, name)]
-    reliability["expected"] = ("mapped to a safe clip id / stored as text" if refusal is None
-                               else f"index refused: {', '.join(refusal)}") + "; nothing written outside data/"
+    reliability["expected"] = (
+        "mapped to a safe clip id / stored as text" if refusal is None else f"index refused: {', '.join(refusal)}"
+    ) + "; nothing written outside data/"
     if refusal is not None:
         folder = tmp_path / "media"
         tiny_mp4(folder / "good.mp4")
@@ -110,8 +126,12 @@ def _hostile_tar(path: Path) -> Path:
     """A shard whose members try to climb out: ``../``, an absolute path, and a key with ``..`` inside."""
     good = clip_members("clip-000", 0)
     with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
-        for name, data in [*((f"clip-000.{m}", b) for m, b in sorted(good.items())),
-                           ("../evil.wav", b"x"), ("/tmp/avsep-evil.wav", b"x"), ("clip/../../evil.wav", b"x")]:
+        for name, data in [
+            *((f"clip-000.{m}", b) for m, b in sorted(good.items())),
+            ("../evil.wav", b"x"),
+            ("/tmp/avsep-evil.wav", b"x"),
+            ("clip/../../evil.wav", b"x"),
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

@@ -16,14 +16,26 @@ GOOD = "good,good.mp4,,0,1,cello,cello,train,solo,1\n"
 # case -> (source, index bytes, extra overrides, words the error must contain)
 CASES = {
     "malformed-json": ("music", b'{"videos": {\n"cello": ["dQw4w9WgXcQ",]\n}}', [], ["line 2", "not valid JSON"]),
-    "malformed-csv": ("world", (HEADER + 'good,good.mp4,,0,1,"cello,cello,train,solo,1\n').encode(), [],
-                      ["malformed CSV"]),
-    "unknown-label": ("world", (HEADER + GOOD.replace(",cello,cello,", ",kazoo,kazoo,")).encode(),
-                      ["dataset.vocabulary=[cello]"], ["line 2", "unknown label 'kazoo'"]),
+    "malformed-csv": (
+        "world",
+        (HEADER + 'good,good.mp4,,0,1,"cello,cello,train,solo,1\n').encode(),
+        [],
+        ["malformed CSV"],
+    ),
+    "unknown-label": (
+        "world",
+        (HEADER + GOOD.replace(",cello,cello,", ",kazoo,kazoo,")).encode(),
+        ["dataset.vocabulary=[cello]"],
+        ["line 2", "unknown label 'kazoo'"],
+    ),
     "duplicate-ids": ("world", (HEADER + GOOD + GOOD).encode(), [], ["line 3", "duplicate clip id 'good'"]),
     "empty-index": ("world", HEADER.encode(), [], ["no clips"]),
-    "non-utf8": ("world", HEADER.encode() + GOOD.replace("cello,cello", "cel\xfflo,cello").encode("latin-1"), [],
-                 ["line 2", "not UTF-8", "0xff"]),
+    "non-utf8": (
+        "world",
+        HEADER.encode() + GOOD.replace("cello,cello", "cel\xfflo,cello").encode("latin-1"),
+        [],
+        ["line 2", "not UTF-8", "0xff"],
+    ),
 }
 
 

@@ -19,6 +19,7 @@ def _truncated(fraction: float):
         path = folder / f"cut{int(fraction * 100)}.mp4"
         path.write_bytes(data[: int(len(data) * fraction)])
         return path
+
     return make
 
 
@@ -35,25 +36,67 @@ def _wrong_extension(folder: Path) -> Path:
 
 def _short_audio(folder: Path) -> Path:
     path = folder / "short-audio.mp4"
-    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=1",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=0.2", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64:rate=10:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=16000:duration=0.2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _huge(folder: Path) -> Path:
     # One 8192x8192 MJPEG frame (cheap to make, unlike H.264): refused by media.max_pixels before decoding.
     path = folder / "huge.avi"
-    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=size=8192x8192:rate=1:duration=1",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=1", "-c:v", "mjpeg",
-                    "-c:a", "pcm_s16le", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=size=8192x8192:rate=1:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=16000:duration=1",
+            "-c:v",
+            "mjpeg",
+            "-c:a",
+            "pcm_s16le",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _corrupt_middle(folder: Path) -> Path:
     data = bytearray(tiny_mp4(folder / "for-mid.mp4").read_bytes())
     middle = len(data) // 2
-    data[middle - 2000: middle + 2000] = (bytes(range(256)) * 16)[:4000]
+    data[middle - 2000 : middle + 2000] = (bytes(range(256)) * 16)[:4000]
     path = folder / "corrupt-middle.mp4"
     path.write_bytes(bytes(data))
     return path
@@ -66,10 +109,16 @@ CASES = {
     "truncated-50pct": (_truncated(0.5), "decode", ["cut50.mp4", "truncated"]),
     "truncated-90pct": (_truncated(0.9), "decode", ["cut90.mp4", "truncated"]),
     "wrong-extension": (_wrong_extension, "ok", []),
-    "no-audio": (lambda f: make_clip(f / "no-audio.mp4", size=(64, 64), duration=1.0, audio=False), "decode",
-                 ["no-audio.mp4", "no audio stream"]),
-    "no-video": (lambda f: make_clip(f / "no-video.m4a", duration=1.0, video=False), "decode",
-                 ["no-video.m4a", "no video stream"]),
+    "no-audio": (
+        lambda f: make_clip(f / "no-audio.mp4", size=(64, 64), duration=1.0, audio=False),
+        "decode",
+        ["no-audio.mp4", "no audio stream"],
+    ),
+    "no-video": (
+        lambda f: make_clip(f / "no-video.m4a", duration=1.0, video=False),
+        "decode",
+        ["no-video.m4a", "no video stream"],
+    ),
     "audio-only-0.2s": (_short_audio, "ok", []),  # media.short_clip: pad -> padded with silence
     "video-1x1": (lambda f: make_clip(f / "one-pixel.mp4", size=(1, 1), duration=1.0), "ok", []),
     "video-8kx8k": (_huge, "decode", ["huge.avi", "8192x8192", "media.max_pixels"]),
@@ -91,8 +140,7 @@ def media_build(tmp_path_factory, prefect_api):
     first = run_flow(root, index, prefect_api)
     before = manifest(root / "data")
     second = run_flow(root, index, prefect_api)
-    return {"data": root / "data", "first": first, "second": second, "before": before,
-            "after": manifest(root / "data")}
+    return {"data": root / "data", "first": first, "second": second, "before": before, "after": manifest(root / "data")}
 
 
 @pytest.mark.parametrize("case", list(CASES))

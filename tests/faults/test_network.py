@@ -25,8 +25,13 @@ CASES = {
     "redirect-loop": ("/loop/a", "download", ["redirect loop"]),
     "larger-than-max-bytes": ("/files/large.mp4", "download", ["exceeds max_bytes 20000"]),
 }
-SETTINGS = ["dataset.download.retries=1", "dataset.download.backoff_s=0", "dataset.download.timeout_s=2.0",
-            "dataset.download.total_timeout_s=1.0", f"dataset.download.max_bytes={MAX_BYTES}"]
+SETTINGS = [
+    "dataset.download.retries=1",
+    "dataset.download.backoff_s=0",
+    "dataset.download.timeout_s=2.0",
+    "dataset.download.total_timeout_s=1.0",
+    f"dataset.download.max_bytes={MAX_BYTES}",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +49,16 @@ def network_build(tmp_path_factory, prefect_api, http_module_server):
     before = manifest(root / "data").reset_index().set_index("uri")
     hits_before = dict(server.hits)
     second = run_flow(root, index, prefect_api, source="urls", extra=SETTINGS)
-    return {"data": root / "data", "urls": urls, "first": first, "second": second, "before": before,
-            "after": manifest(root / "data").reset_index().set_index("uri"), "hits_before": hits_before,
-            "hits_after": dict(server.hits)}
+    return {
+        "data": root / "data",
+        "urls": urls,
+        "first": first,
+        "second": second,
+        "before": before,
+        "after": manifest(root / "data").reset_index().set_index("uri"),
+        "hits_before": hits_before,
+        "hits_after": dict(server.hits),
+    }
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -62,8 +74,9 @@ def test_network_fault(case, network_build, reliability):
     data = network_build["data"]
     assert half_written(data) == [] and partials(data) == []
     raw = sorted(p.name for p in (data / "raw").iterdir() if not p.name.startswith((".", "failures.json")))
-    assert raw == sorted(f"{r}.mp4" for r in network_build["before"].loc[network_build["before"]["status"] == "ok",
-                                                                         "clip_id"])
+    assert raw == sorted(
+        f"{r}.mp4" for r in network_build["before"].loc[network_build["before"]["status"] == "ok", "clip_id"]
+    )
     after = network_build["after"]
     assert sorted(after.index) == sorted(network_build["before"].index)
     assert after.loc[url, "status"] == status

@@ -19,8 +19,18 @@ import torch
 
 from avsep.train import load_checkpoint, train
 from tests.conftest import REPO
-from tests.faults.harness import (avsep_program, build_command, half_written, manifest, run_flow, run_killed,
-                                  shard_digests, tiny_mp4, world_row, write_world_index)
+from tests.faults.harness import (
+    avsep_program,
+    build_command,
+    half_written,
+    manifest,
+    run_flow,
+    run_killed,
+    shard_digests,
+    tiny_mp4,
+    world_row,
+    write_world_index,
+)
 
 N_CLIPS = 5  # three shards of at most two samples
 
@@ -54,11 +64,17 @@ def url_inputs(tmp_path_factory, prefect_api, http_module_server):
 # case -> (inputs fixture, killpoint options, what is cut). An atomic write opens its temporary file three
 # times: mkstemp, the write, the fsync.
 KILLS = {
-    "sigkill-during-download": ("url_inputs", ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "5"],
-                                "the second download, its temporary file open for writing"),
+    "sigkill-during-download": (
+        "url_inputs",
+        ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "5"],
+        "the second download, its temporary file open for writing",
+    ),
     "sigkill-during-decode": ("world_inputs", ["--spawn", r"ffmpeg", "--nth", "6"], "the 6th ffmpeg run"),
-    "sigkill-during-shard-writing": ("world_inputs", ["--open", r"(^|/)data/clips/[^./][^/]*\.tar$", "--nth", "3"],
-                                     "shard writing, at the third sample read"),
+    "sigkill-during-shard-writing": (
+        "world_inputs",
+        ["--open", r"(^|/)data/clips/[^./][^/]*\.tar$", "--nth", "3"],
+        "shard writing, at the third sample read",
+    ),
 }
 
 
@@ -86,16 +102,19 @@ def test_sigkill_of_the_build_then_rerun(case, request, prefect_api, tmp_path, r
     assert rows is None or set(rows.index) <= set(after.index)  # rows kept
     assert summary["failed"] == 0 and shard_digests(data) == inputs["reference"]
     assert half_written(data) == []
-    reliability["observed"] = (f"SIGKILL ({done} clip(s) or download(s) finished before it, not redone); "
-                               f"re-run: {summary['ok']} ok, "
-                               f"shards identical to the undisturbed build")
+    reliability["observed"] = (
+        f"SIGKILL ({done} clip(s) or download(s) finished before it, not redone); "
+        f"re-run: {summary['ok']} ok, "
+        f"shards identical to the undisturbed build"
+    )
 
 
 def test_full_disk_then_rerun(world_inputs, prefect_api, tmp_path, reliability):
     reliability["expected"] = "each clip's sample write fails with EFBIG, recorded per clip; re-run completes"
     limit = 20000  # bytes: the manifest fits, a clip's sample (32 KB of audio alone) does not
-    starved = run_killed(tmp_path, prefect_api, avsep_program(build_command(world_inputs["index"])),
-                         "--fsize", str(limit))
+    starved = run_killed(
+        tmp_path, prefect_api, avsep_program(build_command(world_inputs["index"])), "--fsize", str(limit)
+    )
     data = tmp_path / "data"
     # The flow completes with every failure recorded; `avsep build` exits 1 because no clip was built.
     assert starved.returncode == 1 and "0 ok, 5 failed {'sample': 5}" in starved.stderr, starved.stderr[-3000:]
@@ -106,7 +125,9 @@ def test_full_disk_then_rerun(world_inputs, prefect_api, tmp_path, reliability):
     assert half_written(data) == [] and not list((data / "clips").glob("*.tar"))
     summary = run_flow(tmp_path, world_inputs["index"], prefect_api)
     assert summary["ok"] == N_CLIPS and shard_digests(data) == world_inputs["reference"]
-    reliability["observed"] = f"{len(rows)} rows 'sample': {rows['error'].iloc[0]}; re-run: {summary['ok']} ok, same shards"
+    reliability["observed"] = (
+        f"{len(rows)} rows 'sample': {rows['error'].iloc[0]}; re-run: {summary['ok']} ok, same shards"
+    )
 
 
 def _tiny_training():
@@ -124,16 +145,25 @@ def test_sigkill_during_checkpoint_write_then_resume(tmp_path, prefect_api, reli
     ck, live = tmp_path / "ck", tmp_path / "live"
     # torch.save writes from C++ (no audit event): Python opens a temporary checkpoint at mkstemp and at the
     # fsync. The 4th open is the second stage-two checkpoint's fsync: bytes written, not yet renamed.
-    killed = run_killed(tmp_path, prefect_api, [str(REPO / "tests" / "train" / "tiny.py"), str(ck), str(live)],
-                        "--open", r"/ck/\.two\.pt\.[^/]*\.partial$", "--nth", "4")
+    killed = run_killed(
+        tmp_path,
+        prefect_api,
+        [str(REPO / "tests" / "train" / "tiny.py"), str(ck), str(live)],
+        "--open",
+        r"/ck/\.two\.pt\.[^/]*\.partial$",
+        "--nth",
+        "4",
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert len(list(ck.glob(".two.pt.*.partial"))) == 1  # the write that was cut, never under the final name
     before = load_checkpoint(ck / "two.pt")
     resumed = train(tiny.tiny_recipe(params.seed), params, ck, live, resume=True).model
     for (name, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), name
-    reliability["observed"] = (f"SIGKILL during the 2nd stage-two checkpoint; kept step {before['global_step']}; "
-                               "resumed weights equal the undisturbed run's")
+    reliability["observed"] = (
+        f"SIGKILL during the 2nd stage-two checkpoint; kept step {before['global_step']}; "
+        "resumed weights equal the undisturbed run's"
+    )
 
 
 ORPHAN_CHILD = """
@@ -162,10 +192,15 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
 def test_sigkill_of_a_trainer_leaves_no_loader_workers(tmp_path, reliability):
-    reliability["expected"] = ("a process holding persistent forkserver loader workers is SIGKILLed; its workers "
-                               "and their fork server exit")
-    child = subprocess.Popen([sys.executable, "-c", ORPHAN_CHILD, str(tmp_path), str(REPO / "tests" / "shards")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reliability["expected"] = (
+        "a process holding persistent forkserver loader workers is SIGKILLed; its workers and their fork server exit"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_CHILD, str(tmp_path), str(REPO / "tests" / "shards")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         workers = json.loads(child.stdout.readline() or "null")
         assert workers, child.stderr.read()[-2000:] if child.poll() is not None else "no worker pids"
@@ -183,5 +218,4 @@ def test_sigkill_of_a_trainer_leaves_no_loader_workers(tmp_path, reliability):
     for pid in left:  # do not leak them into the rest of the suite
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running 60 s after the trainer's SIGKILL: {left}"
-    reliability["observed"] = (f"SIGKILL of the trainer; its {len(workers)} workers and the fork server "
-                               "exited")
+    reliability["observed"] = f"SIGKILL of the trainer; its {len(workers)} workers and the fork server exited"

@@ -38,7 +38,8 @@ def test_damaged_shard_is_skipped_counted_logged(case, tmp_path, caplog, reliabi
         keys = [key for batch in make_loader(view, params) for key in batch["key"]]
     logged = [r.getMessage() for r in caplog.records if "skipped unreadable shard data" in r.getMessage()]
     reliability["observed"] = f"{len(set(keys))} of {len(KEYS)} clips trained, {view.skipped} skipped; log: " + (
-        logged[0].replace(str(tmp_path), "")[:200] if logged else "none")
+        logged[0].replace(str(tmp_path), "")[:200] if logged else "none"
+    )
     assert sorted(set(keys)) == good
     assert view.skipped >= 1 and len(logged) == view.skipped
     assert ("truncated" if case == "truncated-tar" else "wav") in " ".join(logged)

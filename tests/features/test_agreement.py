@@ -73,7 +73,7 @@ def test_batch_equals_clip_by_clip_with_top_db_per_clip(name):
     waves = np.stack([make_signal(k, frontend.sample_rate, frontend.clip_samples, seed=3) for k in SIGNALS])
     batched = logmel_torch(torch.from_numpy(waves), frontend).numpy()
     for i, kind in enumerate(SIGNALS):
-        alone = logmel_torch(torch.from_numpy(waves[i:i + 1]), frontend)[0].numpy()
+        alone = logmel_torch(torch.from_numpy(waves[i : i + 1]), frontend)[0].numpy()
         np.testing.assert_allclose(batched[i], alone, atol=1e-9, err_msg=kind)
         assert np.abs(batched[i] - logmel_librosa(waves[i], frontend)).max() * db_scale(frontend) <= TOLERANCE_DB
 
@@ -88,12 +88,26 @@ def test_dsol_floor_is_top_db_below_each_clips_own_peak():
         assert float(clip.min()) == pytest.approx(float(clip.max()) - frontend.top_db, abs=1e-6)
 
 
-@pytest.mark.parametrize("frontend", [
-    *[PRESETS[name] for name in MEL_PRESETS],
-    FrontEnd(name="odd-rate", sample_rate=11025, n_fft=1022, hop_length=256, clip_samples=65535),
-    FrontEnd(name="htk", sample_rate=16000, n_fft=512, hop_length=160, clip_samples=16000, n_mels=40,
-             fmin=125.0, fmax=7500.0, mel_scale="htk", mel_norm=None),
-], ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    "frontend",
+    [
+        *[PRESETS[name] for name in MEL_PRESETS],
+        FrontEnd(name="odd-rate", sample_rate=11025, n_fft=1022, hop_length=256, clip_samples=65535),
+        FrontEnd(
+            name="htk",
+            sample_rate=16000,
+            n_fft=512,
+            hop_length=160,
+            clip_samples=16000,
+            n_mels=40,
+            fmin=125.0,
+            fmax=7500.0,
+            mel_scale="htk",
+            mel_norm=None,
+        ),
+    ],
+    ids=lambda f: f.name,
+)
 def test_mel_filterbanks_are_identical(frontend):
     reference = mel_filterbank_librosa(frontend)  # (n_mels, F), float64
     batched = mel_filterbank_torch(frontend, dtype=torch.float64).numpy()  # (F, n_mels)
@@ -116,13 +130,16 @@ def test_sop_linear_and_warped_magnitudes_agree(dtype, rtol):
         np.testing.assert_allclose(warped[i].numpy(), logfreq_warp(reference, 256), rtol=0, atol=rtol * scale)
 
 
-@pytest.mark.parametrize("waves, reason", [
-    (torch.zeros(16000), r"waves: expected shape \(B, N\)"),
-    (torch.zeros(2, 16000, dtype=torch.int16), "waves: expected float samples"),
-    (torch.zeros(0, 16000), r"waves: empty batch"),
-    (torch.tensor([[0.0, float("inf")] * 100]), "waves: contains NaN or infinite samples"),
-    (np.zeros((1, 16000)), r"waves: expected a torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "waves, reason",
+    [
+        (torch.zeros(16000), r"waves: expected shape \(B, N\)"),
+        (torch.zeros(2, 16000, dtype=torch.int16), "waves: expected float samples"),
+        (torch.zeros(0, 16000), r"waves: empty batch"),
+        (torch.tensor([[0.0, float("inf")] * 100]), "waves: contains NaN or infinite samples"),
+        (np.zeros((1, 16000)), r"waves: expected a torch.Tensor"),
+    ],
+)
 def test_bad_batch_is_refused_with_the_reason(waves, reason):
     with pytest.raises((ValueError, TypeError), match=reason):
         logmel_torch(waves, PRESETS["dsol"])

@@ -34,7 +34,10 @@ def test_bench_features_writes_report(tmp_path):
     assert summary["speedup"] == summary["librosa_per_clip_s"] / summary["torchaudio_batched_s"]
     assert summary["max_abs_diff_db_float32"] <= 0.01
     assert [(row["implementation"], row["dtype"]) for row in doc["rows"][:3]] == [
-        ("librosa per clip", "float32"), ("torchaudio batched", "float32"), ("torchaudio batched", "float64")]
+        ("librosa per clip", "float32"),
+        ("torchaudio batched", "float32"),
+        ("torchaudio batched", "float64"),
+    ]
     assert "| librosa per clip | cpu | 1 | float32 |" in md_path.read_text()
 
 

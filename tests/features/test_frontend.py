@@ -28,16 +28,19 @@ def test_sop_has_no_mel_filterbank():
         SOP.logmel_shape()
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"n_fft": 1}, "n_fft must be >= 2"),
-    ({"hop_length": 0}, "hop_length must be >= 1"),
-    ({"fmax": 9000.0}, "above Nyquist"),
-    ({"fmin": 8000.0}, "fmin < fmax"),
-    ({"pad_mode": "wrap"}, "pad_mode must be one of"),
-    ({"log": "log10"}, "log must be one of"),
-    ({"n_mels": 0}, "n_mels must be >= 1"),
-    ({"top_db": -1.0}, "top_db must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"n_fft": 1}, "n_fft must be >= 2"),
+        ({"hop_length": 0}, "hop_length must be >= 1"),
+        ({"fmax": 9000.0}, "above Nyquist"),
+        ({"fmin": 8000.0}, "fmin < fmax"),
+        ({"pad_mode": "wrap"}, "pad_mode must be one of"),
+        ({"log": "log10"}, "log must be one of"),
+        ({"n_mels": 0}, "n_mels must be >= 1"),
+        ({"top_db": -1.0}, "top_db must be >= 0"),
+    ],
+)
 def test_bad_front_end_is_refused_naming_field(changes, reason):
     with pytest.raises(ValueError, match=reason) as info:
         FrontEnd(**{**DSOL.__dict__, "name": "broken", **changes})
@@ -63,9 +66,19 @@ def test_params_pick_the_preset(name):
 
 
 def test_custom_front_end_from_params():
-    params = load_params(None, ["features.preset=custom", "features.sample_rate=8000", "features.n_fft=256",
-                                "features.hop_length=128", "features.clip_s=2", "features.fmax=null",
-                                "features.log=log", "features.pad_mode=reflect"])
+    params = load_params(
+        None,
+        [
+            "features.preset=custom",
+            "features.sample_rate=8000",
+            "features.n_fft=256",
+            "features.hop_length=128",
+            "features.clip_s=2",
+            "features.fmax=null",
+            "features.log=log",
+            "features.pad_mode=reflect",
+        ],
+    )
     frontend = frontend_from_params(params.features)
     assert (frontend.name, frontend.sample_rate, frontend.n_fft, frontend.hop_length) == ("custom", 8000, 256, 128)
     assert frontend.clip_samples == 16000 and frontend.mel_fmax == 4000.0

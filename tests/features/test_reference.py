@@ -47,13 +47,16 @@ def test_sop_matches_librosa_stft_magnitude(signal):
     np.testing.assert_allclose(stft_magnitude_librosa(wave, SOP), expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("wave, reason", [
-    (np.zeros((2, 16000), np.float32), r"wave: expected a 1-D array \(samples,\), got shape \(2, 16000\)"),
-    (np.zeros(16000, np.int16), "wave: expected float samples"),
-    (np.zeros(0, np.float32), r"wave: is empty \(0 samples\)"),
-    (np.array([0.0, np.nan] * 100), "wave: contains NaN or infinite samples"),
-    ([0.0] * 1000, "wave: expected a numpy array"),
-])
+@pytest.mark.parametrize(
+    "wave, reason",
+    [
+        (np.zeros((2, 16000), np.float32), r"wave: expected a 1-D array \(samples,\), got shape \(2, 16000\)"),
+        (np.zeros(16000, np.int16), "wave: expected float samples"),
+        (np.zeros(0, np.float32), r"wave: is empty \(0 samples\)"),
+        (np.array([0.0, np.nan] * 100), "wave: contains NaN or infinite samples"),
+        ([0.0] * 1000, "wave: expected a numpy array"),
+    ],
+)
 def test_bad_wave_is_refused_with_the_reason(wave, reason):
     with pytest.raises((ValueError, TypeError), match=reason):
         logmel_librosa(wave, DSOL)

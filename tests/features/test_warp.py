@@ -38,8 +38,9 @@ def test_time_axis_is_untouched():
     np.testing.assert_allclose(warped[-1], mag[-1])
 
 
-@pytest.mark.parametrize("mag, fn", [(np.zeros((2, 512, 256)), logfreq_warp_numpy),
-                                     (torch.zeros(512, 256), logfreq_warp_torch)])
+@pytest.mark.parametrize(
+    "mag, fn", [(np.zeros((2, 512, 256)), logfreq_warp_numpy), (torch.zeros(512, 256), logfreq_warp_torch)]
+)
 def test_wrong_layout_is_refused(mag, fn):
     with pytest.raises(ValueError, match="mag: expected"):
         fn(mag, 256)

@@ -12,8 +12,19 @@ from avsep.media.ffmpeg import ffmpeg_exe
 TONE_HZ = 440
 
 
-def make_clip(path: Path, *, size=(64, 48), fps=24, duration=2.0, audio_rate=16000, channels=1,
-              video=True, audio=True, vfr=False, noise=False) -> Path:
+def make_clip(
+    path: Path,
+    *,
+    size=(64, 48),
+    fps=24,
+    duration=2.0,
+    audio_rate=16000,
+    channels=1,
+    video=True,
+    audio=True,
+    vfr=False,
+    noise=False,
+) -> Path:
     """Write an H.264 (+ AAC) clip; odd sizes use yuv444p since yuv420p needs even sizes.
 
     The audio is a 440 Hz tone, or with ``noise`` seeded white noise (for finding time offsets).

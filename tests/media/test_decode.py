@@ -56,10 +56,16 @@ def test_short_clip_is_refused_on_request(clip):
     assert out.audio.shape == (8400,)
 
 
-@pytest.mark.parametrize("case", [
-    dict(size=(319, 241)), dict(channels=2, audio_rate=8000), dict(channels=6, audio_rate=48000),
-    dict(audio_rate=22050, fps=25), dict(fps=30, vfr=True),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(size=(319, 241)),
+        dict(channels=2, audio_rate=8000),
+        dict(channels=6, audio_rate=48000),
+        dict(audio_rate=22050, fps=25),
+        dict(fps=30, vfr=True),
+    ],
+)
 def test_awkward_inputs_decode_to_exact_shapes(clip_factory, case, tone_hz):
     name = "_".join(f"{k}{v}" for k, v in case.items()).replace(" ", "").replace(",", "x") + ".mkv"
     path = clip_factory(name, duration=1.0, **case)

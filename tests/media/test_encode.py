@@ -8,8 +8,9 @@ from avsep.media import EncodeError, decode, encode, probe
 
 def _inputs(t=12, h=32, w=48, rate=16000, seconds=0.5):
     yy, xx = np.mgrid[0:h, 0:w]
-    frames = np.stack([np.stack([(xx * 5 + 7 * i) % 256, (yy * 7) % 256, np.full_like(xx, 40 * (i % 6))], -1)
-                       for i in range(t)]).astype(np.uint8)  # smooth gradients survive H.264 well
+    frames = np.stack(
+        [np.stack([(xx * 5 + 7 * i) % 256, (yy * 7) % 256, np.full_like(xx, 40 * (i % 6))], -1) for i in range(t)]
+    ).astype(np.uint8)  # smooth gradients survive H.264 well
     audio = (0.5 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
     return frames, audio
 
@@ -41,8 +42,7 @@ def test_round_trip_keeps_pictures_and_tone(tmp_path):
 
 def test_multichannel_input_and_output_layouts(tmp_path):
     frames, audio = _inputs()
-    path = encode(tmp_path / "c.mp4", frames, 24, np.stack([audio, 0 * audio]), 16000, audio_rate=22050,
-                  channels=1)
+    path = encode(tmp_path / "c.mp4", frames, 24, np.stack([audio, 0 * audio]), 16000, audio_rate=22050, channels=1)
     mono = probe(path).audio
     assert mono is not None and (mono.channels, mono.sample_rate) == (1, 22050)
     path = encode(tmp_path / "d.mp4", frames, 24, audio, 16000, channels=6)
@@ -50,15 +50,18 @@ def test_multichannel_input_and_output_layouts(tmp_path):
     assert surround is not None and surround.channels == 6
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda f, a: (f[:, :31], a), "even"),
-    (lambda f, a: (f.astype(np.float32), a), "uint8"),
-    (lambda f, a: (f[..., :2], a), "(T, H, W, 3)"),
-    (lambda f, a: (f[:0], a), "empty"),
-    (lambda f, a: (f, a * 3), "[-1, 1]"),
-    (lambda f, a: (f, np.full(10, np.nan, np.float32)), "NaN"),
-    (lambda f, a: (f, a[None, None]), "(C, N)"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda f, a: (f[:, :31], a), "even"),
+        (lambda f, a: (f.astype(np.float32), a), "uint8"),
+        (lambda f, a: (f[..., :2], a), "(T, H, W, 3)"),
+        (lambda f, a: (f[:0], a), "empty"),
+        (lambda f, a: (f, a * 3), "[-1, 1]"),
+        (lambda f, a: (f, np.full(10, np.nan, np.float32)), "NaN"),
+        (lambda f, a: (f, a[None, None]), "(C, N)"),
+    ],
+)
 def test_bad_input_is_refused_before_writing(tmp_path, change, words):
     frames, audio = change(*_inputs())
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):

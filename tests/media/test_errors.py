@@ -37,8 +37,10 @@ def test_garbage_and_truncated_files_are_corrupt(tmp_path, clip):
 def test_truncated_data_after_an_intact_header_is_corrupt_not_short(tmp_path, clip_factory):
     whole = clip_factory("faststart.mp4", duration=3.0, size=(128, 96))
     moved = tmp_path / "moved.mp4"
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(whole), "-c", "copy", "-movflags",
-                    "+faststart", str(moved)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-i", str(whole), "-c", "copy", "-movflags", "+faststart", str(moved)],
+        check=True,
+    )
     cut = tmp_path / "cut data.mp4"
     cut.write_bytes(moved.read_bytes()[: moved.stat().st_size // 2])
     assert probe(cut).duration_s == pytest.approx(3.0, abs=0.05)  # the header still promises 3 s
@@ -64,7 +66,7 @@ def test_start_beyond_end(clip):
 def test_unsupported_codec(tmp_path, clip):
     data = bytearray(clip.read_bytes())
     at = data.index(b"avc1", data.index(b"stsd"))
-    data[at:at + 4] = b"zzz9"  # a sample-entry tag no decoder knows
+    data[at : at + 4] = b"zzz9"  # a sample-entry tag no decoder knows
     odd = tmp_path / "unknown codec.mp4"
     odd.write_bytes(bytes(data))
     info = probe(odd)

@@ -26,8 +26,7 @@ def test_nmi_ignores_cluster_names_and_is_zero_for_one_cluster():
     assert nmi([1, 1, 0, 0], ["cello", "cello", "flute", "flute"]) == pytest.approx(1.0)
     assert nmi([0, 0, 0, 0], [0, 0, 1, 1]) == pytest.approx(0.0)
     result = evaluate_nmi([2, 2, 7, 7, 7], [0, 0, 1, 1, 1])
-    assert result == {"protocol": "nmi:arithmetic", "nmi": pytest.approx(1.0), "n": 5, "n_clusters": 2,
-                      "n_classes": 2}
+    assert result == {"protocol": "nmi:arithmetic", "nmi": pytest.approx(1.0), "n": 5, "n_clusters": 2, "n_classes": 2}
     with pytest.raises(ValueError, match="cluster_ids/class_ids: 3 clusters but 4 classes"):
         nmi([0, 1, 0], [0, 1, 0, 1])
 

@@ -27,10 +27,12 @@ def test_capped_counts_by_hand():
 
 @pytest.mark.parametrize(
     "pred, true, message",
-    [([1, -1], [1, 1], "pred: counts must be non-negative integers"),
-     ([1.5, 1], [1, 1], "pred: counts must be non-negative integers"),
-     ([1, 2, 3], [1, 2], "pred/true: 3 predictions but 2 true counts"),
-     ([], [], "pred: expected a non-empty 1-D array")],
+    [
+        ([1, -1], [1, 1], "pred: counts must be non-negative integers"),
+        ([1.5, 1], [1, 1], "pred: counts must be non-negative integers"),
+        ([1, 2, 3], [1, 2], "pred/true: 3 predictions but 2 true counts"),
+        ([], [], "pred: expected a non-empty 1-D array"),
+    ],
 )
 def test_bad_counts_are_named(pred, true, message):
     with pytest.raises(ValueError, match=message):

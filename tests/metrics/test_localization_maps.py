@@ -17,9 +17,7 @@ def test_box_starting_at_zero_covers_pixel_zero():
 def test_consensus_map_of_two_annotators():
     # A = [0,0,2,2] covers (0,0),(0,1),(1,0),(1,1); B = [1,1,3,3] covers (1,1),(1,2),(2,1),(2,2).
     # Sum / 2, clipped to 1: (1,1) is in both -> 2/2 = 1; the other six pixels -> 1/2.
-    expected = np.array(
-        [[0.5, 0.5, 0.0, 0.0], [0.5, 1.0, 0.5, 0.0], [0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0]]
-    )
+    expected = np.array([[0.5, 0.5, 0.0, 0.0], [0.5, 1.0, 0.5, 0.0], [0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0]])
     np.testing.assert_allclose(gt_map([[0, 0, 2, 2], [1, 1, 3, 3]], 4, soft=True), expected, atol=1e-12)
     # Binary union: the same seven pixels at 1.
     np.testing.assert_array_equal(gt_map([[0, 0, 2, 2], [1, 1, 3, 3]], 4, soft=False), expected > 0)
@@ -48,8 +46,11 @@ def test_no_boxes_give_an_empty_map():
 
 @pytest.mark.parametrize(
     "boxes, message",
-    [([[3, 0, 1, 2]], r"boxes_xyxy\[0\].*max edge before min edge"), ([[0, 0, np.nan, 2]], "NaN"),
-     ([[0, 0, 1]], r"shape \(B, 4\)")],
+    [
+        ([[3, 0, 1, 2]], r"boxes_xyxy\[0\].*max edge before min edge"),
+        ([[0, 0, np.nan, 2]], "NaN"),
+        ([[0, 0, 1]], r"shape \(B, 4\)"),
+    ],
 )
 def test_bad_boxes_are_named(boxes, message):
     with pytest.raises(ValueError, match=message):

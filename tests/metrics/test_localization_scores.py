@@ -50,10 +50,12 @@ def test_ciou_equals_iou_on_binary_ground_truth():
 
 @pytest.mark.parametrize(
     "pred, gt, message",
-    [(np.ones((4, 4)), np.zeros((4, 4)), "gt: empty ground truth"),
-     (np.full((4, 4), 0.3), CONSENSUS, "pred_mask: expected a binary mask"),
-     (np.ones((3, 3)), CONSENSUS, r"gt: shape \(4, 4\) differs"),
-     (np.ones((4, 4)), CONSENSUS * 3, r"gt: values must lie in \[0, 1\]")],
+    [
+        (np.ones((4, 4)), np.zeros((4, 4)), "gt: empty ground truth"),
+        (np.full((4, 4), 0.3), CONSENSUS, "pred_mask: expected a binary mask"),
+        (np.ones((3, 3)), CONSENSUS, r"gt: shape \(4, 4\) differs"),
+        (np.ones((4, 4)), CONSENSUS * 3, r"gt: values must lie in \[0, 1\]"),
+    ],
 )
 def test_ciou_refuses_bad_input(pred, gt, message):
     with pytest.raises(ValueError, match=message):

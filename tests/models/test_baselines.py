@@ -18,10 +18,20 @@ from avsep.models.baselines.fixed import FixedMap, centre_gaussian
 from avsep.train import train
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32",
-        "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3", "baselines.avc.epochs.demo=1",
-        "baselines.attention.epochs.demo=1", "baselines.avc.embed_dim=8", "baselines.attention.embed_dim=8",
-        "profile=demo"]
+TINY = [
+    "pretrain.methods=[]",
+    "shards.workers=0",
+    "train.progress=false",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=3",
+    "baselines.avc.epochs.demo=1",
+    "baselines.attention.epochs.demo=1",
+    "baselines.avc.embed_dim=8",
+    "baselines.attention.embed_dim=8",
+    "profile=demo",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -121,14 +131,23 @@ def test_rows_without_a_negative_are_left_out():
 @pytest.mark.parametrize("name", ["avc", "attention"])
 def test_trained_through_the_recipe_then_evaluated(name, world_data, tmp_path):
     params = _params()
-    result = train(method(name).recipe(params, world_data), params, tmp_path / "models" / name, tmp_path / "live",
-                   dvcyaml=None)
+    result = train(
+        method(name).recipe(params, world_data), params, tmp_path / "models" / name, tmp_path / "live", dvcyaml=None
+    )
     checkpoint = result.checkpoints["correspondence"]
     assert checkpoint.is_file() and result.global_step == 3
     losses = [row["epoch/loss"] for row in result.history if "epoch/loss" in row]
     assert losses and all(math.isfinite(v) for v in losses)
-    doc = evaluate_model(name, params, world_data, checkpoint=checkpoint, metrics_dir=tmp_path / "metrics",
-                         figures_dir=tmp_path / "figures", overlays=1, progress=False)
+    doc = evaluate_model(
+        name,
+        params,
+        world_data,
+        checkpoint=checkpoint,
+        metrics_dir=tmp_path / "metrics",
+        figures_dir=tmp_path / "figures",
+        overlays=1,
+        progress=False,
+    )
     written = json.loads((tmp_path / "metrics" / f"{name}.json").read_text())
     assert written == doc and written["checkpoint"] == str(checkpoint)
     assert written["protocols"]["consensus@solo"]["n"] == 11

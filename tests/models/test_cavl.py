@@ -14,9 +14,18 @@ from avsep.models.cavl.recipe import sources_of
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
-        "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
-        "cavl.epochs.C1.demo=1", "cavl.epochs.C2.demo=1"]
+TINY = [
+    "pretrain.methods=[]",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=2",
+    "shards.workers=0",
+    "train.progress=false",
+    "train.log_every=1",
+    "cavl.epochs.C1.demo=1",
+    "cavl.epochs.C2.demo=1",
+]
 
 
 def test_structural_alignment_finds_the_best_pairing():
@@ -66,8 +75,9 @@ def test_curriculum_c1_then_c2_on_the_world(world_data, tmp_path):
     model = cavl.build(params)
     model.load_state_dict(c2)
     model.eval()
-    view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
-                           batch_size=2, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "clips"), "test", params.shards, view="localization", batch_size=2, seed=0
+    )
     batch = next(iter(make_loader(view, params.shards)))
     heat = cavl.tasks["single_source"](model, batch)
     assert heat.shape == (2, 2, 2) and ((heat >= 0) & (heat <= 1)).all()
@@ -79,6 +89,7 @@ def test_missing_curriculum_shards_are_named(tmp_path):
     params = load_params("params.yaml", TINY + ["cavl.curricula=[C1]"])
     from avsep.models.cavl.recipe import curriculum_stage
     from avsep.shards import ShardSetError
+
     with pytest.raises(ShardSetError, match="nowhere"):
         curriculum_stage(params, tmp_path / "nowhere", "C1", first=True)
 
@@ -96,6 +107,7 @@ def test_normalize_unit_or_frame_scaled():
     position); ``unit`` (the paper) makes every position a unit vector."""
     model, frames, logmel = tiny_cavl()
     from avsep.config.cavl import CAVLParams
+
     assert CAVLParams().normalize == "unit" and CAVLParams().heatmap == "assignment"  # the paper by default
     unit = model(frames, logmel, 1)["visual_features"]
     assert torch.allclose(unit.norm(dim=-1), torch.ones(unit.shape[:2]), atol=1e-5)
@@ -108,6 +120,7 @@ def test_normalize_unit_or_frame_scaled():
 
 def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
     from avsep.models.cavl.predict import localize
+
     model, frames, logmel = tiny_cavl("cavl.background_clusters=2")
     out = model(frames, logmel, 1)
     _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
@@ -123,8 +136,9 @@ def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
     assert torch.equal(flat.argsort(1, descending=True), d.argsort(1))  # nearer to the centre = hotter
     # weighted: the agreement times the min-max scaled norm of the features before normalisation
     strength = out["visual_strength"].flatten(1)
-    strength = (strength - strength.amin(1, keepdim=True)) / (strength.amax(1, keepdim=True)
-                                                               - strength.amin(1, keepdim=True))
+    strength = (strength - strength.amin(1, keepdim=True)) / (
+        strength.amax(1, keepdim=True) - strength.amin(1, keepdim=True)
+    )
     weighted = localize(model, frames, logmel, heatmap="weighted").flatten(1)
     assert torch.allclose(weighted, flat * strength, atol=1e-6)
     with pytest.raises(ValueError, match="'mask'"):

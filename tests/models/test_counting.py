@@ -14,15 +14,34 @@ from avsep.losses.cavl import poisson_count_loss
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
 from avsep.config.counting import CountingAugment
-from avsep.models.counting import (Counter, augment, count_split, counter_shards, counting_loss, decide,
-                                   evaluate_k_scenes, evaluation_params, motion_input, write_predictions)
+from avsep.models.counting import (
+    Counter,
+    augment,
+    count_split,
+    counter_shards,
+    counting_loss,
+    decide,
+    evaluate_k_scenes,
+    evaluation_params,
+    motion_input,
+    write_predictions,
+)
 from avsep.shards.batching import MemoryBatches
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import train
 
-TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
-        "profiles.demo.max_steps_per_epoch=3", "shards.workers=0", "train.progress=false", "train.log_every=1",
-        "counting.epochs.demo=1", "counting.window_s=2.0"]
+TINY = [
+    "pretrain.methods=[]",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=3",
+    "shards.workers=0",
+    "train.progress=false",
+    "train.log_every=1",
+    "counting.epochs.demo=1",
+    "counting.window_s=2.0",
+]
 
 
 def test_poisson_loss_by_hand():
@@ -67,8 +86,15 @@ def test_counter_trains_and_writes_predictions(world_data, tmp_path, memory):
     path = write_predictions(ids, predicted, tmp_path / "predictions.csv")
     assert set(read_predictions(path)) == set(ids)
     # `avsep evaluate counting` hears the windows the counter trained on, as count_split does: same scores
-    doc = evaluate_model("counting", params, world_data, checkpoint=tmp_path / "ckpt" / "train.pt",
-                         metrics_dir=tmp_path / "metrics", overlays=0, progress=False)
+    doc = evaluate_model(
+        "counting",
+        params,
+        world_data,
+        checkpoint=tmp_path / "ckpt" / "train.pt",
+        metrics_dir=tmp_path / "metrics",
+        overlays=0,
+        progress=False,
+    )
     expected = evaluate_k_scenes(scenes, predicted, labelled, cap=params.evaluate.counting.cap)["k_scenes"]
     entry = doc["protocols"]["counting:cap4@kscenes"]
     assert entry["window_s"] == params.counting.window_s == 2.0  # not the localizers' 1-s windows
@@ -91,8 +117,9 @@ def test_in_the_world_the_sounding_objects_move(world_data):
     """The motion stream's premise, on the rendered test world: inside the box of an object that sounds, the
     grey levels spread over the clip; inside a silent one's, hardly at all (only compression noise)."""
     params = evaluation_params(load_params("params.yaml", ["shards.workers=0"]))
-    view = evaluation_view(str(world_data / "shards" / "clips"), "train", params.shards, view="localization",
-                           batch_size=8, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "clips"), "train", params.shards, view="localization", batch_size=8, seed=0
+    )
     sounding, silent = [], []
     for batch in make_loader(view, params.shards):
         for motion, objects in zip(batch["motion"], batch["objects"]):
@@ -129,8 +156,9 @@ def test_mosaics_add_counts_and_sound():
         assert new_motion[i].gt(0).sum() > 0 and new_motion[i].gt(0).sum() <= new_counts[i] * motion[0].gt(0).sum()
     again = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
     assert all(torch.equal(a, b) for a, b in zip(again, (new_motion, new_waves, new_counts)))
-    lean = augment(motion, waves, counts, mosaics.model_copy(update={"max_mosaic_count": 1}),
-                   torch.Generator().manual_seed(3))
+    lean = augment(
+        motion, waves, counts, mosaics.model_copy(update={"max_mosaic_count": 1}), torch.Generator().manual_seed(3)
+    )
     assert lean[2].eq(1).all()  # a clip that would pass max_mosaic_count is left out
 
 
@@ -140,8 +168,9 @@ def test_mosaics_from_a_pool_take_its_clips():
     pool_motion = pool_motion * 0 + 50.0  # pool clips are flat and bright, the batch's a block of 1..4
     pool = (pool_motion, pool_waves * 2, torch.full((6,), 2.0))
     mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=6, flip=False)
-    new_motion, new_waves, new_counts = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(0),
-                                                pool=pool)
+    new_motion, new_waves, new_counts = augment(
+        motion, waves, counts, mosaics, torch.Generator().manual_seed(0), pool=pool
+    )
     assert set(new_counts.tolist()) <= {2.0, 4.0, 6.0}  # only pool clips, two sources each
     assert torch.equal(new_waves, new_counts[:, None].expand_as(new_waves))  # each pool wave is 2s at 0 dB
     assert set(new_motion.unique().tolist()) <= {0.0, 50.0}  # none of the batch's own blocks
@@ -205,8 +234,9 @@ def test_memory_batches_read_each_clip_once_and_draw_balanced(world_data):
     assert min(sizes) > 0 and batches.steps == -(-max(sizes) // 2)
     # the bank holds the evaluation view's windows, clip by clip
     view = evaluation_view(str(sets[1]), "train", shard_params, view="localization", batch_size=4, seed=0)
-    streamed = {k: (m, a) for b in make_loader(view, shard_params)
-                for k, m, a in zip(b["key"], b["motion"], b["audio"])}
+    streamed = {
+        k: (m, a) for b in make_loader(view, shard_params) for k, m, a in zip(b["key"], b["motion"], b["audio"])
+    }
     bank = batches.banks[1]
     assert sorted(bank["key"]) == sorted(streamed) and len(set(bank["key"])) == len(bank["key"])
     for i, key in enumerate(bank["key"]):

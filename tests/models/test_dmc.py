@@ -13,8 +13,16 @@ from avsep.models.dmc.predict import localize
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
-        "profiles.demo.max_steps_per_epoch=3", "shards.workers=0", "train.progress=false", "train.log_every=1"]
+TINY = [
+    "pretrain.methods=[]",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=3",
+    "shards.workers=0",
+    "train.progress=false",
+    "train.log_every=1",
+]
 
 
 def tiny_params(*extra: str):
@@ -39,8 +47,9 @@ def test_euclidean_soft_kmeans_separates_two_groups():
 def test_inner_product_clustering_with_projections_breaks_symmetry():
     # W_1 keeps the first axis, W_2 the second: from a uniform start (d = 0) each centre takes one group.
     projections = torch.stack([torch.diag(torch.tensor([1.0, 0.0])), torch.diag(torch.tensor([0.0, 1.0]))])
-    _, s = soft_cluster(two_groups() * 5, k=2, iterations=3, z=1.0, distance="inner_product",
-                        projections=projections, init="zeros")
+    _, s = soft_cluster(
+        two_groups() * 5, k=2, iterations=3, z=1.0, distance="inner_product", projections=projections, init="zeros"
+    )
     assert (s[0, :4, 0] > 0.9).all() and (s[0, 4:, 1] > 0.9).all()
 
 
@@ -71,8 +80,19 @@ def test_max_margin_needs_paired_centres():
         tiny_params("dmc.audio_clusters=1")
 
 
-@pytest.mark.parametrize("variant", [[], ["dmc.distance=euclidean", "dmc.projection=shared", "dmc.init=spaced",
-                                          "dmc.audio_clusters=1", "dmc.loss=contrastive"]])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        [],
+        [
+            "dmc.distance=euclidean",
+            "dmc.projection=shared",
+            "dmc.init=spaced",
+            "dmc.audio_clusters=1",
+            "dmc.loss=contrastive",
+        ],
+    ],
+)
 def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     params = tiny_params("dmc.epochs.demo=2", "dmc.backbone_lr_ratio.demo=0.1", "dmc.heatmap=assignment", *variant)
     dmc = method("dmc")
@@ -84,8 +104,9 @@ def test_dmc_trains_and_localizes_on_the_world(world_data, tmp_path, variant):
     model = dmc.build(params)
     model.load_state_dict(load_checkpoint(tmp_path / "ckpt" / "train.pt")["model"])
     model.eval()
-    view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
-                           batch_size=3, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "clips"), "test", params.shards, view="localization", batch_size=3, seed=0
+    )
     batch = next(iter(make_loader(view, params.shards)))
     heat = dmc.tasks["single_source"](model, batch)
     assert heat.shape == (3, 2, 2)  # 32 px / 16
@@ -114,8 +135,9 @@ def test_normalize_bounds_the_centres():
         out = model(frames, logmel)
     positions = out["visual_assignments"].shape[-1] * out["visual_assignments"].shape[-2]
     assert out["visual_centres"].norm(dim=-1).max() <= positions + 1e-4
-    assert torch.allclose(out["visual_assignments"].sum(1), torch.ones(2, *out["visual_assignments"].shape[-2:]),
-                          atol=1e-5)
+    assert torch.allclose(
+        out["visual_assignments"].sum(1), torch.ones(2, *out["visual_assignments"].shape[-2:]), atol=1e-5
+    )
 
 
 def test_backbone_lr_ratio_groups():
@@ -152,8 +174,9 @@ def test_agreement_heatmap(distance):
     with torch.no_grad():
         out = model(frames, logmel)
         z = getattr(params.dmc.z, distance)
-        assert torch.allclose(torch.softmax(z * model.agreement_maps(out).double(), dim=1),
-                              out["visual_assignments"].double(), atol=1e-4)
+        assert torch.allclose(
+            torch.softmax(z * model.agreement_maps(out).double(), dim=1), out["visual_assignments"].double(), atol=1e-4
+        )
         paper = localize(model, frames, logmel)
         agree = localize(model, frames, logmel, heatmap="agreement")
         related = localize(model, frames, logmel, heatmap="assignment")

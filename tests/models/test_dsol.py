@@ -20,10 +20,22 @@ from avsep.shards import evaluation_view, make_loader
 from avsep.shards.batching import rolled_negatives, solo_rows
 from avsep.train import load_checkpoint, train
 
-TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
-        "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
-        "dsol.epochs_one={paper: 15, demo: 1}", "dsol.epochs_two={paper: 5, demo: 1}", "dsol.clusters=3",
-        "dsol.kmeans_n_init=1", "dsol.cls_passes={paper: 3, demo: 1}", "dsol.cluster_max_clips=12"]
+TINY = [
+    "pretrain.methods=[]",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=2",
+    "shards.workers=0",
+    "train.progress=false",
+    "train.log_every=1",
+    "dsol.epochs_one={paper: 15, demo: 1}",
+    "dsol.epochs_two={paper: 5, demo: 1}",
+    "dsol.clusters=3",
+    "dsol.kmeans_n_init=1",
+    "dsol.cls_passes={paper: 3, demo: 1}",
+    "dsol.cluster_max_clips=12",
+]
 
 
 def tiny_params(*extra: str):
@@ -37,7 +49,8 @@ def test_localization_bce_is_eq1_on_the_global_max():
     assert localization_bce(pos, neg).item() == pytest.approx(expected, rel=1e-6)
     # an invalid negative is left out: only the positive term remains
     assert localization_bce(pos, neg, torch.tensor([False])).item() == pytest.approx(
-        -math.log(1 / (1 + math.exp(-2.0))), rel=1e-6)
+        -math.log(1 / (1 + math.exp(-2.0))), rel=1e-6
+    )
 
 
 def test_category_distribution_and_kl():
@@ -66,7 +79,8 @@ def test_object_mask_and_features():
     feats = net.object_features(visual, mask)
     assert feats[0].tolist() == [(0 + 3) / 2, (4 + 7) / 2]  # Eq. 2: mean over the two masked pixels
     dilated = build(tiny_params("dsol.mask_threshold=0.5", "dsol.mask_dilation=1")).object_mask(
-        torch.tensor([[[0.9, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]))
+        torch.tensor([[[0.9, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    )
     assert dilated[0].tolist() == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
 
 
@@ -98,8 +112,7 @@ def test_solo_rows_and_negatives():
     keys, valid = rolled_negatives(["a", "a", "b"])
     assert keys.tolist() == [2, 2, 0] and valid.all()
     assert not rolled_negatives(["a", "a"])[1].any()
-    batch = {"key": ["a", "b", "c"], "labels": [["cello"], ["cello", "flute"], ["tuba"]],
-             "frame": torch.arange(3)}
+    batch = {"key": ["a", "b", "c"], "labels": [["cello"], ["cello", "flute"], ["tuba"]], "frame": torch.arange(3)}
     solo = solo_rows(batch)
     assert solo["key"] == ["a", "c"] and solo["frame"].tolist() == [0, 2] and solo["negative"].tolist() == [1, 0]
     assert solo_rows({"key": ["a"], "labels": [["x"]], "frame": torch.zeros(1)}) is None
@@ -115,8 +128,12 @@ def test_lambda_is_a_params_key_and_bad_values_are_named():
 
 def test_stage_two_refuses_a_model_without_dictionary():
     params = tiny_params()
-    batch = {"frame": torch.zeros(2, 3, 32, 32, dtype=torch.uint8), "logmel": torch.zeros(2, 1, 201, 64),
-             "negative": torch.tensor([1, 0]), "negative_valid": torch.tensor([True, True])}
+    batch = {
+        "frame": torch.zeros(2, 3, 32, 32, dtype=torch.uint8),
+        "logmel": torch.zeros(2, 1, 201, 64),
+        "negative": torch.tensor([1, 0]),
+        "negative_valid": torch.tensor([True, True]),
+    }
     with pytest.raises(RuntimeError, match="stage one's dictionary"):
         StageTwoLoss(params.dsol, 32)(build(params), batch)
 
@@ -151,16 +168,18 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     fresh.load_state_dict(two)
     fresh.eval()
     tasks = method("dsol").tasks
-    view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
-                           batch_size=4, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail", batch_size=4, seed=0
+    )
     batch = next(iter(make_loader(view, params.shards, workers=0)))
     maps = tasks["class_aware"](fresh, batch)
     assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
     assert torch.allclose(maps, tasks["class_aware"](model, batch))
     # per pixel, the class maps are a softmax over clusters summed into classes: they add up to <= 1
     assert (maps.sum(1) <= 1 + 1e-5).all() and (maps >= 0).all()
-    view = evaluation_view(str(world_data / "shards" / "clips"), "test", params.shards, view="localization",
-                           batch_size=4, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "clips"), "test", params.shards, view="localization", batch_size=4, seed=0
+    )
     batch = next(iter(make_loader(view, params.shards, workers=0)))
     heat = tasks["single_source"](fresh, batch)
     assert heat.shape[0] == len(batch["key"]) and heat.ndim == 3

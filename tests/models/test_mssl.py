@@ -16,10 +16,20 @@ from avsep.models.mssl.network import MSSLNet
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
-TINY = ["pretrain.methods=[]", "profiles.demo.backbone_width=4", "profiles.demo.image_size=32", "profiles.demo.batch_size=4",
-        "profiles.demo.max_steps_per_epoch=2", "shards.workers=0", "train.progress=false", "train.log_every=1",
-        "mssl.epochs_one={paper: 20, demo: 1}", "mssl.epochs_two={paper: 20, demo: 1}", "mssl.proj_hidden=16",
-        "mssl.avc_hidden=8"]
+TINY = [
+    "pretrain.methods=[]",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=2",
+    "shards.workers=0",
+    "train.progress=false",
+    "train.log_every=1",
+    "mssl.epochs_one={paper: 20, demo: 1}",
+    "mssl.epochs_two={paper: 20, demo: 1}",
+    "mssl.proj_hidden=16",
+    "mssl.avc_hidden=8",
+]
 
 
 def tiny_params(*extra: str):
@@ -33,7 +43,7 @@ def test_alignment_loss_by_hand():
     valid = torch.tensor([[True, True]])
     assert alignment_loss(a, a.clone(), valid, 1.4).item() == pytest.approx(0.0, abs=1e-6)
     # margin 2: each negative costs (2 - sqrt 2)^2; positives 0
-    assert alignment_loss(a, a.clone(), valid, 2.0).item() == pytest.approx((2 - 2 ** 0.5) ** 2, rel=1e-5)
+    assert alignment_loss(a, a.clone(), valid, 2.0).item() == pytest.approx((2 - 2**0.5) ** 2, rel=1e-5)
     # swapped visual: positives at D^2 = 2, negatives at distance 0 -> (1.4)^2
     assert alignment_loss(a, a.flip(1), valid, 1.4).item() == pytest.approx(2.0 + 1.96, rel=1e-5)
     # invalid classes are left out; none valid -> 0
@@ -59,7 +69,7 @@ def test_gradcam_closed_form_matches_autograd():
     logits = net.cls_v(features).mean(dim=(2, 3))
     expected = []
     for c in range(5):
-        grads, = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=True)
+        (grads,) = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=True)
         alpha = grads.mean(dim=(2, 3), keepdim=True)  # Grad-CAM's channel weights
         expected.append(torch.relu((alpha * features).sum(1)))
     assert torch.allclose(net.class_maps(features, net.cls_v), torch.stack(expected, 1), atol=1e-6)
@@ -93,8 +103,9 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     fresh = build(params)
     fresh.load_state_dict(load_checkpoint(tmp_path / "ck" / "two.pt")["model"])
     fresh.eval()
-    view = evaluation_view(str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail",
-                           batch_size=4, seed=0)
+    view = evaluation_view(
+        str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail", batch_size=4, seed=0
+    )
     batch = next(iter(make_loader(view, params.shards, workers=0)))
     maps = method("mssl").tasks["class_aware"](fresh, batch)
     assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
@@ -133,8 +144,9 @@ def test_coarse_to_fine_maps_keep_eq8_inside_the_class_map():
     with torch.no_grad():
         fine, probs = class_scores(fine_model, batch)
         gated, gated_probs = class_scores(gated_model, batch)
-        coarse = fine_model.class_maps(fine_model(frames_to_input(batch["frame"], 32), batch["logmel"])["E_v"],
-                                       fine_model.cls_v)
+        coarse = fine_model.class_maps(
+            fine_model(frames_to_input(batch["frame"], 32), batch["logmel"])["E_v"], fine_model.cls_v
+        )
     assert torch.equal(probs, gated_probs)
     peak = coarse.amax(dim=(2, 3), keepdim=True)
     assert torch.allclose(gated, fine * coarse / peak.clamp_min(1e-12), atol=1e-6)

@@ -15,10 +15,19 @@ from avsep.train import CheckpointError, load_checkpoint, train
 from tests.models.test_baselines import one_thread  # noqa: F401 (autouse fixture: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["shards.workers=0", "train.progress=false", "profile=demo", "profiles.demo.backbone_width=4",
-        "profiles.demo.image_size=32", "profiles.demo.batch_size=4", "profiles.demo.max_steps_per_epoch=3",
-        "pretrain.epochs.demo=1", "baselines.avc.embed_dim=8", "baselines.attention.embed_dim=8",
-        "pretrain.methods=[avc]"]
+TINY = [
+    "shards.workers=0",
+    "train.progress=false",
+    "profile=demo",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "profiles.demo.max_steps_per_epoch=3",
+    "pretrain.epochs.demo=1",
+    "baselines.avc.embed_dim=8",
+    "baselines.attention.embed_dim=8",
+    "pretrain.methods=[avc]",
+]
 
 
 def _params(*overrides):
@@ -31,15 +40,16 @@ def pretrained_root(world_data, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pretrained")
     (root / "shards").symlink_to(world_data / "shards", target_is_directory=True)
     params = _params()
-    result = train(method("pretrain").recipe(params, root), params, root / "models" / "pretrain", root / "live",
-                   dvcyaml=None)
+    result = train(
+        method("pretrain").recipe(params, root), params, root / "models" / "pretrain", root / "live", dvcyaml=None
+    )
     assert result.checkpoints["train"] == checkpoint_of(root) and result.global_step == 3
     assert any(key.endswith("vision_acc") for row in result.history for key in row), result.history
     return root
 
 
 def _part(state: dict, prefix: str) -> dict:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def test_listed_method_starts_from_both_backbones(pretrained_root):
@@ -85,8 +95,13 @@ def _batch(objects, labels):
 def test_frame_targets_tag_every_instrument_in_view_sounding_or_not():
     from avsep.models.pretrain import frame_targets, sound_targets
 
-    batch = _batch([[{"class": "cello", "sounding": True}, {"class": "tuba", "sounding": False}],
-                    [{"class": "flute", "sounding": True}]], [["cello"], ["flute"]])
+    batch = _batch(
+        [
+            [{"class": "cello", "sounding": True}, {"class": "tuba", "sounding": False}],
+            [{"class": "flute", "sounding": True}],
+        ],
+        [["cello"], ["flute"]],
+    )
     seen = frame_targets(batch, torch.device("cpu"), "visible")
     heard = sound_targets(batch, torch.device("cpu"))
     assert seen.sum(1).tolist() == [2.0, 1.0] and heard.sum(1).tolist() == [1.0, 1.0]
@@ -98,8 +113,10 @@ def test_frame_targets_fall_back_to_labels_without_annotations():
     from avsep.models.pretrain import frame_targets
 
     seen = frame_targets(_batch([None, []], [["violin", "erhu"], "trumpet"]), torch.device("cpu"))
-    assert [sorted(CLASSES[i] for i in row.nonzero().flatten().tolist()) for row in seen] == \
-        [["erhu", "violin"], ["trumpet"]]
+    assert [sorted(CLASSES[i] for i in row.nonzero().flatten().tolist()) for row in seen] == [
+        ["erhu", "violin"],
+        ["trumpet"],
+    ]
 
 
 def test_unknown_or_missing_tags_are_refused_by_name():

@@ -12,8 +12,13 @@ import torch
 
 from avsep.config import ParamsError, load_params
 from avsep.metrics.separation import bss_eval
-from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_from_logits, mask_weight,
-                                     ratio_mask_target)
+from avsep.losses.separation import (
+    binary_mask_loss,
+    binary_mask_target,
+    mask_from_logits,
+    mask_weight,
+    ratio_mask_target,
+)
 from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
 from avsep.models.separation.guidance import Localizer, class_targets, gradcam_masks
 from avsep.models.separation.network import SeparationNet
@@ -49,7 +54,7 @@ def test_training_crop_equals_the_same_frames_of_the_whole_stft(start):
     whole = stft(waves)
     crop = stft_frames(waves, start, 64)
     assert crop.shape == (2, whole.shape[1], 64)
-    assert torch.allclose(crop, whole[..., start:start + 64], atol=1e-4)
+    assert torch.allclose(crop, whole[..., start : start + 64], atol=1e-4)
 
 
 def test_epochs_per_variant_reach_each_stage(tmp_path):
@@ -57,7 +62,10 @@ def test_epochs_per_variant_reach_each_stage(tmp_path):
 
     params = load_params(None, ["separation.demo.epochs={audio: 3, frame: 1, object: 2}"])
     assert {stage.name: stage.epochs for stage in recipe(params, tmp_path).stages} == {
-        "object": 2, "audio": 3, "frame": 1}
+        "object": 2,
+        "audio": 3,
+        "frame": 1,
+    }
     params = load_params(None, ["separation.variants=[gradcam]", "separation.demo.epochs={audio: 5}"])
     assert [(stage.name, stage.epochs) for stage in recipe(params, tmp_path).stages] == [("audio", 5)]
     with pytest.raises(ParamsError, match="names no epochs for the trained variant.*frame"):
@@ -69,8 +77,10 @@ def test_epochs_per_variant_reach_each_stage(tmp_path):
 def test_batch_size_per_variant_reaches_each_loader(world_data, tmp_path):
     from avsep.models.separation.recipe import recipe
 
-    params = load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size={audio: 4, frame: 2}",
-                                "shards.workers=0"])
+    params = load_params(
+        None,
+        ["separation.variants=[frame, audio]", "separation.demo.batch_size={audio: 4, frame: 2}", "shards.workers=0"],
+    )
     stages = {stage.name: stage for stage in recipe(params, world_data).stages}
     sizes = {name: len(next(iter(stage.loader(0, 0, 1)))["mix"]) for name, stage in stages.items()}
     assert sizes == {"audio": 4, "frame": 2}
@@ -102,8 +112,10 @@ def test_binary_targets_and_weight_follow_sound_of_pixels():
     ratio = ratio_mask_target(sources, mix, 1e-10, 5.0)
     assert ratio[0, 1, 0, 1] == pytest.approx(0.75)
     # A confident right answer costs less than a confident wrong one, and binarising at 0.5 gives the target.
-    good, bad = binary_mask_loss(10 * (2 * target - 1), target, weight), binary_mask_loss(-10 * (2 * target - 1),
-                                                                                          target, weight)
+    good, bad = (
+        binary_mask_loss(10 * (2 * target - 1), target, weight),
+        binary_mask_loss(-10 * (2 * target - 1), target, weight),
+    )
     assert good < bad
     assert torch.equal(mask_from_logits(2 * target - 1, "binary", 0.5, 5.0), target)
 
@@ -165,8 +177,9 @@ def test_baselines_rank_ideal_masks_over_nmf_over_mixture():
     mixture_sdr = bss_eval(sources, np.stack([mix, mix]))[0].mean()
     ibm = bss_eval(sources, ideal_mask_estimates(mix, sources, "ibm"), "fast_bss_eval")[0].mean()
     irm = bss_eval(sources, ideal_mask_estimates(mix, sources, "irm"), "fast_bss_eval")[0].mean()
-    nmf = nmf_mfcc_estimates(mix, sources, n_components=8, n_mfcc=13, n_mels=40, iterations=30,
-                             loss="kullback-leibler", seed=0)
+    nmf = nmf_mfcc_estimates(
+        mix, sources, n_components=8, n_mfcc=13, n_mels=40, iterations=30, loss="kullback-leibler", seed=0
+    )
     assert nmf.shape == sources.shape
     nmf_sdr = bss_eval(sources, nmf, "fast_bss_eval")[0].mean()
     assert ibm > 15 and irm > 15
@@ -176,8 +189,13 @@ def test_baselines_rank_ideal_masks_over_nmf_over_mixture():
 def test_report_files_are_written(tmp_path):
     sources = _tones(1.0)
     paths = write_wavs(tmp_path / "wav", sources.sum(0), sources, sources[::-1], RATE)
-    assert sorted(p.name for p in paths) == ["mix.wav", "src0-estimate.wav", "src0-truth.wav", "src1-estimate.wav",
-                                             "src1-truth.wav"]
+    assert sorted(p.name for p in paths) == [
+        "mix.wav",
+        "src0-estimate.wav",
+        "src0-truth.wav",
+        "src1-estimate.wav",
+        "src1-truth.wav",
+    ]
     png = save_spectrograms(tmp_path / "fig.png", sources.sum(0), sources, sources, ["low", "high"], 64)
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert not list(tmp_path.rglob("*.partial"))
@@ -188,8 +206,9 @@ def test_report_files_are_written(tmp_path):
 def test_audio_stage_loads_one_frame_and_the_same_mixtures(world_data, tmp_path):
     from avsep.models.separation.recipe import recipe
 
-    params = load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size=2",
-                                "shards.workers=0"])
+    params = load_params(
+        None, ["separation.variants=[frame, audio]", "separation.demo.batch_size=2", "shards.workers=0"]
+    )
     data = tmp_path / "data"
     data.mkdir()
     (data / "shards").symlink_to(world_data / "shards")
@@ -218,11 +237,22 @@ def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
     from avsep.models import method
     from avsep.train import load_checkpoint, train
 
-    params = load_params(None, [
-        "separation.variants=[frame]", "separation.baselines=[ibm]", "separation.demo.epochs=1",
-        "separation.demo.steps_per_epoch=2", "separation.demo.milestones=[]", "separation.demo.batch_size=2",
-        "separation.demo.eval_samples=1", "separation.figures=1",
-        "build.mixing.nmix_sizes=[2]", "shards.workers=0", "train.progress=false"])
+    params = load_params(
+        None,
+        [
+            "separation.variants=[frame]",
+            "separation.baselines=[ibm]",
+            "separation.demo.epochs=1",
+            "separation.demo.steps_per_epoch=2",
+            "separation.demo.milestones=[]",
+            "separation.demo.batch_size=2",
+            "separation.demo.eval_samples=1",
+            "separation.figures=1",
+            "build.mixing.nmix_sizes=[2]",
+            "shards.workers=0",
+            "train.progress=false",
+        ],
+    )
     module = method("separation")
     data = tmp_path / "data"
     data.mkdir()
@@ -233,8 +263,14 @@ def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
     state = load_checkpoint(result.checkpoints["frame"])
     model = module.build(params)
     model.load_state_dict(state["model"])
-    docs = evaluate_separation_all(params, data, metrics_dir=tmp_path / "metrics", figures_dir=tmp_path / "fig",
-                                   audio_dir=tmp_path / "audio", progress=False)
+    docs = evaluate_separation_all(
+        params,
+        data,
+        metrics_dir=tmp_path / "metrics",
+        figures_dir=tmp_path / "fig",
+        audio_dir=tmp_path / "audio",
+        progress=False,
+    )
     assert set(docs) == {"separation.json", "separation-ibm.json"}
     ibm = json.loads((tmp_path / "metrics" / "separation-ibm.json").read_text())["protocols"]["bss_eval@nmix2"]
     assert ibm["n"] == 1 and ibm["sdr"] > ibm["mixture"]["sdr"] + 3  # the upper bound beats the lower bound
@@ -247,9 +283,17 @@ def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path
     from avsep.models.separation.inputs import prepare
     from avsep.models.separation.recipe import recipe
 
-    params = load_params(None, ["separation.variants=[audio]", "separation.demo.batch_size=2",
-                                "separation.demo.batch_repeats=3", "separation.demo.repeat_block=2",
-                                "separation.demo.train_frames=128", "shards.workers=0"])
+    params = load_params(
+        None,
+        [
+            "separation.variants=[audio]",
+            "separation.demo.batch_size=2",
+            "separation.demo.batch_repeats=3",
+            "separation.demo.repeat_block=2",
+            "separation.demo.train_frames=128",
+            "shards.workers=0",
+        ],
+    )
     data = tmp_path / "data"
     data.mkdir()
     (data / "shards").symlink_to(world_data / "shards")
@@ -275,8 +319,12 @@ def test_object_maps_are_flipped_with_the_frames_and_computed_once_per_batch():
     params = load_params(None, ["separation.demo.train_frames=128"])
     torch.manual_seed(1)
     frames = torch.randint(0, 256, (4, 2, 3, 3, 16, 16), dtype=torch.uint8)
-    batch = {"mix": torch.randn(4, 65535) * 0.1, "sources": torch.randn(4, 2, 65535) * 0.05, "frames": frames,
-             "labels": [[["cello"], ["flute"]]] * 4}
+    batch = {
+        "mix": torch.randn(4, 65535) * 0.1,
+        "sources": torch.randn(4, 2, 65535) * 0.05,
+        "frames": frames,
+        "labels": [[["cello"], ["flute"]]] * 4,
+    }
     p = prepare(batch, params, train=True)
     assert p.flip is not None and p.flip.any() and not p.flip.all()
     plain = normalise_frames(frames, p.frames.shape[-1])
@@ -309,8 +357,17 @@ def test_scoring_in_a_process_pool_equals_scoring_in_process():
         mix = refs.sum(0)
         noisy = refs + 0.05 * np.random.default_rng(int(gain * 10)).standard_normal(refs.shape).astype(np.float32)
         jobs.append((mix, refs, {"model": noisy}))
-    scoring = Scoring(("nmf-mfcc", "ibm", "irm"), "fast_bss_eval", 1e-5, nmf_components=4, nmf_mfcc=13,
-                      nmf_mels=40, nmf_iterations=20, nmf_loss="kullback-leibler", seed=0)
+    scoring = Scoring(
+        ("nmf-mfcc", "ibm", "irm"),
+        "fast_bss_eval",
+        1e-5,
+        nmf_components=4,
+        nmf_mfcc=13,
+        nmf_mels=40,
+        nmf_iterations=20,
+        nmf_loss="kullback-leibler",
+        seed=0,
+    )
     alone = list(score_all(scoring, jobs, workers=0))
     pooled = list(score_all(scoring, jobs, workers=2))
     assert [set(s) for s in pooled] == [{"mixture", "model", "nmf-mfcc", "ibm", "irm"}] * 3

@@ -23,11 +23,14 @@ from avsep.train.checkpoint import run_fingerprint
 from tests.models.test_baselines import one_thread  # noqa: F401  (autouse: one intra-op thread)
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["pretrain.methods=[]", "shards.workers=0", "train.progress=false", "profile=demo",
-        "separation.variants=[frame]"]
+TINY = [
+    "pretrain.methods=[]",
+    "shards.workers=0",
+    "train.progress=false",
+    "profile=demo",
+    "separation.variants=[frame]",
+]
 RATE_IN = 16000  # build.sample_rate: the localization view's audio
-
-
 
 
 def _params(*overrides):
@@ -83,8 +86,12 @@ def test_tiny_model_gives_non_negative_maps_on_the_vision_grid():
     module = method("sop")
     model = module.build(params).eval()
     gen = torch.Generator().manual_seed(0)
-    batch = {"frame": torch.randint(0, 256, (2, 3, 128, 128), dtype=torch.uint8, generator=gen),
-             "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen), "key": ["a", "b"], "sample_rate": [RATE_IN] * 2}
+    batch = {
+        "frame": torch.randint(0, 256, (2, 3, 128, 128), dtype=torch.uint8, generator=gen),
+        "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen),
+        "key": ["a", "b"],
+        "sample_rate": [RATE_IN] * 2,
+    }
     side = (params.separation.demo.image_size or params.active_profile().image_size) // 16  # total stride 16
     maps = module.tasks["single_source"](model, batch)
     assert maps.shape == (2, side, side)
@@ -103,8 +110,19 @@ def test_without_a_separation_checkpoint_it_says_to_train_separation(tmp_path, c
     with pytest.raises(ValueError, match="nothing to train; train separation first"):
         method("sop").recipe(params, tmp_path)
     sets = [arg for override in TINY for arg in ("--set", override)]
-    code = cli_main(["evaluate", "sop", "--data", str(tmp_path / "data"), "--params", str(REPO / "params.yaml"),
-                     *sets, "--metrics-dir", str(tmp_path)])
+    code = cli_main(
+        [
+            "evaluate",
+            "sop",
+            "--data",
+            str(tmp_path / "data"),
+            "--params",
+            str(REPO / "params.yaml"),
+            *sets,
+            "--metrics-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2 and "train separation first: avsep train separation" in capsys.readouterr().err
     assert not (tmp_path / "sop.json").exists()
 
@@ -113,10 +131,27 @@ def _save_untrained_frame_checkpoint(params, path: Path) -> None:
     """An untrained ``frame`` network saved in the trainer's checkpoint format."""
     model = method("separation").build(params)
     params_hash, params_json = run_fingerprint(params, PARAMS_SECTIONS)
-    save_checkpoint(path, {
-        "stage": "frame", "stage_index": 0, "epoch": 1, "step_in_epoch": 0, "step": 0, "global_step": 0,
-        "finished": True, "model": model.state_dict(), "optimizer": {}, "scheduler": {}, "rng": {},
-        "world_size": 1, "params_hash": params_hash, "params_json": params_json, "epoch_sums": {}, "windows": 0})
+    save_checkpoint(
+        path,
+        {
+            "stage": "frame",
+            "stage_index": 0,
+            "epoch": 1,
+            "step_in_epoch": 0,
+            "step": 0,
+            "global_step": 0,
+            "finished": True,
+            "model": model.state_dict(),
+            "optimizer": {},
+            "scheduler": {},
+            "rng": {},
+            "world_size": 1,
+            "params_hash": params_hash,
+            "params_json": params_json,
+            "epoch_sums": {},
+            "windows": 0,
+        },
+    )
 
 
 def test_evaluate_sop_on_the_tiny_world(world_data, tmp_path):
@@ -126,8 +161,16 @@ def test_evaluate_sop_on_the_tiny_world(world_data, tmp_path):
     (data / "shards").symlink_to(world_data / "shards")
     checkpoint = data / "models" / "separation" / "frame.pt"
     _save_untrained_frame_checkpoint(params, checkpoint)
-    doc = evaluate_model("sop", params, data, metrics_dir=tmp_path / "metrics", figures_dir=tmp_path / "fig",
-                         overlays=1, progress=False, batch_size=8)
+    doc = evaluate_model(
+        "sop",
+        params,
+        data,
+        metrics_dir=tmp_path / "metrics",
+        figures_dir=tmp_path / "fig",
+        overlays=1,
+        progress=False,
+        batch_size=8,
+    )
     assert doc["checkpoint"] == str(checkpoint)
     assert json.loads((tmp_path / "metrics" / "sop.json").read_text()) == doc
     solo = doc["protocols"]["consensus@solo"]

@@ -18,15 +18,22 @@ from tests.conftest import BUILD_OVERRIDES, REPO, avsep_cli, subprocess_env
 
 
 def shard_digests(data: Path) -> dict[str, str]:
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((data / "shards").rglob("*.tar"))}
+    return {
+        str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((data / "shards").rglob("*.tar"))
+    }
 
 
 def build(cwd: Path, index: Path, api_url: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
     sets = [a for o in BUILD_OVERRIDES + list(extra) for a in ("--set", o)]
-    return subprocess.run(avsep_cli() + ["build", "--index", str(index), "--out", "data",
-                                         "--params", str(REPO / "params.yaml")] + sets,
-                          cwd=cwd, env=subprocess_env(cwd, api_url), capture_output=True, text=True, check=check)
+    return subprocess.run(
+        avsep_cli() + ["build", "--index", str(index), "--out", "data", "--params", str(REPO / "params.yaml")] + sets,
+        cwd=cwd,
+        env=subprocess_env(cwd, api_url),
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def test_build_writes_shards_manifest_and_summary(world_data):
@@ -66,8 +73,14 @@ def test_sigkill_then_rerun_gives_identical_shards(world_data, prefect_api, tmp_
     index = world_data / "world" / "index.csv"
     cmd = avsep_cli() + ["build", "--index", str(index), "--out", "data", "--params", str(REPO / "params.yaml")]
     cmd += [a for o in BUILD_OVERRIDES + ["build.clips_per_task=2", "build.max_workers=1"] for a in ("--set", o)]
-    process = subprocess.Popen(cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=subprocess_env(tmp_path, prefect_api),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     manifest = tmp_path / "data" / "manifest.parquet"
     deadline = time.monotonic() + 300
     while not manifest.exists() and process.poll() is None and time.monotonic() < deadline:

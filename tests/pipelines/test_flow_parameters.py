@@ -38,8 +38,13 @@ def test_bad_parameter_is_refused_before_any_work(case, prefect_api, tmp_path):
     from pipelines.build_dataset import build_dataset
 
     changes, words = CASES[case]
-    parameters = {"source": "world", "index": str(tmp_path / "index.csv"), "out_dir": "data",
-                  "params_file": str(REPO / "params.yaml"), **changes}
+    parameters = {
+        "source": "world",
+        "index": str(tmp_path / "index.csv"),
+        "out_dir": "data",
+        "params_file": str(REPO / "params.yaml"),
+        **changes,
+    }
     (tmp_path / "index.csv").write_text("clip_id\n")  # never read: the checks come first
     before = sorted(p.name for p in tmp_path.iterdir())
     with contextlib.chdir(tmp_path), temporary_settings({PREFECT_API_URL: prefect_api}):

@@ -21,8 +21,14 @@ print(run.state.type.value)
 
 
 def test_dask_runner_with_two_local_workers_gives_the_same_shards(world_data, prefect_api, tmp_path):
-    result = build(tmp_path, world_data / "world" / "index.csv", prefect_api, "build.runner=dask",
-                   "build.dask_workers=2", check=False)
+    result = build(
+        tmp_path,
+        world_data / "world" / "index.csv",
+        prefect_api,
+        "build.runner=dask",
+        "build.dask_workers=2",
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "task runner: DaskTaskRunner" in result.stdout + result.stderr
     assert shard_digests(tmp_path / "data") == shard_digests(world_data)
@@ -30,18 +36,34 @@ def test_dask_runner_with_two_local_workers_gives_the_same_shards(world_data, pr
 
 def test_served_deployment_runs_when_triggered_through_the_api(world_data, prefect_api, tmp_path):
     env = subprocess_env(tmp_path, prefect_api)
-    serve = subprocess.Popen(avsep_cli() + ["serve", "--params", str(REPO / "params.yaml")], cwd=tmp_path, env=env,
-                             stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT,
-                             start_new_session=True)
+    serve = subprocess.Popen(
+        avsep_cli() + ["serve", "--params", str(REPO / "params.yaml")],
+        cwd=tmp_path,
+        env=env,
+        stdout=open(tmp_path / "serve.log", "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        parameters = {"source": "world", "index": str(world_data / "world" / "index.csv"), "out_dir": "data",
-                      "splits": ["test"], "seed": 0, "params_file": str(REPO / "params.yaml"),
-                      "overrides": BUILD_OVERRIDES}
+        parameters = {
+            "source": "world",
+            "index": str(world_data / "world" / "index.csv"),
+            "out_dir": "data",
+            "splits": ["test"],
+            "seed": 0,
+            "params_file": str(REPO / "params.yaml"),
+            "overrides": BUILD_OVERRIDES,
+        }
         deadline = time.monotonic() + 120
         state = ""
         while time.monotonic() < deadline:  # the deployment exists once `serve` has registered it
-            trigger = subprocess.run([sys.executable, "-c", TRIGGER, json.dumps(parameters), "400"], cwd=tmp_path,
-                                     env=env, capture_output=True, text=True)
+            trigger = subprocess.run(
+                [sys.executable, "-c", TRIGGER, json.dumps(parameters), "400"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             state = trigger.stdout.strip().splitlines()[-1] if trigger.stdout.strip() else trigger.stderr[-500:]
             if trigger.returncode == 0:
                 break

@@ -24,13 +24,23 @@ def test_failed_urls_keep_rows_with_reasons_and_the_rest_is_sharded(http_server,
         (http_server.url("/hang"), "accordion"),
     ]
     index.write_text("url,start,end,labels\n" + "".join(f"{url},0,2,{label}\n" for url, label in rows))
-    sets = ["dataset.download.retries=1", "dataset.download.backoff_s=0", "dataset.download.timeout_s=0.5",
-            "dataset.download.total_timeout_s=2", "build.frame_size=32", "build.mixing.cocktail_per_split={}",
-            "build.mixing.nmix_per_split={}"]
-    cmd = avsep_cli() + ["build", "--source", "urls", "--index", str(index), "--out", "data",
-                         "--params", str(REPO / "params.yaml")] + [a for s in sets for a in ("--set", s)]
-    result = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api), capture_output=True,
-                            text=True)
+    sets = [
+        "dataset.download.retries=1",
+        "dataset.download.backoff_s=0",
+        "dataset.download.timeout_s=0.5",
+        "dataset.download.total_timeout_s=2",
+        "build.frame_size=32",
+        "build.mixing.cocktail_per_split={}",
+        "build.mixing.nmix_per_split={}",
+    ]
+    cmd = (
+        avsep_cli()
+        + ["build", "--source", "urls", "--index", str(index), "--out", "data", "--params", str(REPO / "params.yaml")]
+        + [a for s in sets for a in ("--set", s)]
+    )
+    result = subprocess.run(
+        cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api), capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = pd.read_parquet(tmp_path / "data" / "manifest.parquet").set_index("uri")
     assert len(manifest) == len(rows)  # every clip keeps its row

@@ -53,59 +53,153 @@ def stat(*per_seed: float) -> dict:
     """A stat over seeds as ``avsep experiment`` writes it (mean, sample sd)."""
     import statistics
 
-    return {"mean": statistics.fmean(per_seed), "spread": statistics.stdev(per_seed), "spread_kind": "sd",
-            "per_seed": list(per_seed)}
+    return {
+        "mean": statistics.fmean(per_seed),
+        "spread": statistics.stdev(per_seed),
+        "spread_kind": "sd",
+        "per_seed": list(per_seed),
+    }
 
 
 def write_experiments(root: Path) -> None:
     """The four CAVL experiments, 3 seeds each, under ``cavl.experiments.out_dir``."""
     out = root / "reports" / "experiments"
     seeds = [0, 1, 2]
-    write_json(out / "probe.json", {"experiment": "probe", "profile": "demo", "seeds": seeds, "n_test": 27,
-               "protocol": "linear-probe:logreg", "rows": {
-                   "C1": stat(0.6, 0.7, 0.8), "C2(C1) + scene-level alignment": stat(0.5, 0.5, 0.5),
-                   "C2(C1) + sound-source-level alignment": stat(0.40, 0.45, 0.50),
-                   "C1(C2) + sound-source-level alignment": stat(0.3, 0.4, 0.5)},
-               "claims": {"C2(C1) source-level > C1": False}})
+    write_json(
+        out / "probe.json",
+        {
+            "experiment": "probe",
+            "profile": "demo",
+            "seeds": seeds,
+            "n_test": 27,
+            "protocol": "linear-probe:logreg",
+            "rows": {
+                "C1": stat(0.6, 0.7, 0.8),
+                "C2(C1) + scene-level alignment": stat(0.5, 0.5, 0.5),
+                "C2(C1) + sound-source-level alignment": stat(0.40, 0.45, 0.50),
+                "C1(C2) + sound-source-level alignment": stat(0.3, 0.4, 0.5),
+            },
+            "claims": {"C2(C1) source-level > C1": False},
+        },
+    )
     loc_row = {"ciou@0.3": stat(0.3, 0.3, 0.3), "ciou@0.5": stat(0.1, 0.2, 0.3), "auc": stat(0.2, 0.3, 0.4), "n": 27}
-    write_json(out / "localization.json", {"experiment": "localization", "profile": "demo", "seeds": seeds,
-               "split": "test", "shard_set": "C1",
-               "rows": {name: {"consensus": loc_row, "dsol": loc_row} for name in ("C1", "C1 (unrelated)", "C2(C1)")},
-               "baselines": {"centre_prior": {"consensus": loc(0.35, 0.38, 27), "dsol": loc(0.3, 0.33, 27)}},
-               "claim": "AUC: C1 > C2(C1) > C1 unrelated centre", "reproduced": True})
-    runs = {"final_loss": stat(0.12, 0.13, 0.14), "final_acc": stat(0.5, 0.6, 0.7), "mean_acc": stat(0.5, 0.5, 0.5),
-            "curve": {"loss": [0.2, 0.1], "acc": [0.5, 0.6]}}
+    write_json(
+        out / "localization.json",
+        {
+            "experiment": "localization",
+            "profile": "demo",
+            "seeds": seeds,
+            "split": "test",
+            "shard_set": "C1",
+            "rows": {name: {"consensus": loc_row, "dsol": loc_row} for name in ("C1", "C1 (unrelated)", "C2(C1)")},
+            "baselines": {"centre_prior": {"consensus": loc(0.35, 0.38, 27), "dsol": loc(0.3, 0.33, 27)}},
+            "claim": "AUC: C1 > C2(C1) > C1 unrelated centre",
+            "reproduced": True,
+        },
+    )
+    runs = {
+        "final_loss": stat(0.12, 0.13, 0.14),
+        "final_acc": stat(0.5, 0.6, 0.7),
+        "mean_acc": stat(0.5, 0.5, 0.5),
+        "curve": {"loss": [0.2, 0.1], "acc": [0.5, 0.6]},
+    }
     for name, keys in (("curriculum-effect", ("C1", "C3")), ("curriculum-order", ("C2-C3", "C3-C2"))):
-        write_json(out / f"{name}.json", {"experiment": name, "profile": "demo", "seeds": seeds,
-                   "steps_per_stage": 24, "runs": dict.fromkeys(keys, runs), "claim": "x", "reproduced": False})
-    write_json(out / "counting.json", {"experiment": "counting", "profile": "demo",
-                                       "checkpoint": "data/models/counting/train.pt"})  # no table of its own
+        write_json(
+            out / f"{name}.json",
+            {
+                "experiment": name,
+                "profile": "demo",
+                "seeds": seeds,
+                "steps_per_stage": 24,
+                "runs": dict.fromkeys(keys, runs),
+                "claim": "x",
+                "reproduced": False,
+            },
+        )
+    write_json(
+        out / "counting.json",
+        {"experiment": "counting", "profile": "demo", "checkpoint": "data/models/counting/train.pt"},
+    )  # no table of its own
 
 
 def make_inputs(root: Path) -> None:
     """A small but complete set of inputs under ``root`` at the default paths of params.yaml."""
     metrics = root / "reports" / "metrics"
-    write_json(metrics / "whole_image.json", {"model": "whole_image", "split": "test", "dataset": "world",
-               "protocols": {"consensus@solo": loc(0.25, 0.31, 40), "dsol@solo": loc(0.20, 0.30, 40)}})
-    write_json(metrics / "centre_prior.json", {"model": "centre_prior", "split": "test", "dataset": "world",
-               "protocols": {"consensus@solo": loc(0.35, 0.38, 40), "dsol@solo": loc(0.30, 0.33, 40)}})
+    write_json(
+        metrics / "whole_image.json",
+        {
+            "model": "whole_image",
+            "split": "test",
+            "dataset": "world",
+            "protocols": {"consensus@solo": loc(0.25, 0.31, 40), "dsol@solo": loc(0.20, 0.30, 40)},
+        },
+    )
+    write_json(
+        metrics / "centre_prior.json",
+        {
+            "model": "centre_prior",
+            "split": "test",
+            "dataset": "world",
+            "protocols": {"consensus@solo": loc(0.35, 0.38, 40), "dsol@solo": loc(0.30, 0.33, 40)},
+        },
+    )
     for seed, value in ((0, 0.60), (1, 0.70), (2, 0.80)):
-        write_json(metrics / f"dsol-seed{seed}.json", {"model": "dsol", "split": "test", "seed": seed,
-                   "protocols": {"dsol@solo": loc(value, 0.5, 40),
-                                 "dsol-synthetic@cocktail": {"ciou@0.3": 0.4, "auc": 0.3, "nsa": 0.9, "n": 60}}})
-    write_json(metrics / "separation.json", {"model": "separation", "split": "test", "variant": "guidance=frame",
-               "protocols": {"bss_eval_sources:mir_eval:no-permutation@nmix2": {
-                   "sdr": 6.5, "sir": 11.0, "sar": 9.0, "n": 40, "n_skipped": 0,
-                   "mixture": {"sdr": 0.1, "sir": 0.2, "sar": 40.0}}}})
-    write_json(root / "reports" / "benchmarks" / "decode.json", {
-        "benchmark": "decode", "description": "decode speed", "summary": {"b_over_a": 1.9},
-        "rows": [{"method": "a_floor", "total_s": 2.3, "all_passes_s": [2.3, 2.4]},
-                 {"method": "b_avsep", "total_s": 4.4, "all_passes_s": [4.4, 4.5]}]})
-    write_json(root / "data" / "build-summary.json", {
-        "clips": 12, "ok": 10, "failed": 2, "failed_by_step": {"decode": 1, "download": 1},
-        "per_curriculum": {"C1": 6, "C2": 4}, "per_split": {"test": 3, "train": 7},
-        "shard_sets": [{"set": "clips", "split": "train", "samples": 7, "shards": 1, "skipped": False}],
-        "source": "world", "index": "data/world/index.csv"})
+        write_json(
+            metrics / f"dsol-seed{seed}.json",
+            {
+                "model": "dsol",
+                "split": "test",
+                "seed": seed,
+                "protocols": {
+                    "dsol@solo": loc(value, 0.5, 40),
+                    "dsol-synthetic@cocktail": {"ciou@0.3": 0.4, "auc": 0.3, "nsa": 0.9, "n": 60},
+                },
+            },
+        )
+    write_json(
+        metrics / "separation.json",
+        {
+            "model": "separation",
+            "split": "test",
+            "variant": "guidance=frame",
+            "protocols": {
+                "bss_eval_sources:mir_eval:no-permutation@nmix2": {
+                    "sdr": 6.5,
+                    "sir": 11.0,
+                    "sar": 9.0,
+                    "n": 40,
+                    "n_skipped": 0,
+                    "mixture": {"sdr": 0.1, "sir": 0.2, "sar": 40.0},
+                }
+            },
+        },
+    )
+    write_json(
+        root / "reports" / "benchmarks" / "decode.json",
+        {
+            "benchmark": "decode",
+            "description": "decode speed",
+            "summary": {"b_over_a": 1.9},
+            "rows": [
+                {"method": "a_floor", "total_s": 2.3, "all_passes_s": [2.3, 2.4]},
+                {"method": "b_avsep", "total_s": 4.4, "all_passes_s": [4.4, 4.5]},
+            ],
+        },
+    )
+    write_json(
+        root / "data" / "build-summary.json",
+        {
+            "clips": 12,
+            "ok": 10,
+            "failed": 2,
+            "failed_by_step": {"decode": 1, "download": 1},
+            "per_curriculum": {"C1": 6, "C2": 4},
+            "per_split": {"test": 3, "train": 7},
+            "shard_sets": [{"set": "clips", "split": "train", "samples": 7, "shards": 1, "skipped": False}],
+            "source": "world",
+            "index": "data/world/index.csv",
+        },
+    )
     for run, scale in (("cavl-curriculum-C1", 1.0), ("cavl-curriculum-C3", 2.0)):
         base = root / "dvclive" / run / "plots" / "metrics"
         write_tsv(base / "C1" / "train" / "loss.tsv", "loss", [(s, scale / (s + 1)) for s in range(0, 50, 10)])

@@ -7,9 +7,10 @@ import pytest
 from avsep.report import write_report
 from avsep.report.browser import check_report, find_chromium
 
-pytestmark = pytest.mark.skipif(find_chromium() is None,
-                                reason="no Chromium binary on PATH (apt-get install chromium); "
-                                       "scripts: avsep report --check does the same check")
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium binary on PATH (apt-get install chromium); scripts: avsep report --check does the same check",
+)
 
 
 def test_every_image_loads_in_chromium_and_a_missing_one_is_caught(report_root, params):

@@ -21,8 +21,14 @@ def test_report_shows_tables_plots_dataset_benchmarks_and_environment(report_roo
     # every referenced image/audio exists beside the page (self-contained folder)
     srcs = _srcs(html)
     assert srcs and all((report_root / "reports" / s).is_file() for s in srcs)
-    assert {"charts/dataset.png", "charts/run-cavl-curriculum-C1.png", "charts/bench-decode.png",
-            "figures/dsol/overlay-000.png", "figures/mix-000.wav", "assets/data-world/preview.png"} <= set(srcs)
+    assert {
+        "charts/dataset.png",
+        "charts/run-cavl-curriculum-C1.png",
+        "charts/bench-decode.png",
+        "figures/dsol/overlay-000.png",
+        "figures/mix-000.wav",
+        "assets/data-world/preview.png",
+    } <= set(srcs)
     assert any(s.startswith("charts/compare-curriculum-effect") for s in srcs)
     for png in (report_root / "reports" / "charts").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -78,7 +84,9 @@ def test_cli_writes_the_report_and_refuses_bad_metrics(tmp_path, monkeypatch, ca
     assert main(["report", "--out-dir", "out"]) == 0
     assert (report_root / "out" / "index.html").is_file() and (report_root / "out" / "README.md").is_file()
     assert "wrote out/index.html" in capsys.readouterr().out
-    write_json(report_root / "reports" / "metrics" / "broken.json", {"model": "x", "split": "test",
-                                                                     "protocols": {"dsol": {"auc": 1}}})
+    write_json(
+        report_root / "reports" / "metrics" / "broken.json",
+        {"model": "x", "split": "test", "protocols": {"dsol": {"auc": 1}}},
+    )
     assert main(["report", "--out-dir", "out"]) == 2
     assert "broken.json: protocols.dsol: 'n' (sample count)" in capsys.readouterr().err

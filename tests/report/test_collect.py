@@ -12,21 +12,37 @@ from .conftest import write_json, write_tsv
 
 
 def test_valid_metrics_document_keeps_protocols_variant_and_seed():
-    doc = parse_metrics({"model": "dsol", "split": "test", "variant": "lambda=0.8", "seed": 2,
-                         "protocols": {"dsol@solo": {"ciou@0.5": 0.5, "n": 3}}}, Path("m.json"))
+    doc = parse_metrics(
+        {
+            "model": "dsol",
+            "split": "test",
+            "variant": "lambda=0.8",
+            "seed": 2,
+            "protocols": {"dsol@solo": {"ciou@0.5": 0.5, "n": 3}},
+        },
+        Path("m.json"),
+    )
     assert (doc.model, doc.split, doc.dataset, doc.variant, doc.seed) == ("dsol", "test", "world", "lambda=0.8", 2)
     assert doc.protocols["dsol@solo"]["ciou@0.5"] == 0.5
 
 
-@pytest.mark.parametrize("doc, message", [
-    ([], "top level must be an object"),
-    ({"split": "test", "protocols": {"a": {"n": 1}}}, "'model' must be a non-empty string"),
-    ({"model": "m", "split": "test", "protocols": {}}, "'protocols' must be a non-empty object"),
-    ({"model": "m", "split": "test", "protocols": {"dsol": {"auc": 0.5}}}, r"protocols\.dsol: 'n' \(sample count\)"),
-    ({"model": "m", "split": "test", "protocols": {"dsol": {"auc": float("nan"), "n": 2}}},
-     "dsol.auc = nan: not finite"),
-    ({"model": "m", "split": "test", "seed": "0", "protocols": {"dsol": {"n": 2}}}, "'seed' must be an integer"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ([], "top level must be an object"),
+        ({"split": "test", "protocols": {"a": {"n": 1}}}, "'model' must be a non-empty string"),
+        ({"model": "m", "split": "test", "protocols": {}}, "'protocols' must be a non-empty object"),
+        (
+            {"model": "m", "split": "test", "protocols": {"dsol": {"auc": 0.5}}},
+            r"protocols\.dsol: 'n' \(sample count\)",
+        ),
+        (
+            {"model": "m", "split": "test", "protocols": {"dsol": {"auc": float("nan"), "n": 2}}},
+            "dsol.auc = nan: not finite",
+        ),
+        ({"model": "m", "split": "test", "seed": "0", "protocols": {"dsol": {"n": 2}}}, "'seed' must be an integer"),
+    ],
+)
 def test_bad_metrics_name_the_file_and_the_reason(doc, message):
     with pytest.raises(ReportInputError, match=rf"bad\.json: .*{message}"):
         parse_metrics(doc, Path("bad.json"))

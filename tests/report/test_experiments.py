@@ -18,7 +18,7 @@ LOC = "20.0 ± 10.0 (sd, 3 seeds) | 30.0 ± 10.0 (sd, 3 seeds) | 27"
 
 
 def _section(text: str, start: str, end: str) -> str:
-    return text[text.index(start):text.index(end)]
+    return text[text.index(start) : text.index(end)]
 
 
 def test_experiments_fill_the_probe_table_and_add_their_own(report_root, params):
@@ -51,8 +51,9 @@ def test_experiments_fill_the_probe_table_and_add_their_own(report_root, params)
     assert "| C2(C1) + Sound-source-level alignment | 56.75 |" in md
     # one chart with error bars, in both pages, after the curriculum section's tables
     assert "![CAVL experiments on the built-in world: mean ± spread over seeds](charts/experiments.png)" in md
-    assert 'src="charts/experiments.png"' in _section(html, "Curriculum learning and audio features",
-                                                     "Counting sound sources")
+    assert 'src="charts/experiments.png"' in _section(
+        html, "Curriculum learning and audio features", "Counting sound sources"
+    )
     assert (report_root / "reports" / "charts" / "experiments.png").read_bytes()[:4] == b"\x89PNG"
     assert not [m for m in collect(params.report, params.cavl.experiments.out_dir).missing if "CAVL" in m]
 
@@ -96,7 +97,9 @@ def test_malformed_experiment_files_name_the_file_and_the_reason(report_root, pa
 
 
 def test_cli_refuses_a_malformed_experiment(report_root, capsys):
-    write_json(report_root / "reports" / "experiments" / "localization.json",
-               {"experiment": "localization", "seeds": ["zero"], "rows": {}})
+    write_json(
+        report_root / "reports" / "experiments" / "localization.json",
+        {"experiment": "localization", "seeds": ["zero"], "rows": {}},
+    )
     assert main(["report", "--out-dir", "out"]) == 2
     assert re.search(r"localization\.json: 'seeds' must be a list of integers", capsys.readouterr().err)

@@ -78,15 +78,21 @@ def test_published_value_parses_the_printed_forms():
 
 def test_malformed_file_names_the_file_and_the_row(tmp_path):
     bad = tmp_path / "published.yaml"
-    bad.write_text("""
+    bad.write_text(
+        """
 papers: {dsol: {citation: c, text: t.txt}}
 tables:
   - {id: t, paper: dsol, table: T1, caption: c, unit: percent, check: line,
      groups: [{dataset: D, columns: [a, b]}], rows: [{method: M, values: [["1.0"]]}]}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(PublishedError, match=r"published\.yaml.*row 'M'.*1 values for 2 columns"):
         load_published(bad)
-    bad.write_text("papers: {}\ntables:\n  - {id: t, paper: nope, table: T, caption: c, unit: dB, check: line,"
-                   " groups: [], rows: []}\n", encoding="utf-8")
+    bad.write_text(
+        "papers: {}\ntables:\n  - {id: t, paper: nope, table: T, caption: c, unit: dB, check: line,"
+        " groups: [], rows: []}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(PublishedError, match="unknown paper 'nope'"):
         load_published(bad)

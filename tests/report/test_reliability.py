@@ -10,12 +10,27 @@ from avsep.report.collect import ReportInputError
 
 from .conftest import write_json
 
-TABLE = {"suite": "tests/faults", "cases": 2, "passed": 1, "rows": [
-    {"category": "media", "case": "zero-byte", "expected": "status decode", "observed": "status decode: empty",
-     "pass": True},
-    {"category": "network", "case": "http-404", "expected": "status download", "observed": "FAILED: | pipe",
-     "pass": False},
-]}
+TABLE = {
+    "suite": "tests/faults",
+    "cases": 2,
+    "passed": 1,
+    "rows": [
+        {
+            "category": "media",
+            "case": "zero-byte",
+            "expected": "status decode",
+            "observed": "status decode: empty",
+            "pass": True,
+        },
+        {
+            "category": "network",
+            "case": "http-404",
+            "expected": "status download",
+            "observed": "FAILED: | pipe",
+            "pass": False,
+        },
+    ],
+}
 
 
 def test_reliability_table_is_rendered(report_root, params):
@@ -24,7 +39,7 @@ def test_reliability_table_is_rendered(report_root, params):
     html = paths.html.read_text(encoding="utf-8")
     md = paths.markdown.read_text(encoding="utf-8")
     assert "<h2>Reliability (fault injection)</h2>" in html and "1 of 2 fault cases pass" in html
-    assert "<td class=\"lead\">zero-byte</td>" in html and "status decode: empty" in html
+    assert '<td class="lead">zero-byte</td>' in html and "status decode: empty" in html
     assert "## Reliability (fault injection)" in md and "1 of 2 fault cases pass" in md
     assert "| media | zero-byte | status decode | status decode: empty | yes |" in md or "zero-byte" in md
     assert "FAILED: \\| pipe" in md  # a pipe in a cell does not break the Markdown table

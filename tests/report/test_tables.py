@@ -11,8 +11,10 @@ from avsep.report.tables import match_entry, ours_table, task_tables
 
 
 def doc(model, protocols, seed=None, variant="", split="test", dataset="world"):
-    return parse_metrics({"model": model, "split": split, "seed": seed, "variant": variant, "dataset": dataset,
-                          "protocols": protocols}, Path(f"{model}-{seed}.json"))
+    return parse_metrics(
+        {"model": model, "split": split, "seed": seed, "variant": variant, "dataset": dataset, "protocols": protocols},
+        Path(f"{model}-{seed}.json"),
+    )
 
 
 def layout(layout_id):
@@ -21,8 +23,10 @@ def layout(layout_id):
 
 def test_seeds_are_averaged_with_sample_sd(params):
     # cIoU@0.5 over three seeds 0.60, 0.70, 0.80 -> mean 70.0 %, sample sd sqrt(((-10)^2+0+10^2)/2) = 10.0
-    docs = [doc("dsol", {"dsol@solo": {"ciou@0.5": v, "auc": 0.5, "n": 40}}, seed=s)
-            for s, v in enumerate((0.60, 0.70, 0.80))]
+    docs = [
+        doc("dsol", {"dsol@solo": {"ciou@0.5": v, "auc": 0.5, "n": 40}}, seed=s)
+        for s, v in enumerate((0.60, 0.70, 0.80))
+    ]
     view = ours_table(layout("single-dsol"), docs, params.report)
     row = next(r for r in view.rows if r[0] == "dsol")
     assert row == ["dsol", "world / test", "70.0 ± 10.0 (3 seeds)", "50.0 ± 0.0 (3 seeds)", "40"]
@@ -46,8 +50,14 @@ def test_whole_image_and_centre_prior_are_rows_of_every_localization_table(param
 
 def test_baselines_come_first_then_models_by_name_and_variants_are_rows(params):
     entry = {"consensus@solo": {"ciou@0.5": 0.5, "auc": 0.5, "n": 4}}
-    docs = [doc("zeta", entry), doc("cavl", entry, variant="C2"), doc("cavl", entry, variant="C1"),
-            doc("centre-prior", entry), doc("whole_image", entry), doc("random", entry)]
+    docs = [
+        doc("zeta", entry),
+        doc("cavl", entry, variant="C2"),
+        doc("cavl", entry, variant="C1"),
+        doc("centre-prior", entry),
+        doc("whole_image", entry),
+        doc("random", entry),
+    ]
     names = [r[0] for r in ours_table(layout("single-consensus"), docs, params.report).rows]
     assert names == ["random", "whole_image", "centre-prior", "cavl [C1]", "cavl [C2]", "zeta"]
 
@@ -67,8 +77,15 @@ def test_dataset_and_split_are_part_of_every_row(params):
 
 
 def test_separation_table_shows_the_mixture_lower_bound(params):
-    entry = {"bss_eval_sources:mir_eval:no-permutation@nmix2": {
-        "sdr": 6.5, "sir": 11.0, "sar": 9.0, "n": 40, "mixture": {"sdr": 0.1, "sir": 0.2, "sar": 40.0}}}
+    entry = {
+        "bss_eval_sources:mir_eval:no-permutation@nmix2": {
+            "sdr": 6.5,
+            "sir": 11.0,
+            "sar": 9.0,
+            "n": 40,
+            "mixture": {"sdr": 0.1, "sir": 0.2, "sar": 40.0},
+        }
+    }
     rows = ours_table(layout("separation"), [doc("separation", entry, variant="guidance=frame")], params.report).rows
     assert rows[0][:6] == ["separation [guidance=frame]", "world / test", "6.50", "11.00", "9.00", "40"]
     assert rows[1][:5] == ["mixture (input as estimate)", "world / test", "0.10", "0.20", "40.00"]

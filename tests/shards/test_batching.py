@@ -40,8 +40,7 @@ def test_an_epoch_sums_what_its_loaders_skipped_and_has_a_length():
 
 
 def test_sized_batches_drop_what_the_transform_refuses_and_count_the_view():
-    batches = SizedBatches(Loader([{"n": 1}, {"n": 2}, {"n": 3}], Counted(1)), 3,
-                           lambda b: b if b["n"] != 2 else None)
+    batches = SizedBatches(Loader([{"n": 1}, {"n": 2}, {"n": 3}], Counted(1)), 3, lambda b: b if b["n"] != 2 else None)
     assert [b["n"] for b in batches] == [1, 3] and len(batches) == 3 and batches.skipped == 1
 
 

@@ -16,8 +16,7 @@ from tiny_shards import FPS, SECONDS, clip_members, small_params, write_set
 
 
 def _records(params, location, mode="train", epoch=0, with_logmel=False) -> dict:
-    view = localization_view(str(location), "train", params, batch_size=2, seed=7, mode=mode,
-                             with_logmel=with_logmel)
+    view = localization_view(str(location), "train", params, batch_size=2, seed=7, mode=mode, with_logmel=with_logmel)
     view.set_epoch(epoch)
     out = {}
     for batch in make_loader(view, params):
@@ -71,8 +70,7 @@ def test_log_mel_member_is_not_read_when_the_view_does_not_use_it(tmp_path):
             writer.write(f"clip-{i:03d}", members)
     params = small_params(resampled=False)
     params.localization.windows_per_clip = 1
-    without = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train",
-                                with_logmel=False)
+    without = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train", with_logmel=False)
     assert len(list(make_loader(without, params))) == 3 and without.skipped == 0
     with_logmel = localization_view(str(tmp_path), "train", params, batch_size=1, seed=0, mode="train")
     assert list(make_loader(with_logmel, params)) == [] and with_logmel.skipped == 3
@@ -107,8 +105,7 @@ def test_motion_map_is_the_per_pixel_spread_over_the_window(tmp_path):
     assert batch["motion"].shape == (2, 1) + tuple(batch["frame"].shape[-2:]) and batch["motion"].dtype == torch.float32
     for i, key in enumerate(batch["key"]):
         members = clip_members(key, int(key[-3:]))
-        frames = [torch.from_numpy(np.array(decode_jpeg(members[f"{k:03d}.jpg"])))
-                  for k in range(int(FPS * SECONDS))]
+        frames = [torch.from_numpy(np.array(decode_jpeg(members[f"{k:03d}.jpg"]))) for k in range(int(FPS * SECONDS))]
         # grey of libjpeg is its luma; the decoded RGB's luma agrees to a few levels per frame
         luma = torch.stack([f.float() @ torch.tensor([0.299, 0.587, 0.114]) for f in frames])
         expected = luma.std(0, unbiased=False)
@@ -136,8 +133,7 @@ def test_motion_maps_are_cached_per_window_and_the_cache_is_bounded(tmp_path):
     write_set(tmp_path, n_clips=3, per_shard=3)
     with open(next(tmp_path.glob("train-*.tar")), "rb") as stream:
         raw = list(tar_samples(stream, "train-000000.tar", handler=lambda exc: False))
-    cut = LocalizationWindows(1.0, False, 0, SharedEpoch(0, "spawn"), windows_per_clip=2, motion=True,
-                              motion_cache=3)
+    cut = LocalizationWindows(1.0, False, 0, SharedEpoch(0, "spawn"), windows_per_clip=2, motion=True, motion_cache=3)
     first = {(r["key"], r["start_s"]): r["motion"] for sample in raw for r in cut(sample)}
     assert len(first) == 6 and len(cut.motion_cache) == 3  # the oldest three were dropped
     again = {(r["key"], r["start_s"]): r["motion"] for r in cut(raw[-1])}

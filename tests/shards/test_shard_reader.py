@@ -70,10 +70,10 @@ def test_localization_window_matches_stored_audio_and_negatives_are_other_clips(
     for i, key in enumerate(batch["key"]):
         stored, _ = decode_wav(clip_members(key, int(key[-3:]))["wav"])
         start = int(batch["start_s"][i] * RATE)
-        assert np.array_equal(batch["audio"][i].numpy(), stored[start:start + RATE])
+        assert np.array_equal(batch["audio"][i].numpy(), stored[start : start + RATE])
         logmel = clip_arrays(int(key[-3:]))["logmel"]
         first = int(batch["start_s"][i] * RATE // 80)
-        assert np.array_equal(batch["logmel"][i, 0].numpy(), logmel[first:first + RATE // 80 + 1])
+        assert np.array_equal(batch["logmel"][i, 0].numpy(), logmel[first : first + RATE // 80 + 1])
         assert batch["key"][int(batch["negative"][i])] != key
 
 

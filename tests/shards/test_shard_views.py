@@ -25,8 +25,14 @@ def _clips() -> dict[str, Clip]:
     clips = {}
     for i, label in enumerate(LABELS):
         rng = np.random.default_rng(i)
-        clips[label] = Clip(label, label, rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8), 4.0,
-                            rng.uniform(-0.4, 0.4, 2 * RATE).astype(np.float32), RATE)
+        clips[label] = Clip(
+            label,
+            label,
+            rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8),
+            4.0,
+            rng.uniform(-0.4, 0.4, 2 * RATE).astype(np.float32),
+            RATE,
+        )
     return clips
 
 
@@ -41,8 +47,11 @@ def test_cocktail_view_reads_the_ground_truth(tmp_path):
         for plan in plans:
             writer.write(plan.key, encode_cocktail(render_cocktail(plan, clips.__getitem__), 90))
     params = small_params()
-    batches = list(make_loader(cocktail_view(str(tmp_path), "test", params, batch_size=3, seed=0, mode="eval",
-                                             with_logmel=False), params))
+    batches = list(
+        make_loader(
+            cocktail_view(str(tmp_path), "test", params, batch_size=3, seed=0, mode="eval", with_logmel=False), params
+        )
+    )
     assert sorted(k for b in batches for k in b["key"]) == [p.key for p in plans]
     by_key = {k: (b, i) for b in batches for i, k in enumerate(b["key"])}
     for plan in plans:
@@ -81,8 +90,13 @@ def test_separation_eval_window_is_the_centre_of_the_clip(tmp_path):
     write_set(tmp_path, n_clips=2, per_shard=2)
     params = small_params()
     params.separation.sample_rate, params.separation.window_samples = RATE, RATE
-    batch = next(iter(make_loader(evaluation_view(str(tmp_path), "train", params, view="separation",
-                                                  batch_size=2, seed=0), params)))
+    batch = next(
+        iter(
+            make_loader(
+                evaluation_view(str(tmp_path), "train", params, view="separation", batch_size=2, seed=0), params
+            )
+        )
+    )
     for i, key in enumerate(batch["key"]):
         stored, _ = decode_wav(clip_members(key, int(key[-3:]))["wav"])
-        assert np.array_equal(batch["audio"][i].numpy(), stored[RATE // 2: RATE // 2 + RATE])  # 2 s clip, 1 s window
+        assert np.array_equal(batch["audio"][i].numpy(), stored[RATE // 2 : RATE // 2 + RATE])  # 2 s clip, 1 s window

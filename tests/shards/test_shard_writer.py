@@ -33,18 +33,35 @@ def test_same_inputs_give_byte_identical_shards(tmp_path):
 
 def test_tar_lists_members_sorted_with_fixed_metadata(tmp_path):
     write_set(tmp_path, n_clips=2, per_shard=10)
-    listing = subprocess.run(["tar", "-tvf", str(tmp_path / "train-000000.tar")], capture_output=True, text=True,
-                             check=True).stdout.splitlines()
+    listing = subprocess.run(
+        ["tar", "-tvf", str(tmp_path / "train-000000.tar")], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     names = [line.split()[-1] for line in listing]
     first = [n for n in names if n.startswith("clip-000.")]
-    assert first == ["clip-000.000.jpg", "clip-000.001.jpg", "clip-000.002.jpg", "clip-000.003.jpg",
-                     "clip-000.004.jpg", "clip-000.005.jpg", "clip-000.006.jpg", "clip-000.007.jpg",
-                     "clip-000.json", "clip-000.logmel.npy", "clip-000.wav"]
+    assert first == [
+        "clip-000.000.jpg",
+        "clip-000.001.jpg",
+        "clip-000.002.jpg",
+        "clip-000.003.jpg",
+        "clip-000.004.jpg",
+        "clip-000.005.jpg",
+        "clip-000.006.jpg",
+        "clip-000.007.jpg",
+        "clip-000.json",
+        "clip-000.logmel.npy",
+        "clip-000.wav",
+    ]
     assert names.index("clip-000.wav") < names.index("clip-001.000.jpg")
     with tarfile.open(tmp_path / "train-000000.tar") as tar:
         for member in tar.getmembers():
             assert (member.mtime, member.uid, member.gid, member.uname, member.gname, member.mode) == (
-                0, 0, 0, "", "", 0o644)
+                0,
+                0,
+                0,
+                "",
+                "",
+                0o644,
+            )
 
 
 def test_max_bytes_starts_new_shard(tmp_path):

@@ -40,19 +40,33 @@ class Recorder:
 @pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT])
 def test_members_match_tarfile_including_long_names(fmt):
     name = "clip-a.000.jpg" if fmt == tarfile.USTAR_FORMAT else LONG + ".000.jpg"
-    members = [(name, b"jpeg bytes"), ("clip-a.json", b"{}"), ("clip-b.wav", bytes(range(256)) * 5),
-               ("clip-b.empty", b"")]
+    members = [
+        (name, b"jpeg bytes"),
+        ("clip-a.json", b"{}"),
+        ("clip-b.wav", bytes(range(256)) * 5),
+        ("clip-b.empty", b""),
+    ]
     data = _tar(members, fmt, directory=True)
     assert list(iter_members(io.BytesIO(data), "mem.tar")) == members
 
 
 def test_skipped_members_are_not_returned_and_grouping_follows_keys():
-    data = _tar([("clip-a.000.jpg", b"j0"), ("clip-a.logmel.npy", b"x" * 3000), ("clip-a.wav", b"w"),
-                 ("clip-b.000.jpg", b"j1"), ("noext", b"?"), ("clip-b.wav", b"w1")])
+    data = _tar(
+        [
+            ("clip-a.000.jpg", b"j0"),
+            ("clip-a.logmel.npy", b"x" * 3000),
+            ("clip-a.wav", b"w"),
+            ("clip-b.000.jpg", b"j1"),
+            ("noext", b"?"),
+            ("clip-b.wav", b"w1"),
+        ]
+    )
     handler = Recorder()
     samples = list(tar_samples(io.BytesIO(data), "mem.tar", handler, skip={"logmel.npy"}.__contains__))
-    assert samples == [{"__key__": "clip-a", "__url__": "mem.tar", "000.jpg": b"j0", "wav": b"w"},
-                       {"__key__": "clip-b", "__url__": "mem.tar", "000.jpg": b"j1", "wav": b"w1"}]
+    assert samples == [
+        {"__key__": "clip-a", "__url__": "mem.tar", "000.jpg": b"j0", "wav": b"w"},
+        {"__key__": "clip-b", "__url__": "mem.tar", "000.jpg": b"j1", "wav": b"w1"},
+    ]
     assert handler.errors == []
     assert split_name("dir/clip-a.src0.000.jpg") == ("dir/clip-a", "src0.000.jpg")
 
@@ -81,8 +95,9 @@ def test_truncated_tar_yields_what_is_complete_and_reports_twice(tmp_path):
 
 
 def test_a_cut_inside_the_next_samples_first_member_keeps_the_sample_before_it():
-    data = _tar([("clip-a.000.jpg", b"j0"), ("clip-a.wav", b"w0"), ("clip-b.000.jpg", b"j" * 3000),
-                 ("clip-b.wav", b"w1")])
+    data = _tar(
+        [("clip-a.000.jpg", b"j0"), ("clip-a.wav", b"w0"), ("clip-b.000.jpg", b"j" * 3000), ("clip-b.wav", b"w1")]
+    )
     cut = data[: 3 * 512 + 512 + 1000]  # clip-a's two members whole, clip-b's header, 1000 of its 3000 bytes
     handler = Recorder()
     samples = list(tar_samples(io.BytesIO(cut), "cut.tar", handler))

@@ -26,8 +26,16 @@ def clip_arrays(index: int) -> dict:
 
 def clip_members(key: str, index: int, label: str = "cello") -> dict[str, bytes]:
     arrays = clip_arrays(index)
-    meta = {"clip_id": key, "labels": [label], "n_sources": 1, "fps": FPS, "sample_rate": RATE,
-            "duration_s": float(SECONDS), "size": [SIZE, SIZE], "split": "train"}
+    meta = {
+        "clip_id": key,
+        "labels": [label],
+        "n_sources": 1,
+        "fps": FPS,
+        "sample_rate": RATE,
+        "duration_s": float(SECONDS),
+        "size": [SIZE, SIZE],
+        "split": "train",
+    }
     return encode_sample(key, arrays["frames"], arrays["audio"], RATE, arrays["logmel"], meta, jpeg_quality=90)
 
 

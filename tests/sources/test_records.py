@@ -5,9 +5,25 @@ import pytest
 
 from avsep.sources.records import ClipRecord, is_safe_clip_id, safe_clip_id
 
-HOSTILE = ["../../etc/passwd", "/abs/path", "a;b|c&d$(e)`f`>g<h", "new\nline", "nul\x00byte", "y" * 10_000,
-           "..", ".", "-rf", ".hidden", "", "  ", "caf\u00e9 \u00e0 la carte", "\u6f22\u5b57", "a/../../b",
-           "C:\\windows\\system32", "*?[]"]
+HOSTILE = [
+    "../../etc/passwd",
+    "/abs/path",
+    "a;b|c&d$(e)`f`>g<h",
+    "new\nline",
+    "nul\x00byte",
+    "y" * 10_000,
+    "..",
+    ".",
+    "-rf",
+    ".hidden",
+    "",
+    "  ",
+    "caf\u00e9 \u00e0 la carte",
+    "\u6f22\u5b57",
+    "a/../../b",
+    "C:\\windows\\system32",
+    "*?[]",
+]
 
 
 @pytest.mark.parametrize("raw", ["train-solo-000012", "music-dQw4w9WgXcQ", "a.b_c-d", "_x", "7"])
@@ -49,8 +65,15 @@ def test_record_refuses_unsafe_ids():
 
 
 def test_record_round_trips_through_parquet(tmp_path):
-    record = ClipRecord(clip_id="c1", source="audioset", uri="youtube:dQw4w9WgXcQ", start_s=30.0, end_s=40.0,
-                        labels=["Violin, fiddle", "Cello"], meta={"mids": ["/m/07y_7", "/m/01xqw"]})
+    record = ClipRecord(
+        clip_id="c1",
+        source="audioset",
+        uri="youtube:dQw4w9WgXcQ",
+        start_s=30.0,
+        end_s=40.0,
+        labels=["Violin, fiddle", "Cello"],
+        meta={"mids": ["/m/07y_7", "/m/01xqw"]},
+    )
     path = tmp_path / "m.parquet"
     pd.DataFrame([record.to_row()]).to_parquet(path)
     row = pd.read_parquet(path).iloc[0].to_dict()
@@ -58,8 +81,10 @@ def test_record_round_trips_through_parquet(tmp_path):
 
 
 def test_open_ended_record_round_trips_and_extra_columns_are_ignored(tmp_path):
-    records = [ClipRecord(clip_id="a", source="folder", uri="file:///x.mp4"),
-               ClipRecord(clip_id="b", source="folder", uri="file:///y.mp4", end_s=2.5, labels=["cello"])]
+    records = [
+        ClipRecord(clip_id="a", source="folder", uri="file:///x.mp4"),
+        ClipRecord(clip_id="b", source="folder", uri="file:///y.mp4", end_s=2.5, labels=["cello"]),
+    ]
     path = tmp_path / "m.parquet"
     frame = pd.DataFrame([r.to_row() for r in records]).assign(added_by_someone_else=1)
     frame.to_parquet(path)

@@ -10,8 +10,15 @@ from avsep.sources.ontology import Ontology
 
 
 def node(mid, name, children=(), restrictions=()):
-    return {"id": mid, "name": name, "description": "", "citation_uri": "", "positive_examples": [],
-            "child_ids": list(children), "restrictions": list(restrictions)}
+    return {
+        "id": mid,
+        "name": name,
+        "description": "",
+        "citation_uri": "",
+        "positive_examples": [],
+        "child_ids": list(children),
+        "restrictions": list(restrictions),
+    }
 
 
 NODES = [
@@ -88,7 +95,7 @@ def test_missing_ontology_parameter(files):
     "row, reason",
     [
         ('../../etc/x, 0, 10, "/m/0l14j_"', "not a YouTube video ID"),
-        ('aaaaaaaaaaa, 0, 10', "3 fields"),
+        ("aaaaaaaaaaa, 0, 10", "3 fields"),
         ('aaaaaaaaaaa, 10, 5, "/m/0l14j_"', "end_seconds 5.0 <= start_seconds"),
         ('aaaaaaaaaaa, -1, 5, "/m/0l14j_"', "must be a finite number >= 0"),
         ('aaaaaaaaaaa, 0, 10, ""', "empty label"),

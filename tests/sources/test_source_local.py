@@ -105,8 +105,15 @@ def test_esc50_bad_rows(tmp_path, row, reason):
 
 def test_folder_labels_come_from_sub_folders(tmp_path):
     root = tmp_path / "videos"
-    for rel in ["cello/a.mp4", "cello/deep/b.MP4", "violin/c.wav", "loose.mp4", "cello/notes.txt",
-                "cello/.hidden.mp4", "cello/.x.mp4.partial"]:
+    for rel in [
+        "cello/a.mp4",
+        "cello/deep/b.MP4",
+        "violin/c.wav",
+        "loose.mp4",
+        "cello/notes.txt",
+        "cello/.hidden.mp4",
+        "cello/.x.mp4.partial",
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"x")
     records = load_source("folder", root, DatasetParams())

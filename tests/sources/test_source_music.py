@@ -19,8 +19,12 @@ def write(tmp_path, data, name="index.json"):
 
 def test_solo_records_count_one_and_split_like_dsol(tmp_path):
     records = load_source("music", write(tmp_path, SOLO), DatasetParams(music_test_per_class=2))
-    assert [r.clip_id for r in records] == ["music-aaaaaaaaaa1", "music-aaaaaaaaaa2", "music-aaaaaaaaaa3",
-                                            "music-bbbbbbbbbb1"]
+    assert [r.clip_id for r in records] == [
+        "music-aaaaaaaaaa1",
+        "music-aaaaaaaaaa2",
+        "music-aaaaaaaaaa3",
+        "music-bbbbbbbbbb1",
+    ]
     assert [r.split for r in records] == ["test", "test", "train", "test"]
     assert {r.n_sources for r in records} == {1} and records[0].labels == ["cello"]
     assert records[0].uri == "youtube:aaaaaaaaaa1" and records[0].meta["scene"] == "solo"

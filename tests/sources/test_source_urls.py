@@ -17,8 +17,12 @@ def urls(tmp_path, rows):
 def test_rows_become_records(tmp_path):
     path = urls(tmp_path, ['https://a.org/v/clip.mp4,1.5,4,"cello,violin"\n', "http://b.org/x/clip.mp4,,,\n"])
     first, second = load_source("urls", path, DatasetParams())
-    assert (first.uri, first.start_s, first.end_s, first.labels) == ("https://a.org/v/clip.mp4", 1.5, 4.0,
-                                                                     ["cello", "violin"])
+    assert (first.uri, first.start_s, first.end_s, first.labels) == (
+        "https://a.org/v/clip.mp4",
+        1.5,
+        4.0,
+        ["cello", "violin"],
+    )
     assert (second.start_s, second.end_s, second.labels) == (0.0, None, [])
     assert first.clip_id.startswith("url-clip-") and second.clip_id.startswith("url-clip-")
     assert first.clip_id != second.clip_id  # same basename, different hosts
@@ -34,8 +38,15 @@ def test_same_url_two_sections_are_two_clips_but_a_repeat_is_a_duplicate(tmp_pat
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "ftp://a.org/v.mp4", "javascript:alert(1)", "/etc/passwd", "https:///nohost.mp4",
-     '"data:video/mp4;base64,AAAA"', '"https://a.org/a b.mp4"'],
+    [
+        "file:///etc/passwd",
+        "ftp://a.org/v.mp4",
+        "javascript:alert(1)",
+        "/etc/passwd",
+        "https:///nohost.mp4",
+        '"data:video/mp4;base64,AAAA"',
+        '"https://a.org/a b.mp4"',
+    ],
 )
 def test_non_http_urls_are_refused(tmp_path, url):
     with pytest.raises(IndexFormatError, match="line 2: url"):

@@ -7,7 +7,7 @@ from avsep.sources import IndexFormatError, load_source
 
 HEADER = "clip_id,path,annotation,start_s,end_s,labels,visible,split,scene,n_sources\n"
 ROWS = [
-    'train-solo-000000,videos/train-solo-000000.mp4,annotations/train-solo-000000.json,0,4,cello,'
+    "train-solo-000000,videos/train-solo-000000.mp4,annotations/train-solo-000000.json,0,4,cello,"
     '"cello,flute",train,solo,1\n',
     'test-k3-000001,videos/test-k3-000001.mp4,annotations/test-k3-000001.json,0,4,"cello,violin,violin",'
     '"cello,violin",test,k3,3\n',

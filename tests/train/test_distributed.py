@@ -22,15 +22,28 @@ def test_torchrun_two_gloo_ranks(tmp_path):
     torchrun = str(TORCHRUN) if TORCHRUN.exists() else shutil.which("torchrun")
     assert torchrun, "torchrun not found beside the Python interpreter"
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", str(Path(tiny.__file__)),
-                    str(tmp_path / "ck"), str(tmp_path / "live"), "--seen-dir", str(tmp_path / "seen")],
-                   check=True, env=env, timeout=300)
+    subprocess.run(
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(Path(tiny.__file__)),
+            str(tmp_path / "ck"),
+            str(tmp_path / "live"),
+            "--seen-dir",
+            str(tmp_path / "seen"),
+        ],
+        check=True,
+        env=env,
+        timeout=300,
+    )
     ranks = [json.loads((tmp_path / "seen" / f"seen-{r}.json").read_text()) for r in (0, 1)]
 
     per_rank_epoch = tiny.N_SAMPLES // 2
     for stage in ("one", "two"):
         for epoch in range(tiny.EPOCHS):
-            part = [set(r["seen"][stage][epoch * per_rank_epoch:(epoch + 1) * per_rank_epoch]) for r in ranks]
+            part = [set(r["seen"][stage][epoch * per_rank_epoch : (epoch + 1) * per_rank_epoch]) for r in ranks]
             assert len(part[0]) == len(part[1]) == per_rank_epoch
             assert not part[0] & part[1], f"{stage} epoch {epoch}: ranks shared samples"
             assert part[0] | part[1] == set(range(tiny.N_SAMPLES))

@@ -58,8 +58,9 @@ def test_dvc_plots_show_draws_the_curves(run, tmp_path):
     assert dvc is not None, "dvc is neither beside python nor on PATH"
     shutil.copytree(root / "live", tmp_path / "live")
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, timeout=120)
-    shown = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, timeout=120,
-                           capture_output=True, text=True)
+    shown = subprocess.run(
+        [dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, timeout=120, capture_output=True, text=True
+    )
     data = json.loads(shown.stdout)["data"]
     loss = data["live/plots/metrics/one/train/loss.tsv"][0]["content"]["data"]["values"]
     assert [int(v["step"]) for v in loss] == list(range(2, STEPS_PER_STAGE + 1, 2))

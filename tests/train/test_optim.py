@@ -27,16 +27,20 @@ def test_step_milestones_in_epochs():
 def test_scheduler_steps_per_optimizer_step_and_restores():
     model = torch.nn.Linear(2, 1)
     opt = build_optimizer(model.parameters(), OptimizerParams(name="sgd", lr=1.0, momentum=0.0))
-    sched = build_scheduler(opt, ScheduleParams(name="step", milestones=[1]), steps_per_epoch=3, epochs=2,
-                            stage="s")
+    sched = build_scheduler(opt, ScheduleParams(name="step", milestones=[1]), steps_per_epoch=3, epochs=2, stage="s")
     lrs = []
     for _ in range(5):
         lrs.append(sched.get_last_lr()[0])
         opt.step()
         sched.step()
     assert lrs == pytest.approx([1, 1, 1, 0.1, 0.1])
-    again = build_scheduler(build_optimizer(model.parameters(), OptimizerParams(name="sgd", lr=1.0)),
-                            ScheduleParams(), steps_per_epoch=None, epochs=1, stage="s")
+    again = build_scheduler(
+        build_optimizer(model.parameters(), OptimizerParams(name="sgd", lr=1.0)),
+        ScheduleParams(),
+        steps_per_epoch=None,
+        epochs=1,
+        stage="s",
+    )
     again.load_state_dict(sched.state_dict())
     assert again.last_epoch == 5 and vars(again.lr_lambdas[0])["cfg"]["name"] == "step"
 
@@ -47,8 +51,9 @@ def test_cosine_without_epoch_length_names_the_stage():
         build_scheduler(opt, ScheduleParams(name="cosine"), None, 3, "c2")
 
 
-@pytest.mark.parametrize("name,cls", [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
-                                      ("sgd", torch.optim.SGD)])
+@pytest.mark.parametrize(
+    "name,cls", [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD)]
+)
 def test_optimizer_from_params(name, cls):
     cfg = OptimizerParams(name=name, lr=0.01, weight_decay=0.001)
     opt = build_optimizer(torch.nn.Linear(2, 1).parameters(), cfg)

@@ -12,14 +12,19 @@ def _stage(name, **kw):
     return Stage(name, tiny.loader_factory(0, 0), tiny.Loss(1.0, {}, name, [0]), epochs=1, **kw)
 
 
-@pytest.mark.parametrize("stages,message", [
-    ([], "has no stages"),
-    ([_stage("a")], "first stage needs a model builder"),
-    ([_stage("a", model=tiny.build_model), _stage("a")], "name must be unique"),
-    ([_stage("a", model=tiny.build_model), _stage("b", model=tiny.build_model, init_from="c")],
-     "init_from = 'c' is not an earlier stage"),
-    ([_stage("a", model=tiny.build_model), _stage("b", init_from="a")], "init_from needs a model builder"),
-])
+@pytest.mark.parametrize(
+    "stages,message",
+    [
+        ([], "has no stages"),
+        ([_stage("a")], "first stage needs a model builder"),
+        ([_stage("a", model=tiny.build_model), _stage("a")], "name must be unique"),
+        (
+            [_stage("a", model=tiny.build_model), _stage("b", model=tiny.build_model, init_from="c")],
+            "init_from = 'c' is not an earlier stage",
+        ),
+        ([_stage("a", model=tiny.build_model), _stage("b", init_from="a")], "init_from needs a model builder"),
+    ],
+)
 def test_recipe_errors_name_the_stage(stages, message):
     with pytest.raises(ValueError, match=message):
         Recipe("r", stages).validate()
@@ -46,8 +51,7 @@ def test_steps_per_epoch_caps_an_endless_loader(tmp_path):
         while True:
             yield x[:4], y[:4], torch.arange(4)
 
-    stage = Stage("a", endless, tiny.Loss(1.0, {}, "a", [0]), epochs=2, steps_per_epoch=3,
-                  model=tiny.build_model)
+    stage = Stage("a", endless, tiny.Loss(1.0, {}, "a", [0]), epochs=2, steps_per_epoch=3, model=tiny.build_model)
     result = train(Recipe("r", [stage], params_sections=()), tiny.tiny_params(), tmp_path / "ck", tmp_path / "l")
     assert result.global_step == 6
 
@@ -73,7 +77,9 @@ def test_a_finished_stage_closes_its_loader_factory(tmp_path):
         def close(self):
             events.append("close")
 
-    stages = [Stage("a", Factory(), tiny.Loss(1.0, {}, "a", [0]), epochs=2, model=tiny.build_model),
-              Stage("b", tiny.loader_factory(0, 1), tiny.Loss(1.0, {}, "b", [0]), epochs=1)]
+    stages = [
+        Stage("a", Factory(), tiny.Loss(1.0, {}, "a", [0]), epochs=2, model=tiny.build_model),
+        Stage("b", tiny.loader_factory(0, 1), tiny.Loss(1.0, {}, "b", [0]), epochs=1),
+    ]
     train(Recipe("r", stages, params_sections=()), tiny.tiny_params(), tmp_path / "ck", tmp_path / "live")
     assert events[-1] == "close" and events.count("close") == 1 and "epoch 1" in events

@@ -81,8 +81,18 @@ def test_sigkill_mid_stage_two_then_resume_same_weights(reference, tmp_path):
     """A real process, SIGKILLed while stage two is mid-epoch; the resume skips the finished stage one."""
     marker = tmp_path / "stalled"
     # Global step 23 blocks: stage two's checkpoint at step 21 (epoch 0, batch 5) is complete by then.
-    child = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path / "ck"), str(tmp_path / "live"),
-                              "--stall-at", "23", "--marker", str(marker)])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(tmp_path / "ck"),
+            str(tmp_path / "live"),
+            "--stall-at",
+            "23",
+            "--marker",
+            str(marker),
+        ]
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

@@ -66,11 +66,22 @@ def test_a_truncated_shard_is_skipped_counted_and_the_run_completes(world_data, 
     # Split mode (not resampled): every shard is read once per epoch, so the truncated one costs exactly its
     # two documented skips per epoch (the cut shard, and the sample it cuts short). One window per clip, batch
     # 1: no partial batch is dropped, so every complete clip is trained on once per epoch.
-    params = load_params(None, ["shards.workers=2", "shards.resampled=false", "shards.shuffle_buffer=0",
-                                "shards.localization.windows_per_clip=1", "train.progress=false",
-                                "train.device=cpu", "train.log_every=8", "train.checkpoint_every=1000"])
-    view = localization_view(str(tmp_path / "clips"), "train", params.shards, batch_size=1, seed=params.seed,
-                             with_logmel=False)
+    params = load_params(
+        None,
+        [
+            "shards.workers=2",
+            "shards.resampled=false",
+            "shards.shuffle_buffer=0",
+            "shards.localization.windows_per_clip=1",
+            "train.progress=false",
+            "train.device=cpu",
+            "train.log_every=8",
+            "train.checkpoint_every=1000",
+        ],
+    )
+    view = localization_view(
+        str(tmp_path / "clips"), "train", params.shards, batch_size=1, seed=params.seed, with_logmel=False
+    )
     loader = make_loader(view, params.shards)
     seen: list[str] = []
 
@@ -83,8 +94,11 @@ def test_a_truncated_shard_is_skipped_counted_and_the_run_completes(world_data, 
         target = batch["audio"].abs().mean(dim=1, keepdim=True)
         return {"loss": nn.functional.mse_loss(model(batch["frame"]), target)}
 
-    recipe = Recipe("truncated", params_sections=("shards",), stages=[
-        Stage("tiny", loader_of_epoch, loss, epochs=EPOCHS, model=ColourToLoudness)])
+    recipe = Recipe(
+        "truncated",
+        params_sections=("shards",),
+        stages=[Stage("tiny", loader_of_epoch, loss, epochs=EPOCHS, model=ColourToLoudness)],
+    )
     with caplog.at_level(logging.WARNING):
         result = train(recipe, params, tmp_path / "ck", tmp_path / "live")
 
@@ -99,20 +113,34 @@ def test_a_truncated_shard_is_skipped_counted_and_the_run_completes(world_data, 
     assert tsv[0].split("\t") == ["step", "skipped"]
     steps_per_epoch = len(all_keys) - len(lost)
     rows = [line.split("\t") for line in tsv[1:]]
-    assert [(int(step), float(value)) for step, value in rows] == [(steps_per_epoch * (e + 1), 2.0)
-                                                                   for e in range(EPOCHS)]
+    assert [(int(step), float(value)) for step, value in rows] == [
+        (steps_per_epoch * (e + 1), 2.0) for e in range(EPOCHS)
+    ]
     # The log: the trainer's total per epoch (the reader's own lines name the shard, in the worker processes).
     warnings = [r.getMessage() for r in caplog.records if r.name == "avsep.train.stage_loop"]
-    assert warnings == [f"stage tiny, epoch {e + 1}: 2 corrupt sample(s) or unreadable shard(s) skipped (logger "
-                        "avsep.shards names each)" for e in range(EPOCHS)]
+    assert warnings == [
+        f"stage tiny, epoch {e + 1}: 2 corrupt sample(s) or unreadable shard(s) skipped (logger "
+        "avsep.shards names each)"
+        for e in range(EPOCHS)
+    ]
 
 
 def test_loaders_without_a_skip_counter_log_no_skip_row(tmp_path):
     params = load_params(None, ["train.progress=false", "train.device=cpu", "train.log_every=1"])
     batches = [torch.ones(2, 3)] * 3
-    recipe = Recipe("plain", params_sections=(), stages=[
-        Stage("one", lambda epoch, rank, world: batches, lambda model, x: {"loss": model(x).pow(2).mean()},
-              epochs=1, model=lambda: nn.Linear(3, 1))])
+    recipe = Recipe(
+        "plain",
+        params_sections=(),
+        stages=[
+            Stage(
+                "one",
+                lambda epoch, rank, world: batches,
+                lambda model, x: {"loss": model(x).pow(2).mean()},
+                epochs=1,
+                model=lambda: nn.Linear(3, 1),
+            )
+        ],
+    )
     result = train(recipe, params, tmp_path / "ck", tmp_path / "live")
     assert result.skipped == {} and not any("data/skipped" in row for row in result.history)
     assert not (tmp_path / "live" / "plots" / "metrics" / "one" / "data").exists()

@@ -37,8 +37,16 @@ EPOCHS = 2  # per stage: 8 steps per epoch on one rank, 16 steps per stage
 
 def tiny_params(**train_overrides):
     """Defaults with a cadence that puts checkpoints mid-epoch (every 3 steps of 8-step epochs)."""
-    sets = [f"train.{k}={v}" for k, v in {"checkpoint_every": 3, "log_every": 1, "progress": False,
-                                          "device": "cpu", **train_overrides}.items()]
+    sets = [
+        f"train.{k}={v}"
+        for k, v in {
+            "checkpoint_every": 3,
+            "log_every": 1,
+            "progress": False,
+            "device": "cpu",
+            **train_overrides,
+        }.items()
+    ]
     return load_params(None, sets)
 
 
@@ -70,8 +78,15 @@ def loader_factory(seed: int, stage_index: int):
 class Loss:
     """MSE with a stage weight; records the indices it saw and can stall at a given call."""
 
-    def __init__(self, weight: float, seen: dict, stage: str, counter: list[int], stall_at: int | None = None,
-                 marker: Path | None = None):
+    def __init__(
+        self,
+        weight: float,
+        seen: dict,
+        stage: str,
+        counter: list[int],
+        stall_at: int | None = None,
+        marker: Path | None = None,
+    ):
         self.weight, self.seen, self.stage, self.counter = weight, seen, stage, counter
         self.stall_at, self.marker = stall_at, marker
 
@@ -87,16 +102,37 @@ class Loss:
         return {"loss": self.weight * mse, "mse": mse}
 
 
-def tiny_recipe(seed: int, seen: dict | None = None, stall_at: int | None = None, marker: Path | None = None,
-                second_model=None, init_from=None) -> Recipe:
+def tiny_recipe(
+    seed: int,
+    seen: dict | None = None,
+    stall_at: int | None = None,
+    marker: Path | None = None,
+    second_model=None,
+    init_from=None,
+) -> Recipe:
     seen = {} if seen is None else seen
     counter = [0]
-    return Recipe("tiny", params_sections=(), stages=[
-        Stage("one", loader_factory(seed, 0), Loss(1.0, seen, "one", counter, stall_at, marker), epochs=EPOCHS,
-              model=build_model),
-        Stage("two", loader_factory(seed, 1), Loss(0.5, seen, "two", counter, stall_at, marker), epochs=EPOCHS,
-              model=second_model, init_from=init_from),
-    ])
+    return Recipe(
+        "tiny",
+        params_sections=(),
+        stages=[
+            Stage(
+                "one",
+                loader_factory(seed, 0),
+                Loss(1.0, seen, "one", counter, stall_at, marker),
+                epochs=EPOCHS,
+                model=build_model,
+            ),
+            Stage(
+                "two",
+                loader_factory(seed, 1),
+                Loss(0.5, seen, "two", counter, stall_at, marker),
+                epochs=EPOCHS,
+                model=second_model,
+                init_from=init_from,
+            ),
+        ],
+    )
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -118,13 +154,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     params = tiny_params()
     seen: dict = {}
-    result = train(tiny_recipe(params.seed, seen, args.stall_at, args.marker), params, args.checkpoints, args.live,
-                   resume=args.resume)
+    result = train(
+        tiny_recipe(params.seed, seen, args.stall_at, args.marker),
+        params,
+        args.checkpoints,
+        args.live,
+        resume=args.resume,
+    )
     if args.seen_dir is not None:
         rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
         args.seen_dir.mkdir(parents=True, exist_ok=True)
         (args.seen_dir / f"seen-{rank}.json").write_text(
-            json.dumps({"seen": seen, "weights": weights_digest(result.model)}))
+            json.dumps({"seen": seen, "weights": weights_digest(result.model)})
+        )
     from avsep.train import shutdown
 
     shutdown()

@@ -16,8 +16,7 @@ LOUD_DB = 6.0  # frames within this many log units of the loudest frame carry th
 def solo_world(n_train: int, n_test: int, **overrides) -> WorldParams:
     """A solo-only world at 64x64 (no silent extras) with ``n_train``/``n_test`` clips per class."""
     counts = SplitCounts(train=SceneCounts(solo=11 * n_train), test=SceneCounts(solo=11 * n_test))
-    return WorldParams(width=64, height=64, silent_prob=0.0, workers=1,
-                       counts=CountTables(demo=counts), **overrides)
+    return WorldParams(width=64, height=64, silent_prob=0.0, workers=1, counts=CountTables(demo=counts), **overrides)
 
 
 def render_solo(world: WorldParams):

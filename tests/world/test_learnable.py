@@ -47,15 +47,27 @@ def _train_and_check_vision(torch):
     target = torch.tensor([classes.index(v) for v in labels])
     frames = torch.tensor(np.stack([clip.frames for clip in clips])).float().div(255)  # (n, T, 64, 64, 3)
     frames = nn.functional.avg_pool2d(frames.permute(0, 1, 4, 2, 3).flatten(0, 1), 2).unflatten(
-        0, frames.shape[:2])  # (n, T, 3, 32, 32)
+        0, frames.shape[:2]
+    )  # (n, T, 3, 32, 32)
     train_t = torch.tensor(train)
     x_train = frames[train_t].flatten(0, 1)
     y_train = target[train_t].repeat_interleave(frames.shape[1])
     model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
-        nn.Flatten(), nn.Linear(32, len(classes)))
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, len(classes)),
+    )
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
     generator = torch.Generator().manual_seed(0)
     for _ in range(20):

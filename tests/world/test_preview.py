@@ -8,8 +8,21 @@ from avsep.cli import main
 
 
 def test_preview_png(tmp_path):
-    args = ["world", "--out", str(tmp_path), "--preview", "2", "--set", "world.width=64", "--set",
-            "world.height=64", "--set", "world.duration_s=1.0", "--set", "world.fps=8"]
+    args = [
+        "world",
+        "--out",
+        str(tmp_path),
+        "--preview",
+        "2",
+        "--set",
+        "world.width=64",
+        "--set",
+        "world.height=64",
+        "--set",
+        "world.duration_s=1.0",
+        "--set",
+        "world.fps=8",
+    ]
     assert main(args) == 0
     image = Image.open(tmp_path / "preview.png")
     assert image.format == "PNG" and image.width > 300 and image.height > 300

@@ -14,10 +14,19 @@ from avsep.world.scene import clip_specs
 
 @pytest.fixture(scope="module")
 def world() -> WorldParams:
-    counts = SplitCounts(train=SceneCounts(solo=11, duet=2, k1=2, k2=1, k3=1, k4=2),
-                         val=SceneCounts(solo=1), test=SceneCounts(k4=1))
-    return WorldParams(width=96, height=64, fps=12, duration_s=2.0, sample_rate=22050, occlusion_prob=0.5,
-                       counts=CountTables(demo=counts), seed=3)
+    counts = SplitCounts(
+        train=SceneCounts(solo=11, duet=2, k1=2, k2=1, k3=1, k4=2), val=SceneCounts(solo=1), test=SceneCounts(k4=1)
+    )
+    return WorldParams(
+        width=96,
+        height=64,
+        fps=12,
+        duration_s=2.0,
+        sample_rate=22050,
+        occlusion_prob=0.5,
+        counts=CountTables(demo=counts),
+        seed=3,
+    )
 
 
 def test_specs_follow_counts_and_scene_rules(world):
@@ -78,6 +87,6 @@ def test_timbres_are_sampled_instruments_not_tones(world):
         assert spectrum.sum() > 0
         # A sine has almost all energy in one bin per note; sampled instruments spread it over harmonics.
         top = np.sort(spectrum)[::-1]
-        assert top[:len(notes) * 3].sum() / top.sum() < 0.5
+        assert top[: len(notes) * 3].sum() / top.sum() < 0.5
         spectra[name] = spectrum / spectrum.sum()
     assert np.abs(spectra["cello"] - spectra["flute"]).sum() > 0.5

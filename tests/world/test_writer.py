@@ -10,13 +10,31 @@ import pytest
 from avsep.cli import main
 from avsep.media import probe
 
-SETTINGS = ["world.width=64", "world.height=48", "world.fps=8", "world.duration_s=1.0", "world.workers=2",
-            "world.counts.demo.train.solo=2", "world.counts.demo.train.duet=1", "world.counts.demo.train.k1=0",
-            "world.counts.demo.train.k2=0", "world.counts.demo.train.k3=0", "world.counts.demo.train.k4=0",
-            "world.counts.demo.val.solo=0", "world.counts.demo.val.duet=0", "world.counts.demo.val.k1=0",
-            "world.counts.demo.val.k2=0", "world.counts.demo.val.k3=0", "world.counts.demo.val.k4=0",
-            "world.counts.demo.test.solo=0", "world.counts.demo.test.duet=0", "world.counts.demo.test.k1=0",
-            "world.counts.demo.test.k2=0", "world.counts.demo.test.k3=1", "world.counts.demo.test.k4=0"]
+SETTINGS = [
+    "world.width=64",
+    "world.height=48",
+    "world.fps=8",
+    "world.duration_s=1.0",
+    "world.workers=2",
+    "world.counts.demo.train.solo=2",
+    "world.counts.demo.train.duet=1",
+    "world.counts.demo.train.k1=0",
+    "world.counts.demo.train.k2=0",
+    "world.counts.demo.train.k3=0",
+    "world.counts.demo.train.k4=0",
+    "world.counts.demo.val.solo=0",
+    "world.counts.demo.val.duet=0",
+    "world.counts.demo.val.k1=0",
+    "world.counts.demo.val.k2=0",
+    "world.counts.demo.val.k3=0",
+    "world.counts.demo.val.k4=0",
+    "world.counts.demo.test.solo=0",
+    "world.counts.demo.test.duet=0",
+    "world.counts.demo.test.k1=0",
+    "world.counts.demo.test.k2=0",
+    "world.counts.demo.test.k3=1",
+    "world.counts.demo.test.k4=0",
+]
 COLUMNS = ["clip_id", "path", "annotation", "start_s", "end_s", "labels", "visible", "split", "scene", "n_sources"]
 
 
@@ -44,8 +62,12 @@ def test_index_follows_the_contract(two_worlds):
     with open(root / "index.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == COLUMNS
-    assert [r["clip_id"] for r in rows] == ["train-solo-000000", "train-solo-000001", "train-duet-000000",
-                                           "test-k3-000000"]
+    assert [r["clip_id"] for r in rows] == [
+        "train-solo-000000",
+        "train-solo-000001",
+        "train-duet-000000",
+        "test-k3-000000",
+    ]
     for row in rows:
         assert (root / row["path"]).is_file() and (root / row["annotation"]).is_file()
         ann = json.loads((root / row["annotation"]).read_text())
@@ -78,9 +100,9 @@ def test_same_seed_gives_identical_bytes(two_worlds):
 
 def test_other_seed_differs_and_rerun_skips(two_worlds, tmp_path, capsys):
     _world(tmp_path, seed=6)
-    assert (tmp_path / "index.csv").read_bytes() != (two_worlds[0] / "index.csv").read_bytes() or \
-        (tmp_path / "annotations/train-solo-000000.json").read_bytes() != \
-        (two_worlds[0] / "annotations/train-solo-000000.json").read_bytes()
+    assert (tmp_path / "index.csv").read_bytes() != (two_worlds[0] / "index.csv").read_bytes() or (
+        tmp_path / "annotations/train-solo-000000.json"
+    ).read_bytes() != (two_worlds[0] / "annotations/train-solo-000000.json").read_bytes()
     capsys.readouterr()
     _world(tmp_path, seed=6)
     assert "4 up to date" in capsys.readouterr().out

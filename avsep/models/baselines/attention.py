@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models.baselines.correspondence import (Calibration, correspondence_recipe, position_similarity,
-                                                   towers_from)
+from avsep.models.baselines.correspondence import Calibration, correspondence_recipe, position_similarity, towers_from
 from avsep.models.common.classes import CLASSES
 from avsep.models.method import Method
 
@@ -50,7 +49,6 @@ class AttentionNet(nn.Module):
         if negative is not None:
             out["neg"] = self._attend(visual[negative.clamp(min=0)], audio)[1]
         return out
-
 
     def pair_logits(self, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor:
         """``(B, B)``: the correspondence logit of frame i attended by the audio of row j."""

@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from avsep.models.baselines.correspondence import (Calibration, correspondence_recipe, position_similarity,
-                                                   towers_from)
+from avsep.models.baselines.correspondence import Calibration, correspondence_recipe, position_similarity, towers_from
 from avsep.models.common.classes import CLASSES
 from avsep.models.method import Method
 
@@ -42,7 +41,6 @@ class AVOLNet(nn.Module):
             mismatched = self.calibration(position_similarity(visual[negative.clamp(min=0)], audio))
             out["neg"] = mismatched.flatten(1).amax(1)
         return out
-
 
     def pair_logits(self, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor:
         """``(B, B)``: the correspondence logit of frame i with the audio of row j (max over positions)."""

@@ -136,10 +136,15 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
 
     loader.close = close  # the trainer calls it when the stage ends (stops the persistent workers)
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
-    optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile),
-                                weight_decay=section.weight_decay)
+    optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile), weight_decay=section.weight_decay)
     loss = batch_correspondence_loss if section.negatives == "batch" else correspondence_loss
-    stage = Stage("correspondence", loader, loss, epochs=epochs,
-                  model=initialised(build, name, params, data_root),
-                  steps_per_epoch=profile.max_steps_per_epoch, optimizer=optimizer)
+    stage = Stage(
+        "correspondence",
+        loader,
+        loss,
+        epochs=epochs,
+        model=initialised(build, name, params, data_root),
+        steps_per_epoch=profile.max_steps_per_epoch,
+        optimizer=optimizer,
+    )
     return Recipe(name, [stage], params_sections=("baselines", "shards", "profile", "profiles", "pretrain"))

@@ -25,7 +25,7 @@ def centre_gaussian(grid: int, sigma: float) -> torch.Tensor:
         raise ValueError(f"centre_gaussian: grid {grid} must be >= 1 and sigma {sigma} > 0")
     centres = (torch.arange(grid, dtype=torch.float64) + 0.5) / grid - 0.5
     squared = centres[:, None] ** 2 + centres[None, :] ** 2
-    return torch.exp(-squared / (2 * sigma ** 2)).float()
+    return torch.exp(-squared / (2 * sigma**2)).float()
 
 
 class FixedMap(nn.Module):
@@ -49,8 +49,10 @@ class FixedMap(nn.Module):
     def forward(self, keys: list[str]) -> torch.Tensor:
         if self.kind != "random":
             return self.template.expand(len(keys), -1, -1).clone()
-        maps = [np.random.default_rng([self.seed, zlib.crc32(key.encode("utf-8"))]).random((self.grid, self.grid))
-                for key in keys]
+        maps = [
+            np.random.default_rng([self.seed, zlib.crc32(key.encode("utf-8"))]).random((self.grid, self.grid))
+            for key in keys
+        ]
         return torch.as_tensor(np.stack(maps), dtype=torch.float32, device=self.template.device)
 
 

@@ -49,12 +49,20 @@ def build(params) -> nn.Module:
 
 
 def recipe(params, data_root: Path):
-    raise ValueError(f"sop: reads the separation model's '{STAGE}' checkpoint and has nothing to train; "
-                     f"{TRAIN_FIRST}, then run `avsep evaluate sop`")
+    raise ValueError(
+        f"sop: reads the separation model's '{STAGE}' checkpoint and has nothing to train; "
+        f"{TRAIN_FIRST}, then run `avsep evaluate sop`"
+    )
 
 
-def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tensor, synthesizer: nn.Module,
-                 mask: str, ratio_max: float) -> torch.Tensor:
+def pixel_energy(
+    visual: torch.Tensor,
+    audio: torch.Tensor,
+    mix_mag: torch.Tensor,
+    synthesizer: nn.Module,
+    mask: str,
+    ratio_max: float,
+) -> torch.Tensor:
     """Per-position energy of the mixture under each position's mask.
 
     visual ``(B, K, h, w)`` visual channels before the sigmoid; audio ``(B, K, Fq, T)`` the U-Net's channels;
@@ -65,19 +73,22 @@ def pixel_energy(visual: torch.Tensor, audio: torch.Tensor, mix_mag: torch.Tenso
     """
     batch, channels, height, width = visual.shape
     if audio.shape[:2] != (batch, channels) or mix_mag.shape != (batch, *audio.shape[2:]):
-        raise ValueError(f"pixel_energy: visual {tuple(visual.shape)}, audio {tuple(audio.shape)} and mix_mag "
-                         f"{tuple(mix_mag.shape)} disagree (expected (B, K, h, w), (B, K, Fq, T), (B, Fq, T))")
+        raise ValueError(
+            f"pixel_energy: visual {tuple(visual.shape)}, audio {tuple(audio.shape)} and mix_mag "
+            f"{tuple(mix_mag.shape)} disagree (expected (B, K, h, w), (B, K, Fq, T), (B, Fq, T))"
+        )
     # SoP Sec. 3.3: each pixel's feature is a guidance vector of its own, as max pooling makes the frame's.
     guidance = torch.sigmoid(visual.flatten(2).transpose(1, 2))  # (B, h*w, K)
     energies = []
     for b in range(batch):  # one frame at a time: h*w masks of Fq x T each are the memory peak
-        masks = mask_from_logits(synthesizer(guidance[b:b + 1], audio[b:b + 1]), mask, None, ratio_max)
-        energies.append(torch.einsum("bpft,bft->bp", masks, mix_mag[b:b + 1].to(masks.dtype)))
+        masks = mask_from_logits(synthesizer(guidance[b : b + 1], audio[b : b + 1]), mask, None, ratio_max)
+        energies.append(torch.einsum("bpft,bft->bp", masks, mix_mag[b : b + 1].to(masks.dtype)))
     return torch.cat(energies).reshape(batch, height, width)
 
 
-def network_inputs(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor,
-                   rate_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def network_inputs(
+    model: nn.Module, frame: torch.Tensor, audio: torch.Tensor, rate_in: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T), frames (B, 3, S, S))`` of frames ``(B, 3, H, W)`` uint8 and
     audio ``(B, S_in)`` at ``rate_in``: resampled to the separation rate, cropped or zero-padded to its window."""
     params, separation = model.params, _separation()
@@ -85,10 +96,11 @@ def network_inputs(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor,
     waves = audio.float()
     if rate_in != window.sample_rate:
         waves = resample(waves, rate_in, window.sample_rate)
-    waves = F.pad(waves, (0, max(0, window.window_samples - waves.shape[-1])))[:, :window.window_samples]
+    waves = F.pad(waves, (0, max(0, window.window_samples - waves.shape[-1])))[:, : window.window_samples]
     log_mag, mix_mag = separation["spectrogram"](waves, params)
-    frames = separation["normalise_frames"](frame, separation["scale"](params).image_size
-                                            or params.active_profile().image_size)
+    frames = separation["normalise_frames"](
+        frame, separation["scale"](params).image_size or params.active_profile().image_size
+    )
     return log_mag, mix_mag, frames
 
 
@@ -101,8 +113,14 @@ def sound_energy_map(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor,
     log_mag, mix_mag, frames = network_inputs(model, frame, audio, rate_in)
     audio_channels, _ = model.unet(log_mag)
     sep = model.params.separation
-    return pixel_energy(model.vision(frames), audio_channels, mix_mag, model.synthesizer,
-                        _separation()["scale"](model.params).mask, sep.ratio_max)
+    return pixel_energy(
+        model.vision(frames),
+        audio_channels,
+        mix_mag,
+        model.synthesizer,
+        _separation()["scale"](model.params).mask,
+        sep.ratio_max,
+    )
 
 
 def predict_single(model: nn.Module, batch: dict) -> torch.Tensor:
@@ -115,6 +133,10 @@ def predict_class_aware(model: nn.Module, batch: dict) -> torch.Tensor:
     return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
 
 
-METHOD = Method(name="sop", recipe=recipe, build=build,
-                tasks={"single_source": predict_single, "class_aware": predict_class_aware},
-                weights_from=(SEPARATION, STAGE))
+METHOD = Method(
+    name="sop",
+    recipe=recipe,
+    build=build,
+    tasks={"single_source": predict_single, "class_aware": predict_class_aware},
+    weights_from=(SEPARATION, STAGE),
+)

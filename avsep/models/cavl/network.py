@@ -52,9 +52,15 @@ class CAVL(nn.Module):
         cv, sv = self.cluster(uv, k + self.cfg.background_clusters)
         ca, sa = self.cluster(ua, k)
         hw = visual.shape[-2:]
-        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
-                "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv, "audio_features": ua,
-                "visual_strength": visual.norm(dim=1)}
+        return {
+            "visual_centres": cv,
+            "audio_centres": ca,
+            "visual_assignments": as_maps(sv, *hw),
+            "audio_assignments": as_maps(sa, *audio.shape[-2:]),
+            "visual_features": uv,
+            "audio_features": ua,
+            "visual_strength": visual.norm(dim=1),
+        }
 
     def agreement_maps(self, out: dict) -> torch.Tensor:
         """``(B, k + background, h, w)``: −d of each position of ``out`` (this model's output) to each visual

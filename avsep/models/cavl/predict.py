@@ -9,8 +9,9 @@ from avsep.models.common.maps import centre_map, min_max
 
 
 @torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
-             heatmap: str | None = None) -> torch.Tensor:
+def localize(
+    model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True, heatmap: str | None = None
+) -> torch.Tensor:
     """``(B, h, w)`` single-source map of the visual centre aligned with the sound (k = 1); ``related=False``
     gives the least similar visual centre (CAVL Table 2, "unrelated").
 

@@ -76,15 +76,25 @@ class StageSettings:
     seed: int | None = None
 
 
-def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, settings: StageSettings | None = None,
-                     name: str | None = None) -> Stage:
+def curriculum_stage(
+    params,
+    data_root: Path,
+    curriculum: str,
+    first: bool,
+    settings: StageSettings | None = None,
+    name: str | None = None,
+) -> Stage:
     """The stage that trains on ``DATA/shards/{curriculum}`` with k = its number of sources; ``first`` builds
     the network, later stages continue the previous stage's model."""
     cfg, profile, settings = params.cavl, params.active_profile(), settings or StageSettings()
     k = sources_of(curriculum)
-    batches = ShardBatches(Path(data_root) / "shards" / curriculum, "train", params.shards,
-                           settings.batch_size or profile.batch_size,
-                           params.seed if settings.seed is None else settings.seed)
+    batches = ShardBatches(
+        Path(data_root) / "shards" / curriculum,
+        "train",
+        params.shards,
+        settings.batch_size or profile.batch_size,
+        params.seed if settings.seed is None else settings.seed,
+    )
     loss = partial(cavl_loss, k=k, alignment=settings.alignment or cfg.alignment, margin=cfg.margin)
     if settings.steps:
         steps = min(settings.steps, batches.steps)
@@ -92,9 +102,16 @@ def curriculum_stage(params, data_root: Path, curriculum: str, first: bool, sett
     else:
         steps, epochs = steps_for(batches, params), epochs_for(getattr(cfg.epochs, curriculum), params)
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
-    return Stage(name or curriculum, batches, loss, epochs, model=partial(build, params, settings.image_size)
-                 if first else None, steps_per_epoch=steps, optimizer=optimizer,
-                 param_groups=groups_for(cfg, params))
+    return Stage(
+        name or curriculum,
+        batches,
+        loss,
+        epochs,
+        model=partial(build, params, settings.image_size) if first else None,
+        steps_per_epoch=steps,
+        optimizer=optimizer,
+        param_groups=groups_for(cfg, params),
+    )
 
 
 def recipe(params, data_root: Path) -> Recipe:

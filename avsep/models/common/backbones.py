@@ -32,11 +32,13 @@ class ResNet18(nn.Module):
         self.in_channels, self.width, self.out_channels = in_channels, width, 8 * width
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
-            nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2, padding=1),
         )
         layers, channels = [], width
         for i, stride in enumerate(strides):
-            out = width * 2 ** i
+            out = width * 2**i
             down = None
             if stride != 1 or channels != out:
                 down = nn.Sequential(nn.Conv2d(channels, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
@@ -69,11 +71,14 @@ def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Mod
     try:
         state = load_checkpoint(path)["model"]
     except CheckpointError as exc:
-        raise CheckpointError(f"{exc}; {method} starts from the pre-trained backbones (pretrain.methods): run "
-                              f"`avsep train pretrain` first, or remove {method} from pretrain.methods") from None
+        raise CheckpointError(
+            f"{exc}; {method} starts from the pre-trained backbones (pretrain.methods): run "
+            f"`avsep train pretrain` first, or remove {method} from pretrain.methods"
+        ) from None
     parts = {3: "vision", 1: "audio"}
-    sources = {c: {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
-               for c, name in parts.items()}
+    sources = {
+        c: {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")} for c, name in parts.items()
+    }
     loaded = []
     for where, module in model.named_modules():
         if not isinstance(module, ResNet18) or module.in_channels not in parts:
@@ -81,9 +86,11 @@ def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Mod
         source = sources[module.in_channels]
         width = source["stem.0.weight"].shape[0]
         if module.width != width:
-            raise ValueError(f"{method}: backbone {where} has width {module.width}, the pre-trained "
-                             f"{parts[module.in_channels]} ResNet-18 in {path} has width {width}; set the same "
-                             f"width or remove {method} from pretrain.methods")
+            raise ValueError(
+                f"{method}: backbone {where} has width {module.width}, the pre-trained "
+                f"{parts[module.in_channels]} ResNet-18 in {path} has width {width}; set the same "
+                f"width or remove {method} from pretrain.methods"
+            )
         module.load_state_dict(source)
         loaded.append(where)
     if not loaded:  # e.g. the audio-guided separation variant: a U-Net and a class head only
@@ -93,7 +100,6 @@ def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Mod
     return model
 
 
-def initialised(build_model: Callable[[], nn.Module], method: str, params, data_root: Path
-                ) -> Callable[[], nn.Module]:
+def initialised(build_model: Callable[[], nn.Module], method: str, params, data_root: Path) -> Callable[[], nn.Module]:
     """A model factory for :class:`avsep.train.Stage`: ``build_model()`` passed through :func:`initialise`."""
     return lambda: initialise(build_model(), method, params, data_root)

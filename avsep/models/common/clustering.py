@@ -38,8 +38,9 @@ def project(features: torch.Tensor, k: int, projections: torch.Tensor | None = N
     return torch.einsum("bnd,kdm->bnkm", features, projections[:k])  # W_j u_i
 
 
-def agreement(features: torch.Tensor, centres: torch.Tensor, distance: Distance,
-              projections: torch.Tensor | None = None) -> torch.Tensor:
+def agreement(
+    features: torch.Tensor, centres: torch.Tensor, distance: Distance, projections: torch.Tensor | None = None
+) -> torch.Tensor:
     """``(B, N, k)`` = −d_ij of ``features (B, N, D)`` with ``centres (B, k, M)``: the input of the assignment's
     softmax before the magnitude z (inner_product: ⟨W_j u_i, c_j/‖c_j‖⟩; euclidean: −‖u_i − c_j‖)."""
     return -distances(project(features, centres.shape[1], projections), centres, distance)
@@ -50,9 +51,15 @@ def spaced_positions(n: int, k: int) -> torch.Tensor:
     return torch.linspace(0, n - 1, k).round().long()
 
 
-def soft_cluster(features: torch.Tensor, k: int, iterations: int, z: float, distance: Distance = "euclidean",
-                 projections: torch.Tensor | None = None,
-                 init: Init = "spaced") -> tuple[torch.Tensor, torch.Tensor]:
+def soft_cluster(
+    features: torch.Tensor,
+    k: int,
+    iterations: int,
+    z: float,
+    distance: Distance = "euclidean",
+    projections: torch.Tensor | None = None,
+    init: Init = "spaced",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Soft clustering of ``features (B, N, D)`` (N positions of a map) into ``k`` centres.
 
     projections: ``(K, D, M)`` with K ≥ k, the centre-specific W_j (shared across modalities); ``None``:

@@ -18,14 +18,43 @@ it is unknown).
 """
 
 from avsep.models.counting.network import Counter, CounterMember, MotionNet, build, motion_input
-from avsep.models.counting.predict import (count_split, counter_shards, counts_of, decide, evaluate_k_scenes,
-                                           evaluation_params, log_rates, predict, predict_counts, write_predictions)
+from avsep.models.counting.predict import (
+    count_split,
+    counter_shards,
+    counts_of,
+    decide,
+    evaluate_k_scenes,
+    evaluation_params,
+    log_rates,
+    predict,
+    predict_counts,
+    write_predictions,
+)
 from avsep.models.counting.recipe import augment, counting_loss, recipe
 from avsep.models.method import Method
 
 TASKS = {"counting": predict}
 METHOD = Method(name="counting", recipe=recipe, build=build, tasks=TASKS, evaluation_params=evaluation_params)
 
-__all__ = ["METHOD", "TASKS", "Counter", "CounterMember", "MotionNet", "augment", "build", "count_split",
-           "counter_shards", "counting_loss", "counts_of", "decide", "evaluate_k_scenes", "evaluation_params",
-           "log_rates", "motion_input", "predict", "predict_counts", "recipe", "write_predictions"]
+__all__ = [
+    "METHOD",
+    "TASKS",
+    "Counter",
+    "CounterMember",
+    "MotionNet",
+    "augment",
+    "build",
+    "count_split",
+    "counter_shards",
+    "counting_loss",
+    "counts_of",
+    "decide",
+    "evaluate_k_scenes",
+    "evaluation_params",
+    "log_rates",
+    "motion_input",
+    "predict",
+    "predict_counts",
+    "recipe",
+    "write_predictions",
+]

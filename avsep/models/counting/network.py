@@ -67,8 +67,9 @@ class Counter(nn.Module):
         """``(B, 1, T, n_mels)`` log-mel of ``waves`` (B, N) with the features preset; None without audio."""
         return logmel_torch(waves.float(), self.frontend)[:, None] if "audio" in self.streams else None
 
-    def forward(self, motion: torch.Tensor | None, logmel: torch.Tensor | None, per_member: bool = False
-                ) -> torch.Tensor:
+    def forward(
+        self, motion: torch.Tensor | None, logmel: torch.Tensor | None, per_member: bool = False
+    ) -> torch.Tensor:
         rates = torch.stack([member(motion, logmel) for member in self.members], dim=1)
         return rates if per_member else rates.mean(1)
 
@@ -102,5 +103,10 @@ class CounterMember(nn.Module):
 
 def build(params) -> Counter:
     profile = params.active_profile()
-    return Counter(profile.backbone_width, profile.image_size, tuple(params.counting.streams),
-                   frontend_from_params(params.features), params.counting.members)
+    return Counter(
+        profile.backbone_width,
+        profile.image_size,
+        tuple(params.counting.streams),
+        frontend_from_params(params.features),
+        params.counting.members,
+    )

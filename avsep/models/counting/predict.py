@@ -18,7 +18,6 @@ from avsep.shards import evaluation_view, make_loader
 from avsep.shards.batching import with_window
 
 
-
 def counts_of(batch: dict, device: torch.device) -> torch.Tensor:
     """``(B,)`` float: each clip's ``n_sources`` where the view carries it (≥ 0), else its distinct labels."""
     known = batch.get("n_sources")
@@ -67,15 +66,22 @@ def evaluation_params(params):
     return derive(params, {"shards": counter_shards(params).model_dump()})
 
 
-def count_split(model, location: str | Path, split: str, params, device: torch.device | str = "cpu"
-                ) -> tuple[list[str], np.ndarray, np.ndarray, list[str | None]]:
+def count_split(
+    model, location: str | Path, split: str, params, device: torch.device | str = "cpu"
+) -> tuple[list[str], np.ndarray, np.ndarray, list[str | None]]:
     """Every clip of one split: ``(clip_ids, predicted (N,), labelled (N,), scenes)`` counts over whole windows of
     ``counting.window_s`` seconds (the first window of each clip, the same every run); ``scenes``: the scene
     each sample carries (``None`` where its source knows none)."""
     cfg = params.counting
     shard_params = counter_shards(params)
-    view = evaluation_view(str(location), split, shard_params, view="localization",
-                           batch_size=params.active_profile().batch_size, seed=params.seed)
+    view = evaluation_view(
+        str(location),
+        split,
+        shard_params,
+        view="localization",
+        batch_size=params.active_profile().batch_size,
+        seed=params.seed,
+    )
     model = model.to(device).eval()
     rows: list[tuple[int, str, float, float, str | None]] = []
     for batch in tqdm(make_loader(view, shard_params), desc=f"counting {split}", leave=False):

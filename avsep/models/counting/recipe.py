@@ -29,12 +29,18 @@ def _place(canvas: torch.Tensor, src: torch.Tensor, side: int, top: int, left: i
     side = max(4, min(side, size))
     top, left = min(max(top, 0), size - side), min(max(left, 0), size - side)
     small = F.interpolate(src[None], size=(side, side), mode="area")[0]
-    region = canvas[:, top:top + side, left:left + side]
+    region = canvas[:, top : top + side, left : left + side]
     torch.maximum(region, small, out=region)
 
 
-def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: torch.Tensor, cfg: CountingAugment,
-            generator: torch.Generator | None = None, pool: tuple | None = None):
+def augment(
+    motion: torch.Tensor | None,
+    waves: torch.Tensor | None,
+    counts: torch.Tensor,
+    cfg: CountingAugment,
+    generator: torch.Generator | None = None,
+    pool: tuple | None = None,
+):
     """Training augmentation of one batch (see the module docstring): ``(motion, waves, counts)`` → new ones.
 
     ``motion`` (B, 1, S, S) or None, ``waves`` (B, N) or None, ``counts`` (B,) float. A mosaic of k ∈ 1..4
@@ -85,8 +91,9 @@ def augment(motion: torch.Tensor | None, waves: torch.Tensor | None, counts: tor
     return new_motion, new_waves, new_counts
 
 
-def counting_loss(model, batch: dict, decision: str, max_count: int, augmentation: CountingAugment | None = None
-                  ) -> dict:
+def counting_loss(
+    model, batch: dict, decision: str, max_count: int, augmentation: CountingAugment | None = None
+) -> dict:
     """Poisson regression loss of every member on the (augmented, when training) batch, averaged over the
     members (each learns alone: a member's gradient is its own loss's over the member count); logs ``acc``
     (exact count of the averaged log-rate after the decision rule) and ``mae``."""
@@ -96,8 +103,11 @@ def counting_loss(model, batch: dict, decision: str, max_count: int, augmentatio
     target = counts_of(batch, (motion if motion is not None else waves).device)
     if model.training and augmentation is not None:
         spares = batch.get("spares")  # MemoryBatches' clips of the whole set, for the mosaics' cells
-        pool = None if spares is None else (net.motion_input(spares.get("motion")), spares.get("audio"),
-                                            counts_of(spares, target.device))
+        pool = (
+            None
+            if spares is None
+            else (net.motion_input(spares.get("motion")), spares.get("audio"), counts_of(spares, target.device))
+        )
         motion, waves, target = augment(motion, waves, target, augmentation, pool=pool)
     member_rates = model(motion, net.logmel(waves), per_member=True)  # through DDP's forward: gradients sync
     predicted = decide(member_rates.detach().mean(1), decision, max_count)
@@ -114,16 +124,25 @@ def recipe(params, data_root: Path) -> Recipe:
     if cfg.memory:
         keep = tuple(name for name in ("motion", "audio") if name in cfg.streams)
         spares = cfg.augment.pool if cfg.augment.mosaic > 0 else 0
-        batches = MemoryBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed, keep,
-                                spares=spares)
+        batches = MemoryBatches(
+            sets, "train", counter_shards(params), profile.batch_size, params.seed, keep, spares=spares
+        )
     else:
-        batches = BalancedBatches(sets, "train", counter_shards(params), profile.batch_size, params.seed,
-                                  with_logmel=False)  # the counter computes the log-mel of its (mixed) waves
+        batches = BalancedBatches(
+            sets, "train", counter_shards(params), profile.batch_size, params.seed, with_logmel=False
+        )  # the counter computes the log-mel of its (mixed) waves
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     epochs, steps = epochs_for(cfg.epochs, params), steps_for(batches, params)
     schedule = ScheduleParams(name="cosine", warmup_steps=math.floor(cfg.warmup_frac * epochs * steps))
     loss = partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count, augmentation=cfg.augment)
-    stage = Stage("train", batches, loss, epochs,
-                  model=initialised(partial(build, params), "counting", params, data_root),
-                  steps_per_epoch=steps, optimizer=optimizer, schedule=schedule)
+    stage = Stage(
+        "train",
+        batches,
+        loss,
+        epochs,
+        model=initialised(partial(build, params), "counting", params, data_root),
+        steps_per_epoch=steps,
+        optimizer=optimizer,
+        schedule=schedule,
+    )
     return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS)

@@ -45,8 +45,9 @@ class DMC(nn.Module):
     def cluster(self, features: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``features (B, N, C)`` → ``centres (B, k, C)``, ``assignments (B, N, k)`` (Algorithm 1)."""
         cfg = self.cfg
-        return soft_cluster(features, k, cfg.iterations, getattr(cfg.z, cfg.distance), cfg.distance,
-                            self.projections, cfg.init)
+        return soft_cluster(
+            features, k, cfg.iterations, getattr(cfg.z, cfg.distance), cfg.distance, self.projections, cfg.init
+        )
 
     def forward(self, frames: torch.Tensor, logmel: torch.Tensor) -> dict[str, torch.Tensor]:
         visual, audio = self.streams(frames, logmel)
@@ -57,11 +58,17 @@ class DMC(nn.Module):
         cv, sv = self.cluster(uv, self.cfg.visual_clusters)
         ca, sa = self.cluster(as_vectors(audio), self.cfg.audio_clusters)
         hw = visual.shape[-2:]
-        return {"visual_centres": cv, "audio_centres": ca, "visual_assignments": as_maps(sv, *hw),
-                "audio_assignments": as_maps(sa, *audio.shape[-2:]), "visual_features": uv}
+        return {
+            "visual_centres": cv,
+            "audio_centres": ca,
+            "visual_assignments": as_maps(sv, *hw),
+            "audio_assignments": as_maps(sa, *audio.shape[-2:]),
+            "visual_features": uv,
+        }
 
     def agreement_maps(self, out: dict) -> torch.Tensor:
         """``(B, kv, h, w)``: −d_ij of each position of ``out`` (this model's output) with each visual centre."""
         hw = out["visual_assignments"].shape[-2:]
-        return as_maps(agreement(out["visual_features"], out["visual_centres"], self.cfg.distance,
-                                 self.projections), *hw)
+        return as_maps(
+            agreement(out["visual_features"], out["visual_centres"], self.cfg.distance, self.projections), *hw
+        )

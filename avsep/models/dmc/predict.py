@@ -18,8 +18,9 @@ def centre_affinity(audio: torch.Tensor, visual: torch.Tensor, distance: str) ->
 
 
 @torch.no_grad()
-def localize(model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True,
-             heatmap: str | None = None) -> torch.Tensor:
+def localize(
+    model, frames: torch.Tensor, logmel: torch.Tensor, related: bool = True, heatmap: str | None = None
+) -> torch.Tensor:
     """``(B, h, w)`` map of the visual centre closest to the audio (DMC §5.1): the audio centres are
     average-pooled and compared with every visual centre; ``related=False`` takes the farthest one.
 

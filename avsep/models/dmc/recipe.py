@@ -54,11 +54,18 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
     cfg, profile = params.dmc, params.active_profile()
-    batches = ShardBatches(Path(data_root) / "shards" / cfg.shard_set, "train", params.shards,
-                           profile.batch_size, params.seed)
+    batches = ShardBatches(
+        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+    )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
-    stage = Stage("train", batches, partial(dmc_loss, cfg=cfg), epochs_for(cfg.epochs, params),
-                  model=initialised(partial(build, params), "dmc", params, data_root),
-                  steps_per_epoch=steps_for(batches, params), optimizer=optimizer,
-                  param_groups=groups_for(cfg, params))
+    stage = Stage(
+        "train",
+        batches,
+        partial(dmc_loss, cfg=cfg),
+        epochs_for(cfg.epochs, params),
+        model=initialised(partial(build, params), "dmc", params, data_root),
+        steps_per_epoch=steps_for(batches, params),
+        optimizer=optimizer,
+        param_groups=groups_for(cfg, params),
+    )
     return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS)

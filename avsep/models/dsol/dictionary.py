@@ -57,8 +57,9 @@ def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
     ``max_clips`` clips. Read in the main process, in shard order (eval mode)."""
     from avsep.shards import localization_view, make_loader
 
-    view = localization_view(str(cfg.location), cfg.split, cfg.shards, batch_size=cfg.batch_size, seed=cfg.seed,
-                             mode="eval")
+    view = localization_view(
+        str(cfg.location), cfg.split, cfg.shards, batch_size=cfg.batch_size, seed=cfg.seed, mode="eval"
+    )
     view.set_epoch(epoch)
     out, count = [], 0
     for batch in make_loader(view, cfg.shards, workers=0):
@@ -85,14 +86,16 @@ def object_features(model: DSOLNet, batches: list[dict], image_size: int) -> tor
     return F.normalize(torch.cat(feats), dim=1)
 
 
-def kmeans_dictionary(features: np.ndarray, k: int, seed: int, n_init: int, max_iter: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_dictionary(
+    features: np.ndarray, k: int, seed: int, n_init: int, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Eq. 3 by k-means: ``features (N, C)`` -> ``(dictionary (k, C), assignments (N,))``."""
     from sklearn.cluster import KMeans
 
     if len(features) < k:
-        raise ValueError(f"DSOL clustering: {len(features)} solo clips for k = {k} clusters; "
-                         "lower dsol.clusters or use more clips")
+        raise ValueError(
+            f"DSOL clustering: {len(features)} solo clips for k = {k} clusters; lower dsol.clusters or use more clips"
+        )
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed % 2**32)
     assignments = km.fit_predict(features.astype(np.float64))  # DSOL Eq. 3: min ||o_i - D^T y_i||^2
     return km.cluster_centers_.astype(np.float32), assignments
@@ -115,8 +118,9 @@ def match_clusters(contingency: np.ndarray) -> np.ndarray:
     return mapping
 
 
-def train_pseudo_labels(model: DSOLNet, batches: list[dict], labels: list[torch.Tensor], cfg: RoundConfig,
-                        epoch: int) -> float:
+def train_pseudo_labels(
+    model: DSOLNet, batches: list[dict], labels: list[torch.Tensor], cfg: RoundConfig, epoch: int
+) -> float:
     """The classification half of the alternation: cross-entropy of both modalities' heads (visual on the
     object feature, audio on the pooled audio feature) against the cluster pseudo-labels, ``passes`` passes,
     Adam at ``lr`` over every trainable part. The heads restart each round: cluster ids are arbitrary.
@@ -124,7 +128,7 @@ def train_pseudo_labels(model: DSOLNet, batches: list[dict], labels: list[torch.
     device = next(model.parameters()).device
     gen = generator_for(cfg.seed, 1, epoch)  # stage one's pseudo-label round of this epoch
     for head in (model.vision_cls, model.audio_cls):
-        bound = 1.0 / head.in_features ** 0.5  # nn.Linear's default init, from our generator
+        bound = 1.0 / head.in_features**0.5  # nn.Linear's default init, from our generator
         with torch.no_grad():
             head.weight.copy_(torch.rand(head.weight.shape, generator=gen) * 2 * bound - bound)
             head.bias.copy_(torch.rand(head.bias.shape, generator=gen) * 2 * bound - bound)
@@ -143,7 +147,8 @@ def train_pseudo_labels(model: DSOLNet, batches: list[dict], labels: list[torch.
                 out = model(frame, batch["logmel"].to(device), pseudo=True)
                 target = labels[index].to(device)
                 loss = F.cross_entropy(out["vision_cls"].float(), target) + F.cross_entropy(
-                    out["audio_cls"].float(), target)
+                    out["audio_cls"].float(), target
+                )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -176,13 +181,13 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
     features = torch.cat(gathered)
     offset = sum(len(g) for g in gathered[: dist.rank])
     k = model.clusters
-    _, assignments = kmeans_dictionary(features.numpy(), k, derive_seed(cfg.seed, 1, epoch), cfg.n_init,
-                                       cfg.max_iter)
-    mine = torch.from_numpy(assignments[offset: offset + len(gathered[dist.rank])]).long()
+    _, assignments = kmeans_dictionary(features.numpy(), k, derive_seed(cfg.seed, 1, epoch), cfg.n_init, cfg.max_iter)
+    mine = torch.from_numpy(assignments[offset : offset + len(gathered[dist.rank])]).long()
     sizes = [len(b["key"]) for b in batches]
     labels = list(torch.split(mine, sizes))
-    with tqdm(total=1, desc=f"dsol clustering {epoch + 1}", disable=not (cfg.progress and dist.is_main),
-              leave=False) as bar:
+    with tqdm(
+        total=1, desc=f"dsol clustering {epoch + 1}", disable=not (cfg.progress and dist.is_main), leave=False
+    ) as bar:
         accuracy = train_pseudo_labels(model, batches, labels, cfg, epoch)
         bar.update(1)
     _broadcast_model(model, dist)
@@ -206,9 +211,11 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
         if epoch >= cfg.last_epoch:
             model.freeze_teacher()
     matched = contingency[np.arange(k), np.maximum(model.cluster_class.cpu().numpy(), 0)].sum()
-    metrics = {"nmi": nmi(assignments[known], class_ids[known]) if known.sum() > 1 else float("nan"),
-               "pseudo_acc": accuracy, "match_purity": float(matched / max(contingency.sum(), 1.0)),
-               "clips": float(len(features))}
+    metrics = {
+        "nmi": nmi(assignments[known], class_ids[known]) if known.sum() > 1 else float("nan"),
+        "pseudo_acc": accuracy,
+        "match_purity": float(matched / max(contingency.sum(), 1.0)),
+        "clips": float(len(features)),
+    }
     log.info("dsol clustering after epoch %d: %s", epoch + 1, metrics)
     return metrics
-

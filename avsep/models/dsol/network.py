@@ -27,17 +27,29 @@ class DSOLNet(nn.Module):
     image_size, use_prod, test_scale: how the predict functions feed frames and read the class maps.
     """
 
-    def __init__(self, width: int, embed_dim: int, clusters: int, n_classes: int, scale_init: float,
-                 mask_threshold: float, mask_dilation: int, image_size: int = 224, use_prod: bool = True,
-                 test_scale: float = 3.0):
+    def __init__(
+        self,
+        width: int,
+        embed_dim: int,
+        clusters: int,
+        n_classes: int,
+        scale_init: float,
+        mask_threshold: float,
+        mask_dilation: int,
+        image_size: int = 224,
+        use_prod: bool = True,
+        test_scale: float = 3.0,
+    ):
         super().__init__()
         self.vision = ResNet18(3, width, DSOL_STRIDES)
         self.audio = ResNet18(1, width, DSOL_STRIDES)
         channels = self.vision.out_channels
-        self.vision_head = nn.Sequential(nn.Conv2d(channels, embed_dim, 1), nn.ReLU(inplace=True),
-                                         nn.Conv2d(embed_dim, embed_dim, 1))
-        self.audio_head = nn.Sequential(nn.Linear(channels, embed_dim), nn.ReLU(inplace=True),
-                                        nn.Linear(embed_dim, embed_dim))
+        self.vision_head = nn.Sequential(
+            nn.Conv2d(channels, embed_dim, 1), nn.ReLU(inplace=True), nn.Conv2d(embed_dim, embed_dim, 1)
+        )
+        self.audio_head = nn.Sequential(
+            nn.Linear(channels, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, embed_dim)
+        )
         self.scale = nn.Conv2d(1, 1, 1, bias=False)  # the "parameterized sigmoid": sigmoid(w * cos)
         nn.init.constant_(self.scale.weight, scale_init)
         self.vision_cls = nn.Linear(channels, clusters)  # pseudo-label heads (alternating classification)
@@ -96,8 +108,14 @@ class DSOLNet(nn.Module):
         raw = torch.einsum("bchw,kc->bkhw", visual, self.dictionary.to(visual.dtype))  # DSOL Eq. 4
         return self.class_conv(raw)
 
-    def forward(self, frame: torch.Tensor, logmel: torch.Tensor, negative: torch.Tensor | None = None,
-                classes: bool = False, pseudo: bool = False) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        frame: torch.Tensor,
+        logmel: torch.Tensor,
+        negative: torch.Tensor | None = None,
+        classes: bool = False,
+        pseudo: bool = False,
+    ) -> dict[str, torch.Tensor]:
         """``frame: (B, 3, S, S)`` normalised, ``logmel: (B, 1, T, F)``; ``negative: (B,) long`` rows whose frames
         are row i's negatives. Returns ``logits (B, h, w)`` and ``map`` = sigmoid(logits) for (a_i, v_i);
         ``neg_logits`` with ``negative``; ``object_maps (B, k, h, w)`` and ``teacher_logits (B, k)`` with

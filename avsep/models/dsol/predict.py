@@ -38,8 +38,10 @@ def class_aware(model: DSOLNet, batch: dict) -> torch.Tensor:
     into the classes matched to the clusters. Works on any batch with ``frame`` and ``logmel`` (the cocktail
     view's 2x2 frames or a duet's frame)."""
     if int(model.rounds) == 0:
-        raise RuntimeError("DSOL class-aware maps need a dictionary: this model has no clustering round "
-                           "(train stage one for at least dsol.cluster_from_epoch epochs)")
+        raise RuntimeError(
+            "DSOL class-aware maps need a dictionary: this model has no clustering round "
+            "(train stage one for at least dsol.cluster_from_epoch epochs)"
+        )
     frame = frames_to_input(batch["frame"], model.image_size)
     out = model(frame, batch["logmel"], classes=True)
     probs = torch.softmax(sounding_object_maps(model, out).float() * model.test_scale, dim=1)

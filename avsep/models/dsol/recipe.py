@@ -24,8 +24,18 @@ PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrai
 def build(params) -> DSOLNet:
     """The DSOL network of ``params.dsol`` at the active profile's width and image size."""
     cfg, profile = params.dsol, params.active_profile()
-    return DSOLNet(profile.backbone_width, cfg.embed_dim, cfg.clusters, len(CLASSES), cfg.scale_init,
-                   cfg.mask_threshold, cfg.mask_dilation, profile.image_size, cfg.use_prod, cfg.test_scale)
+    return DSOLNet(
+        profile.backbone_width,
+        cfg.embed_dim,
+        cfg.clusters,
+        len(CLASSES),
+        cfg.scale_init,
+        cfg.mask_threshold,
+        cfg.mask_dilation,
+        profile.image_size,
+        cfg.use_prod,
+        cfg.test_scale,
+    )
 
 
 class StageOneLoss:
@@ -50,8 +60,10 @@ class StageTwoLoss:
     def __call__(self, model, batch: dict) -> dict:
         net = unwrap(model)
         if int(net.rounds) == 0 or not bool(net.teacher_ready):
-            raise RuntimeError("DSOL stage two needs stage one's dictionary and frozen audio classifier; "
-                               "the model has none (stage one did not finish a clustering round)")
+            raise RuntimeError(
+                "DSOL stage two needs stage one's dictionary and frozen audio classifier; "
+                "the model has none (stage one did not finish a clustering round)"
+            )
         cfg = self.cfg
         frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter)
         out = model(frame, batch["logmel"], negative=batch["negative"], classes=True)
@@ -80,8 +92,7 @@ def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int
     return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
 
 
-def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int,
-                     world_size: int) -> SizedBatches:
+def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
     return cocktail_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size)
 
 
@@ -94,23 +105,52 @@ def recipe(params, data_root: Path) -> Recipe:
     epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
     epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))
     rounds = RoundConfig(
-        location=clips, split=cfg.train_split, shards=params.shards, batch_size=profile.batch_size,
-        image_size=profile.image_size, seed=params.seed, classes=tuple(CLASSES), first_epoch=cfg.cluster_from_epoch,
-        last_epoch=epochs_one - 1, max_clips=cfg.cluster_max_clips, n_init=cfg.kmeans_n_init,
-        max_iter=cfg.kmeans_max_iter, passes=round(cfg.cls_passes.get(name)), lr=cfg.cls_lr, augment=cfg.augment,
-        jitter=cfg.jitter, progress=params.train.progress)
+        location=clips,
+        split=cfg.train_split,
+        shards=params.shards,
+        batch_size=profile.batch_size,
+        image_size=profile.image_size,
+        seed=params.seed,
+        classes=tuple(CLASSES),
+        first_epoch=cfg.cluster_from_epoch,
+        last_epoch=epochs_one - 1,
+        max_clips=cfg.cluster_max_clips,
+        n_init=cfg.kmeans_n_init,
+        max_iter=cfg.kmeans_max_iter,
+        passes=round(cfg.cls_passes.get(name)),
+        lr=cfg.cls_lr,
+        augment=cfg.augment,
+        jitter=cfg.jitter,
+        progress=params.train.progress,
+    )
     if cfg.cluster_from_epoch > epochs_one:
-        raise ValueError(f"dsol.cluster_from_epoch = {cfg.cluster_from_epoch} > {epochs_one} stage-one epochs: "
-                         "stage two would have no dictionary")
-    return Recipe("dsol", params_sections=PARAMS_SECTIONS, stages=[
-        Stage("one", partial(_clips_loader, clips, params, profile.batch_size),
-              StageOneLoss(profile.image_size, cfg.augment, cfg.jitter), epochs=epochs_one,
-              model=initialised(partial(build, params), "dsol", params, data_root),
-              steps_per_epoch=profile.max_steps_per_epoch,
-              optimizer=OptimizerParams(name="adam", lr=cfg.lr_one.get(name), weight_decay=cfg.weight_decay),
-              after_epoch=partial(clustering_round, cfg=rounds), find_unused_parameters=True),
-        Stage("two", partial(_cocktail_loader, cocktail, params, profile.batch_size),
-              StageTwoLoss(cfg, profile.image_size), epochs=epochs_two, steps_per_epoch=profile.max_steps_per_epoch,
-              optimizer=OptimizerParams(name="adam", lr=cfg.lr_two.get(name), weight_decay=cfg.weight_decay),
-              find_unused_parameters=True),
-    ])
+        raise ValueError(
+            f"dsol.cluster_from_epoch = {cfg.cluster_from_epoch} > {epochs_one} stage-one epochs: "
+            "stage two would have no dictionary"
+        )
+    return Recipe(
+        "dsol",
+        params_sections=PARAMS_SECTIONS,
+        stages=[
+            Stage(
+                "one",
+                partial(_clips_loader, clips, params, profile.batch_size),
+                StageOneLoss(profile.image_size, cfg.augment, cfg.jitter),
+                epochs=epochs_one,
+                model=initialised(partial(build, params), "dsol", params, data_root),
+                steps_per_epoch=profile.max_steps_per_epoch,
+                optimizer=OptimizerParams(name="adam", lr=cfg.lr_one.get(name), weight_decay=cfg.weight_decay),
+                after_epoch=partial(clustering_round, cfg=rounds),
+                find_unused_parameters=True,
+            ),
+            Stage(
+                "two",
+                partial(_cocktail_loader, cocktail, params, profile.batch_size),
+                StageTwoLoss(cfg, profile.image_size),
+                epochs=epochs_two,
+                steps_per_epoch=profile.max_steps_per_epoch,
+                optimizer=OptimizerParams(name="adam", lr=cfg.lr_two.get(name), weight_decay=cfg.weight_decay),
+                find_unused_parameters=True,
+            ),
+        ],
+    )

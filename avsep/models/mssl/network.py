@@ -19,8 +19,11 @@ MSSL_STRIDES = (1, 2, 2, 1)  # a 16x16 visual map at 256 px
 
 def _conv_bn(cin: int, cout: int, kernel, stride=1, dilation=1) -> nn.Sequential:
     padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, (dilation, 1))) if isinstance(kernel, tuple) else 0
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride=stride, dilation=(dilation, 1), padding=padding,
-                                   bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, stride=stride, dilation=(dilation, 1), padding=padding, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class CRNN(nn.Module):
@@ -34,8 +37,12 @@ class CRNN(nn.Module):
         widths = [width, 2 * width, 4 * width, 8 * width]
         blocks, cin = [], 1
         for cout in widths:
-            blocks += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
+            blocks += [
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             cin = cout
         self.convs = nn.Sequential(*blocks)
         self.out_channels = widths[-1]
@@ -68,9 +75,20 @@ class MSSLNet(nn.Module):
     (a_i, v_i) and, with ``negative``, ``avc_neg`` for (a_i, v_negative[i]); with ``align``, the projected
     class features ``emb_a``/``emb_v`` (B, K, E) (Eq. 4-6; the class maps only weight, they are detached)."""
 
-    def __init__(self, width: int, n_classes: int, audio: str, avc_hidden: int, proj_hidden: int, embed_dim: int,
-                 cam: str = "gradcam", mode: str = "full", class_threshold: float = 0.3, image_size: int = 256,
-                 localization: str = "fine"):
+    def __init__(
+        self,
+        width: int,
+        n_classes: int,
+        audio: str,
+        avc_hidden: int,
+        proj_hidden: int,
+        embed_dim: int,
+        cam: str = "gradcam",
+        mode: str = "full",
+        class_threshold: float = 0.3,
+        image_size: int = 256,
+        localization: str = "fine",
+    ):
         super().__init__()
         self.vision = ResNet18(3, width, MSSL_STRIDES)
         self.audio = CRNN(width) if audio == "crnn" else ResNetAudio(width)
@@ -79,17 +97,22 @@ class MSSLNet(nn.Module):
         self.cls_v = nn.Conv2d(channels, n_classes, 1)
         self.cls_a = nn.Conv2d(channels, n_classes, 1)
         # AVC branches (MSSL Fig. 3): audio 3x1 (time dilation 2), 1x2 (freq stride 2), 3x1; vision a layer4 copy
-        self.avc_audio = nn.Sequential(_conv_bn(fa_channels, channels, (3, 1), dilation=2),
-                                       _conv_bn(channels, channels, (1, 2), stride=(1, 2)),
-                                       _conv_bn(channels, channels, (3, 1)))
+        self.avc_audio = nn.Sequential(
+            _conv_bn(fa_channels, channels, (3, 1), dilation=2),
+            _conv_bn(channels, channels, (1, 2), stride=(1, 2)),
+            _conv_bn(channels, channels, (3, 1)),
+        )
         down = nn.Sequential(nn.Conv2d(channels // 2, channels, 1, bias=False), nn.BatchNorm2d(channels))
         self.avc_vision = nn.Sequential(BasicBlock(channels // 2, channels, 1, down), BasicBlock(channels, channels))
-        self.avc_head = nn.Sequential(nn.Linear(2 * channels, avc_hidden), nn.ReLU(inplace=True),
-                                      nn.Linear(avc_hidden, 2))
-        self.proj_a = nn.Sequential(nn.Linear(channels, proj_hidden), nn.ReLU(inplace=True),
-                                    nn.Linear(proj_hidden, embed_dim))
-        self.proj_v = nn.Sequential(nn.Linear(channels, proj_hidden), nn.ReLU(inplace=True),
-                                    nn.Linear(proj_hidden, embed_dim))
+        self.avc_head = nn.Sequential(
+            nn.Linear(2 * channels, avc_hidden), nn.ReLU(inplace=True), nn.Linear(avc_hidden, 2)
+        )
+        self.proj_a = nn.Sequential(
+            nn.Linear(channels, proj_hidden), nn.ReLU(inplace=True), nn.Linear(proj_hidden, embed_dim)
+        )
+        self.proj_v = nn.Sequential(
+            nn.Linear(channels, proj_hidden), nn.ReLU(inplace=True), nn.Linear(proj_hidden, embed_dim)
+        )
         self.cam, self.mode, self.class_threshold, self.image_size = cam, mode, class_threshold, image_size
         self.localization = localization  # full mode's maps at test: "fine" (Eq. 8) or "coarse_to_fine"
 
@@ -97,16 +120,24 @@ class MSSLNet(nn.Module):
         v = self.avc_vision(ov).amax(dim=(2, 3))
         return self.avc_head(torch.cat([fa_pooled, v], 1))
 
-    def forward(self, frame: torch.Tensor, logmel: torch.Tensor, negative: torch.Tensor | None = None,
-                align: bool = False) -> dict[str, torch.Tensor]:
+    def forward(
+        self, frame: torch.Tensor, logmel: torch.Tensor, negative: torch.Tensor | None = None, align: bool = False
+    ) -> dict[str, torch.Tensor]:
         ov = self.vision.layers[:3](self.vision.stem(frame))
         ev = self.vision.layers[3](ov)
         fa, ea = self.audio(logmel)
         cam_v, cam_a = self.cls_v(ev), self.cls_a(ea)
         fa_pooled = self.avc_audio(fa).amax(dim=(2, 3))
-        out = {"E_v": ev, "E_a": ea, "O_v": ov, "cam_v": cam_v, "cam_a": cam_a,
-               "logits_v": cam_v.mean(dim=(2, 3)), "logits_a": cam_a.mean(dim=(2, 3)),
-               "avc": self._avc(ov, fa_pooled)}
+        out = {
+            "E_v": ev,
+            "E_a": ea,
+            "O_v": ov,
+            "cam_v": cam_v,
+            "cam_a": cam_a,
+            "logits_v": cam_v.mean(dim=(2, 3)),
+            "logits_a": cam_a.mean(dim=(2, 3)),
+            "avc": self._avc(ov, fa_pooled),
+        }
         if negative is not None:
             out["avc_neg"] = self._avc(ov[negative], fa_pooled)
         if align:

@@ -26,7 +26,7 @@ def _avc_map(model: MSSLNet, frame: torch.Tensor, logmel: torch.Tensor) -> torch
     with torch.enable_grad():
         out = model(frame, logmel)
         ov = out["O_v"]
-        grads, = torch.autograd.grad(out["avc"][:, 1].sum(), ov)
+        (grads,) = torch.autograd.grad(out["avc"][:, 1].sum(), ov)
     weights = grads.mean(dim=(2, 3), keepdim=True)
     return torch.relu((weights * ov).sum(1)).detach()
 

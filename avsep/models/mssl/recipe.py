@@ -22,8 +22,19 @@ PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrai
 def build(params) -> MSSLNet:
     """The MSSL network of ``params.mssl`` at the active profile's width and image size."""
     cfg, profile = params.mssl, params.active_profile()
-    return MSSLNet(profile.backbone_width, len(CLASSES), cfg.audio, cfg.avc_hidden, cfg.proj_hidden, cfg.embed_dim,
-                   cfg.cam, cfg.mode, cfg.class_threshold, profile.image_size, cfg.localization)
+    return MSSLNet(
+        profile.backbone_width,
+        len(CLASSES),
+        cfg.audio,
+        cfg.avc_hidden,
+        cfg.proj_hidden,
+        cfg.embed_dim,
+        cfg.cam,
+        cfg.mode,
+        cfg.class_threshold,
+        profile.image_size,
+        cfg.localization,
+    )
 
 
 class MsslLoss:
@@ -59,16 +70,25 @@ class MsslLoss:
 
 def _groups(cfg, lr: float):
     """Per-part learning rates: backbones at ``lr x backbone_lr_ratio``, heads at ``lr`` (MSSL Sec. 4.2)."""
+
     def groups(model):
         backbone = [p for name, p in model.named_parameters() if name.startswith(("vision.", "audio."))]
         heads = [p for name, p in model.named_parameters() if not name.startswith(("vision.", "audio."))]
         return [{"params": backbone, "lr": lr * cfg.backbone_lr_ratio}, {"params": heads, "lr": lr}]
+
     return groups
 
 
 def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    return localization_batches(location, params.mssl.train_split, params, batch_size, epoch, world_size,
-                                lambda batch: batch if len(batch["key"]) >= 2 else None)
+    return localization_batches(
+        location,
+        params.mssl.train_split,
+        params,
+        batch_size,
+        epoch,
+        world_size,
+        lambda batch: batch if len(batch["key"]) >= 2 else None,
+    )
 
 
 def recipe(params, data_root: Path) -> Recipe:
@@ -81,18 +101,34 @@ def recipe(params, data_root: Path) -> Recipe:
     classes = tuple(CLASSES)
 
     def sgd(lr: float) -> OptimizerParams:  # the paper's SGD, or Adam where mssl.optimizer says so
-        return OptimizerParams(name=getattr(cfg.optimizer, name), lr=lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
+        return OptimizerParams(
+            name=getattr(cfg.optimizer, name), lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
 
-    stages = [Stage("one", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
-                    epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
-                    model=initialised(partial(build, params), "mssl", params, data_root),
-                    steps_per_epoch=profile.max_steps_per_epoch, optimizer=sgd(cfg.lr_one.get(name)),
-                    param_groups=_groups(cfg, cfg.lr_one.get(name)),
-                    find_unused_parameters=True)]
+    stages = [
+        Stage(
+            "one",
+            loader,
+            MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
+            epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
+            model=initialised(partial(build, params), "mssl", params, data_root),
+            steps_per_epoch=profile.max_steps_per_epoch,
+            optimizer=sgd(cfg.lr_one.get(name)),
+            param_groups=_groups(cfg, cfg.lr_one.get(name)),
+            find_unused_parameters=True,
+        )
+    ]
     if cfg.mode == "full":
-        stages.append(Stage("two", loader, MsslLoss(cfg, profile.image_size, classes, with_alignment=True),
-                            epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
-                            steps_per_epoch=profile.max_steps_per_epoch, optimizer=sgd(cfg.lr_two.get(name)),
-                            param_groups=_groups(cfg, cfg.lr_two.get(name)), find_unused_parameters=True))
+        stages.append(
+            Stage(
+                "two",
+                loader,
+                MsslLoss(cfg, profile.image_size, classes, with_alignment=True),
+                epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
+                steps_per_epoch=profile.max_steps_per_epoch,
+                optimizer=sgd(cfg.lr_two.get(name)),
+                param_groups=_groups(cfg, cfg.lr_two.get(name)),
+                find_unused_parameters=True,
+            )
+        )
     return Recipe("mssl", params_sections=PARAMS_SECTIONS, stages=stages)

@@ -14,7 +14,10 @@ and DMC and the default strides of the AVC audio tower alike.
 """
 
 from avsep.models.common.backbones import (  # noqa: F401 (the stage's API: where the backbones are, loading them)
-    checkpoint_of, initialise, initialised)
+    checkpoint_of,
+    initialise,
+    initialised,
+)
 from avsep.models.method import Method
 from avsep.models.pretrain.network import Backbones, build
 from avsep.models.pretrain.predict import TASKS
@@ -22,5 +25,17 @@ from avsep.models.pretrain.recipe import STAGE, frame_targets, pretrain_loss, re
 
 METHOD = Method(name="pretrain", recipe=recipe, build=build, tasks=TASKS)
 
-__all__ = ["METHOD", "STAGE", "TASKS", "Backbones", "build", "checkpoint_of", "frame_targets", "initialise",
-           "initialised", "pretrain_loss", "recipe", "sound_targets"]
+__all__ = [
+    "METHOD",
+    "STAGE",
+    "TASKS",
+    "Backbones",
+    "build",
+    "checkpoint_of",
+    "frame_targets",
+    "initialise",
+    "initialised",
+    "pretrain_loss",
+    "recipe",
+    "sound_targets",
+]

@@ -21,8 +21,9 @@ class Backbones(TwoStream):
         self.vision_head = nn.Linear(self.vision.out_channels, len(CLASSES))
         self.audio_head = nn.Linear(self.audio.out_channels, len(CLASSES))
 
-    def forward(self, frames: torch.Tensor, logmel: torch.Tensor, augment: bool = False,
-                jitter: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, frames: torch.Tensor, logmel: torch.Tensor, augment: bool = False, jitter: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         x = frames_to_input(frames, self.image_size, augment, jitter)
         vision = self.vision_head(self.vision(x).mean((2, 3)))
         audio = self.audio_head(self.audio(self.audio_norm(logmel.float())).mean((2, 3)))

@@ -46,8 +46,9 @@ def frame_targets(batch: dict, device: torch.device, targets: str = "visible") -
     if targets == "sounding":
         return sound_targets(batch, device)
     objects = batch.get("objects") or [None] * len(batch["labels"])
-    rows = [sorted({o["class"] for o in objs}) if objs else _names(labels)
-            for objs, labels in zip(objects, batch["labels"])]
+    rows = [
+        sorted({o["class"] for o in objs}) if objs else _names(labels) for objs, labels in zip(objects, batch["labels"])
+    ]
     return checked_multi_hot(rows, device, "object classes")
 
 
@@ -64,18 +65,27 @@ def pretrain_loss(model, batch: dict, augment: bool, jitter: float, vision_targe
     heard = sound_targets(batch, audio.device)
     loss_v = F.binary_cross_entropy_with_logits(vision.float(), seen)
     loss_a = F.binary_cross_entropy_with_logits(audio.float(), heard)
-    return {"loss": loss_v + loss_a, "vision_acc": _top1_hit(vision.float(), seen),
-            "audio_acc": _top1_hit(audio.float(), heard)}
+    return {
+        "loss": loss_v + loss_a,
+        "vision_acc": _top1_hit(vision.float(), seen),
+        "audio_acc": _top1_hit(audio.float(), heard),
+    }
 
 
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on the training split of ``DATA/shards/{pretrain.shard_set}``, Adam."""
     cfg, profile = params.pretrain, params.active_profile()
-    batches = ShardBatches(Path(data_root) / "shards" / cfg.shard_set, "train", params.shards,
-                           profile.batch_size, params.seed)
+    batches = ShardBatches(
+        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+    )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
-    stage = Stage(STAGE, batches, partial(pretrain_loss, augment=cfg.augment, jitter=cfg.jitter,
-                                                 vision_targets=cfg.vision_targets),
-                  epochs_for(cfg.epochs, params), model=partial(build, params),
-                  steps_per_epoch=steps_for(batches, params), optimizer=optimizer)
+    stage = Stage(
+        STAGE,
+        batches,
+        partial(pretrain_loss, augment=cfg.augment, jitter=cfg.jitter, vision_targets=cfg.vision_targets),
+        epochs_for(cfg.epochs, params),
+        model=partial(build, params),
+        steps_per_epoch=steps_for(batches, params),
+        optimizer=optimizer,
+    )
     return Recipe("pretrain", [stage], params_sections=PARAMS_SECTIONS)

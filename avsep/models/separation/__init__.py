@@ -39,11 +39,25 @@ from avsep.models.separation.reconstruct import save_spectrograms, write_wavs
 from avsep.models.separation.vision import normalise_frames
 
 METHOD = Method(
-    name="separation", recipe=recipe, build=build, tasks={"separation": predict_separation},
-    extras={"variants": stage_variants, "build_variant": build_variant, "attach_localizer": attach_localizer,
-            "variant_label": variant_label, "scale": scale_of, "from_nmix": from_nmix, "separate": separate,
-            "ideal_mask": ideal_mask_estimates, "nmf_mfcc": nmf_mfcc_estimates, "write_wavs": write_wavs,
-            "save_spectrograms": save_spectrograms, "spectrogram": mixture_spectrogram,
-            "normalise_frames": normalise_frames})
+    name="separation",
+    recipe=recipe,
+    build=build,
+    tasks={"separation": predict_separation},
+    extras={
+        "variants": stage_variants,
+        "build_variant": build_variant,
+        "attach_localizer": attach_localizer,
+        "variant_label": variant_label,
+        "scale": scale_of,
+        "from_nmix": from_nmix,
+        "separate": separate,
+        "ideal_mask": ideal_mask_estimates,
+        "nmf_mfcc": nmf_mfcc_estimates,
+        "write_wavs": write_wavs,
+        "save_spectrograms": save_spectrograms,
+        "spectrogram": mixture_spectrogram,
+        "normalise_frames": normalise_frames,
+    },
+)
 
 __all__ = ["METHOD", "SeparationNet"]

@@ -49,7 +49,7 @@ def _mfcc_of_bases(bases: np.ndarray, n_mels: int, n_mfcc: int) -> np.ndarray:
     from scipy.fft import dct
 
     mel = librosa.filters.mel(sr=SOP.sample_rate, n_fft=SOP.n_fft, n_mels=n_mels)  # (n_mels, F)
-    log_mel = np.log(bases ** 2 @ mel.T + _TINY)
+    log_mel = np.log(bases**2 @ mel.T + _TINY)
     return dct(log_mel, type=2, norm="ortho", axis=1)[:, :n_mfcc]
 
 
@@ -65,8 +65,17 @@ def _match(estimates: np.ndarray, sources: np.ndarray) -> np.ndarray:
     return estimates[columns]
 
 
-def nmf_mfcc_estimates(mixture: np.ndarray, sources: np.ndarray, *, n_components: int, n_mfcc: int, n_mels: int,
-                       iterations: int, loss: str, seed: int) -> np.ndarray:
+def nmf_mfcc_estimates(
+    mixture: np.ndarray,
+    sources: np.ndarray,
+    *,
+    n_components: int,
+    n_mfcc: int,
+    n_mels: int,
+    iterations: int,
+    loss: str,
+    seed: int,
+) -> np.ndarray:
     """NMF-MFCC estimates (N, S) of a mixture (S,); ``sources`` (N, S) only order the blind groups."""
     from sklearn.cluster import KMeans
     from sklearn.decomposition import NMF
@@ -75,8 +84,9 @@ def nmf_mfcc_estimates(mixture: np.ndarray, sources: np.ndarray, *, n_components
     n_src = sources.shape[0]
     spec = _spec(mixture)  # (1, F, T)
     mag = spec.abs()[0].numpy()  # float32: the multiplicative updates run twice as fast as in float64
-    nmf = NMF(n_components=n_components, init="nndsvda", solver="mu", beta_loss=loss, max_iter=iterations,
-              random_state=seed)
+    nmf = NMF(
+        n_components=n_components, init="nndsvda", solver="mu", beta_loss=loss, max_iter=iterations, random_state=seed
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed iteration budget is the setting, not a fault
         activations = nmf.fit_transform(mag.T + _TINY).T  # (K, T); sklearn factors (T, F) ≈ (T, K) @ (K, F)

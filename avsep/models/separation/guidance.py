@@ -123,11 +123,13 @@ class Localizer:
         audio = F.pad(audio, (0, max(0, length - audio.shape[-1])))
         centres = ((torch.arange(f) + 0.5) / f * audio.shape[-1]).long()
         starts = (centres - length // 2).clamp(0, audio.shape[-1] - length).tolist()
-        windows = torch.stack([audio[:, s:s + length] for s in starts], dim=1)  # (B, F, L)
+        windows = torch.stack([audio[:, s : s + length] for s in starts], dim=1)  # (B, F, L)
         windows = windows[:, None].expand(b, n, f, length).reshape(-1, length)
-        batch = {"frame": frames.reshape(-1, *frames.shape[-3:]).to(self.device),
-                 "audio": windows.to(self.device),
-                 "logmel": logmel_torch(windows, frontend)[:, None].to(self.device)}
+        batch = {
+            "frame": frames.reshape(-1, *frames.shape[-3:]).to(self.device),
+            "audio": windows.to(self.device),
+            "logmel": logmel_torch(windows, frontend)[:, None].to(self.device),
+        }
         out = self.predict(self.model, batch).float()  # (B*N*F, h, w), any scale: "higher = sounding"
         low = out.amin(dim=(1, 2), keepdim=True)
         out = (out - low) / (out.amax(dim=(1, 2), keepdim=True) - low).clamp(min=torch.finfo(out.dtype).tiny)

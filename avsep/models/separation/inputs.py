@@ -49,9 +49,13 @@ def from_nmix(batch: dict, params, rate_in: int) -> dict:
     frames = batch["frames"]
     n_all = frames.shape[2]
     index = ((torch.arange(sep.n_frames) + 0.5) * n_all / sep.n_frames).long().clamp(max=n_all - 1)
-    return {"mix": _fit(mix, sep.window_samples), "sources": _fit(sources, sep.window_samples),
-            "frames": frames[:, :, index], "labels": [[[c] for c in row] for row in batch["classes"]],
-            "keys": batch.get("key")}
+    return {
+        "mix": _fit(mix, sep.window_samples),
+        "sources": _fit(sources, sep.window_samples),
+        "frames": frames[:, :, index],
+        "labels": [[[c] for c in row] for row in batch["classes"]],
+        "keys": batch.get("key"),
+    }
 
 
 @dataclass
@@ -94,7 +98,15 @@ def prepare(batch: dict, params, *, train: bool) -> Prepared:
     mix_mag = warped_magnitude(mix_spec, scale.n_bins)
     source_mags = warped_magnitude(source_specs, scale.n_bins).reshape(b, n, scale.n_bins, -1)
     frames = normalise_frames(batch["frames"], scale.image_size or params.active_profile().image_size, flip)
-    return Prepared(log_mag=torch.log(mix_mag + sep.log_eps).unsqueeze(1), mix_mag=mix_mag,
-                    source_mags=source_mags, mix_spec=mix_spec, frames=frames,
-                    targets=class_targets(batch["labels"], mix.device), mix=mix, sources=sources,
-                    frames_raw=batch["frames"], flip=flip)
+    return Prepared(
+        log_mag=torch.log(mix_mag + sep.log_eps).unsqueeze(1),
+        mix_mag=mix_mag,
+        source_mags=source_mags,
+        mix_spec=mix_spec,
+        frames=frames,
+        targets=class_targets(batch["labels"], mix.device),
+        mix=mix,
+        sources=sources,
+        frames_raw=batch["frames"],
+        flip=flip,
+    )

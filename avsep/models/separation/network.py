@@ -21,12 +21,15 @@ class SeparationNet(nn.Module):
     ``"class_logits": (B, C)`` and ``"gradcam": (B, N, Fq, T)`` masks in [0, 1].
     """
 
-    def __init__(self, guidance: str, unet_filters: int, channels: int, depth: int, class_level: int,
-                 vision_width: int):
+    def __init__(
+        self, guidance: str, unet_filters: int, channels: int, depth: int, class_level: int, vision_width: int
+    ):
         super().__init__()
         if guidance not in GUIDANCE_VARIANTS or guidance == "gradcam":
-            raise ValueError(f"guidance {guidance!r}: a model is trained for 'frame', 'object' or 'audio' "
-                             "(gradcam uses the audio model's class maps)")
+            raise ValueError(
+                f"guidance {guidance!r}: a model is trained for 'frame', 'object' or 'audio' "
+                "(gradcam uses the audio model's class maps)"
+            )
         self.guidance = guidance
         self.unet = AudioUNet(unet_filters, channels, depth, class_level)
         self.synthesizer = Synthesizer(channels)
@@ -44,8 +47,13 @@ class SeparationNet(nn.Module):
             groups.append({"params": list(self.vision.parameters()), "lr": lr_frame})
         return groups
 
-    def forward(self, log_mag: torch.Tensor, frames: torch.Tensor | None = None, maps: torch.Tensor | None = None,
-                targets: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        log_mag: torch.Tensor,
+        frames: torch.Tensor | None = None,
+        maps: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         audio, class_features = self.unet(log_mag)
         out: dict[str, torch.Tensor] = {}
         if self.guidance == "audio":

@@ -56,8 +56,7 @@ def predict_masks(model, prepared: Prepared, variant: str) -> torch.Tensor:
             raise ValueError(f"gradcam masks come from an 'audio' model, got a {model.guidance!r} model")
         return out["gradcam"]
     kind = scale_of(params).mask
-    return mask_from_logits(out["logits"], kind, sep.mask_threshold if kind == "binary" else None,
-                            sep.ratio_max)
+    return mask_from_logits(out["logits"], kind, sep.mask_threshold if kind == "binary" else None, sep.ratio_max)
 
 
 @torch.no_grad()

@@ -9,8 +9,13 @@ import torch.nn.functional as F
 
 from avsep.config import derive
 from avsep.config.train import OptimizerParams, ScheduleParams
-from avsep.losses.separation import (binary_mask_loss, binary_mask_target, mask_weight, ratio_mask_loss,
-                                     ratio_mask_target)
+from avsep.losses.separation import (
+    binary_mask_loss,
+    binary_mask_target,
+    mask_weight,
+    ratio_mask_loss,
+    ratio_mask_target,
+)
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.common.backbones import initialised
@@ -26,8 +31,14 @@ STAGE_ORDER = ("object", "audio", "frame")
 def build_variant(params, variant: str) -> SeparationNet:
     """The network of one guidance variant at the active profile's scale, carrying ``params`` for prediction."""
     scale = scale_of(params)
-    model = SeparationNet(variant, scale.unet_filters, scale.channels, scale.unet_depth, scale.class_level,
-                          scale.vision_width or params.active_profile().backbone_width)
+    model = SeparationNet(
+        variant,
+        scale.unet_filters,
+        scale.channels,
+        scale.unet_depth,
+        scale.class_level,
+        scale.vision_width or params.active_profile().backbone_width,
+    )
     model.params = params  # plain attribute: predict() needs the front end and mask settings, not saved weights
     return model
 
@@ -53,11 +64,25 @@ class TrainLoader(InterleavedBatches):
     the shards gives several different training steps, and two uses of a batch are ``block`` steps apart (uses
     in a row trained worse: docs/models/separation.md)."""
 
-    def __init__(self, params, data_root: Path, frames: int | None = None, repeats: int = 1, block: int = 1,
-                 batch_size: int | None = None):
+    def __init__(
+        self,
+        params,
+        data_root: Path,
+        frames: int | None = None,
+        repeats: int = 1,
+        block: int = 1,
+        batch_size: int | None = None,
+    ):
         shards = params.shards if frames is None else derive(params.shards, {"separation.n_frames": frames})
-        super().__init__([Path(data_root) / "shards" / name for name in params.separation.train_sets], "train",
-                         shards, batch_size or params.active_profile().batch_size, params.seed, repeats, block)
+        super().__init__(
+            [Path(data_root) / "shards" / name for name in params.separation.train_sets],
+            "train",
+            shards,
+            batch_size or params.active_profile().batch_size,
+            params.seed,
+            repeats,
+            block,
+        )
 
 
 class MapCache:
@@ -74,7 +99,7 @@ class MapCache:
             if held is frames:
                 return maps
         maps = compute()
-        self.entries = (self.entries + [(frames, maps)])[-self.size:]
+        self.entries = (self.entries + [(frames, maps)])[-self.size :]
         return maps
 
 
@@ -97,17 +122,20 @@ def make_loss(params, variant: str, data_root: Path):
         if variant == "object":
             if not localizer:
                 localizer.append(Localizer(sep.object_method, params, data_root, p.mix.device))
-            maps = cache.get(p.frames_raw, lambda: localizer[0].maps(p.frames_raw, p.mix,
-                                                                     params.shards.separation.sample_rate))
+            maps = cache.get(
+                p.frames_raw, lambda: localizer[0].maps(p.frames_raw, p.mix, params.shards.separation.sample_rate)
+            )
             maps = flipped_maps(maps, p.flip)
         out = model(p.log_mag, p.frames, maps, p.targets)
         weight = mask_weight(p.mix_mag, sep.weight_min, sep.weight_max)
         if scale_of(params).mask == "binary":
-            mask_loss = binary_mask_loss(out["logits"], binary_mask_target(p.source_mags, p.mix_mag,
-                                                                           sep.binary_threshold), weight)
+            mask_loss = binary_mask_loss(
+                out["logits"], binary_mask_target(p.source_mags, p.mix_mag, sep.binary_threshold), weight
+            )
         else:
-            mask_loss = ratio_mask_loss(out["logits"], ratio_mask_target(p.source_mags, p.mix_mag, sep.log_eps,
-                                                                         sep.ratio_max), weight)
+            mask_loss = ratio_mask_loss(
+                out["logits"], ratio_mask_target(p.source_mags, p.mix_mag, sep.log_eps, sep.ratio_max), weight
+            )
         result = {"loss": mask_loss, "mask_loss": mask_loss.detach()}
         if "class_logits" in out:
             tags = p.targets.amax(dim=1)  # the mixture's clip-level tags
@@ -122,19 +150,35 @@ def make_loss(params, variant: str, data_root: Path):
 def recipe(params, data_root: Path) -> Recipe:
     """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
     scale, sep = scale_of(params), params.separation
-    optimizer = OptimizerParams(name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay,
-                                momentum=sep.momentum)
-    schedule = (ScheduleParams(name="step", milestones=scale.milestones, gamma=sep.lr_gamma)
-                if scale.milestones else ScheduleParams())
+    optimizer = OptimizerParams(
+        name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay, momentum=sep.momentum
+    )
+    schedule = (
+        ScheduleParams(name="step", milestones=scale.milestones, gamma=sep.lr_gamma)
+        if scale.milestones
+        else ScheduleParams()
+    )
     stages = []
     for variant in stage_variants(params):
-        loader = TrainLoader(params, Path(data_root), frames=1 if variant == "audio" else None,
-                             repeats=scale.batch_repeats, block=scale.repeat_block,
-                             batch_size=scale.batch_size_of(variant))
-        stages.append(Stage(
-            variant, loader, make_loss(params, variant, Path(data_root)), epochs=scale.epochs_of(variant),
-            steps_per_epoch=scale.steps_per_epoch,
-            model=initialised(lambda v=variant: build_variant(params, v), "separation", params, Path(data_root)),
-            optimizer=optimizer, schedule=schedule,
-            param_groups=lambda m: m.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth)))
+        loader = TrainLoader(
+            params,
+            Path(data_root),
+            frames=1 if variant == "audio" else None,
+            repeats=scale.batch_repeats,
+            block=scale.repeat_block,
+            batch_size=scale.batch_size_of(variant),
+        )
+        stages.append(
+            Stage(
+                variant,
+                loader,
+                make_loss(params, variant, Path(data_root)),
+                epochs=scale.epochs_of(variant),
+                steps_per_epoch=scale.steps_per_epoch,
+                model=initialised(lambda v=variant: build_variant(params, v), "separation", params, Path(data_root)),
+                optimizer=optimizer,
+                schedule=schedule,
+                param_groups=lambda m: m.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth),
+            )
+        )
     return Recipe("separation", stages, params_sections=PARAMS_SECTIONS)

@@ -22,8 +22,15 @@ def stft(waves: torch.Tensor, frontend: FrontEnd = SOP) -> torch.Tensor:
     if waves.dim() != 2 or not waves.is_floating_point():
         raise ValueError(f"waves: expected float (B, S), got {tuple(waves.shape)} {waves.dtype}")
     frontend.check_length(waves.shape[-1], "waves")
-    return torch.stft(waves, frontend.n_fft, frontend.hop_length, window=_window(waves, frontend),
-                      center=frontend.center, pad_mode=frontend.pad_mode, return_complex=True)
+    return torch.stft(
+        waves,
+        frontend.n_fft,
+        frontend.hop_length,
+        window=_window(waves, frontend),
+        center=frontend.center,
+        pad_mode=frontend.pad_mode,
+        return_complex=True,
+    )
 
 
 def stft_frames(waves: torch.Tensor, start: int, count: int, frontend: FrontEnd = SOP) -> torch.Tensor:
@@ -33,9 +40,10 @@ def stft_frames(waves: torch.Tensor, start: int, count: int, frontend: FrontEnd 
     half = frontend.n_fft // 2
     padded = F.pad(waves.unsqueeze(1), (half, half), mode=frontend.pad_mode).squeeze(1) if frontend.center else waves
     first = start * frontend.hop_length
-    segment = padded[:, first:first + (count - 1) * frontend.hop_length + frontend.n_fft]
-    return torch.stft(segment, frontend.n_fft, frontend.hop_length, window=_window(waves, frontend), center=False,
-                      return_complex=True)
+    segment = padded[:, first : first + (count - 1) * frontend.hop_length + frontend.n_fft]
+    return torch.stft(
+        segment, frontend.n_fft, frontend.hop_length, window=_window(waves, frontend), center=False, return_complex=True
+    )
 
 
 def _window(waves: torch.Tensor, frontend: FrontEnd) -> torch.Tensor:
@@ -58,6 +66,7 @@ def unwarp(mask: torch.Tensor, n_freqs: int) -> torch.Tensor:
     y = 2.0 * torch.log(_WARP_SCALE * g + _WARP_OFFSET) / math.log(_WARP_BASE) - 1.0
     x = torch.linspace(-1.0, 1.0, n_frames, dtype=mask.dtype, device=mask.device)
     grid = torch.stack(torch.broadcast_tensors(x[None, :], y[:, None]), dim=-1)  # (n_freqs, T, 2)
-    out = F.grid_sample(mask.unsqueeze(1), grid.expand(batch, -1, -1, -1), mode="bilinear",
-                        padding_mode="border", align_corners=True)
+    out = F.grid_sample(
+        mask.unsqueeze(1), grid.expand(batch, -1, -1, -1), mode="bilinear", padding_mode="border", align_corners=True
+    )
     return out.squeeze(1)

@@ -20,6 +20,8 @@ class Synthesizer(nn.Module):
 
     def forward(self, guidance: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         if guidance.dim() != 3 or audio.dim() != 4 or guidance.shape[-1] != audio.shape[1]:
-            raise ValueError(f"synthesizer: guidance (B, N, K) and audio (B, K, Fq, T) must share K, got "
-                             f"{tuple(guidance.shape)} and {tuple(audio.shape)}")
+            raise ValueError(
+                f"synthesizer: guidance (B, N, K) and audio (B, K, Fq, T) must share K, got "
+                f"{tuple(guidance.shape)} and {tuple(audio.shape)}"
+            )
         return torch.einsum("bnk,bkft->bnft", guidance * self.scale, audio) + self.bias

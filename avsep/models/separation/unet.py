@@ -13,14 +13,17 @@ from torch import nn
 
 def _filters(base: int, depth: int) -> list[int]:
     """Encoder output channels per level: base · 2^i, capped at 8 · base (SoP's ngf, 2ngf, 4ngf, 8ngf, 8ngf...)."""
-    return [base * min(2 ** i, 8) for i in range(depth)]
+    return [base * min(2**i, 8) for i in range(depth)]
 
 
 class _Up(nn.Module):
     def __init__(self, c_in: int, c_out: int, last: bool):
         super().__init__()
-        layers: list[nn.Module] = [nn.ReLU(True), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
-                                   nn.Conv2d(c_in, c_out, 3, padding=1, bias=last)]
+        layers: list[nn.Module] = [
+            nn.ReLU(True),
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=last),
+        ]
         if not last:
             layers.append(nn.BatchNorm2d(c_out))
         self.body = nn.Sequential(*layers)
@@ -55,10 +58,11 @@ class AudioUNet(nn.Module):
             self.up.append(_Up(c_in, out_channels if last else widths[i - 1], last))
 
     def forward(self, log_mag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        size = 2 ** self.depth
+        size = 2**self.depth
         if log_mag.dim() != 4 or log_mag.shape[1] != 1 or log_mag.shape[2] % size or log_mag.shape[3] % size:
-            raise ValueError(f"log_mag: expected (B, 1, Fq, T) with Fq and T divisible by {size}, "
-                             f"got {tuple(log_mag.shape)}")
+            raise ValueError(
+                f"log_mag: expected (B, 1, Fq, T) with Fq and T divisible by {size}, got {tuple(log_mag.shape)}"
+            )
         x = self.input_norm(log_mag)
         skips = []
         for block in self.down:

@@ -64,8 +64,16 @@ def object_pool_guidance(feats: torch.Tensor, maps: torch.Tensor) -> torch.Tenso
     resized bilinearly to h×w, normalised to sum 1 per frame; an all-zero map pools uniformly) → ``(B, N, K)``.
     """
     b, n, f, k, h, w = feats.shape
-    m = F.interpolate(maps.reshape(b * n * f, 1, *maps.shape[-2:]).to(feats.dtype), size=(h, w),
-                      mode="bilinear", align_corners=False).clamp_(min=0).reshape(b, n, f, 1, h * w)
+    m = (
+        F.interpolate(
+            maps.reshape(b * n * f, 1, *maps.shape[-2:]).to(feats.dtype),
+            size=(h, w),
+            mode="bilinear",
+            align_corners=False,
+        )
+        .clamp_(min=0)
+        .reshape(b, n, f, 1, h * w)
+    )
     total = m.sum(-1, keepdim=True)
     m = torch.where(total > 0, m / total.clamp(min=torch.finfo(m.dtype).tiny), torch.full_like(m, 1.0 / (h * w)))
     pooled = (feats.reshape(b, n, f, k, h * w) * m).sum(-1)  # (B, N, F, K)
