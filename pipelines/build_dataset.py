@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.context import get_run_context
 from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
 from prefect.futures import as_completed
 
 from avsep.config import Params, ParamsError, load_params

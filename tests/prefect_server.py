@@ -44,7 +44,7 @@ class PrefectServer:
         self.log = home / "server.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 300.0) -> "PrefectServer":
+    def start(self, timeout_s: float = 300.0) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         prefect = str(Path(sys.executable).with_name("prefect"))
         self.process = subprocess.Popen(

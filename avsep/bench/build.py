@@ -20,8 +20,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from avsep.dataset.clips import build_clip
-from avsep.dataset.layout import Layout
 from avsep.dataset.curricula import assign_curricula
+from avsep.dataset.layout import Layout
 from avsep.media.ffmpeg import file_url
 from avsep.media.ffmpeg import run as ffmpeg
 from avsep.sources import load_source

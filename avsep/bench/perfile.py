@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from avsep.shards.codec import decode_json, decode_wav, encode_wav
-from avsep.shards.reader import SharedEpoch, ShardSet
+from avsep.shards.reader import ShardSet, SharedEpoch
 from avsep.shards.samples import jpeg_chw
 from avsep.shards.views import AddNegatives, collate
 

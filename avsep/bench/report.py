@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from avsep.io import atomic_write_text
@@ -43,7 +43,7 @@ def write_result(name: str, result: dict, out_dir: str | Path = DEFAULT_DIR) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {
         "benchmark": name,
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         **result,
     }

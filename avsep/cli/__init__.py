@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
 

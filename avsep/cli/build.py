@@ -19,9 +19,8 @@ def run(args) -> int:
     from pipelines import configure_prefect
 
     configure_prefect()
-    from pipelines.build_dataset import run_build  # imports Prefect: after its defaults are set
-
     from avsep.config import derive
+    from pipelines.build_dataset import run_build  # imports Prefect: after its defaults are set
 
     given = {
         "dataset.source": args.source,

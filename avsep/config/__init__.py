@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -24,15 +25,15 @@ from pydantic import BaseModel, ValidationError
 from avsep.config.schema import Params
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "Params",
     "ParamsError",
+    "derive",
     "load_params",
     "load_tree",
-    "derive",
-    "with_overrides",
     "params_hash",
     "parse_override",
-    "DEFAULT_PARAMS",
+    "with_overrides",
 ]
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from avsep.config.schema import Params
 
-__all__ = ["render_params_yaml", "describe", "sections_of", "REGENERATE"]
+__all__ = ["REGENERATE", "describe", "render_params_yaml", "sections_of"]
 
 WIDTH = 118  # characters of a generated line, comments included
 REGENERATE = "avsep params --write params.yaml"

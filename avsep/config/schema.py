@@ -6,16 +6,16 @@ from pydantic import Field
 
 from avsep.config.base import Section
 from avsep.config.baselines import BaselinesParams
+from avsep.config.build import BuildParams
 from avsep.config.cavl import CAVLParams
 from avsep.config.counting import CountingParams
+from avsep.config.dataset import DatasetParams
 from avsep.config.dmc import DMCParams
 from avsep.config.dsol import DsolParams
-from avsep.config.mssl import MsslParams
-from avsep.config.build import BuildParams
-from avsep.config.dataset import DatasetParams
 from avsep.config.evaluate import EvaluateParams
 from avsep.config.features import FeatureParams
 from avsep.config.media import MediaParams
+from avsep.config.mssl import MsslParams
 from avsep.config.pretrain import PretrainParams
 from avsep.config.profile import Profiles, ProfileSettings
 from avsep.config.report import ReportParams

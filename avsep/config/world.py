@@ -204,8 +204,8 @@ class WorldParams(Section):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "WorldParams":
-        if not 0 < self.object_scale[0] or self.object_scale[1] > 1:
+    def _consistent(self) -> WorldParams:
+        if not self.object_scale[0] > 0 or self.object_scale[1] > 1:
             raise ValueError(f"object_scale {list(self.object_scale)}: need 0 < low <= high <= 1")
         if self.velocity[1] > 127:
             raise ValueError(f"velocity {list(self.velocity)}: MIDI velocity is at most 127")

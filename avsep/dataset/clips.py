@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +94,7 @@ def stored_logmel(wave: np.ndarray, frontend) -> np.ndarray:
     return logmel_librosa(wave, frontend)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _single_threaded_blas():
     # Process-wide and never restored: a `with threadpool_limits(...)` block per clip is not enough, because
     # concurrent build threads restore the thread count under each other's feet.

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from avsep.io import atomic_path
 from avsep.shards.writer import member_info

@@ -8,8 +8,8 @@ its row; a re-run skips rows that are ``ok`` and whose ``input_sha256`` did not 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -86,9 +86,9 @@ def summary(frame: pd.DataFrame) -> dict:
     ok = frame[frame["status"] == "ok"]
     failed = frame[frame["status"] != "ok"]
     return {
-        "clips": int(len(frame)),
-        "ok": int(len(ok)),
-        "failed": int(len(failed)),
+        "clips": len(frame),
+        "ok": len(ok),
+        "failed": len(failed),
         "failed_by_step": dict(sorted(Counter(failed["status"].astype(str)).items())),
         "per_curriculum": dict(sorted(Counter(ok["curriculum"].astype(str)).items())),
         "per_split": dict(sorted(Counter(ok["split"].astype(str)).items())),

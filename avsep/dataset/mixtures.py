@@ -15,8 +15,17 @@ import numpy as np
 
 from avsep.config import Params
 from avsep.dataset.clips import stored_logmel
-from avsep.dataset.cocktail import Clip, ClipInfo, MixingError, encode_cocktail, encode_nmix, plan_cocktails
-from avsep.dataset.cocktail import plan_nmix, render_cocktail, render_nmix
+from avsep.dataset.cocktail import (
+    Clip,
+    ClipInfo,
+    MixingError,
+    encode_cocktail,
+    encode_nmix,
+    plan_cocktails,
+    plan_nmix,
+    render_cocktail,
+    render_nmix,
+)
 from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text

@@ -79,7 +79,7 @@ def check_request(request: BuildRequest, params: Params, project_root: Path | No
     """
     root = (project_root or Path.cwd()).resolve()
     out = Path(params.build.out_dir)
-    if out.is_absolute() and not _inside(out, root) or not _inside(root / out, root):
+    if (out.is_absolute() and not _inside(out, root)) or not _inside(root / out, root):
         raise ParamsError(f"out_dir = {params.build.out_dir!r}: must stay inside the project folder {root}")
     for split in request.splits or []:
         if split not in SPLITS:

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from avsep.metrics.resize import resize_bilinear  # noqa: E402
 from avsep.io import save_png  # noqa: E402
+from avsep.metrics.resize import resize_bilinear  # noqa: E402
 
 SOUNDING_COLOUR = "lime"
 SILENT_COLOUR = "red"

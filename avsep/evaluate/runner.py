@@ -92,7 +92,7 @@ class Collected:
             if len(self.frames) > keep_frames:  # keep the first ones in split order, whatever arrives first
                 del self.frames[max(self.frames)]
 
-    def ordered(self) -> "Collected":
+    def ordered(self) -> Collected:
         order = np.argsort(self.index, kind="stable")
         pick = lambda values: [values[i] for i in order]  # noqa: E731
         return Collected(

@@ -22,18 +22,19 @@ import logging
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from avsep.config import Params, derive
+from avsep.io import atomic_write_text
 from avsep.metrics import groundtruth as G
 from avsep.metrics.clustering import linear_probe
 from avsep.metrics.localization import evaluate_single_source
-from avsep.io import atomic_write_text
 from avsep.models import CLASSES, METHODS, method
 from avsep.models.cavl.predict import localize
 from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage
@@ -61,7 +62,7 @@ class RunSpec:
     def _alignments(self) -> tuple[str | None, ...]:
         return self.alignments or (None,) * len(self.stages)
 
-    def prefix(self, n: int) -> "RunSpec":
+    def prefix(self, n: int) -> RunSpec:
         return RunSpec(self.stages[:n], self._alignments[:n])
 
 

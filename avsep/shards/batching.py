@@ -16,9 +16,10 @@ for an epoch carries ``skipped``, the total over its views so far; the trainer l
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice, zip_longest
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from avsep.config import derive
 from avsep.config.shards import ShardParams

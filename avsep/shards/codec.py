@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import json
 import wave
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from PIL import Image

@@ -22,8 +22,9 @@ import json
 import math
 import multiprocessing
 import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterable, Iterator, Literal
+from typing import BinaryIO, Literal
 
 import fsspec
 import webdataset as wds
@@ -55,7 +56,7 @@ class ShardSet:
     sizes: tuple[int, ...]
 
     @classmethod
-    def open(cls, location: str, split: str) -> "ShardSet":
+    def open(cls, location: str, split: str) -> ShardSet:
         """Read ``location/sizes.json`` and keep the shards named ``{split}-*.tar``, in name order."""
         location = str(location).rstrip("/")
         sizes_url = f"{location}/{SIZES_FILE}"

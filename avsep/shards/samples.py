@@ -104,7 +104,8 @@ def _torchvision_jpeg(data: bytes, grey: bool) -> torch.Tensor | None:
     torchvision refuses them (the callers then try PIL). torchvision is imported once per process."""
     global _TORCHVISION
     if not _TORCHVISION:
-        from torchvision.io import ImageReadMode, decode_jpeg as tv_decode_jpeg
+        from torchvision.io import ImageReadMode
+        from torchvision.io import decode_jpeg as tv_decode_jpeg
 
         _TORCHVISION = (tv_decode_jpeg, ImageReadMode.RGB, ImageReadMode.GRAY)
     decode, rgb, gray = _TORCHVISION

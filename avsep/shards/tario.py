@@ -17,7 +17,8 @@ from __future__ import annotations
 import io
 import re
 import struct
-from typing import BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from avsep.shards.skips import SampleError
 

@@ -24,7 +24,7 @@ import random
 import select
 import threading
 import time
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -36,8 +36,8 @@ from avsep.shards import samples as S
 from avsep.shards.reader import (
     EpochShuffle,
     Mode,
-    SharedEpoch,
     ShardSet,
+    SharedEpoch,
     _reader_seed,
     batches_per_worker,
     sample_stream,

@@ -16,9 +16,9 @@ import json
 import logging
 import re
 import tarfile
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from filelock import FileLock
 

@@ -16,8 +16,16 @@ from avsep.shards import ShardWriter
 from avsep.shards.skips import SampleError
 from avsep.shards.tario import tar_samples
 from avsep.sources import IndexFormatError, is_safe_clip_id, safe_clip_id
-from tests.faults.harness import half_written, manifest, run_flow, shard_digests, snapshot, tiny_mp4, world_row
-from tests.faults.harness import write_world_index
+from tests.faults.harness import (
+    half_written,
+    manifest,
+    run_flow,
+    shard_digests,
+    snapshot,
+    tiny_mp4,
+    world_row,
+    write_world_index,
+)
 from tests.shards.tiny_shards import clip_members
 
 PWNED = "avsep-pwned"  # a shell that ran any of these names would create this file

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from avsep.config import load_params
-from avsep.dataset.curricula import read_predictions
-from avsep.losses.cavl import poisson_count_loss
-from avsep.evaluate.runner import evaluate_model
-from avsep.models import method
 from avsep.config.counting import CountingAugment
+from avsep.dataset.curricula import read_predictions
+from avsep.evaluate.runner import evaluate_model
+from avsep.losses.cavl import poisson_count_loss
+from avsep.models import method
 from avsep.models.counting import (
     Counter,
     augment,
@@ -26,8 +26,8 @@ from avsep.models.counting import (
     motion_input,
     write_predictions,
 )
-from avsep.shards.batching import MemoryBatches
 from avsep.shards import evaluation_view, make_loader
+from avsep.shards.batching import MemoryBatches
 from avsep.train import train
 
 TINY = [

@@ -11,8 +11,8 @@ from avsep.losses.mssl import alignment_loss, classification_loss, correspondenc
 from avsep.models import CLASSES, method
 from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl import build, multi_hot
-from avsep.models.mssl.predict import class_scores
 from avsep.models.mssl.network import MSSLNet
+from avsep.models.mssl.predict import class_scores
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 

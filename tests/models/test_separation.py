@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from avsep.config import ParamsError, load_params
-from avsep.metrics.separation import bss_eval
 from avsep.losses.separation import (
     binary_mask_loss,
     binary_mask_target,
@@ -19,6 +18,7 @@ from avsep.losses.separation import (
     mask_weight,
     ratio_mask_target,
 )
+from avsep.metrics.separation import bss_eval
 from avsep.models.separation.baselines import ideal_mask_estimates, nmf_mfcc_estimates
 from avsep.models.separation.guidance import Localizer, class_targets, gradcam_masks
 from avsep.models.separation.network import SeparationNet
@@ -134,7 +134,7 @@ def test_network_shapes_for_each_guidance(guidance):
         assert out["class_logits"].shape == (2, 11)
         assert out["gradcam"].shape == (2, 3, 64, 64)
         gradcam = out["gradcam"].detach()
-        assert 0 <= float(gradcam.min()) and float(gradcam.max()) <= 1 + 1e-6
+        assert float(gradcam.min()) >= 0 and float(gradcam.max()) <= 1 + 1e-6
 
 
 def test_bad_inputs_name_the_input_and_reason():

@@ -33,7 +33,7 @@ def test_training_cuts_every_window_of_a_short_clip_once(tmp_path):
     records = _records(params, tmp_path)
     assert sorted(records) == [(key, float(s)) for key in keys for s in range(SECONDS)]
     params.localization.windows_per_clip = 1
-    assert Counter(key for key, _ in _records(params, tmp_path)) == {key: 1 for key in keys}
+    assert Counter(key for key, _ in _records(params, tmp_path)) == dict.fromkeys(keys, 1)
 
 
 def test_windows_do_not_depend_on_the_shuffle_but_change_with_the_epoch(tmp_path):

@@ -15,7 +15,7 @@ from avsep.shards import (
     make_loader,
 )
 from avsep.shards.codec import decode_wav
-from avsep.shards.reader import SharedEpoch, ShardStream
+from avsep.shards.reader import ShardStream, SharedEpoch
 
 from tiny_shards import RATE, clip_arrays, clip_members, small_params, write_set
 

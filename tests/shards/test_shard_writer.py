@@ -72,10 +72,9 @@ def test_max_bytes_starts_new_shard(tmp_path):
 
 
 def test_failed_write_leaves_no_final_file(tmp_path):
-    with pytest.raises(RuntimeError):
-        with ShardWriter(tmp_path, "train", max_samples=10) as writer:
-            writer.write("a", {"json": b"{}"})
-            raise RuntimeError("source failed mid-shard")
+    with pytest.raises(RuntimeError), ShardWriter(tmp_path, "train", max_samples=10) as writer:
+        writer.write("a", {"json": b"{}"})
+        raise RuntimeError("source failed mid-shard")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -9,8 +9,8 @@ audio meets the visual positions (:mod:`.avc`: max over positions; :mod:`.attent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

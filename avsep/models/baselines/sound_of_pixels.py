@@ -21,8 +21,9 @@ log-frequency grid (``separation.<profile>.n_bins`` rows), not the linear STFT r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -9,8 +9,8 @@ method's ResNet-18s from ``avsep train pretrain``, the world's stand-in for Imag
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from torch import nn
 from torchvision.models.resnet import BasicBlock

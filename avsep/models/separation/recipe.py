@@ -16,9 +16,9 @@ from avsep.losses.separation import (
     ratio_mask_loss,
     ratio_mask_target,
 )
+from avsep.models.common.backbones import initialised
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
-from avsep.models.common.backbones import initialised
 from avsep.models.separation.network import SeparationNet
 from avsep.shards.batching import InterleavedBatches
 from avsep.train import Recipe, Stage

@@ -6,8 +6,8 @@ STFT (masked mixture magnitude, mixture phase), inverted and clipped to [-1, 1] 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
