@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import torch
@@ -31,11 +31,15 @@ if TYPE_CHECKING:
 
 TASK_NAMES = ("single_source", "class_aware", "counting", "separation")
 
+# The network a method builds; its tasks take that same network (the runner passes them what ``build`` made).
+ModelT = TypeVar("ModelT", bound="nn.Module")
+ModelT_contra = TypeVar("ModelT_contra", bound="nn.Module", contravariant=True)
 
-class Predict(Protocol):
+
+class Predict(Protocol[ModelT_contra]):
     """One evaluation task of a method: the model and a batch on its device to a tensor (shapes above)."""
 
-    def __call__(self, model: nn.Module, batch: dict[str, Any]) -> torch.Tensor: ...
+    def __call__(self, model: ModelT_contra, batch: dict[str, Any]) -> torch.Tensor: ...
 
 
 def _same_params(params: Params) -> Params:
@@ -43,7 +47,7 @@ def _same_params(params: Params) -> Params:
 
 
 @dataclass(frozen=True)
-class Method:
+class Method(Generic[ModelT]):
     """A trainable method or a baseline, as the rest of avsep sees it.
 
     ``recipe(params, data_root)`` gives the stages that train it from the shard sets under
@@ -58,8 +62,8 @@ class Method:
 
     name: str
     recipe: Callable[[Params, Path], Recipe]
-    build: Callable[[Params], nn.Module]
-    tasks: Mapping[str, Predict] = field(default_factory=dict)
+    build: Callable[[Params], ModelT]
+    tasks: Mapping[str, Predict[ModelT]] = field(default_factory=dict)
     weights: bool = True
     weights_from: tuple[str, str] | None = None
     evaluation_params: Callable[[Params], Params] = _same_params

@@ -16,6 +16,7 @@ from avsep.losses.cavl import poisson_count_loss
 from avsep.models import method
 from avsep.models.counting import (
     Counter,
+    CounterMember,
     augment,
     count_split,
     counter_shards,
@@ -120,11 +121,12 @@ def test_in_the_world_the_sounding_objects_move(world_data):
     view = evaluation_view(
         str(world_data / "shards" / "clips"), "train", params.shards, view="localization", batch_size=8, seed=0
     )
-    sounding, silent = [], []
+    sounding: list[float] = []
+    silent: list[float] = []
     for batch in make_loader(view, params.shards):
         for motion, objects in zip(batch["motion"], batch["objects"]):
             for obj in objects:
-                x0, y0, x1, y1 = (int(round(v)) for v in obj["box"])
+                x0, y0, x1, y1 = (round(v) for v in obj["box"])  # float pixels: round() gives ints
                 inside = motion[0, y0:y1, x0:x1]
                 if inside.numel():
                     (sounding if obj["sounding"] else silent).append(float(inside.mean()))
@@ -215,12 +217,16 @@ def test_members_learn_apart_and_average():
     batch = {"motion": motion, "labels": [["a"]] * 5, "n_sources": [1, 2, 3, 1, 2]}
     loss = counting_loss(model.eval(), batch, "round", 8)["loss"]
     alone = [poisson_count_loss(each[:, i], torch.tensor([1.0, 2, 3, 1, 2])) for i in range(3)]
-    assert loss.item() == pytest.approx(float(sum(alone).detach()) / 3, rel=1e-5)
+    assert loss.item() == pytest.approx(float(sum(alone, torch.tensor(0.0)).detach()) / 3, rel=1e-5)
     loss.backward()  # a member's gradient is its own loss's (over the member count), not the average's
     member = Counter(4, 32, ("motion",), model.frontend, members=1)
     member.members[0].load_state_dict(model.members[1].state_dict())
     (poisson_count_loss(member(member.motion_input(motion), None), torch.tensor([1.0, 2, 3, 1, 2])) / 3).backward()
-    assert torch.allclose(model.members[1].head.weight.grad, member.members[0].head.weight.grad, atol=1e-6)
+    trained, alone_member = model.members[1], member.members[0]
+    assert isinstance(trained, CounterMember) and isinstance(alone_member, CounterMember)
+    grad, alone_grad = trained.head.weight.grad, alone_member.head.weight.grad
+    assert grad is not None and alone_grad is not None
+    assert torch.allclose(grad, alone_grad, atol=1e-6)
     with pytest.raises(ValueError, match="members = 0"):
         Counter(4, 32, ("motion",), model.frontend, members=0)
 

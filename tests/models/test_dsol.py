@@ -15,6 +15,7 @@ from avsep.losses.dsol import category_log_distribution, distribution_kl, locali
 from avsep.models import CLASSES, method
 from avsep.models.dsol import StageTwoLoss, build
 from avsep.models.dsol.dictionary import kmeans_dictionary, match_clusters
+from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import clusters_to_classes
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.batching import rolled_negatives, solo_rows
@@ -114,13 +115,14 @@ def test_solo_rows_and_negatives():
     assert not rolled_negatives(["a", "a"])[1].any()
     batch = {"key": ["a", "b", "c"], "labels": [["cello"], ["cello", "flute"], ["tuba"]], "frame": torch.arange(3)}
     solo = solo_rows(batch)
+    assert solo is not None
     assert solo["key"] == ["a", "c"] and solo["frame"].tolist() == [0, 2] and solo["negative"].tolist() == [1, 0]
     assert solo_rows({"key": ["a"], "labels": [["x"]], "frame": torch.zeros(1)}) is None
 
 
 def test_lambda_is_a_params_key_and_bad_values_are_named():
     assert tiny_params("dsol.lambda=0.8").dsol.lambda_ == 0.8
-    with pytest.raises(ParamsError, match="dsol.lambda"):
+    with pytest.raises(ParamsError, match=r"dsol.lambda"):
         tiny_params("dsol.lambda=-1")
     with pytest.raises(ParamsError, match="stage two would have no loss"):
         tiny_params("dsol.use_l1=false", "dsol.use_lc=false")
@@ -147,6 +149,7 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     params = tiny_params()
     result = train(method("dsol").recipe(params, world_data), params, tmp_path / "ck", tmp_path / "live")
     model = result.model.eval()
+    assert isinstance(model, DSOLNet)
     rounds = [row for row in result.history if "eval/nmi" in row]
     assert len(rounds) == 1 and 0.0 <= rounds[0]["eval/nmi"] <= 1.0
     assert int(model.rounds) == 1 and bool(model.teacher_ready)

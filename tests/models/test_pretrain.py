@@ -10,6 +10,8 @@ import torch
 
 from avsep.config import ParamsError, load_params
 from avsep.models import CLASSES, method
+from avsep.models.baselines.attention import AttentionNet
+from avsep.models.baselines.avc import AVOLNet
 from avsep.models.pretrain import checkpoint_of, initialise, initialised
 from avsep.train import CheckpointError, load_checkpoint, train
 from tests.models.test_baselines import one_thread  # noqa: F401 (autouse fixture: one intra-op thread)
@@ -56,6 +58,7 @@ def test_listed_method_starts_from_both_backbones(pretrained_root):
     params = _params()
     state = load_checkpoint(checkpoint_of(pretrained_root))["model"]
     model = initialised(lambda: method("avc").build(params), "avc", params, pretrained_root)()
+    assert isinstance(model, AVOLNet)
     for name, tensor in model.towers.vision.state_dict().items():
         assert torch.equal(tensor, state["vision." + name]), name
     for name, tensor in model.towers.audio_net.state_dict().items():
@@ -68,7 +71,10 @@ def test_unlisted_method_starts_from_scratch(pretrained_root):
     state = load_checkpoint(checkpoint_of(pretrained_root))["model"]
     torch.manual_seed(0)
     model = initialise(method("attention").build(params), "attention", params, pretrained_root)
-    assert not torch.equal(model.towers.vision.stem[0].weight, state["vision.stem.0.weight"])
+    assert isinstance(model, AttentionNet)
+    stem = model.towers.vision.stem[0]
+    assert isinstance(stem, torch.nn.Conv2d)
+    assert not torch.equal(stem.weight, state["vision.stem.0.weight"])
 
 
 def test_other_width_is_refused_naming_both(pretrained_root):
@@ -124,5 +130,5 @@ def test_unknown_or_missing_tags_are_refused_by_name():
 
     with pytest.raises(ValueError, match="object classes banjo"):
         frame_targets(_batch([[{"class": "banjo"}]], [["cello"]]), torch.device("cpu"))
-    with pytest.raises(ValueError, match="sample 1 .*no labels"):
+    with pytest.raises(ValueError, match=r"sample 1 .*no labels"):
         sound_targets(_batch([None, None], [["cello"], []]), torch.device("cpu"))

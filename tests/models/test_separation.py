@@ -3,6 +3,7 @@ train → evaluate run on the test world (real shards, real trainer, real metric
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 
@@ -68,7 +69,7 @@ def test_epochs_per_variant_reach_each_stage(tmp_path):
     }
     params = load_params(None, ["separation.variants=[gradcam]", "separation.demo.epochs={audio: 5}"])
     assert [(stage.name, stage.epochs) for stage in recipe(params, tmp_path).stages] == [("audio", 5)]
-    with pytest.raises(ParamsError, match="names no epochs for the trained variant.*frame"):
+    with pytest.raises(ParamsError, match=r"names no epochs for the trained variant.*frame"):
         load_params(None, ["separation.demo.epochs={audio: 3, object: 2}"])
     with pytest.raises(ParamsError, match="per trained variant"):
         load_params(None, ["separation.demo.epochs={sound: 3}"])
@@ -86,7 +87,7 @@ def test_batch_size_per_variant_reaches_each_loader(world_data, tmp_path):
     assert sizes == {"audio": 4, "frame": 2}
     assert params.separation.demo.batch_size_of() is None  # evaluation batches: the profile's
     assert load_params(None, ["separation.demo.batch_size=3"]).separation.demo.batch_size_of("audio") == 3
-    with pytest.raises(ParamsError, match="names no batch_size for the trained variant.*frame"):
+    with pytest.raises(ParamsError, match=r"names no batch_size for the trained variant.*frame"):
         load_params(None, ["separation.variants=[frame, audio]", "separation.demo.batch_size={audio: 4}"])
 
 
@@ -138,7 +139,7 @@ def test_network_shapes_for_each_guidance(guidance):
 
 
 def test_bad_inputs_name_the_input_and_reason():
-    with pytest.raises(ValueError, match="log_mag.*divisible by 32"):
+    with pytest.raises(ValueError, match=r"log_mag.*divisible by 32"):
         AudioUNet(4, 4, 5, 3)(torch.randn(1, 1, 60, 64))
     with pytest.raises(ValueError, match="gradcam uses the audio model"):
         SeparationNet("gradcam", 4, 4, 5, 3, 4)
@@ -146,7 +147,7 @@ def test_bad_inputs_name_the_input_and_reason():
         SeparationNet("audio", 4, 4, 5, 3, 4)(torch.randn(1, 1, 64, 64))
     with pytest.raises(ValueError, match="labels: class 'banjo'"):
         class_targets([[["banjo"]]])
-    with pytest.raises(ParamsError, match="separation.variants"):
+    with pytest.raises(ParamsError, match=r"separation.variants"):
         load_params(None, ["separation.variants=[frame, sonar]"])
     with pytest.raises(ParamsError, match="divisible"):
         load_params(None, ["separation.demo.n_bins=100"])
@@ -281,7 +282,7 @@ def test_train_then_evaluate_on_the_tiny_world(world_data, tmp_path):
 
 def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path):
     from avsep.models.separation.inputs import prepare
-    from avsep.models.separation.recipe import recipe
+    from avsep.models.separation.recipe import TrainLoader, recipe
 
     params = load_params(
         None,
@@ -298,6 +299,7 @@ def test_batch_repeats_train_each_loaded_batch_on_new_crops(world_data, tmp_path
     data.mkdir()
     (data / "shards").symlink_to(world_data / "shards")
     stage = recipe(params, data).stages[0]
+    assert isinstance(stage.loader, TrainLoader)  # sized: its len() is the epoch's batches
     batches = list(itertools.islice(iter(stage.loader(0, 0, 1)), 8))
     assert len(stage.loader) % 3 == 0 and len(stage.loader) > 0
     # blocks of two reads of the shards, each block three times over: b0 b1 b0 b1 b0 b1, then b2 b3 ...
@@ -337,11 +339,16 @@ def test_object_maps_are_flipped_with_the_frames_and_computed_once_per_batch():
         assert torch.equal(out[b, n], maps[b, n].flip(-1) if p.flip[b, n] else maps[b, n])
     assert prepare(batch, params, train=False).flip is None
 
-    calls = []
+    calls: list[torch.Tensor] = []
+
+    def compute(t: torch.Tensor) -> torch.Tensor:
+        calls.append(t)
+        return torch.ones(1)
+
     cache = MapCache(2)
     first, second, third = (torch.zeros(1) for _ in range(3))
     for tensor in (first, second, first, third, first):
-        cache.get(tensor, lambda t=tensor: calls.append(t) or torch.ones(1))
+        cache.get(tensor, functools.partial(compute, tensor))
     assert [id(t) for t in calls] == [id(first), id(second), id(third), id(first)]  # two held: first was evicted
 
 

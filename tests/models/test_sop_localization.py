@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -86,7 +87,7 @@ def test_tiny_model_gives_non_negative_maps_on_the_vision_grid():
     module = method("sop")
     model = module.build(params).eval()
     gen = torch.Generator().manual_seed(0)
-    batch = {
+    batch: dict[str, Any] = {
         "frame": torch.randint(0, 256, (2, 3, 128, 128), dtype=torch.uint8, generator=gen),
         "audio": 0.1 * torch.randn(2, RATE_IN, generator=gen),
         "key": ["a", "b"],

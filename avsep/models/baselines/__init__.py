@@ -9,7 +9,7 @@ Each is a method module (the contract of :mod:`avsep.models`), registered by nam
 | ``centre_prior`` | :mod:`.centre_prior` | none | a Gaussian at the frame centre, std ``centre_sigma`` × side |
 | ``avc`` | :mod:`.avc` | trained | Objects that Sound (AVOL-Net): cosine of the audio embedding with each position |
 | ``attention`` | :mod:`.attention` | trained | Senocak et al.: softmax attention of the audio over visual positions |
-| ``sop`` | :mod:`.sound_of_pixels` | the separation model's | Sound of Pixels: energy of the mixture under each pixel's mask |
+| ``sop`` | :mod:`.sound_of_pixels` | the separation model's | Sound of Pixels: mixture energy under each pixel's mask |
 
 All six are class-agnostic: for the class-aware task they give the same map for every class, so their
 class-aware CIoU measures where sound is, not which instrument makes it, and their NSA is that of the one map.

@@ -14,7 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models.baselines.correspondence import Calibration, correspondence_recipe, position_similarity, towers_from
+from avsep.models.baselines.correspondence import (
+    Calibration,
+    TwoStream,
+    correspondence_recipe,
+    position_similarity,
+    towers_from,
+)
 from avsep.models.common.classes import CLASSES
 from avsep.models.method import Method
 
@@ -25,7 +31,7 @@ class AttentionNet(nn.Module):
     """``forward(frame (B,3,H,W) uint8, logmel (B,1,T,F), negative (B,) long | None) ->
     {"map": (B, h, w) attention, "pos": (B,) logits, "neg": (B,) logits of (frame[negative], audio) when given}``."""
 
-    def __init__(self, towers: nn.Module, scale_init: float, temperature: float):
+    def __init__(self, towers: TwoStream, scale_init: float, temperature: float):
         super().__init__()
         self.towers = towers
         self.calibration = Calibration(scale_init)

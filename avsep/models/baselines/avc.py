@@ -15,7 +15,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from avsep.models.baselines.correspondence import Calibration, correspondence_recipe, position_similarity, towers_from
+from avsep.models.baselines.correspondence import (
+    Calibration,
+    TwoStream,
+    correspondence_recipe,
+    position_similarity,
+    towers_from,
+)
 from avsep.models.common.classes import CLASSES
 from avsep.models.method import Method
 
@@ -26,7 +32,7 @@ class AVOLNet(nn.Module):
     """``forward(frame (B,3,H,W) uint8, logmel (B,1,T,F), negative (B,) long | None) ->
     {"map": (B, h, w) in (0, 1), "pos": (B,) logits, "neg": (B,) logits of (frame[negative], audio) when given}``."""
 
-    def __init__(self, towers: nn.Module, scale_init: float):
+    def __init__(self, towers: TwoStream, scale_init: float):
         super().__init__()
         self.towers = towers
         self.calibration = Calibration(scale_init)

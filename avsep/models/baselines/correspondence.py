@@ -9,8 +9,9 @@ audio meets the visual positions (:mod:`.avc`: max over positions; :mod:`.attent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -84,11 +85,20 @@ def other_clips(keys: list[str], device: torch.device) -> torch.Tensor:
     return torch.tensor([[a != b for b in keys] for a in keys], dtype=torch.bool, device=device)
 
 
+@runtime_checkable
+class PairScorer(Protocol):
+    """A network that scores every frame of a batch against every row's audio (what batch negatives need)."""
+
+    def pair_logits(self, frame: torch.Tensor, logmel: torch.Tensor) -> torch.Tensor: ...
+
+
 def batch_correspondence_loss(model: nn.Module, batch: dict) -> dict:
     """``negatives: batch``: every frame against every clip's audio of the batch. ``model.pair_logits(frame,
     logmel)`` gives ``(B, B)`` logits (frame i, audio j); the diagonal is the positives, pairs of different clips
     the negatives, and the loss is the mean of the two halves' binary cross-entropies (so B − 1 negatives weigh
     as much as one positive). ``acc`` is the balanced accuracy of the pairs."""
+    if not isinstance(model, PairScorer):
+        raise TypeError(f"batch negatives: {type(model).__name__} has no pair_logits(frame, logmel)")
     logits = model.pair_logits(batch["frame"], batch["logmel"]).float()
     positive = logits.diagonal()
     negative = logits[other_clips(list(batch["key"]), logits.device)]
@@ -115,6 +125,24 @@ def correspondence_loss(model: nn.Module, batch: dict) -> dict:
     return {"loss": loss, "acc": accuracy}
 
 
+class _OpenedLater:
+    """A stage loader whose batches are opened on the first epoch, so that building the recipe reads no shards;
+    one view for the run. The trainer calls :meth:`close` when the stage ends (stops the persistent workers)."""
+
+    def __init__(self, open_batches: Callable[[], ShardBatches]):
+        self._open = open_batches
+        self._batches: ShardBatches | None = None
+
+    def __call__(self, epoch: int, rank: int, world_size: int) -> Iterable[Any]:
+        if self._batches is None:
+            self._batches = self._open()
+        return self._batches(epoch, rank, world_size)
+
+    def close(self) -> None:
+        if self._batches is not None:
+            self._batches.close()
+
+
 def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[], nn.Module]) -> Recipe:
     """One stage: ``build()`` trained with :func:`correspondence_loss` on the train split of
     ``params.baselines.<name>.train_set``, Adam at the section's per-profile rate, for the per-profile epochs ×
@@ -122,19 +150,7 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     section = getattr(params.baselines, name)
     profile = params.active_profile()
     location = Path(data_root) / "shards" / section.train_set
-    state: dict = {}
-
-    def loader(epoch: int, rank: int, world_size: int):
-        # Opened on the first epoch, so that building the recipe reads no shards; one view for the run.
-        if "batches" not in state:
-            state["batches"] = ShardBatches(location, "train", params.shards, profile.batch_size, params.seed)
-        return state["batches"](epoch, rank, world_size)
-
-    def close() -> None:
-        if "batches" in state:
-            state["batches"].close()
-
-    loader.close = close  # the trainer calls it when the stage ends (stops the persistent workers)
+    loader = _OpenedLater(lambda: ShardBatches(location, "train", params.shards, profile.batch_size, params.seed))
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile), weight_decay=section.weight_decay)
     loss = batch_correspondence_loss if section.negatives == "batch" else correspondence_loss

@@ -35,6 +35,8 @@ class FixedMap(nn.Module):
     ``(seed, crc32(key))``.
     """
 
+    template: torch.Tensor  # the buffer registered in __init__ (declared for the type checker)
+
     def __init__(self, kind: str, grid: int, sigma: float = 0.25, seed: int = 0):
         super().__init__()
         if kind not in KINDS:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +34,9 @@ from avsep.losses.separation import mask_from_logits
 from avsep.models import CLASSES, method
 from avsep.models.method import Method
 from avsep.shards.views import batch_sample_rate
+
+if TYPE_CHECKING:
+    from avsep.config import Params
 
 SEPARATION, STAGE = "separation", "frame"  # the method and stage whose checkpoint the runner loads into build()
 TRAIN_FIRST = "train separation first: avsep train separation"
@@ -87,8 +90,28 @@ def pixel_energy(
     return torch.cat(energies).reshape(batch, height, width)
 
 
+class FrameNetwork(Protocol):
+    """What sop uses of the separation method's ``frame`` network (``extras["build_variant"]``'s, carrying
+    ``params``). sop reaches that method only through its ``extras``, so it names these parts instead of
+    importing the network's class."""
+
+    params: Params
+    guidance: str
+    unet: nn.Module
+    vision: nn.Module
+    synthesizer: nn.Module
+
+
+def frame_network(model: nn.Module) -> FrameNetwork:
+    """``model``, the network :func:`build` made (the separation model's ``frame`` variant), as sop uses it."""
+    if model.guidance != "frame":
+        raise ValueError(f"sop: needs the separation model's 'frame' variant, got a {model.guidance!r} model")
+    # The separation method's extras are untyped, so its network's class is not known here.
+    return cast("FrameNetwork", model)
+
+
 def network_inputs(
-    model: nn.Module, frame: torch.Tensor, audio: torch.Tensor, rate_in: int
+    model: FrameNetwork, frame: torch.Tensor, audio: torch.Tensor, rate_in: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(log_mag (B, 1, Fq, T), mix_mag (B, Fq, T), frames (B, 3, S, S))`` of frames ``(B, 3, H, W)`` uint8 and
     audio ``(B, S_in)`` at ``rate_in``: resampled to the separation rate, cropped or zero-padded to its window."""
@@ -109,17 +132,16 @@ def network_inputs(
 def sound_energy_map(model: nn.Module, frame: torch.Tensor, audio: torch.Tensor, rate_in: int) -> torch.Tensor:
     """``(B, h, w)`` sound energy per position of frame ``(B, 3, H, W)`` uint8 heard with audio ``(B, S_in)``;
     ``h, w`` = the vision network's grid (image size / 16)."""
-    if model.guidance != "frame":
-        raise ValueError(f"sop: needs the separation model's 'frame' variant, got a {model.guidance!r} model")
-    log_mag, mix_mag, frames = network_inputs(model, frame, audio, rate_in)
-    audio_channels, _ = model.unet(log_mag)
-    sep = model.params.separation
+    net = frame_network(model)
+    log_mag, mix_mag, frames = network_inputs(net, frame, audio, rate_in)
+    audio_channels, _ = net.unet(log_mag)
+    sep = net.params.separation
     return pixel_energy(
-        model.vision(frames),
+        net.vision(frames),
         audio_channels,
         mix_mag,
-        model.synthesizer,
-        _separation()["scale"](model.params).mask,
+        net.synthesizer,
+        _separation()["scale"](net.params).mask,
         sep.ratio_max,
     )
 

@@ -117,5 +117,6 @@ def curriculum_stage(
 def recipe(params, data_root: Path) -> Recipe:
     """CAVL's curriculum: one stage per ``cavl.curricula`` entry, each continuing the previous model."""
     stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
+    assert stages[0].model is not None  # curriculum_stage(..., first=True) gives the stage a model factory
     stages[0].model = initialised(stages[0].model, "cavl", params, data_root)
     return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)

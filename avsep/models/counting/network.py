@@ -61,11 +61,19 @@ class Counter(nn.Module):
 
     def motion_input(self, motion: torch.Tensor | None) -> torch.Tensor | None:
         """:func:`motion_input` at the profile's image size; None without the motion stream."""
-        return motion_input(motion, self.image_size) if "motion" in self.streams else None
+        if "motion" not in self.streams:
+            return None
+        if motion is None:
+            raise ValueError("Counter.motion_input: the counter has a motion stream but the batch has no 'motion'")
+        return motion_input(motion, self.image_size)
 
     def logmel(self, waves: torch.Tensor | None) -> torch.Tensor | None:
         """``(B, 1, T, n_mels)`` log-mel of ``waves`` (B, N) with the features preset; None without audio."""
-        return logmel_torch(waves.float(), self.frontend)[:, None] if "audio" in self.streams else None
+        if "audio" not in self.streams:
+            return None
+        if waves is None:
+            raise ValueError("Counter.logmel: the counter has an audio stream but the batch has no 'audio'")
+        return logmel_torch(waves.float(), self.frontend)[:, None]
 
     def forward(
         self, motion: torch.Tensor | None, logmel: torch.Tensor | None, per_member: bool = False

@@ -104,7 +104,7 @@ def write_predictions(clip_ids: list[str], counts: np.ndarray, path: str | Path)
 def evaluate_k_scenes(scenes: list[str | None], predicted: np.ndarray, labelled: np.ndarray, cap: int | None) -> dict:
     """:func:`avsep.metrics.counting.evaluate_counting` on every clip and on the k-source scenes (``scenes``: each
     clip's scene as its sample carries it, e.g. the world's ``k3``; ``None`` where unknown)."""
-    keep = np.array([bool(s) and s[0] == "k" and s[1:].isdigit() for s in scenes], dtype=bool)
+    keep = np.array([s is not None and s.startswith("k") and s[1:].isdigit() for s in scenes], dtype=bool)
     result = {"all": evaluate_counting(predicted, labelled, cap)}
     if keep.any():
         result["k_scenes"] = evaluate_counting(predicted[keep], labelled[keep], cap)

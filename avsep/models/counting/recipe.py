@@ -15,7 +15,7 @@ from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.losses.cavl import poisson_count_loss
 from avsep.models.common.backbones import initialised
 from avsep.models.common.profile import epochs_for, per_profile, steps_for
-from avsep.models.counting.network import build
+from avsep.models.counting.network import Counter, build
 from avsep.models.counting.predict import counter_shards, counts_of, decide
 from avsep.shards.batching import BalancedBatches, MemoryBatches
 from avsep.train import Recipe, Stage, unwrap
@@ -77,11 +77,11 @@ def augment(
                     wave += cell_waves[j] * gain
             if total > 0:
                 new_counts[i] = total
-                if canvas is not None:
+                if canvas is not None and new_motion is not None:  # both None or neither: they follow motion
                     new_motion[i] = canvas
-                if wave is not None:
+                if wave is not None and new_waves is not None:  # likewise with waves
                     new_waves[i] = wave
-        elif new_motion is not None and float(rand(1)) < 0.5 and cfg.zoom_min < 1:
+        elif motion is not None and new_motion is not None and float(rand(1)) < 0.5 and cfg.zoom_min < 1:
             side = round(size * (cfg.zoom_min + (1 - cfg.zoom_min) * float(rand(1))))
             canvas = torch.zeros_like(motion[i])
             _place(canvas, motion[i], side, randint(size - side + 1), randint(size - side + 1))
@@ -98,9 +98,14 @@ def counting_loss(
     members (each learns alone: a member's gradient is its own loss's over the member count); logs ``acc``
     (exact count of the averaged log-rate after the decision rule) and ``mae``."""
     net = unwrap(model)  # DDP wraps the counter: its helpers live on the module
+    if not isinstance(net, Counter):
+        raise TypeError(f"counting_loss: model must be a Counter (or one wrapped in DDP), got {type(net).__name__}")
     motion = net.motion_input(batch.get("motion"))
     waves = batch["audio"] if "audio" in net.streams else None  # a motion-only counter mixes no sound
-    target = counts_of(batch, (motion if motion is not None else waves).device)
+    first = motion if motion is not None else waves
+    if first is None:
+        raise ValueError(f"counting_loss: the counter has neither a motion nor an audio stream ({net.streams})")
+    target = counts_of(batch, first.device)
     if model.training and augmentation is not None:
         spares = batch.get("spares")  # MemoryBatches' clips of the whole set, for the mosaics' cells
         pool = (
@@ -121,6 +126,7 @@ def recipe(params, data_root: Path) -> Recipe:
     Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay."""
     cfg, profile = params.counting, params.active_profile()
     sets = [Path(data_root) / "shards" / name for name in cfg.train_sets]
+    batches: MemoryBatches | BalancedBatches
     if cfg.memory:
         keep = tuple(name for name in ("motion", "audio") if name in cfg.streams)
         spares = cfg.augment.pool if cfg.augment.mosaic > 0 else 0

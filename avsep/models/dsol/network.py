@@ -27,6 +27,13 @@ class DSOLNet(nn.Module):
     image_size, use_prod, test_scale: how the predict functions feed frames and read the class maps.
     """
 
+    # The buffers registered in __init__ (declared for the type checker).
+    dictionary: torch.Tensor
+    cluster_class: torch.Tensor
+    contingency: torch.Tensor
+    rounds: torch.Tensor
+    teacher_ready: torch.Tensor
+
     def __init__(
         self,
         width: int,
@@ -57,6 +64,7 @@ class DSOLNet(nn.Module):
         self.class_conv = nn.Conv2d(clusters, clusters, 1)  # stage two, over f . D^T; starts as Eq. 4 exactly
         with torch.no_grad():
             self.class_conv.weight.copy_(torch.eye(clusters)[:, :, None, None])
+            assert self.class_conv.bias is not None  # built with a bias (nn.Conv2d's default)
             self.class_conv.bias.zero_()
         self.teacher_audio = copy.deepcopy(self.audio)  # filled at the end of stage one, then frozen
         self.teacher_cls = copy.deepcopy(self.audio_cls)

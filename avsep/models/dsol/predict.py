@@ -11,7 +11,7 @@ from avsep.models.dsol.network import DSOLNet
 def clusters_to_classes(maps: torch.Tensor, cluster_class: torch.Tensor, n_classes: int) -> torch.Tensor:
     """``maps (B, k, h, w)`` per-cluster probabilities -> ``(B, n_classes, h, w)``: each class sums the
     clusters matched to it (stage one's Hungarian matching); a class without a cluster gets a zero map."""
-    b, k, h, w = maps.shape
+    b, _, h, w = maps.shape  # k: any number of clusters
     out = maps.new_zeros(b, n_classes + 1, h, w)  # the extra row collects unmatched clusters (-1)
     index = torch.where(cluster_class < 0, torch.full_like(cluster_class, n_classes), cluster_class)
     out.index_add_(1, index.to(maps.device), maps)

@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import torch.nn.functional as F
+from torch import nn
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
@@ -38,6 +39,14 @@ def build(params) -> DSOLNet:
     )
 
 
+def _dsol_net(model: nn.Module) -> DSOLNet:
+    """The :class:`DSOLNet` a loss is given, bare or wrapped in DDP."""
+    net = unwrap(model)
+    if not isinstance(net, DSOLNet):
+        raise TypeError(f"DSOL loss: model must be a DSOLNet (or one wrapped in DDP), got {type(net).__name__}")
+    return net
+
+
 class StageOneLoss:
     """Eq. 1 on a solo batch: ``{"loss", "scale"}`` (scale = the learned sigmoid weight)."""
 
@@ -48,7 +57,7 @@ class StageOneLoss:
         frame = frames_to_input(batch["frame"], self.image_size, self.augment, self.jitter)
         out = model(frame, batch["logmel"], negative=batch["negative"])
         loss = localization_bce(out["logits"], out["neg_logits"], batch["negative_valid"])
-        return {"loss": loss, "scale": unwrap(model).scale.weight.detach().reshape(())}
+        return {"loss": loss, "scale": _dsol_net(model).scale.weight.detach().reshape(())}
 
 
 class StageTwoLoss:
@@ -58,7 +67,7 @@ class StageTwoLoss:
         self.cfg, self.image_size = cfg, image_size
 
     def __call__(self, model, batch: dict) -> dict:
-        net = unwrap(model)
+        net = _dsol_net(model)
         if int(net.rounds) == 0 or not bool(net.teacher_ready):
             raise RuntimeError(
                 "DSOL stage two needs stage one's dictionary and frozen audio classifier; "

@@ -13,7 +13,7 @@ Strides do not change a ResNet-18's weights, so one pair of backbones serves the
 and DMC and the default strides of the AVC audio tower alike.
 """
 
-from avsep.models.common.backbones import (  # noqa: F401 (the stage's API: where the backbones are, loading them)
+from avsep.models.common.backbones import (  # the stage's API: where the backbones are, loading them
     checkpoint_of,
     initialise,
     initialised,

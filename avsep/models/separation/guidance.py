@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from avsep.models import CLASSES, multi_hot
+
+if TYPE_CHECKING:
+    from avsep.models.method import Predict
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,9 @@ class ClassHead(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         maps = self.conv(feats)
-        cams = torch.relu(maps - self.conv.bias[None, :, None, None])  # Grad-CAM of the GAP logit (see module doc)
+        bias = self.conv.bias
+        assert bias is not None  # built with a bias (nn.Conv2d's default), which the GAP logit includes
+        cams = torch.relu(maps - bias[None, :, None, None])  # Grad-CAM of the GAP logit (see module doc)
         return maps.mean(dim=(2, 3)), cams
 
 
@@ -84,10 +90,12 @@ class Localizer:
 
     def __init__(self, name: str, params, data_root: str | Path, device: torch.device | str = "cpu"):
         self.name, self.params, self.device = name, params, torch.device(device)
-        self.model, self.predict, self.note = None, None, f"{name} map"
+        self.model: nn.Module | None = None
+        self.predict: Predict[Any] | None = None
+        self.note = f"{name} map"
         try:
             self._load(Path(data_root))
-        except Exception as exc:  # any failure of another method's loading means the documented fallback
+        except Exception as exc:  # noqa: BLE001 (any failure loading another method means the documented fallback)
             self.note = f"fallback: uniform map ({name} unavailable: {type(exc).__name__}: {exc})"
             log.warning("object guidance: %s", self.note)
 
@@ -113,7 +121,8 @@ class Localizer:
     @torch.no_grad()
     def maps(self, frames: torch.Tensor, mix: torch.Tensor, rate_in: int) -> torch.Tensor:
         b, n, f = frames.shape[:3]
-        if not self.available:
+        model, predict = self.model, self.predict  # set together by _load, so both or neither is None
+        if model is None or predict is None:
             return torch.ones(b, n, f, 1, 1, device=frames.device)
         from avsep.features import frontend_from_params, logmel_torch, resample
 
@@ -130,7 +139,7 @@ class Localizer:
             "audio": windows.to(self.device),
             "logmel": logmel_torch(windows, frontend)[:, None].to(self.device),
         }
-        out = self.predict(self.model, batch).float()  # (B*N*F, h, w), any scale: "higher = sounding"
+        out = predict(model, batch).float()  # (B*N*F, h, w), any scale: "higher = sounding"
         low = out.amin(dim=(1, 2), keepdim=True)
         out = (out - low) / (out.amax(dim=(1, 2), keepdim=True) - low).clamp(min=torch.finfo(out.dtype).tiny)
         return out.reshape(b, n, f, *out.shape[-2:]).to(frames.device)

@@ -61,7 +61,7 @@ class SeparationNet(nn.Module):
                 raise ValueError("audio guidance needs targets (B, N, C): each component's class tags")
             out["class_logits"], cams = self.class_head(class_features)
             guidance = torch.sigmoid(self.audio_projection(disentangled_audio(class_features, cams, targets)))
-            out["gradcam"] = gradcam_masks(cams, targets, tuple(log_mag.shape[-2:]))
+            out["gradcam"] = gradcam_masks(cams, targets, (log_mag.shape[-2], log_mag.shape[-1]))
         else:
             if frames is None:
                 raise ValueError(f"{self.guidance} guidance needs frames (B, N, F, 3, S, S)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from avsep.config import derive
 from avsep.config.train import OptimizerParams, ScheduleParams
@@ -147,6 +149,13 @@ def make_loss(params, variant: str, data_root: Path):
     return loss
 
 
+def _param_groups(model: nn.Module, lr_sound: float, lr_frame: float, lr_synth: float) -> list[dict]:
+    """:meth:`SeparationNet.param_groups` of a stage's model (the trainer passes the bare module, not DDP's)."""
+    if not isinstance(model, SeparationNet):
+        raise TypeError(f"separation param groups: expected a SeparationNet, got {type(model).__name__}")
+    return model.param_groups(lr_sound, lr_frame, lr_synth)
+
+
 def recipe(params, data_root: Path) -> Recipe:
     """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
     scale, sep = scale_of(params), params.separation
@@ -175,10 +184,10 @@ def recipe(params, data_root: Path) -> Recipe:
                 make_loss(params, variant, Path(data_root)),
                 epochs=scale.epochs_of(variant),
                 steps_per_epoch=scale.steps_per_epoch,
-                model=initialised(lambda v=variant: build_variant(params, v), "separation", params, Path(data_root)),
+                model=initialised(partial(build_variant, params, variant), "separation", params, Path(data_root)),
                 optimizer=optimizer,
                 schedule=schedule,
-                param_groups=lambda m: m.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth),
+                param_groups=lambda m: _param_groups(m, scale.lr_sound, scale.lr_frame, scale.lr_synth),
             )
         )
     return Recipe("separation", stages, params_sections=PARAMS_SECTIONS)

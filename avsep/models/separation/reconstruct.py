@@ -12,14 +12,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display: evaluation runs on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from avsep.features import SOP, FrontEnd  # noqa: E402
-from avsep.io import atomic_write_bytes, save_png  # noqa: E402
-from avsep.models.separation.spectral import stft, unwarp, warped_magnitude  # noqa: E402
-from avsep.shards.codec import encode_wav  # noqa: E402
+from avsep.features import SOP, FrontEnd
+from avsep.io import atomic_write_bytes, save_png
+from avsep.models.separation.spectral import stft, unwarp, warped_magnitude
+from avsep.shards.codec import encode_wav
 
 PANEL_INCHES = 2.6
 DPI = 100
