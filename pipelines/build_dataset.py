@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext, get_run_context
 from prefect.futures import as_completed
 
 from avsep.config import Params, ParamsError, load_params
@@ -78,7 +78,10 @@ def build_dataset(
     way). Returns the build summary.
     """
     logger = get_run_logger()
-    logger.info("task runner: %s", type(get_run_context().task_runner).__name__)
+    context = get_run_context()
+    if not isinstance(context, FlowRunContext):
+        raise RuntimeError(f"build_dataset runs as a flow, not inside a task's run ({type(context).__name__})")
+    logger.info("task runner: %s", type(context.task_runner).__name__)
     # A UI user's typo fails here, naming the parameter, before anything is read or written.
     if params is not None and overrides:
         raise ParamsError(

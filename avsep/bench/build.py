@@ -50,8 +50,8 @@ def _world(folder: Path, clips: int, params_file: str | None, overrides: list[st
 
 def run(params, args) -> dict:
     params_file = args.params if Path(args.params).exists() else None
-    with tempfile.TemporaryDirectory(prefix="avsep-bench-build-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="avsep-bench-build-") as tmp_name:
+        tmp = Path(tmp_name)
         index = args.index or _world(tmp / "world", args.clips, params_file, list(args.overrides))
         records = load_source("world", index, params.dataset)
         assign_curricula(records, params.dataset)
@@ -76,6 +76,7 @@ def run(params, args) -> dict:
         _, status, usage = os.wait4(flow.pid, 0)  # this child's own rusage: its peak resident set
         flow_s = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) != 0:
+            assert flow.stderr is not None  # stderr=subprocess.PIPE
             raise RuntimeError(f"avsep build failed: {flow.stderr.read().decode()[-2000:]}")
         peak_kb = usage.ru_maxrss
 

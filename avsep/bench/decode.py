@@ -118,7 +118,7 @@ METHODS = {
 
 
 def run_benchmark(paths: list[Path], args, options: dict) -> dict:
-    totals = {name: [] for name in METHODS}
+    totals: dict[str, list[float]] = {name: [] for name in METHODS}
     for _ in tqdm(range(args.repeats), desc="decode bench", unit="pass"):
         spent = dict.fromkeys(METHODS, 0.0)
         for path in paths:  # methods interleaved per clip so that machine load hits all alike

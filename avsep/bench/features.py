@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ HELP = "log-mel of a batch: librosa per clip vs torchaudio batched (CPU, same th
 GOAL_SPEEDUP = 5.0
 # float32 FFT rounding swamps values more than this far (in dB of power) below a clip's peak.
 FLOAT32_RANGE_POWER_DB = 80.0
+
+
+K = TypeVar("K", bound=Hashable)  # a timed function's name: a string, or a (method, dtype) pair
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,13 +56,13 @@ def synthetic_clips(n_clips: int, n_samples: int, sample_rate: int, seed: int) -
 
 
 def _interleaved_medians(
-    fns: dict[str, Callable[[], object]], repeats: int, bar: tqdm, sync: Callable[[], None] = lambda: None
-) -> dict[str, tuple[float, float]]:
+    fns: dict[K, Callable[[], object]], repeats: int, bar: tqdm, sync: Callable[[], None] = lambda: None
+) -> dict[K, tuple[float, float]]:
     """(median, minimum) seconds of each function; one call of each per round, so load from other
     processes on a shared machine hits all of them alike."""
     for fn in fns.values():  # warm-up: caches, allocator, lazy imports
         fn()
-    times: dict[str, list[float]] = {key: [] for key in fns}
+    times: dict[K, list[float]] = {key: [] for key in fns}
     for _ in range(repeats):
         for key, fn in fns.items():
             sync()

@@ -132,9 +132,9 @@ def filesystem_type(path: Path) -> str:
         mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
     except OSError:
         return "unknown"
-    path = str(path.resolve())
+    resolved = str(path.resolve())
     best = max(
-        (m for m in mounts if path == m[0] or path.startswith(m[0].rstrip("/") + "/")),
+        (m for m in mounts if resolved == m[0] or resolved.startswith(m[0].rstrip("/") + "/")),
         key=lambda m: len(m[0]),
         default=("", "unknown"),
     )
@@ -257,8 +257,8 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
                 bar.update()
 
     rows, rates = [], {}
-    for (name, workers, cache), measured in runs.items():
-        per_run = [samples / seconds for samples, seconds in measured]
+    for (name, workers, cache), epochs in runs.items():
+        per_run = [samples / seconds for samples, seconds in epochs]
         rates[name, workers, cache] = statistics.median(per_run)
         rows.append(
             {
@@ -266,7 +266,7 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
                 "workers": workers,
                 "cache": cache,
                 "samples_per_s": rates[name, workers, cache],
-                "timed_samples": measured[0][0],
+                "timed_samples": epochs[0][0],
                 "all_runs_samples_per_s": [round(r, 1) for r in per_run],
             }
         )

@@ -45,7 +45,8 @@ class PerFileLayoutError(ValueError):
 def _samples_of(url: str):
     """``(key, {member name: bytes})`` for each sample of one local tar, in stored order."""
     with tarfile.open(url, "r") as tar:
-        key, members = None, {}
+        key: str | None = None
+        members: dict[str, bytes] = {}
         for info in tar:
             if not info.isfile():
                 continue
@@ -54,7 +55,9 @@ def _samples_of(url: str):
                 if key is not None:
                     yield key, members
                 key, members = name_key, {}
-            members[member] = tar.extractfile(info).read()
+            handle = tar.extractfile(info)
+            assert handle is not None  # info.isfile(): a regular file member always has data
+            members[member] = handle.read()
         if key is not None:
             yield key, members
 

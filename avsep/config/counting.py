@@ -8,6 +8,10 @@ from avsep.config.base import Section
 from avsep.config.dmc import PerProfile
 
 
+def _motion_only() -> list[Literal["motion", "audio"]]:  # typed: a lambda's list would be list[str]
+    return ["motion"]
+
+
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
@@ -65,7 +69,7 @@ class CountingParams(Section):
     )
     window_s: float = Field(6.0, gt=0, description="seconds per sample: the world's whole clip (AudioSet: 10)")
     streams: list[Literal["motion", "audio"]] = Field(
-        default_factory=lambda: ["motion"],
+        default_factory=_motion_only,
         min_length=1,
         description=(
             "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "

@@ -1,4 +1,6 @@
-"""Parameters of ``avsep.sources``, ``avsep.download`` and ``avsep.dataset.curricula``: which dataset, how to fetch it."""
+"""Parameters of ``avsep.sources``, ``avsep.download`` and ``avsep.dataset.curricula``: which dataset, and how to
+fetch it.
+"""
 
 from typing import Literal
 

@@ -218,7 +218,7 @@ class WorldParams(Section):
         return getattr(self.counts, self.size_preset)
 
     def n_frames(self) -> int:
-        return int(round(self.duration_s * self.fps))
+        return round(self.duration_s * self.fps)
 
     def n_samples(self) -> int:
-        return int(round(self.duration_s * self.sample_rate))
+        return round(self.duration_s * self.sample_rate)

@@ -146,7 +146,7 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
     digest = input_hash(record, params)
     try:
         path = fetch(record, layout.raw, params.dataset)
-    except Exception as exc:  # every fetch failure is recorded against the clip, never fatal
+    except Exception as exc:  # noqa: BLE001 (every fetch failure is recorded against the clip, never fatal)
         raise StepError("download", str(exc)) from None
     start, end = _segment(record, params)
     size = params.build.frame_size
@@ -162,14 +162,17 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
             max_pixels=params.media.max_pixels,
             timeout_s=params.media.timeout_s,
         )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any decode failure, ffmpeg's included, is recorded against the clip)
         raise StepError("decode", str(exc)) from None
+    # decode() (not decode_frames or decode_audio) always returns both streams.
+    assert clip.frames is not None and clip.audio is not None
+    frames, audio = clip.frames, clip.audio
     try:
-        logmel = stored_logmel(clip.audio, frontend_from_params(params.features))
-    except Exception as exc:
+        logmel = stored_logmel(audio, frontend_from_params(params.features))
+    except Exception as exc:  # noqa: BLE001 (a feature failure is recorded against the clip, never fatal)
         raise StepError("features", f"{path}: {exc}") from None
 
-    duration_s = len(clip.audio) / params.build.sample_rate
+    duration_s = len(audio) / params.build.sample_rate
     meta = {
         "clip_id": record.clip_id,
         "source": record.source,
@@ -189,15 +192,16 @@ def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
     if record.annotation:
         try:
             annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))
-            meta["objects"] = stored_objects(annotation, start, len(clip.frames), params.build.fps, size)
-            meta["visible"] = sorted({obj["class"] for obj in meta["objects"]})
+            objects = stored_objects(annotation, start, len(frames), params.build.fps, size)
+            meta["objects"] = objects
+            meta["visible"] = sorted({obj["class"] for obj in objects})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StepError("annotation", f"{record.annotation}: {exc.__class__.__name__}: {exc}") from None
     try:
         members = encode_sample(
-            record.clip_id, clip.frames, clip.audio, params.build.sample_rate, logmel, meta, params.shards.jpeg_quality
+            record.clip_id, frames, audio, params.build.sample_rate, logmel, meta, params.shards.jpeg_quality
         )
         sample_digest = write_clip_sample(layout.clip_sample(record.clip_id), record.clip_id, members)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (an encode or write failure is recorded against the clip, never fatal)
         raise StepError("sample", f"{record.clip_id}: {exc}") from None
     return replace(record, status="ok", error="", input_sha256=digest, sample_sha256=sample_digest)

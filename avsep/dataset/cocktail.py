@@ -274,12 +274,16 @@ def encode_cocktail(
     sample: Rendered, jpeg_quality: int, logmel: np.ndarray | None = None, extra_meta: dict | None = None
 ) -> dict[str, bytes]:
     """Shard members of a cocktail sample: ``000.jpg`` (tiled frame), ``wav``, ``logmel.npy`` (if given), ``json``."""
+    if sample.frames is None:
+        raise ValueError(f"{sample.key}: no tiled frame, not a cocktail sample (encode_nmix encodes N-mix samples)")
     meta = {**sample.meta, **(extra_meta or {})}
     return encode_sample(sample.key, sample.frames, sample.audio, sample.sample_rate, logmel, meta, jpeg_quality)
 
 
 def encode_nmix(sample: Rendered, jpeg_quality: int, extra_meta: dict | None = None) -> dict[str, bytes]:
     """Shard members of an N-mix sample: ``mix.wav``, ``src{i}.wav``, ``src{i}.NNN.jpg``, ``json``."""
+    if sample.sources is None or sample.component_frames is None:
+        raise ValueError(f"{sample.key}: no sources or component frames, not an N-mix sample (see encode_cocktail)")
     members = {
         "mix.wav": encode_wav(sample.audio, sample.sample_rate),
         "json": encode_json({**sample.meta, **(extra_meta or {})}),

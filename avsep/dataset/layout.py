@@ -74,7 +74,9 @@ def read_clip_sample(path: Path) -> dict[str, bytes]:
             # travel into them (files are only read into memory here, never extracted).
             if not name or "/" in name or "\\" in name or ".." in name.split("."):
                 raise ValueError(f"{path}: member {info.name[:120]!r} is not '{key}.<member>'; refusing this sample")
-            members[name] = tar.extractfile(info).read()
+            handle = tar.extractfile(info)
+            assert handle is not None  # info.isfile(): a regular file member always has data
+            members[name] = handle.read()
     return members
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display: evaluation runs on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
 
-from avsep.io import save_png  # noqa: E402
-from avsep.metrics.resize import resize_bilinear  # noqa: E402
+from avsep.io import save_png
+from avsep.metrics.resize import resize_bilinear
 
 SOUNDING_COLOUR = "lime"
 SILENT_COLOUR = "red"

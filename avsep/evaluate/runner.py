@@ -126,18 +126,19 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
                         ctx.overlays,
                     )
         if "class_aware" in tasks:
-            rows = [i for i, s in enumerate(scenes) if s is not None and s != SOLO]
+            multi_scene = {i: s for i, s in enumerate(scenes) if s is not None and s != SOLO}  # row -> scene
+            rows = list(multi_scene)
             if rows:
                 maps = ctx.predict("class_aware", take(batch, rows))
                 for j, i in enumerate(rows):
-                    multi.setdefault(scenes[i], Collected()).add(
+                    multi.setdefault(multi_scene[i], Collected()).add(
                         batch["index"][i],
                         batch["key"][i],
                         maps[j],
                         G.class_truth(batch["objects"][i], frame_hw, size),
                         batch["objects"][i],
                         batch["frame"][i],
-                        ctx.overlays if scenes[i] in OVERLAY_SUBSETS else 0,
+                        ctx.overlays if multi_scene[i] in OVERLAY_SUBSETS else 0,
                     )
         if "counting" in tasks:
             rows = [

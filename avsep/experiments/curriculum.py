@@ -17,6 +17,7 @@ the run names ``report.curve_groups`` compares.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -228,6 +229,10 @@ def _single_source_frames(runs: Runs, seed: int) -> tuple[list[dict], int]:
     return list(make_loader(view, params.shards)), params.evaluate.localization.map_size
 
 
+def _localize_batch(model: torch.nn.Module, related: bool, batch: dict) -> torch.Tensor:
+    return localize(model, batch["frame"], batch["logmel"], related=related)
+
+
 def _score_maps(batches: list[dict], size: int, predict: Callable[[dict], torch.Tensor], params: Params) -> dict:
     maps, boxes = [], []
     for batch in batches:
@@ -261,7 +266,7 @@ def localization(runs: Runs) -> dict:
                 _score_maps(
                     batches,
                     size,
-                    lambda b, m=model, r=related: localize(m, b["frame"], b["logmel"], related=r),
+                    functools.partial(_localize_batch, model, related),
                     runs.params,
                 )
             )
@@ -271,7 +276,7 @@ def localization(runs: Runs) -> dict:
                     baseline = method(name)
                     fixed = baseline.build(runs.params)
                     predict = baseline.tasks["single_source"]
-                    baselines[name] = _score_maps(batches, size, lambda b: predict(fixed, b), runs.params)
+                    baselines[name] = _score_maps(batches, size, functools.partial(predict, fixed), runs.params)
     out: dict[str, Any] = {"seeds": seeds, "shard_set": "C1", "split": "test", "rows": {}, "baselines": baselines}
     for name, per_seed in scores.items():
         out["rows"][name] = {
@@ -365,7 +370,9 @@ def counting(params: Params, data_root: Path, checkpoint: Path | None = None) ->
     model = build(params)
     model.load_state_dict(load_checkpoint(checkpoint)["model"])
     clips = Path(data_root) / "shards" / params.counting.shard_set
-    all_ids, all_counts, out = [], [], {"checkpoint": str(checkpoint)}
+    all_ids: list[str] = []
+    all_counts: list[np.ndarray] = []
+    out: dict[str, Any] = {"checkpoint": str(checkpoint)}
     for split in ("train", "val", "test"):
         try:
             ids, predicted, labelled, scenes = count_split(model, clips, split, params)

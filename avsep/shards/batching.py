@@ -172,7 +172,7 @@ def _merge(parts: list[dict]) -> dict:
     """One batch from batches with the same keys: tensors concatenated, lists joined, other values the first's."""
     import torch
 
-    merged = {}
+    merged: dict[str, Any] = {}
     for key, first in parts[0].items():
         values = [p[key] for p in parts]
         if isinstance(first, torch.Tensor):
@@ -281,7 +281,7 @@ def read_clips(
             value = batch[name]
             rows[name] += list(value.unbind(0)) if isinstance(value, torch.Tensor) else list(value)
     order = sorted(range(len(rows["index"])), key=rows["index"].__getitem__)
-    bank = {name: [rows[name][i] for i in order] for name in ("key", "labels", "n_sources")}
+    bank: dict[str, Any] = {name: [rows[name][i] for i in order] for name in ("key", "labels", "n_sources")}
     for name in keep:
         bank[name] = torch.stack([rows[name][i] for i in order]) if order else torch.empty(0)
     return bank
@@ -328,7 +328,7 @@ def solo_rows(batch: dict) -> dict | None:
     if len(keep) < 2:
         return None
     index = torch.tensor(keep, dtype=torch.long)
-    out = {
+    out: dict[str, Any] = {
         name: (
             value[index]
             if isinstance(value, torch.Tensor) and value.shape[:1] == (len(batch["labels"]),)

@@ -157,7 +157,7 @@ def tar_samples(
         url = item["url"]
         try:
             stream = open_shard(url)
-        except Exception as exn:  # noqa: BLE001 - any open failure is a skippable data error
+        except Exception as exn:  # any open failure is a skippable data error
             exn.args = exn.args + (url,)
             if handler(exn):
                 continue

@@ -175,7 +175,8 @@ def tar_samples(
             if problem is None:
                 yield current
             elif not handler(problem):
-                raise problem
+                # The duplicate member was found before the shard broke and the handler took the read error.
+                raise problem from None
             current = None
         if current is not None and not handler(
             SampleError(f"{url}: sample {current['__key__']!r}: cut short by the damaged shard")

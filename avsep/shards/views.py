@@ -82,11 +82,12 @@ class IndexSamples(wds.PipelineStage):
         self.offsets = dict(zip(shards.urls, shards.offsets))
 
     def run(self, src: Iterable[dict]) -> Iterator[dict]:
-        url, position = None, 0
+        url, offset, position = None, 0, 0
         for sample in src:
             if sample["__url__"] != url:
                 url, position = sample["__url__"], 0
-            yield {**sample, "__index__": self.offsets[url] + position}
+                offset = self.offsets[url]
+            yield {**sample, "__index__": offset + position}
             position += 1
 
 
@@ -122,7 +123,7 @@ class AddNegatives:
         keys = batch["key"]
         rng = S.key_rng(self.seed, self.epoch.get(), "|".join(keys))
         negative = []
-        for i, key in enumerate(keys):
+        for key in keys:
             others = [j for j, other in enumerate(keys) if other != key]
             negative.append(int(others[rng.integers(len(others))]) if others else -1)
         return {**batch, "negative": torch.tensor(negative, dtype=torch.long)}
@@ -383,7 +384,7 @@ def make_loader(
         batch_size=None,
         shuffle=False,
         num_workers=workers,
-        collate_fn=batch_as_is,
+        collate_fn=batch_as_is,  # type: ignore[arg-type]  # the stub wants list input; batch_size=None passes items
         multiprocessing_context=params.start_method if workers > 0 else None,
         persistent_workers=workers > 0 and view.mode != "eval",
         generator=torch.Generator(),

@@ -43,10 +43,7 @@ def localization_draws(
     ``(seed, epoch, key)`` only. With ``windows == 1``: one window, then its frame (the draws every earlier
     version made, so evaluation windows are unchanged)."""
     rng = S.key_rng(seed, epoch, key)
-    if windows == 1:
-        chosen = [int(rng.integers(n_windows))]
-    else:
-        chosen = [int(w) for w in rng.permutation(n_windows)[:windows]]
+    chosen = [int(rng.integers(n_windows))] if windows == 1 else [int(w) for w in rng.permutation(n_windows)[:windows]]
     out = []
     for window in chosen:
         start_s = window * window_s

@@ -111,19 +111,20 @@ class ShardWriter(AbstractContextManager):
         self.index = self._start_index = start_index
         self.sizes: dict[str, int] = {}
         self._tar: tarfile.TarFile | None = None
-        self._atomic = None
+        self._atomic: AbstractContextManager[Path] | None = None
         self._count = 0
         self._bytes = 0
         self._last_key: str | None = None
         self._closed = False
 
     # -- shard lifecycle -------------------------------------------------------------------------------
-    def _open(self) -> None:
+    def _open(self) -> tarfile.TarFile:
         name = shard_name(self.split, self.index)
         self._atomic = atomic_path(self.directory / name)
         tmp = self._atomic.__enter__()
-        self._tar = tarfile.open(tmp, "w", format=_TAR_FORMAT)
+        self._tar = tarfile.open(tmp, "w", format=_TAR_FORMAT)  # noqa: SIM115 (open across writes; _finish closes it)
         self._count = self._bytes = 0
+        return self._tar
 
     def _finish(self) -> None:
         assert self._tar is not None and self._atomic is not None
@@ -137,6 +138,7 @@ class ShardWriter(AbstractContextManager):
 
     def _abort(self, exc: BaseException) -> None:
         if self._tar is not None:
+            assert self._atomic is not None  # _open sets both, _finish clears both
             self._tar.close()
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)  # removes the partial file
             self._tar = self._atomic = None
@@ -155,13 +157,12 @@ class ShardWriter(AbstractContextManager):
             )
         if not members:
             raise ShardWriteError(f"{where}: sample {key!r} has no members")
-        if self._tar is None:
-            self._open()
+        tar = self._tar if self._tar is not None else self._open()
         for name in sorted(members):
             data = members[name]
             if not isinstance(data, (bytes, bytearray)):
                 raise ShardWriteError(f"{where}: sample {key!r} member {name!r} is {type(data).__name__}, not bytes")
-            self._tar.addfile(member_info(f"{key}.{name}", len(data)), io.BytesIO(data))
+            tar.addfile(member_info(f"{key}.{name}", len(data)), io.BytesIO(data))
             self._bytes += len(data)
         self._count += 1
         self._last_key = key
