@@ -47,13 +47,14 @@ class PrefectServer:
     def start(self, timeout_s: float = 300.0) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         prefect = str(Path(sys.executable).with_name("prefect"))
-        self.process = subprocess.Popen(
-            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=prefect_env(self.home),
-            stdout=open(self.log, "wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log, "wb") as log:  # the server writes to its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=prefect_env(self.home),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

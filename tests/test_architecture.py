@@ -79,7 +79,7 @@ def imports_of(path: Path) -> list[Import]:
     rel = str(path.relative_to(ROOT))
     found = []
     for node in ast.walk(tree):
-        targets: list[str] = []
+        targets: list[str]
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -88,6 +88,8 @@ def imports_of(path: Path) -> list[Import]:
                 parent = package[: len(package) - (node.level - 1)]
                 base = ".".join(parent + ([base] if base else []))
             targets = [f"{base}.{alias.name}" if is_module(f"{base}.{alias.name}") else base for alias in node.names]
+        else:
+            continue
         for target in targets:
             if target.split(".")[0] not in TOP:
                 continue

@@ -65,6 +65,11 @@ def package_modules(package: str) -> list[str]:
     ]
 
 
+def _fill(text: str, key: str, item: dict) -> str:
+    """A foreach stage's dep with ``${key}`` and ``${item.field}`` filled in for one entry."""
+    return re.sub(r"\$\{item\.(\w+)\}", lambda m: str(item[m.group(1)]), text.replace("${key}", key))
+
+
 def stage_deps() -> dict[str, list[str]]:
     """``stage name -> deps`` of dvc.yaml, foreach stages expanded (``train@dmc``)."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
@@ -74,12 +79,7 @@ def stage_deps() -> dict[str, list[str]]:
             out[name] = [d for d in stage.get("deps", []) if isinstance(d, str)]
             continue
         for key, item in stage["foreach"].items():
-            fill = lambda text: re.sub(
-                r"\$\{item\.(\w+)\}",
-                lambda m: str(item[m.group(1)]),  # noqa: E731
-                text.replace("${key}", key),
-            )
-            out[f"{name}@{key}"] = [fill(d) for d in stage["do"]["deps"]]
+            out[f"{name}@{key}"] = [_fill(d, key, item) for d in stage["do"]["deps"]]
     return out
 
 

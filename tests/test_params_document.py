@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_rendering_gives_the_values_back():
 
 
 def test_unknown_key_is_named():
-    with pytest.raises(KeyError, match="world.no_such_key"):
+    with pytest.raises(KeyError, match=re.escape("world.no_such_key")):
         render_params_yaml({"world": {"no_such_key": 1}})
 
 

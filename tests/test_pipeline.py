@@ -100,7 +100,7 @@ def test_every_ablation_overrides_a_real_key_and_names_its_variant():
     assert len(lines) >= 13 and all(len(fields) == 4 for fields in lines)
     assert len({fields[0] for fields in lines}) == len({fields[3] for fields in lines}) == len(lines)
     default = load_params(ROOT / "params.yaml").model_dump(by_alias=True)
-    for key, model, override, variant in lines:
+    for key, model, override, _variant in lines:
         assert model in METHODS and override.startswith(model + "."), key
         changed = load_params(ROOT / "params.yaml", [override]).model_dump(by_alias=True)
         before, after = default, changed

@@ -3,6 +3,7 @@ reads the very samples the streaming view reads. No timing asserts: speed is the
 
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def test_explode_names_the_sample_without_audio(tmp_path):
 
 
 def test_per_file_dataset_without_index_is_refused(tmp_path):
-    with pytest.raises(PerFileLayoutError, match="index.csv: not found"):
+    with pytest.raises(PerFileLayoutError, match=re.escape("index.csv: not found")):
         PerFileLocalization(tmp_path, 1.0, seed=0)
 
 

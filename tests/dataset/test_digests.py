@@ -7,6 +7,7 @@ digest. A parameter the step starts reading is thus covered by the test without 
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from pathlib import Path
@@ -40,6 +41,10 @@ class Recording:
     def __class__(self):
         return type(object.__getattribute__(self, "_section"))
 
+    @__class__.setter  # never reached (__setattr__ refuses first); object's __class__ is read-write
+    def __class__(self, value):
+        raise AttributeError("__class__: parameters are read-only in the code under test")
+
     def __getattr__(self, name: str):
         section, reads, prefix = (object.__getattribute__(self, n) for n in ("_section", "_reads", "_prefix"))
         value = getattr(section, name)
@@ -50,6 +55,11 @@ class Recording:
 
     def __setattr__(self, name, value):
         raise AttributeError(f"{name}: parameters are read-only in the code under test")
+
+
+def recording(params: Params, reads: set[str]) -> Params:
+    """``Recording(params, reads)``, typed as the ``Params`` it stands in for."""
+    return typing.cast(Params, Recording(params, reads))
 
 
 def _value(params: BaseModel, key: str):
@@ -170,12 +180,12 @@ def test_mixture_digest_covers_every_parameter_the_mixture_step_reads(params, tm
     layout = Layout(tmp_path)
     rows = _store_solo_clips(layout)
     reads: set[str] = set()
-    results = write_mixture_sets(layout, rows, Recording(params, reads))
+    results = write_mixture_sets(layout, rows, recording(params, reads))
     assert [(r["set"], r["samples"]) for r in results] == [("cocktail", 1), ("nmix2", 1)], results
     assert "shards.separation.window_samples" in reads  # the N-mix window
     catalog, hashes = solo_catalog(rows, "train"), {r["clip_id"]: r["sample_sha256"] for r in rows}
     for kind in ("cocktail", "nmix2"):
-        keys = assert_covered(params, reads, lambda p: mixture_digest(kind, catalog, hashes, 1, p))
+        keys = assert_covered(params, reads, functools.partial(mixture_digest, kind, catalog, hashes, 1))
         assert "shards.separation.window_samples" in keys and "seed" in keys
 
 
@@ -194,7 +204,7 @@ def test_clip_set_digest_covers_every_parameter_assembly_reads(params, tmp_path)
     rows = _store_solo_clips(layout)
     ids, hashes = [r["clip_id"] for r in rows], {r["clip_id"]: r["sample_sha256"] for r in rows}
     reads: set[str] = set()
-    write_set_split(layout, "clips", "train", ids, hashes, Recording(params, reads))
+    write_set_split(layout, "clips", "train", ids, hashes, recording(params, reads))
     assert reads
     assert_covered(params, reads, lambda p: set_digest(ids, hashes, p))
 
@@ -206,7 +216,7 @@ def test_clip_input_hash_covers_every_parameter_that_building_a_clip_reads(tmp_p
         "train-solo-000000", "folder", str(video), 0.0, 2.0, ["cello"], 1, "C1", "train", meta={"scene": "solo"}
     )
     reads: set[str] = set()
-    built = build_clip(record, Recording(params, reads), Layout(tmp_path / "data"))
+    built = build_clip(record, recording(params, reads), Layout(tmp_path / "data"))
     assert built.status == "ok", built.error
     keys = assert_covered(params, reads, lambda p: input_hash(record, p), exempt=NOT_SAMPLE_PARAMS)
     assert {"build.fps", "build.sample_rate", "shards.jpeg_quality"} <= set(keys)

@@ -80,10 +80,9 @@ def test_evaluate_modules_import_no_circle():
         graph[name] = {n for n in imports_of(path) if n.startswith("avsep.evaluate.") and _is_module(n)} - {name}
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        for nxt in graph.get(start, ()):
-            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
-                return True
-        return False
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph.get(start, ())
+        )
 
     circles = sorted(name for name in graph if reaches(name, name, {name}))
     assert not circles, f"avsep/evaluate modules import each other in a circle: {circles}"

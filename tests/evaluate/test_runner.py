@@ -36,6 +36,12 @@ def _params(*overrides):
     return load_params(REPO / "params.yaml", ["shards.workers=0", "train.progress=false", *overrides])
 
 
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = tar.extractfile(member)
+    assert handle is not None, f"{member.name}: not a regular file"
+    return handle.read()
+
+
 def _raw_json(shard_dir: Path, split: str) -> dict[str, dict]:
     """key -> the sample's json plus ``_side`` (its first frame's width in pixels), straight from the tars."""
     out: dict[str, dict] = {}
@@ -45,9 +51,9 @@ def _raw_json(shard_dir: Path, split: str) -> dict[str, dict]:
             for member in tar.getmembers():
                 key, _, suffix = member.name.partition(".")
                 if suffix == "json":
-                    out[key] = json.loads(tar.extractfile(member).read())
+                    out[key] = json.loads(_member_bytes(tar, member))
                 elif suffix == "000.jpg":
-                    sides[key] = Image.open(io.BytesIO(tar.extractfile(member).read())).size[0]
+                    sides[key] = Image.open(io.BytesIO(_member_bytes(tar, member))).size[0]
     return {key: {**meta, "_side": sides[key]} for key, meta in out.items()}
 
 
@@ -92,7 +98,7 @@ def whole_image_run(world_data, tmp_path_factory):
 
 
 def test_whole_image_single_source_matches_box_areas(whole_image_run, world_data):
-    doc, out, params = whole_image_run
+    doc, _out, params = whole_image_run
     raw = _raw_json(world_data / "shards" / "clips", "test")
     frames = _solo_frame_indices(world_data, params)
     scores = []
@@ -235,15 +241,20 @@ def _nothing_to_train(params, data_root):
     raise ValueError("counter_under_test: a fixed counter has nothing to train")
 
 
+def _separation_unused(model, batch):
+    """Declares the task only: the N-mix runner evaluates separation by itself and never calls it."""
+    raise AssertionError("the separation task of counter_under_test was called")
+
+
 def _counter_module(predict) -> types.ModuleType:
     """A method module declaring ``METHOD`` (the contract of avsep.models) whose counting task is
     ``predict(batch)``; no weights."""
     module = types.ModuleType("counter_under_test")
-    module.METHOD = Method(
+    module.__dict__["METHOD"] = Method(  # ModuleType declares no METHOD; its namespace takes any name
         name="counter",
         recipe=_nothing_to_train,
         build=lambda params: torch.nn.Identity(),
-        tasks={"counting": lambda model, batch: predict(batch), "separation": None},
+        tasks={"counting": lambda model, batch: predict(batch), "separation": _separation_unused},
         weights=False,
     )
     return module

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -79,7 +80,7 @@ def write_world_index(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run_flow(cwd: Path, index: Path, api_url: str, source: str = "world", extra: list[str] = (), **kwargs) -> dict:
+def run_flow(cwd: Path, index: Path, api_url: str, source: str = "world", extra: Sequence[str] = (), **kwargs) -> dict:
     """The real ``build-dataset`` flow, in this process, building ``cwd/data``; returns its summary."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -96,7 +97,7 @@ def run_flow(cwd: Path, index: Path, api_url: str, source: str = "world", extra:
         )
 
 
-def build_command(index: Path, source: str = "world", extra: list[str] = ()) -> list[str]:
+def build_command(index: Path, source: str = "world", extra: Sequence[str] = ()) -> list[str]:
     sets = [a for o in TINY + list(extra) for a in ("--set", o)]
     return [
         "build",
@@ -147,7 +148,10 @@ def half_written(data: Path) -> list[str]:
             if path.suffix == ".tar":
                 with tarfile.open(path) as tar:
                     for info in tar.getmembers():
-                        tar.extractfile(info).read()
+                        member = tar.extractfile(info)
+                        if member is None:  # a directory or special file: avsep's tars hold regular files only
+                            raise ValueError(f"member {info.name!r} is not a regular file")
+                        member.read()
             elif path.suffix == ".parquet":
                 pd.read_parquet(path)
             elif path.suffix == ".json":

@@ -121,7 +121,7 @@ def test_hostile_name(kind, name, hostile_build, prefect_api, tmp_path, reliabil
         reliability["observed"] = f"label stored as text in {clip_id!r}, status {table.loc[clip_id, 'status']}"
     assert table.loc[clip_id, "status"] == "ok"
     # Nothing outside data/ changed, nothing ran, every name under data/ is plain.
-    assert hostile_build["after"] == {k: v for k, v in hostile_build["before"].items()}
+    assert hostile_build["after"] == dict(hostile_build["before"])
     assert not list(top.rglob(PWNED)) and not Path(PWNED).exists() and not Path("/tmp", PWNED).exists()
     assert not Path("/tmp/avsep-absolute").exists() and not (top / "escape").exists()
     for path in data.rglob("*"):

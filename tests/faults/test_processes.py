@@ -132,6 +132,7 @@ def test_full_disk_then_rerun(world_inputs, prefect_api, tmp_path, reliability):
 
 def _tiny_training():
     spec = importlib.util.spec_from_file_location("faults_tiny", REPO / "tests" / "train" / "tiny.py")
+    assert spec is not None and spec.loader is not None  # a .py path always has a source loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -201,6 +202,7 @@ def test_sigkill_of_a_trainer_leaves_no_loader_workers(tmp_path, reliability):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert child.stdout is not None and child.stderr is not None  # both piped
     try:
         workers = json.loads(child.stdout.readline() or "null")
         assert workers, child.stderr.read()[-2000:] if child.poll() is not None else "no worker pids"

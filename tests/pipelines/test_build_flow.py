@@ -56,7 +56,7 @@ def test_build_writes_shards_manifest_and_summary(world_data):
     sample = next(iter(wds.WebDataset(str(shard), shardshuffle=False)))
     meta = json.loads(sample["json"])
     assert meta["clip_id"] == sample["__key__"] and meta["objects"] and len(meta["objects"][0]["boxes"]) == 24
-    no_partials = [p for p in world_data.rglob("*.partial")]
+    no_partials = list(world_data.rglob("*.partial"))
     assert no_partials == []
 
 
@@ -107,7 +107,9 @@ def test_shards_hold_exact_world_boxes(world_data):
         with tarfile.open(shard) as tar:
             names = tar.getnames()
             if f"{row['clip_id']}.json" in names:
-                meta = json.loads(tar.extractfile(f"{row['clip_id']}.json").read())
+                handle = tar.extractfile(f"{row['clip_id']}.json")
+                assert handle is not None
+                meta = json.loads(handle.read())
                 break
     else:
         pytest.fail(f"{row['clip_id']} not in any shard")

@@ -5,13 +5,14 @@ with an error naming the parameter, and nothing is written."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 
 from tests.conftest import REPO
 
 # parameters -> words the error must contain (the parameter's name first)
-CASES = {
+CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "seed-not-int": ({"seed": "abc"}, ["seed"]),
     "seed-negative": ({"seed": -1}, ["seed", "greater than or equal to 0"]),
     "seed-too-large": ({"seed": 2**40}, ["seed"]),
@@ -38,7 +39,7 @@ def test_bad_parameter_is_refused_before_any_work(case, prefect_api, tmp_path):
     from pipelines.build_dataset import build_dataset
 
     changes, words = CASES[case]
-    parameters = {
+    parameters: dict[str, Any] = {
         "source": "world",
         "index": str(tmp_path / "index.csv"),
         "out_dir": "data",
@@ -47,9 +48,12 @@ def test_bad_parameter_is_refused_before_any_work(case, prefect_api, tmp_path):
     }
     (tmp_path / "index.csv").write_text("clip_id\n")  # never read: the checks come first
     before = sorted(p.name for p in tmp_path.iterdir())
-    with contextlib.chdir(tmp_path), temporary_settings({PREFECT_API_URL: prefect_api}):
-        with pytest.raises(Exception) as info:
-            build_dataset(**parameters)
+    with (
+        contextlib.chdir(tmp_path),
+        temporary_settings({PREFECT_API_URL: prefect_api}),
+        pytest.raises(Exception) as info,
+    ):
+        build_dataset(**parameters)
     message = str(info.value)
     for word in words:
         assert word in message, message

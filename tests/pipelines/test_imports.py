@@ -7,6 +7,7 @@ import ast
 import os
 import subprocess
 import sys
+from typing import TypeGuard
 
 from tests.conftest import REPO
 
@@ -24,7 +25,7 @@ def test_importing_pipelines_sets_no_environment_and_imports_no_prefect():
     assert out.stdout.split() == ["[]", "False"], out.stdout + out.stderr
 
 
-def _imports_pipelines(node: ast.AST) -> bool:
+def _imports_pipelines(node: ast.AST) -> TypeGuard[ast.Import | ast.ImportFrom]:
     if isinstance(node, ast.Import):
         return any(alias.name.split(".")[0] == "pipelines" for alias in node.names)
     return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pipelines" and not node.level

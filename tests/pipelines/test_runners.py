@@ -36,14 +36,15 @@ def test_dask_runner_with_two_local_workers_gives_the_same_shards(world_data, pr
 
 def test_served_deployment_runs_when_triggered_through_the_api(world_data, prefect_api, tmp_path):
     env = subprocess_env(tmp_path, prefect_api)
-    serve = subprocess.Popen(
-        avsep_cli() + ["serve", "--params", str(REPO / "params.yaml")],
-        cwd=tmp_path,
-        env=env,
-        stdout=open(tmp_path / "serve.log", "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "serve.log", "wb") as log:  # the child writes to its own copy of the descriptor
+        serve = subprocess.Popen(
+            avsep_cli() + ["serve", "--params", str(REPO / "params.yaml")],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         parameters = {
             "source": "world",

@@ -11,7 +11,7 @@ from tests.conftest import REPO, avsep_cli, subprocess_env
 from tests.download.server import http_server, make_mp4  # noqa: F401  (fixture)
 
 
-def test_failed_urls_keep_rows_with_reasons_and_the_rest_is_sharded(http_server, prefect_api, tmp_path):
+def test_failed_urls_keep_rows_with_reasons_and_the_rest_is_sharded(http_server, prefect_api, tmp_path):  # noqa: F811 (fixture)
     for name in ("a.mp4", "b.mp4", "c.mp4"):
         http_server.files[name] = make_mp4(tmp_path / name, seconds=2.0).read_bytes()
     index = tmp_path / "urls.csv"
