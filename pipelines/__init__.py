@@ -11,7 +11,7 @@ def configure_prefect() -> None:
     """Set this project's Prefect defaults in the environment, keeping any value already set.
 
     Call it before Prefect is imported, which reads them then: its SQLite server logs "database is locked" while
-    analytics run, and a loaded 2-core machine can take longer than Prefect's default 20 s to start the
+    analytics run, and a loaded small machine can take longer than Prefect's default 20 s to start the
     ephemeral API server.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -37,7 +37,7 @@ from avsep.shards.tario import split_name
 
 NAME = "loader"
 HELP = "localization view from shards vs a per-file JPEG + WAV dataset: samples/s at 0 and 2 workers"
-GOAL_RATIO = 5.0  # issue 5: streaming >= 5x per-file at equal workers
+GOAL_RATIO = 5.0  # the goal the report checks: streaming >= 5x per-file at equal workers
 LOADERS = ("streaming", "per_file")
 CACHES = ("warm", "cold")
 _MEMORY_FS = {"tmpfs", "ramfs"}  # files there live in the page cache: nothing to evict

@@ -2,7 +2,7 @@
 
 A protocol's own constants (the 0.1 of ``"dsol"``, the median of ``"consensus"``) are part of its name and
 live in :mod:`avsep.metrics.localization`; what a user may choose is here, with the papers' values as defaults
-(``tests/evaluate/test_config_defaults.py`` checks they match the functions' defaults).
+(``tests/metrics/test_config_defaults.py`` checks they match the functions' defaults).
 """
 
 from __future__ import annotations

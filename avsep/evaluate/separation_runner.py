@@ -161,7 +161,7 @@ def _one_thread() -> None:
 def score_all(scoring: Scoring, jobs: list, workers: int) -> Iterator[dict[str, SeparationMeter]]:
     """``scoring`` of every job, in order: in this process (``workers`` 0) or in a pool of ``workers``
     forkserver processes. The NMF-MFCC baseline and BSS Eval are per-mixture numpy/torch work that one
-    process leaves half of a 2-core machine idle on; the scores are the same either way (tested)."""
+    process would leave the other cores idle on; the scores are the same either way (tested)."""
     if workers == 0 or len(jobs) <= 1:
         yield from map(scoring, jobs)
         return

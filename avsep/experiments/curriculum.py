@@ -1,4 +1,4 @@
-"""CAVL's claims as experiments on the built-in world (issue 7, item 4), each run once per seed.
+"""CAVL's claims as experiments on the built-in world, each run once per seed.
 
 - ``curriculum-effect`` (CAVL Fig. 3a): training loss / accuracy when trained on C1 vs on C3;
 - ``curriculum-order`` (Fig. 3b): C2 then C3 vs C3 then C2;

@@ -6,8 +6,8 @@ over sources, then over samples. A sample is skipped (and counted) when any refe
 mixture given for the baseline is near-silent: ``sum(|x|) <= silence_threshold`` (Sound of Pixels' rule,
 1e-5 on float signals in [-1, 1]); mir_eval refuses all-zero signals and near-silent ones give meaningless dB.
 
-``backend="fast_bss_eval"`` computes the same quantities about 2× faster on CPU. It is allowed because
-``tests/evaluate/test_separation.py`` shows it equal to mir_eval within 0.01 dB on realistic fixtures. It runs
+``backend="fast_bss_eval"`` computes the same quantities faster. It is allowed because
+``tests/metrics/test_separation.py`` shows it equal to mir_eval within 0.01 dB on realistic fixtures. It runs
 on float64 torch tensors: fast_bss_eval 0.1.4's numpy backend fails under numpy 2 (``np.linalg.solve``
 broadcasting). Where the two disagree is an estimate lying exactly in the span of the filtered references —
 the mixture itself — whose SAR is numerically infinite (> 100 dB) in both but differs; so the mixture baseline

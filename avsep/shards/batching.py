@@ -196,8 +196,8 @@ class MemoryBatches:
     For small sets read many times, such as the counter's 339 whole clips in the demo: 3,000 steps draw each
     solo about 50 times and each of the 16 clips of C3 and of C4 750 times. Streaming them again every epoch
     re-reads and re-parses every tar member of every clip (24 JPEG frames a clip) in DataLoader workers that
-    share the cores with training: on 2 cores a counter's step took 1.8x as long
-    (``avsep bench train counting --against counting.memory=false``).
+    share the cores with training (``avsep bench train counting --against counting.memory=false`` measures the
+    difference; docs/benchmarks.md).
     Memory: the kept tensors of every clip (the demo's motion maps: 64 KiB a clip).
     """
 

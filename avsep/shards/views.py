@@ -354,7 +354,7 @@ def make_loader(
     ``params.start_method`` (forkserver/spawn: safe with torchaudio and threads, unlike fork).
 
     Training views keep their workers between epochs (``persistent_workers``): starting two workers and
-    refilling their shuffle buffers cost about 2 s per epoch on 2 cores, and the demo's epochs are 20-30 steps.
+    refilling their shuffle buffers costs seconds per epoch, and the demo's epochs are only 20-30 steps.
     :func:`close_loader` stops them; the trainer does so at the end of each stage (``close()`` of the stage's
     loader factory). The loader draws its workers' base seed from its own generator, not the global one, so
     the training randomness (the model's initialisation, augmentation) does not depend on how many epochs

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from avsep.config import load_params
+from avsep.config import derive, load_params
 from avsep.losses.cavl import scene_contrastive_loss, structural_alignment
 from avsep.models import method
 from avsep.models.cavl.predict import sound_maps
@@ -111,7 +111,7 @@ def test_normalize_unit_or_frame_scaled():
     assert CAVLParams().normalize == "unit" and CAVLParams().heatmap == "assignment"  # the paper by default
     unit = model(frames, logmel, 1)["visual_features"]
     assert torch.allclose(unit.norm(dim=-1), torch.ones(unit.shape[:2]), atol=1e-5)
-    model.cfg = model.cfg.model_copy(update={"normalize": "frame"})
+    model.cfg = derive(model.cfg, {"normalize": "frame"})
     scaled = model(frames, logmel, 1)["visual_features"]
     norms = scaled.norm(dim=-1)
     assert torch.allclose(norms.mean(1), torch.ones(2), atol=1e-5) and norms.std() > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsep.config import ParamsError, load_params
+from avsep.config import ParamsError, derive, load_params
 from avsep.losses.dmc import contrastive_loss, max_margin_loss
 from avsep.models import CLASSES, method
 from avsep.models.common.clustering import soft_cluster
@@ -183,7 +183,7 @@ def test_agreement_heatmap(distance):
     assert torch.equal(paper, related) and agree.shape == paper.shape == (3, 4, 4)
     flat = agree.flatten(1)
     assert torch.allclose(flat.amin(1), torch.zeros(3)) and torch.allclose(flat.amax(1), torch.ones(3))
-    model.cfg = model.cfg.model_copy(update={"heatmap": "agreement"})
+    model.cfg = derive(model.cfg, {"heatmap": "agreement"})
     with torch.no_grad():
         assert torch.equal(localize(model, frames, logmel), agree)
     with pytest.raises(ValueError, match="heatmap"):
