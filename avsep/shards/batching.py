@@ -350,25 +350,16 @@ def with_rolled_negatives(batch: dict) -> dict | None:
     return batch
 
 
-class SizedBatches:
-    """An iterable over ``loader`` with ``transform`` applied (``None`` results dropped), a ``len()`` and the
+class SizedBatches(Epoch):
+    """An :class:`Epoch` over ``loader`` with ``transform`` applied (``None`` results dropped), a ``len()`` and the
     ``skipped`` count of the loader's view.
 
     The trainer needs ``len()`` for the progress bar and the schedule; dropped batches only shorten an epoch.
     """
 
     def __init__(self, loader: Iterable[dict], length: int | None, transform: Callable[[dict], dict | None]):
-        self.loader, self.length, self.transform = loader, length, transform
-
-    def __len__(self) -> int:
-        if self.length is None:
-            raise TypeError("length unknown")
-        return self.length
-
-    @property
-    def skipped(self) -> int:
-        """Corrupt samples / unreadable shards the loader's view skipped so far."""
-        return skipped_of(self.loader)
+        super().__init__(loader, length, [loader])
+        self.loader, self.transform = loader, transform
 
     def __iter__(self) -> Iterator[dict]:
         for batch in self.loader:
