@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from avsep.world.writer import INDEX_COLUMNS
 from tests.conftest import REPO, avsep_cli, subprocess_env
 from tests.download.server import make_mp4
 
@@ -34,18 +35,7 @@ TINY = [
     "build.clips_per_task=1",
     "build.max_workers=1",
 ]
-WORLD_COLUMNS = (
-    "clip_id",
-    "path",
-    "annotation",
-    "start_s",
-    "end_s",
-    "labels",
-    "visible",
-    "split",
-    "scene",
-    "n_sources",
-)
+WORLD_COLUMNS = INDEX_COLUMNS  # the world index's columns, as the world writer writes them
 
 
 def tiny_mp4(path: Path, seconds: float = 1.0) -> Path:
