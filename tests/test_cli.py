@@ -61,6 +61,14 @@ PARAMS = str(REPO / "params.yaml")
             ["train", "dsol", "--params", "{tmp}/params.yaml"],
             "avsep train: {tmp}/params.yaml: parameter file not found",
         ),
+        (
+            ["train", "dsol", "--params", PARAMS, "--data", "{tmp}/data"],
+            "avsep train: {tmp}/data: no shards/ folder; build the dataset first",
+        ),
+        (
+            ["evaluate", "centre_prior", "--params", PARAMS, "--data", "{tmp}/data"],
+            "avsep evaluate: {tmp}/data: no shards/ folder; build the dataset first",
+        ),
         (["build", "--params", PARAMS, "--set", "world.seed"], "avsep build: --set 'world.seed': expected KEY=VALUE"),
         (
             ["build", "--params", PARAMS, "--set", "build.clips_per_task=0"],

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from avsep import __version__
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
@@ -68,6 +69,12 @@ def params_from(args: argparse.Namespace):
     if path == str(DEFAULT_PARAMS) and not DEFAULT_PARAMS.exists():
         path = None
     return load_params(path, args.overrides)
+
+
+def require_shards(data: Path) -> None:
+    """Raise :class:`CommandError` unless ``data`` holds the ``shards/`` of a build (before torch is imported)."""
+    if not (data / "shards").is_dir():
+        raise CommandError(f"{data}: no shards/ folder; build the dataset first (avsep build --out {data})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    from avsep.cli import CommandError, params_from
+    from avsep.cli import CommandError, params_from, require_shards
     from avsep.models import METHODS
 
     if args.model not in METHODS:  # before loading params or torch: the name is the likeliest typo
@@ -44,6 +44,8 @@ def run(args) -> int:
     if args.overlays < 0 or (args.batch_size is not None and args.batch_size < 1):
         print("avsep evaluate: --overlays must be >= 0 and --batch-size >= 1", file=sys.stderr)
         return 2
+    data = Path(args.data or params.build.out_dir)
+    require_shards(data)
     from avsep.evaluate.runner import evaluate_model
     from avsep.shards.reader import ShardSetError
     from avsep.train import CheckpointError
@@ -52,7 +54,7 @@ def run(args) -> int:
         doc = evaluate_model(
             args.model,
             params,
-            Path(args.data or params.build.out_dir),
+            data,
             split=args.split,
             checkpoint=args.checkpoint,
             metrics_dir=args.metrics_dir,
