@@ -56,6 +56,11 @@ PARAMS = str(REPO / "params.yaml")
             ["build", "--params", PARAMS, "--index", "{tmp}/index.csv"],
             "avsep build: {tmp}/index.csv: index file not found",
         ),
+        (["build", "--params", PARAMS, "--index", "{tmp}/bad.csv"], "avsep build: {tmp}/bad.csv: line 2: NUL byte"),
+        (
+            ["build", "--params", PARAMS, "--source", "audioset", "--index", "{tmp}/bad.csv"],
+            "avsep build: dataset.ontology: the audioset source needs the path of ontology.json",
+        ),
         (["build", "--params", "{tmp}/params.yaml"], "avsep build: {tmp}/params.yaml: parameter file not found"),
         (
             ["train", "dsol", "--params", "{tmp}/params.yaml"],
@@ -90,6 +95,7 @@ PARAMS = str(REPO / "params.yaml")
 )
 def test_a_users_mistake_is_one_line_and_exit_status_2(tmp_path, args, expected):
     tmp = str(tmp_path)
+    (tmp_path / "bad.csv").write_bytes(b"clip_id,path\nx\x00,y.mp4\n")
     result, elapsed = run_avsep([a.replace("{tmp}", tmp) for a in args], tmp_path)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, result.stderr[-3000:]

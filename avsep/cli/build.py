@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 
 def register(sub, common) -> None:
@@ -18,7 +19,7 @@ def run(args) -> int:
     from avsep.cli import CommandError, params_from
     from avsep.config import derive
     from avsep.config.dataset import check_source_name
-    from avsep.sources import check_index, resolve_source
+    from avsep.sources import SOURCES, check_index, load_source, resolve_source
 
     if args.source is not None:
         try:
@@ -33,9 +34,18 @@ def run(args) -> int:
         "build.runner": args.runner,
     }
     params = derive(params_from(args), {key: value for key, value in given.items() if value is not None})
-    # A wrong source or a missing index is reported now, in a fraction of a second, not after Prefect starts.
+    # A wrong source, a missing or malformed index is reported now, in about a second, not after Prefect starts.
     resolve_source(params.dataset.source)
     check_index(params.dataset.source, params.dataset.index)
+    if params.dataset.source in SOURCES:
+        # Built-in readers only parse a file (or list a folder), so reading twice costs little; a researcher's
+        # function may be slow or reach the network, so it runs once, inside the flow. Its warnings (skipped
+        # files, dropped labels) are left to the flow's reading, so that each is logged once.
+        logging.disable(logging.WARNING)
+        try:
+            load_source(params.dataset.source, params.dataset.index, params.dataset)
+        finally:
+            logging.disable(logging.NOTSET)
 
     from pipelines import configure_prefect
 
