@@ -2,6 +2,11 @@
 
 Each sub-command lives in its own module under ``avsep.cli`` and exposes
 ``register(subparsers, common)``; adding a command means adding its module name to ``COMMANDS``.
+
+A user's mistake (a name that does not exist, a missing file, a bad ``--set``) is one line on stderr,
+``avsep COMMAND: input: reason``, and exit status 2: :data:`USER_ERRORS` lists the exceptions that mean that.
+Any other exception is a bug and keeps its traceback. Commands check what they can before importing heavy
+modules or starting Prefect, so a wrong name fails in well under a second.
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from avsep import __version__
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
+from avsep.sources.errors import IndexFormatError, SourceError
 
 COMMANDS = (
     "avsep.cli.bench",
@@ -24,6 +32,20 @@ COMMANDS = (
     "avsep.cli.train",
     "avsep.cli.world",
 )
+
+
+class CommandError(Exception):
+    """The user's input is wrong; the message names the input and the reason (printed without a traceback)."""
+
+
+# What a user can cause and fix: printed as one line, exit status 2. Anything else is a bug: traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (CommandError, ParamsError, IndexFormatError, SourceError)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a multi-line message keeps its lines, joined by "; ")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -49,10 +71,17 @@ def params_from(args: argparse.Namespace):
     return load_params(path, args.overrides)
 
 
+def require_shards(data: Path) -> None:
+    """Raise :class:`CommandError` unless ``data`` holds the ``shards/`` of a build (before torch is imported)."""
+    if not (data / "shards").is_dir():
+        raise CommandError(f"{data}: no shards/ folder; build the dataset first (avsep build --out {data})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="avsep", description="avsep: reproducible self-supervised audiovisual learning from raw videos"
     )
+    parser.add_argument("--version", action="version", version=f"avsep {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
     for name in COMMANDS:
@@ -65,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
-    except ParamsError as exc:
-        print(f"avsep: {exc}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        print(f"avsep {args.command}: {one_line(exc)}", file=sys.stderr)
         return 2
     return int(result or 0)
 

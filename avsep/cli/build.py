@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 
 def register(sub, common) -> None:
@@ -15,12 +16,16 @@ def register(sub, common) -> None:
 
 
 def run(args) -> int:
-    from avsep.cli import params_from
-    from pipelines import configure_prefect
-
-    configure_prefect()
+    from avsep.cli import CommandError, params_from
     from avsep.config import derive
-    from pipelines.build_dataset import run_build  # imports Prefect: after its defaults are set
+    from avsep.config.dataset import check_source_name
+    from avsep.sources import SOURCES, check_index, load_source, resolve_source
+
+    if args.source is not None:
+        try:
+            check_source_name(args.source)
+        except ValueError as exc:
+            raise CommandError(f"--source: {exc}") from None
 
     given = {
         "dataset.source": args.source,
@@ -29,6 +34,24 @@ def run(args) -> int:
         "build.runner": args.runner,
     }
     params = derive(params_from(args), {key: value for key, value in given.items() if value is not None})
+    # A wrong source, a missing or malformed index is reported now, in about a second, not after Prefect starts.
+    resolve_source(params.dataset.source)
+    check_index(params.dataset.source, params.dataset.index)
+    if params.dataset.source in SOURCES:
+        # Built-in readers only parse a file (or list a folder), so reading twice costs little; a researcher's
+        # function may be slow or reach the network, so it runs once, inside the flow. Its warnings (skipped
+        # files, dropped labels) are left to the flow's reading, so that each is logged once.
+        logging.disable(logging.WARNING)
+        try:
+            load_source(params.dataset.source, params.dataset.index, params.dataset)
+        finally:
+            logging.disable(logging.NOTSET)
+
+    from pipelines import configure_prefect
+
+    configure_prefect()
+    from pipelines.build_dataset import run_build  # imports Prefect: after its defaults are set
+
     result = run_build(params)
     print(json.dumps({k: result[k] for k in ("clips", "ok", "failed", "failed_by_step", "per_curriculum")}))
     return 0 if result["ok"] > 0 else 1

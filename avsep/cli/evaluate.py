@@ -35,20 +35,26 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    from avsep.cli import params_from
-    from avsep.evaluate.runner import evaluate_model
-    from avsep.shards.reader import ShardSetError
-    from avsep.train import CheckpointError
+    from avsep.cli import CommandError, params_from, require_shards
+    from avsep.models import METHODS
 
+    if args.model not in METHODS:  # before loading params or torch: the name is the likeliest typo
+        raise CommandError(f"unknown model {args.model!r}; known: {', '.join(sorted(METHODS))}")
     params = params_from(args)
     if args.overlays < 0 or (args.batch_size is not None and args.batch_size < 1):
         print("avsep evaluate: --overlays must be >= 0 and --batch-size >= 1", file=sys.stderr)
         return 2
+    data = Path(args.data or params.build.out_dir)
+    require_shards(data)
+    from avsep.evaluate.runner import evaluate_model
+    from avsep.shards.reader import ShardSetError
+    from avsep.train import CheckpointError
+
     try:
         doc = evaluate_model(
             args.model,
             params,
-            Path(args.data or params.build.out_dir),
+            data,
             split=args.split,
             checkpoint=args.checkpoint,
             metrics_dir=args.metrics_dir,

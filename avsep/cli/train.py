@@ -21,12 +21,16 @@ def register(sub, common) -> None:
 
 
 def run(args) -> int:
-    from avsep.cli import params_from
-    from avsep.models import method
-    from avsep.train import train
+    from avsep.cli import CommandError, params_from, require_shards
+    from avsep.models import METHODS, method
 
+    if args.model not in METHODS:  # before loading params or torch: the name is the likeliest typo
+        raise CommandError(f"unknown model {args.model!r}; known: {', '.join(sorted(METHODS))}")
     params = params_from(args)
     data = Path(args.data or params.build.out_dir)
+    require_shards(data)
+    from avsep.train import train
+
     recipe = method(args.model).recipe(params, data)
     checkpoints = Path(args.checkpoints or data / "models" / args.model)
     logs = Path(args.logs or Path("dvclive") / args.model)

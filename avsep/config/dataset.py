@@ -2,13 +2,48 @@
 fetch it.
 """
 
-from typing import Literal
+import re
+from importlib.metadata import entry_points
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from avsep.config.base import Section
 
-SourceName = Literal["world", "music", "audioset", "soundnet_flickr", "esc50", "urls", "folder"]
+# The sources avsep ships; avsep.sources.SOURCES maps each to its module.
+BUILTIN_SOURCES = ("world", "music", "audioset", "soundnet_flickr", "esc50", "urls", "folder")
+# Installed packages register their own sources under this entry-point group (name -> `module:function`).
+SOURCE_ENTRY_POINT_GROUP = "avsep.sources"
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+DOTTED_SOURCE = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER}(\.{_IDENTIFIER})*")
+
+
+def source_entry_points() -> dict[str, str]:
+    """Installed sources: entry-point name -> ``module:function``, as importlib.metadata finds them now."""
+    return {ep.name: ep.value for ep in entry_points(group=SOURCE_ENTRY_POINT_GROUP)}
+
+
+def check_source_name(name: str) -> str:
+    """``name`` if it is a built-in source, an installed entry point or a ``package.module:function`` path.
+
+    Only the form of a dotted path is checked here: importing a researcher's module belongs to loading the source
+    (:func:`avsep.sources.resolve_source`), not to reading params.
+    """
+    if name in BUILTIN_SOURCES or DOTTED_SOURCE.fullmatch(name):
+        return name
+    installed = source_entry_points()
+    if name in installed:
+        return name
+    plugins = (
+        f"; installed ({SOURCE_ENTRY_POINT_GROUP} entry points): {', '.join(sorted(installed))}" if installed else ""
+    )
+    raise ValueError(
+        f"unknown source {name!r}: built-in sources are {', '.join(BUILTIN_SOURCES)}{plugins}; "
+        "or name your own as package.module:function"
+    )
+
+
+SourceName = Annotated[str, AfterValidator(check_source_name)]
 
 
 class DownloadParams(Section):
@@ -46,7 +81,8 @@ class DownloadParams(Section):
 class DatasetParams(Section):
     source: SourceName = Field(
         "world",
-        description="world | music | audioset | soundnet_flickr | esc50 | urls | folder",
+        description="world | music | audioset | soundnet_flickr | esc50 | urls | folder, an installed "
+        "`avsep.sources` entry point, or package.module:function (docs/sources.md)",
     )
     index: str = Field("data/world/index.csv", description="the source's index file (a folder for `folder`)")
     ontology: str | None = Field(None, description="AudioSet ontology.json (audioset source, ontology-based counting)")

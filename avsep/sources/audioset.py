@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from avsep.config.dataset import DatasetParams
-from avsep.sources.errors import IndexFormatError
+from avsep.sources.errors import IndexFormatError, SourceError
 from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import csv_rows, parse_seconds, read_index_text
 from avsep.sources.ontology import Ontology
@@ -28,7 +28,7 @@ def load(index: str | Path, params: DatasetParams, ontology: Ontology | None = N
     index = Path(index)
     if ontology is None:
         if params.ontology is None:
-            raise ValueError("dataset.ontology: the audioset source needs the path of ontology.json")
+            raise SourceError("dataset.ontology: the audioset source needs the path of ontology.json")
         ontology = Ontology.load(params.ontology)
     vocabulary = ontology.vocabulary_mids(params.vocabulary, params.vocabulary_descendants)
     records, wheres, skipped = [], [], 0

@@ -19,5 +19,9 @@ class IndexFormatError(ValueError):
         super().__init__(f"{self.path}: {place}{reason}")
 
 
-class UnknownSourceError(ValueError):
-    """``load_source`` was asked for a source that does not exist."""
+class SourceError(ValueError):
+    """A source cannot be loaded, or its loader broke the contract (it must return ClipRecords)."""
+
+
+class UnknownSourceError(SourceError):
+    """``load_source`` was asked for a source that does not exist, or a dotted path that does not import."""
