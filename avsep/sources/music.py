@@ -26,11 +26,17 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
     for key in sorted(data["videos"]):
         ids = data["videos"][key]
         where = f"videos/{key[:60]}"
-        if not isinstance(ids, list):
-            raise IndexFormatError(index, where, f"expected a list of YouTube IDs, got {type(ids).__name__}")
         classes = key.split(" ")
-        if len(classes) > 2 or len(set(classes)) != len(classes) or "" in classes:
-            raise IndexFormatError(index, where, f"key {key[:60]!r} is neither a class nor a space-joined pair")
+        problem = ""
+        if not isinstance(ids, list):
+            problem = f"expected a list of YouTube IDs, got {type(ids).__name__}"
+        elif len(classes) > 2 or len(set(classes)) != len(classes) or "" in classes:
+            problem = f"key {key[:60]!r} is neither a class nor a space-joined pair"
+        if problem:
+            # A malformed class entry is one row (its videos cannot be told apart); the other classes build.
+            records.append(invalid_record("music", f"music-{key}", where, f"{index}: {where}: {problem}"))
+            wheres.append(where)
+            continue
         labels = checked_labels(classes, index, where, params)
         if len(labels) != len(classes):
             continue  # unknown_label: drop removed a class; the clip's sources are then unknown, so skip it

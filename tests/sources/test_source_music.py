@@ -49,9 +49,6 @@ def test_music21_with_a_closed_vocabulary(tmp_path):
 @pytest.mark.parametrize(
     "data, where, reason",
     [
-        ({"videos": {"cello": "aaaaaaaaaa1"}}, "videos/cello", "expected a list"),
-        ({"videos": {"a b c": ["aaaaaaaaaa1"]}}, "videos/a b c", "neither a class nor"),
-        ({"videos": {"cello cello": ["aaaaaaaaaa1"]}}, "videos/cello cello", "neither a class nor"),
         ({"videos": {"cel\nlo": ["aaaaaaaaaa1"]}}, "videos/cel", "control character"),
         ({"clips": []}, "videos", "expected"),
         ({"videos": {}}, None, "no clips"),
@@ -81,3 +78,18 @@ def test_malformed_entries_become_invalid_rows_and_the_valid_ones_stay(tmp_path)
         assert record.uri == "" and record.labels == ["cello"] and is_safe_clip_id(record.clip_id)
     assert "videos/flute[0]" in invalid[3].error
     assert [r.clip_id for r in load_source("music", path, DatasetParams())] == [r.clip_id for r in records]
+
+
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        ("flute", "aaaaaaaaaa1", "expected a list"),
+        ("a b c", ["aaaaaaaaaa1"], "neither a class nor"),
+        ("flute flute", ["aaaaaaaaaa1"], "neither a class nor"),
+    ],
+)
+def test_a_malformed_class_entry_is_one_invalid_row(tmp_path, key, value, reason):
+    path = write(tmp_path, {"videos": {"cello": ["bbbbbbbbbb2"], key: value}})
+    good, bad = sorted(load_source("music", path, DatasetParams()), key=lambda r: r.status != "pending")
+    assert good.meta["youtube_id"] == "bbbbbbbbbb2" and good.status == "pending"
+    assert bad.status == "invalid" and bad.error.startswith(f"{path}: videos/{key}: ") and reason in bad.error
