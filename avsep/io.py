@@ -1,8 +1,14 @@
-"""Atomic file writes: a file appears under its final name only when complete."""
+"""Atomic file writes (a file appears under its final name only when complete) and the one rule for sample ids.
+
+A clip id is a file name stem (``raw/<id>.mp4``, ``clips/<id>.tar``) and a WebDataset key (``<id>.wav`` in a
+shard, split at the first ``.``), so every stage checks it with :func:`is_valid_id`: the sources when they make
+a record, the per-clip store, the shard writer. An id that passes here is accepted by all of them.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +22,17 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+
+# NAME_MAX is 255 bytes; ids stay well below so ``.<id>.mp4.XXXX.partial`` still fits.
+ID_MAX_LEN = 200
+# No '.': WebDataset splits member names at the first dot; first character no '-' (option-like) or '.' (hidden).
+_VALID_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def is_valid_id(name: object, max_len: int = ID_MAX_LEN) -> bool:
+    """True if ``name`` can be a clip id / sample key in every stage: ``[A-Za-z0-9_][A-Za-z0-9_-]*``, at most
+    ``max_len`` characters."""
+    return isinstance(name, str) and 0 < len(name) <= max_len and _VALID_ID.fullmatch(name) is not None
 
 
 @contextmanager

@@ -28,10 +28,17 @@ from avsep.dataset.curricula import assign_curricula
 from avsep.dataset.layout import Layout
 from avsep.dataset.manifest import load_manifest, save_manifest, summary, upsert
 from avsep.dataset.mixtures import write_mixture_sets
-from avsep.dataset.plan import BuildRequest, check_flow_inputs, check_request, clips_to_build, select_records
+from avsep.dataset.plan import (
+    BuildRequest,
+    check_flow_inputs,
+    check_out_dir_allowed,
+    check_request,
+    clips_to_build,
+    select_records,
+)
 from avsep.io import atomic_write_text
 from avsep.sources import load_source
-from avsep.sources.records import ClipRecord
+from avsep.sources.records import INVALID, ClipRecord
 
 
 @task(name="build-clips", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -97,11 +104,12 @@ def build_dataset(
         source=source, index=index, out_dir=out_dir, splits=splits, seed=seed, limit_per_split=limit_per_split
     )
     params = request.apply(params if params is not None else load_params(params_file, overrides or []))
-    check_request(request, params)  # paths inside the data root, known splits, sample rates agree
+    check_request(request, params)  # known splits, sample rates agree
     layout = Layout(Path(params.build.out_dir))
-    records = select_records(
-        load_source(params.dataset.source, params.dataset.index, params.dataset), request, params.build.default_split
-    )
+    loaded = load_source(params.dataset.source, params.dataset.index, params.dataset)
+    # Entries the index names but that are no clip (a malformed id) keep a row with the reason; the rest build.
+    invalid = select_records([r for r in loaded if r.status == INVALID], request, params.build.default_split)
+    records = select_records([r for r in loaded if r.status != INVALID], request, params.build.default_split)
     per_curriculum = assign_curricula(records, params.dataset)  # n_sources + C1..C4, from labels or the counter
     logger.info(
         "%s: %d clips from %s; curricula %s",
@@ -113,6 +121,10 @@ def build_dataset(
 
     layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
     manifest = load_manifest(layout.manifest)
+    if invalid:
+        logger.warning("%d index entries are invalid (manifest status 'invalid'): %s", len(invalid), invalid[0].error)
+        manifest = upsert(manifest, [record.to_row() for record in invalid])
+        save_manifest(manifest, layout.manifest)
     todo, kept = clips_to_build(records, manifest, params, layout)
     logger.info("%d clips up to date, %d to build", len(kept), len(todo))
 
@@ -128,7 +140,7 @@ def build_dataset(
         done += len(rows)
         _progress(logger, done, len(todo), started)
 
-    current = manifest[manifest["clip_id"].isin([r.clip_id for r in records])]
+    current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid])]
     plan = shard_plan(current)
     hashes = dict(zip(current["clip_id"], current["sample_sha256"]))
     shard_futures = [write_shards.submit(s, sp, ids, hashes, params, str(layout.root)) for (s, sp), ids in plan.items()]
@@ -146,6 +158,37 @@ def build_dataset(
         result["per_curriculum"],
     )
     return result
+
+
+@flow(name="build-dataset", log_prints=True, validate_parameters=True)
+def build_dataset_served(
+    source: str = "world",
+    index: str = "data/world/index.csv",
+    out_dir: str = "data",
+    splits: list[str] | None = None,
+    seed: int = 0,
+    limit_per_split: dict[str, int] | None = None,
+    params_file: str | None = "params.yaml",
+    overrides: list[str] | None = None,
+) -> dict:
+    """:func:`build_dataset` as the Prefect UI deployment runs it: anyone with the UI can type ``out_dir``, so
+    it must lie under one of ``build.allowed_roots`` of ``params_file``, which the UI cannot override."""
+    for text in overrides or []:
+        if isinstance(text, str) and text.partition("=")[0].strip() == "build.allowed_roots":
+            raise ParamsError(f"overrides: {text!r}: build.allowed_roots is set by the params file, not from the UI")
+    check_flow_inputs(params_file, overrides, {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
+    settings = load_params(params_file, overrides or [])
+    check_out_dir_allowed(out_dir, settings.build.allowed_roots)
+    return build_dataset.fn(
+        source=source,
+        index=index,
+        out_dir=out_dir,
+        splits=splits,
+        seed=seed,
+        limit_per_split=limit_per_split,
+        params_file=params_file,
+        overrides=overrides,
+    )
 
 
 def run_build(params: Params) -> dict:

@@ -18,7 +18,11 @@ class MixingParams(Section):
 
 
 class BuildParams(Section):
-    out_dir: str = Field("data", description="every output of a build lives under here")
+    out_dir: str = Field("data", description="every output of a build lives under here (any folder, any disk)")
+    allowed_roots: list[str] = Field(
+        ["."],
+        description="the Prefect UI deployment writes only under these folders (relative: to the project folder)",
+    )
     fps: float = Field(4.0, gt=0, description="frames stored per second (DSOL samples frames at 4 fps)")
     frame_size: int = Field(128, ge=16, le=1024, description="stored frames are frame_size x frame_size")
     sample_rate: int = Field(

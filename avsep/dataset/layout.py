@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from avsep.io import atomic_path
+from avsep.io import atomic_path, is_valid_id
 from avsep.shards.writer import member_info
 
 
@@ -45,6 +45,9 @@ class Layout:
         return self.root / "build-summary.json"
 
     def clip_sample(self, clip_id: str) -> Path:
+        # The same id rule as the sources and the shard writer, so a stored sample can always be sharded.
+        if not is_valid_id(clip_id):
+            raise ValueError(f"clip id {clip_id[:80]!r}: not a valid id (letters, digits, '_' and '-')")
         return self.clips / f"{clip_id}.tar"
 
 

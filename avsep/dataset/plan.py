@@ -3,6 +3,7 @@ must be (re)built."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -64,23 +65,35 @@ def check_flow_inputs(params_file: str | None, overrides: list[str] | None, give
             )
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
+def check_out_dir_allowed(out_dir: str, allowed_roots: list[str], project_root: Path | None = None) -> Path:
+    """Refuse an output folder outside every one of ``allowed_roots`` (the Prefect UI deployment's guard: anyone
+    with the UI can type ``out_dir``). Returns the folder, absolute.
+
+    Relative paths are taken from ``project_root`` (the working directory). Paths are compared as written, not
+    resolved, so a symbolic link the owner placed inside a root (``data`` -> another disk) is allowed; ``..``
+    is refused outright because through such a link it would climb somewhere else than it reads.
+    Raises ParamsError naming ``out_dir`` and the roots.
+    """
+    base = Path(os.path.abspath(project_root or Path.cwd()))
+    if ".." in Path(out_dir).parts:
+        raise ParamsError(f"out_dir = {out_dir!r}: '..' is not allowed here; name the folder without climbing")
+    target = Path(os.path.abspath(base / out_dir))
+    roots = [Path(os.path.abspath(base / root)) for root in allowed_roots]
+    if not any(target == root or target.is_relative_to(root) for root in roots):
+        shown = ", ".join(str(root) for root in roots) or "(none)"
+        raise ParamsError(
+            f"out_dir = {out_dir!r}: outside build.allowed_roots ({shown}); "
+            "add its folder to build.allowed_roots in the params file the deployment serves"
+        )
+    return target
 
 
-def check_request(request: BuildRequest, params: Params, project_root: Path | None = None) -> None:
-    """Refuse a request that would write outside the project or cannot produce consistent samples.
+def check_request(request: BuildRequest, params: Params) -> None:
+    """Refuse a request that cannot produce consistent samples (the output folder may be anywhere: the person
+    running the build chose it; the UI deployment adds :func:`check_out_dir_allowed`).
 
     Raises ParamsError naming the parameter and the reason.
     """
-    root = (project_root or Path.cwd()).resolve()
-    out = Path(params.build.out_dir)
-    if (out.is_absolute() and not _inside(out, root)) or not _inside(root / out, root):
-        raise ParamsError(f"out_dir = {params.build.out_dir!r}: must stay inside the project folder {root}")
     for split in request.splits or []:
         if split not in SPLITS:
             raise ParamsError(f"splits: {split!r} is not one of {', '.join(SPLITS)}")

@@ -20,7 +20,8 @@ from avsep.download.ledger import FailureLedger
 from avsep.download.local import checked_local, copy_local
 from avsep.download.paths import existing_download
 from avsep.download.youtube import download_youtube, is_youtube_uri
-from avsep.sources.records import ClipRecord, is_safe_clip_id
+from avsep.io import is_valid_id
+from avsep.sources.records import ClipRecord
 
 __all__ = ["DownloadError", "FailureLedger", "fetch", "ledger_of"]
 
@@ -40,7 +41,7 @@ def fetch(record: ClipRecord, dest_dir: str | Path, params: DownloadParams | Dat
     """
     if isinstance(params, DatasetParams):
         params = params.download
-    if not is_safe_clip_id(record.clip_id):
+    if not is_valid_id(record.clip_id):  # the one id rule of every stage (avsep.io)
         raise ValueError(f"clip id {record.clip_id[:80]!r} is not filesystem-safe")
     if _is_local(record.uri) and not params.copy_local:
         return checked_local(record.uri, params)  # read in place: no copy to go stale when the file changes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from avsep.sources.records import is_safe_clip_id
+from avsep.io import is_valid_id
 
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 FALLBACK_SUFFIX = ".bin"  # unknown media type; the decoder probes the content, not the name
@@ -19,7 +19,7 @@ def clean_suffix(suffix: str) -> str:
 
 def destination(dest_dir: str | Path, clip_id: str, suffix: str) -> Path:
     """``dest_dir/clip_id + suffix``; ValueError if the id is not safe or the result would leave dest_dir."""
-    if not is_safe_clip_id(clip_id):
+    if not is_valid_id(clip_id):  # the one id rule of every stage (avsep.io)
         raise ValueError(f"clip id {clip_id[:80]!r} is not filesystem-safe (use avsep.sources.safe_clip_id)")
     base = Path(dest_dir).resolve()
     final = base / f"{clip_id}{clean_suffix(suffix)}"

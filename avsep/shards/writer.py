@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from avsep.io import atomic_path, atomic_write_text
+from avsep.io import ID_MAX_LEN, atomic_path, atomic_write_text, is_valid_id
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ SIZES_FILE = "sizes.json"
 LOCK_FILE = ".lock"  # see folder_lock
 _MEMBER_MTIME = 0  # the epoch: a fixed timestamp keeps tars byte-identical across runs
 _MEMBER_MODE = 0o644
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")  # webdataset splits member names at the first "." after "/"
 _SPLIT_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _TAR_FORMAT = tarfile.GNU_FORMAT
 
@@ -149,8 +148,11 @@ class ShardWriter(AbstractContextManager):
         where = f"{self.directory}/{self.split}"
         if self._closed:
             raise ShardWriteError(f"{where}: writer is closed")
-        if not _KEY_RE.match(key):
-            raise ShardWriteError(f"{where}: key {key!r} must be letters, digits, '-' or '_' (no '.' or '/')")
+        if not is_valid_id(key):
+            raise ShardWriteError(
+                f"{where}: key {key[:80]!r} must be letters, digits, '-' or '_' (no '.' or '/', not starting with "
+                f"'-', at most {ID_MAX_LEN} characters)"
+            )
         if self._last_key is not None and key <= self._last_key:
             raise ShardWriteError(
                 f"{where}: key {key!r} after {self._last_key!r}: keys must be strictly increasing (sorted, unique)"

@@ -17,7 +17,7 @@ from avsep.sources.errors import IndexFormatError, SourceError
 from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import csv_rows, parse_seconds, read_index_text
 from avsep.sources.ontology import Ontology
-from avsep.sources.records import ClipRecord, safe_clip_id
+from avsep.sources.records import ClipRecord, invalid_record, safe_clip_id
 from avsep.sources.youtube_ids import check_youtube_id, youtube_uri
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,14 @@ def load(index: str | Path, params: DatasetParams, ontology: Ontology | None = N
     vocabulary = ontology.vocabulary_mids(params.vocabulary, params.vocabulary_descendants)
     records, wheres, skipped = [], [], 0
     for line, fields in csv_rows(index, read_index_text(index), comment="#"):
-        if len(fields) != N_FIELDS:
-            raise IndexFormatError(index, line, f'{len(fields)} fields; expected YTID, start, end, "labels"')
-        video_id = check_youtube_id(fields[0], index, line)
-        start = parse_seconds(fields[1], index, line, "start_seconds")
-        end = parse_seconds(fields[2], index, line, "end_seconds")
-        if end <= start:
-            raise IndexFormatError(index, line, f"end_seconds {end} <= start_seconds {start}")
-        mids = checked_labels(fields[3].split(","), index, line, params, closed=False)
+        try:
+            video_id, start, end, mids = _parsed_row(fields, index, line, params)
+        except IndexFormatError as exc:
+            # One malformed row is its own manifest row (status invalid), never a reason to drop the others.
+            raw = f"audioset-{fields[0] if fields else ''}"
+            records.append(invalid_record("audioset", raw, f"line {line}", str(exc)))
+            wheres.append(line)
+            continue
         known = []
         for mid in mids:
             if mid in ontology:
@@ -68,3 +68,17 @@ def load(index: str | Path, params: DatasetParams, ontology: Ontology | None = N
     if skipped:
         log.info("%s: %d clip(s) have no label in the vocabulary; skipped", index, skipped)
     return finished(records, wheres, index, params)
+
+
+def _parsed_row(
+    fields: list[str], index: Path, line: int, params: DatasetParams
+) -> tuple[str, float, float, list[str]]:
+    """``(YouTube id, start, end, label MIDs)`` of one row; IndexFormatError naming the line and the reason."""
+    if len(fields) != N_FIELDS:
+        raise IndexFormatError(index, line, f'{len(fields)} fields; expected YTID, start, end, "labels"')
+    video_id = check_youtube_id(fields[0], index, line)
+    start = parse_seconds(fields[1], index, line, "start_seconds")
+    end = parse_seconds(fields[2], index, line, "end_seconds")
+    if end <= start:
+        raise IndexFormatError(index, line, f"end_seconds {end} <= start_seconds {start}")
+    return video_id, start, end, checked_labels(fields[3].split(","), index, line, params, closed=False)

@@ -3,7 +3,8 @@
 ``ROOT/cello/a.mp4`` → labels ``["cello"]``; files directly in ``ROOT`` are unlabelled. Only suffixes in
 ``dataset.folder_extensions`` count; hidden files and ``*.partial`` are skipped; symbolic links are not
 followed into folders, and a linked file whose target lies outside ``ROOT`` is refused. Clip ids are the
-relative path (``cello-a``) plus a hash of it, so they are stable and never collide.
+relative path (``cello-a``; dots, spaces and non-ASCII become ``_``) plus a hash of it, so they are stable,
+valid for every stage and never collide. A name with a control character becomes an ``invalid`` row.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import check_name
-from avsep.sources.records import ClipRecord, safe_clip_id
+from avsep.sources.records import ClipRecord, invalid_record, safe_clip_id
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,14 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
     records, wheres = [], []
     for relative in media_files(root, params.folder_extensions):
         where = repr(str(relative))[1:-1][:120]
-        for part in relative.parts:
-            check_name(part, root, where, "path component")
+        try:
+            for part in relative.parts:
+                check_name(part, root, where, "path component")
+        except IndexFormatError as exc:
+            # One unusable name (a control character) is its own manifest row; the other files are built.
+            records.append(invalid_record("folder", "-".join(relative.with_suffix("").parts), where, str(exc)))
+            wheres.append(where)
+            continue
         raw_labels = [relative.parts[0]] if len(relative.parts) > 1 else []
         labels = checked_labels(raw_labels, root, where, params)
         if raw_labels and not labels:

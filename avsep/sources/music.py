@@ -13,8 +13,8 @@ from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import read_index_json
-from avsep.sources.records import ClipRecord, safe_clip_id
-from avsep.sources.youtube_ids import check_youtube_id, youtube_uri
+from avsep.sources.records import ClipRecord, invalid_record, safe_clip_id
+from avsep.sources.youtube_ids import is_youtube_id, youtube_uri
 
 
 def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
@@ -26,20 +26,30 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
     for key in sorted(data["videos"]):
         ids = data["videos"][key]
         where = f"videos/{key[:60]}"
-        if not isinstance(ids, list):
-            raise IndexFormatError(index, where, f"expected a list of YouTube IDs, got {type(ids).__name__}")
         classes = key.split(" ")
-        if len(classes) > 2 or len(set(classes)) != len(classes) or "" in classes:
-            raise IndexFormatError(index, where, f"key {key[:60]!r} is neither a class nor a space-joined pair")
+        problem = ""
+        if not isinstance(ids, list):
+            problem = f"expected a list of YouTube IDs, got {type(ids).__name__}"
+        elif len(classes) > 2 or len(set(classes)) != len(classes) or "" in classes:
+            problem = f"key {key[:60]!r} is neither a class nor a space-joined pair"
+        if problem:
+            # A malformed class entry is one row (its videos cannot be told apart); the other classes build.
+            records.append(invalid_record("music", f"music-{key}", where, f"{index}: {where}: {problem}"))
+            wheres.append(where)
+            continue
         labels = checked_labels(classes, index, where, params)
         if len(labels) != len(classes):
             continue  # unknown_label: drop removed a class; the clip's sources are then unknown, so skip it
         n_test = params.music_test_per_class if len(classes) == 1 else params.music_duet_test_per_class
         for position, video_id in enumerate(ids):
             item = f"{where}[{position}]"
-            if not isinstance(video_id, str):
-                raise IndexFormatError(index, item, f"expected a YouTube ID string, got {type(video_id).__name__}")
-            check_youtube_id(video_id, index, item)
+            reason = _entry_problem(video_id)
+            if reason:
+                # One bad entry is its own manifest row, never a reason to drop the whole index.
+                records.append(invalid_record("music", f"music-{video_id}", item, f"{index}: {item}: {reason}", labels))
+                wheres.append(item)
+                continue
+            assert isinstance(video_id, str)  # _entry_problem: a string of a YouTube id
             records.append(
                 ClipRecord(
                     clip_id=safe_clip_id(f"music-{video_id}", params.clip_id_max_len),
@@ -53,3 +63,12 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
             )
             wheres.append(item)
     return finished(records, wheres, index, params)
+
+
+def _entry_problem(video_id: object) -> str:
+    """Why an entry of a class's list is not a video ("" when it is one)."""
+    if not isinstance(video_id, str):
+        return f"expected a YouTube ID string, got {type(video_id).__name__}"
+    if not is_youtube_id(video_id):
+        return f"not a YouTube video ID (11 of [A-Za-z0-9_-]): {video_id[:60]!r}"
+    return ""

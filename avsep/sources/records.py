@@ -9,14 +9,23 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["DEFAULT_CLIP_ID_MAX_LEN", "N_SOURCES_UNKNOWN", "ClipRecord", "is_safe_clip_id", "safe_clip_id"]
+from avsep.io import ID_MAX_LEN, is_valid_id
+
+__all__ = [
+    "DEFAULT_CLIP_ID_MAX_LEN",
+    "INVALID",
+    "N_SOURCES_UNKNOWN",
+    "ClipRecord",
+    "invalid_record",
+    "is_safe_clip_id",
+    "safe_clip_id",
+]
 
 N_SOURCES_UNKNOWN = -1  # not counted yet (manifest column is int, so no None)
-# NAME_MAX is 255 bytes; keep ids well below so `<id>.mp4`, `.<id>.mp4.XXXX.partial` etc. still fit.
-DEFAULT_CLIP_ID_MAX_LEN = 100
+INVALID = "invalid"  # status of an index entry that names no usable clip: kept as a row, never built
+DEFAULT_CLIP_ID_MAX_LEN = 100  # ids a source makes; every stage accepts up to avsep.io.ID_MAX_LEN
 _HASH_LEN = 10  # hex digits of sha256 appended when a name had to change (40 bits: collisions negligible)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -44,8 +53,11 @@ class ClipRecord:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not is_safe_clip_id(self.clip_id):
-            raise ValueError(f"clip id {self.clip_id[:80]!r}: not filesystem-safe; build it with safe_clip_id()")
+        if not is_safe_clip_id(self.clip_id, ID_MAX_LEN):
+            raise ValueError(
+                f"clip id {self.clip_id[:80]!r}: not a valid id (letters, digits, '_' and '-'); "
+                "build it with safe_clip_id()"
+            )
 
     def to_row(self) -> dict[str, Any]:
         """The manifest row: contract columns, ``meta`` as sorted JSON text."""
@@ -74,15 +86,16 @@ class ClipRecord:
 
 
 def is_safe_clip_id(name: str, max_len: int = DEFAULT_CLIP_ID_MAX_LEN) -> bool:
-    """True if ``name`` is usable as-is as a file name stem: ``[A-Za-z0-9_][A-Za-z0-9._-]*``, not too long."""
-    return isinstance(name, str) and 0 < len(name) <= max_len and _SAFE.fullmatch(name) is not None
+    """True if ``name`` is usable as-is by every stage (:func:`avsep.io.is_valid_id`: file name stem and shard
+    key, ``[A-Za-z0-9_][A-Za-z0-9_-]*``), at most ``max_len`` characters."""
+    return is_valid_id(name, max_len)
 
 
 def safe_clip_id(raw: str, max_len: int = DEFAULT_CLIP_ID_MAX_LEN, unique_key: str | None = None) -> str:
     """A stable, filesystem-safe clip id for ``raw``.
 
-    ``raw`` is returned unchanged when already safe (``[A-Za-z0-9_][A-Za-z0-9._-]*``, at most ``max_len``).
-    Otherwise unsafe runs (``/``, ``..``, spaces, shell metacharacters, control bytes, non-ASCII after
+    ``raw`` is returned unchanged when already valid (``[A-Za-z0-9_][A-Za-z0-9_-]*``, at most ``max_len``).
+    Otherwise unsafe runs (``.``, ``/``, spaces, shell metacharacters, control bytes, non-ASCII after
     NFKD folding) become ``_``, the result is cut to fit, and ``-`` plus 10 hex digits of sha256(raw) are
     appended, so two different raw names never meet. With ``unique_key`` the hash of that key is always
     appended (for ids derived from a non-unique part, e.g. a URL's basename).
@@ -96,7 +109,20 @@ def safe_clip_id(raw: str, max_len: int = DEFAULT_CLIP_ID_MAX_LEN, unique_key: s
     digest = hashlib.sha256((raw if unique_key is None else unique_key).encode("utf-8", "surrogatepass"))
     suffix = "-" + digest.hexdigest()[:_HASH_LEN]
     folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii")
-    stem = _UNSAFE.sub("_", folded).strip("._-")  # no leading dot (hidden file) or dash (option-like)
-    stem = re.sub(r"\.{2,}", "_", stem)
-    stem = stem[: max_len - len(suffix)].rstrip("._-")
+    stem = _UNSAFE.sub("_", folded).strip("_-")  # no leading dash (option-like)
+    stem = stem[: max_len - len(suffix)].rstrip("_-")
     return (stem or "clip") + suffix
+
+
+def invalid_record(source: str, raw: str, where: str, reason: str, labels: list[str] | None = None) -> ClipRecord:
+    """The manifest row of an index entry that cannot become a clip (status ``invalid``, ``reason`` as its
+    error). Its id is made from ``raw`` and the entry's place ``where`` in the index, so it is stable across
+    runs and never meets another row's."""
+    return ClipRecord(
+        clip_id=safe_clip_id(str(raw)[:200], unique_key=f"{source}|{where}"),
+        source=source,
+        uri="",
+        labels=list(labels or []),
+        status=INVALID,
+        error=reason[:1000],
+    )

@@ -16,7 +16,7 @@ from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import check_name, csv_rows, parse_seconds, read_index_text
-from avsep.sources.records import ClipRecord, safe_clip_id
+from avsep.sources.records import ClipRecord, invalid_record, safe_clip_id
 
 COLUMNS = ("url", "start", "end", "labels")
 SCHEMES = ("http", "https")
@@ -34,14 +34,14 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
         raise IndexFormatError(index, line, f"header must be {','.join(COLUMNS)}, got {','.join(names)[:120]!r}")
     records, wheres = [], []
     for line, fields in rows:
-        if len(fields) != len(COLUMNS):
-            raise IndexFormatError(index, line, f"{len(fields)} fields; expected {','.join(COLUMNS)}")
-        url, start_text, end_text, labels_text = fields
-        check_url(url, index, line)
-        start = parse_seconds(start_text, index, line, "start") if start_text else 0.0
-        end = parse_seconds(end_text, index, line, "end") if end_text else None
-        if end is not None and end <= start:
-            raise IndexFormatError(index, line, f"end {end} <= start {start}")
+        try:
+            url, start, end, labels_text = _parsed_row(fields, index, line)
+        except IndexFormatError as exc:
+            # One malformed row is its own manifest row (status invalid), never a reason to drop the others.
+            raw = PurePosixPath(unquote(urlsplit(fields[0]).path)).stem[:_STEM_CHARS] if fields else ""
+            records.append(invalid_record("urls", f"url-{raw}", f"line {line}", str(exc)))
+            wheres.append(line)
+            continue
         labels = checked_labels([p.strip() for p in labels_text.split(",") if p.strip()], index, line, params)
         stem = PurePosixPath(unquote(urlsplit(url).path)).stem[:_STEM_CHARS] or "url"
         records.append(
@@ -56,6 +56,19 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
         )
         wheres.append(line)
     return finished(records, wheres, index, params)
+
+
+def _parsed_row(fields: list[str], index: Path, line: int) -> tuple[str, float, float | None, str]:
+    """``(url, start, end, labels text)`` of one row; IndexFormatError naming the line and the reason."""
+    if len(fields) != len(COLUMNS):
+        raise IndexFormatError(index, line, f"{len(fields)} fields; expected {','.join(COLUMNS)}")
+    url, start_text, end_text, labels_text = fields
+    check_url(url, index, line)
+    start = parse_seconds(start_text, index, line, "start") if start_text else 0.0
+    end = parse_seconds(end_text, index, line, "end") if end_text else None
+    if end is not None and end <= start:
+        raise IndexFormatError(index, line, f"end {end} <= start {start}")
+    return url, start, end, labels_text
 
 
 def check_url(url: str, path: str | Path, where: int | str) -> str:

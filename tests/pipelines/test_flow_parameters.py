@@ -1,6 +1,6 @@
 """The build flow's parameters (what a person types in the Prefect UI for ``build-dataset/rebuild``) are
-checked before any work starts: a wrong type, a value out of range or a path outside the project is refused
-with an error naming the parameter, and nothing is written."""
+checked before any work starts: a wrong type, a value out of range or an output folder outside
+``build.allowed_roots`` is refused with an error naming the parameter, and nothing is written."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "limit-negative": ({"limit_per_split": {"train": -1}}, ["limit_per_split.train", "-1"]),
     "limit-unknown-split": ({"limit_per_split": {"bogus": 1}}, ["limit_per_split.bogus"]),
     "limit-not-int": ({"limit_per_split": {"train": "many"}}, ["limit_per_split"]),
-    "out-dir-absolute": ({"out_dir": "/etc/avsep"}, ["out_dir", "inside the project"]),
-    "out-dir-climbs": ({"out_dir": "../outside"}, ["out_dir", "inside the project"]),
+    "out-dir-absolute": ({"out_dir": "/etc/avsep"}, ["out_dir", "'/etc/avsep'", "outside build.allowed_roots"]),
+    "out-dir-climbs": ({"out_dir": "../outside"}, ["out_dir", "'..' is not allowed"]),
+    "out-dir-climbs-inside": ({"out_dir": "data/../data"}, ["out_dir", "'..' is not allowed"]),
+    "allowed-roots-by-override": ({"overrides": ["build.allowed_roots=[/]"]}, ["overrides", "build.allowed_roots"]),
     "out-dir-by-override": ({"overrides": ["build.out_dir=/tmp/avsep-elsewhere"]}, ["overrides", "'out_dir'"]),
     "source-unknown": ({"source": "vimeo"}, ["source", "vimeo"]),
     "index-missing": ({"index": "no/such/index.csv"}, ["index", "no/such/index.csv", "not found"]),
@@ -36,7 +38,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
 def test_bad_parameter_is_refused_before_any_work(case, prefect_api, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipelines.build_dataset import build_dataset
+    from pipelines.build_dataset import build_dataset_served
 
     changes, words = CASES[case]
     parameters: dict[str, Any] = {
@@ -53,8 +55,24 @@ def test_bad_parameter_is_refused_before_any_work(case, prefect_api, tmp_path):
         temporary_settings({PREFECT_API_URL: prefect_api}),
         pytest.raises(Exception) as info,
     ):
-        build_dataset(**parameters)
+        build_dataset_served(**parameters)
     message = str(info.value)
     for word in words:
         assert word in message, message
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no data/, nothing written
+
+
+def test_allowed_roots_accept_their_folders_and_a_link_placed_inside_them(tmp_path):
+    from avsep.config import ParamsError
+    from avsep.dataset.plan import check_out_dir_allowed
+
+    project, disk, extra = tmp_path / "project", tmp_path / "disk", tmp_path / "scratch"
+    for folder in (project, disk, extra):
+        folder.mkdir()
+    (project / "data").symlink_to(disk, target_is_directory=True)  # placed by the owner, so trusted
+    assert check_out_dir_allowed("data", ["."], project) == project / "data"
+    assert check_out_dir_allowed("data/sub", ["data"], project) == project / "data" / "sub"
+    assert check_out_dir_allowed(str(extra / "run1"), [".", str(extra)], project) == extra / "run1"
+    for out_dir, roots in ((str(extra), ["."]), ("data", ["other"]), (str(project) + "-evil", ["."])):
+        with pytest.raises(ParamsError, match=r"outside build\.allowed_roots"):
+            check_out_dir_allowed(out_dir, roots, project)

@@ -75,6 +75,19 @@ def test_served_deployment_runs_when_triggered_through_the_api(world_data, prefe
         built = shard_digests(tmp_path / "data")
         reference = shard_digests(world_data)
         assert built["shards/clips/test-000000.tar"] == reference["shards/clips/test-000000.tar"]
+
+        # Anyone with the UI can type out_dir: a folder outside build.allowed_roots (the project) fails the run.
+        outside = tmp_path.parent / f"{tmp_path.name}-outside"
+        refused = subprocess.run(
+            [sys.executable, "-c", TRIGGER, json.dumps({**parameters, "out_dir": str(outside)}), "400"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert refused.stdout.strip().splitlines()[-1] == "FAILED", refused.stdout + refused.stderr[-2000:]
+        assert "outside build.allowed_roots" in (tmp_path / "serve.log").read_text()
+        assert not outside.exists()
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=30)

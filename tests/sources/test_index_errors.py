@@ -40,9 +40,10 @@ def test_malformed_csv_quote(tmp_path):
     assert str(path) in message and "malformed CSV" in message
 
 
-def test_wrong_field_count(tmp_path):
+def test_wrong_field_count_is_an_invalid_row_of_its_own(tmp_path):
     path = write(tmp_path, HEADER + "http://h/a.mp4,0,1,cello\nhttp://h/b.mp4,0\n")
-    assert "line 3: 2 fields" in error_of("urls", path)
+    good, bad = load_source("urls", path, DatasetParams())
+    assert good.status == "pending" and bad.status == "invalid" and f"{path}: line 3: 2 fields" in bad.error
 
 
 @pytest.mark.parametrize("text", ["", HEADER, "\n\n"])

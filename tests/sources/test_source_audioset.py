@@ -101,12 +101,16 @@ def test_missing_ontology_parameter(files):
         ('aaaaaaaaaaa, 0, 10, ""', "empty label"),
     ],
 )
-def test_bad_rows(files, row, reason):
+def test_bad_rows_become_invalid_rows_and_the_others_stay(files, row, reason):
     index, ontology = files
+    params = DatasetParams(ontology=str(ontology))
+    good = load_source("audioset", index, params)  # the fixture's valid rows
+    assert good
     index.write_text(CSV + row + "\n")
-    with pytest.raises(IndexFormatError) as info:
-        load_source("audioset", index, DatasetParams(ontology=str(ontology)))
-    assert f"{index}: line 7: " in str(info.value) and reason in str(info.value)
+    records = load_source("audioset", index, params)
+    invalid = [r for r in records if r.status == "invalid"]
+    assert len(invalid) == 1 and f"{index}: line 7: " in invalid[0].error and reason in invalid[0].error
+    assert [r.clip_id for r in records if r.status != "invalid"] == [r.clip_id for r in good]
 
 
 def test_malformed_ontology(tmp_path):

@@ -144,5 +144,9 @@ def test_folder_errors(tmp_path):
         load_source("folder", tmp_path / "empty", DatasetParams())
     (tmp_path / "bad\nname").mkdir()
     (tmp_path / "bad\nname" / "a.mp4").write_bytes(b"x")
-    with pytest.raises(IndexFormatError, match="control character"):
-        load_source("folder", tmp_path, DatasetParams())
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "take.2.mp4").write_bytes(b"x")
+    records = {r.status: r for r in load_source("folder", tmp_path, DatasetParams())}
+    assert sorted(records) == ["invalid", "pending"]  # the bad name is a row of its own; the other file stays
+    assert "control character" in records["invalid"].error and records["invalid"].uri == ""
+    assert records["pending"].clip_id.startswith("good-take_2-")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from avsep.config.dataset import DatasetParams
-from avsep.sources import IndexFormatError, load_source
+from avsep.sources import IndexFormatError, is_safe_clip_id, load_source
 
 SOLO = {"version": 1.0, "videos": {"cello": ["aaaaaaaaaa1", "aaaaaaaaaa2", "aaaaaaaaaa3"], "violin": ["bbbbbbbbbb1"]}}
 DUET = {"videos": {"acoustic_guitar violin": ["ccccccccc-1", "ccccccccc_2", "ccccccccc-3"]}}
@@ -49,12 +49,6 @@ def test_music21_with_a_closed_vocabulary(tmp_path):
 @pytest.mark.parametrize(
     "data, where, reason",
     [
-        ({"videos": {"cello": ["../../../x"]}}, "videos/cello[0]", "not a YouTube video ID"),
-        ({"videos": {"cello": ["aaaaaaaaaa1&list=x"]}}, "videos/cello[0]", "not a YouTube video ID"),
-        ({"videos": {"cello": ["aaaaaaaaaa1", 7]}}, "videos/cello[1]", "got int"),
-        ({"videos": {"cello": "aaaaaaaaaa1"}}, "videos/cello", "expected a list"),
-        ({"videos": {"a b c": ["aaaaaaaaaa1"]}}, "videos/a b c", "neither a class nor"),
-        ({"videos": {"cello cello": ["aaaaaaaaaa1"]}}, "videos/cello cello", "neither a class nor"),
         ({"videos": {"cel\nlo": ["aaaaaaaaaa1"]}}, "videos/cel", "control character"),
         ({"clips": []}, "videos", "expected"),
         ({"videos": {}}, None, "no clips"),
@@ -66,3 +60,36 @@ def test_bad_music_files(tmp_path, data, where, reason):
         load_source("music", path, DatasetParams())
     message = str(info.value)
     assert message.startswith(str(path)) and reason in message and (where is None or where in message)
+
+
+def test_malformed_entries_become_invalid_rows_and_the_valid_ones_stay(tmp_path):
+    bad = {"/etc/passwd": "not a YouTube video ID", "a;b": "not a YouTube video ID", 7: "got int"}
+    data = {"videos": {"cello": ["aaaaaaaaaa1", "/etc/passwd", "a;b", 7, "bbbbbbbbbb2"], "flute": ["a;b"]}}
+    path = write(tmp_path, data)
+    records = load_source("music", path, DatasetParams())
+    valid = [r for r in records if r.status != "invalid"]
+    invalid = [r for r in records if r.status == "invalid"]
+    assert [r.meta["youtube_id"] for r in valid] == ["aaaaaaaaaa1", "bbbbbbbbbb2"]
+    assert len(invalid) == 4 and len({r.clip_id for r in records}) == len(records)  # "a;b" twice: two rows
+    for record, (text, reason) in zip(invalid[:3], bad.items(), strict=True):
+        assert record.error.startswith(str(path)) and reason in record.error, record.error
+        if isinstance(text, str):
+            assert repr(text) in record.error, record.error
+        assert record.uri == "" and record.labels == ["cello"] and is_safe_clip_id(record.clip_id)
+    assert "videos/flute[0]" in invalid[3].error
+    assert [r.clip_id for r in load_source("music", path, DatasetParams())] == [r.clip_id for r in records]
+
+
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        ("flute", "aaaaaaaaaa1", "expected a list"),
+        ("a b c", ["aaaaaaaaaa1"], "neither a class nor"),
+        ("flute flute", ["aaaaaaaaaa1"], "neither a class nor"),
+    ],
+)
+def test_a_malformed_class_entry_is_one_invalid_row(tmp_path, key, value, reason):
+    path = write(tmp_path, {"videos": {"cello": ["bbbbbbbbbb2"], key: value}})
+    good, bad = sorted(load_source("music", path, DatasetParams()), key=lambda r: r.status != "pending")
+    assert good.meta["youtube_id"] == "bbbbbbbbbb2" and good.status == "pending"
+    assert bad.status == "invalid" and bad.error.startswith(f"{path}: videos/{key}: ") and reason in bad.error

@@ -48,9 +48,11 @@ def test_same_url_two_sections_are_two_clips_but_a_repeat_is_a_duplicate(tmp_pat
         '"https://a.org/a b.mp4"',
     ],
 )
-def test_non_http_urls_are_refused(tmp_path, url):
-    with pytest.raises(IndexFormatError, match="line 2: url"):
-        load_source("urls", urls(tmp_path, [f"{url},0,1,\n"]), DatasetParams())
+def test_non_http_urls_become_invalid_rows_and_the_others_stay(tmp_path, url):
+    path = urls(tmp_path, [f"{url},0,1,\n", "https://a.org/ok.mp4,0,1,\n"])
+    bad, good = load_source("urls", path, DatasetParams())
+    assert bad.status == "invalid" and bad.uri == "" and f"{path}: line 2: url" in bad.error
+    assert good.status == "pending" and good.uri == "https://a.org/ok.mp4"
 
 
 @pytest.mark.parametrize(
