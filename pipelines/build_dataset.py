@@ -28,7 +28,7 @@ from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
 from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout
-from avsep.dataset.manifest import append_manifest_part, compact_manifest, summary
+from avsep.dataset.manifest import PartWriter, compact_manifest, summary
 from avsep.dataset.mixtures import write_mixture_sets
 from avsep.dataset.plan import BuildRequest, check_flow_inputs, check_request, clips_to_build, select_records
 from avsep.io import atomic_write_text
@@ -140,11 +140,12 @@ def build_dataset(
         build_clips.submit(batch, params, str(layout.root), {row["clip_id"]: digests[row["clip_id"]] for row in batch})
         for batch in batches
     ]
-    started, done, parts = time.monotonic(), 0, 0
+    parts = PartWriter(layout.manifest)
+    started, done = time.monotonic(), 0
     for future in as_completed(futures):
         rows = future.result()
         writing = time.perf_counter()
-        parts += append_manifest_part(rows, layout.manifest) is not None  # progress survives a kill
+        parts.append(rows)  # progress survives a kill
         manifest_s += time.perf_counter() - writing
         done += len(rows)
         _progress(logger, done, len(todo), started)
@@ -165,7 +166,7 @@ def build_dataset(
     stats = {
         "flow_s": time.perf_counter() - flow_started,
         "manifest_s": manifest_s,
-        "manifest_parts": parts,
+        "manifest_parts": parts.written,
         "clips_built": len(todo),
         "files_read": file_hashes.reads,
         "files_unchanged": file_hashes.reused,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from avsep.dataset.manifest import (
+    PartWriter,
     append_manifest_part,
     compact_manifest,
     load_manifest,
@@ -116,3 +117,14 @@ def test_a_damaged_part_names_itself(tmp_path):
     part.write_bytes(b"PAR1 truncated")
     with pytest.raises(ValueError, match=r"part-000001\.parquet: cannot read this manifest part"):
         load_manifest(path)
+
+
+def test_a_part_writer_numbers_on_from_the_parts_a_killed_build_left(tmp_path):
+    path = tmp_path / "manifest.parquet"
+    append_manifest_part([row("a")], path)
+    append_manifest_part([row("b")], path)
+    writer = PartWriter(path)
+    writer.append([row("a", status="decode")])
+    writer.append([row("c")])
+    assert [p.name for p in manifest_parts(path)] == [f"part-{i:06d}.parquet" for i in range(4)]
+    assert writer.written == 2 and load_manifest(path).set_index("clip_id").loc["a", "status"] == "decode"
