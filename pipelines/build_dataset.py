@@ -2,8 +2,9 @@
 
 Orchestration only: every step is a function of ``avsep``. Work is grouped into one task per batch of
 clips and one per shard set split (thousands of per-video task runs would overload a Prefect server).
-The manifest is saved after every finished batch, so a killed build resumes where it stopped; a clip
-whose row is ``ok`` and whose input hash is unchanged is never processed again.
+Every finished batch appends its rows as a manifest part (compacted into ``manifest.parquet`` once, at the end),
+so a killed build resumes where it stopped; a clip whose row is ``ok`` and whose input hash is unchanged is never
+processed again, and a local file whose size and times are unchanged is not even read (``file-hashes.parquet``).
 
 Run it with no server (Prefect's ephemeral API) through ``avsep build`` or ``dvc repro``; serve it for the
 Prefect UI with ``avsep serve`` (deployment ``build-dataset/rebuild``).
@@ -25,8 +26,9 @@ from avsep.config import Params, ParamsError, load_params
 from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
+from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout
-from avsep.dataset.manifest import load_manifest, save_manifest, summary, upsert
+from avsep.dataset.manifest import PartWriter, append_manifest_part, compact_manifest, summary
 from avsep.dataset.mixtures import write_mixture_sets
 from avsep.dataset.plan import (
     BuildRequest,
@@ -42,10 +44,12 @@ from avsep.sources.records import INVALID, ClipRecord
 
 
 @task(name="build-clips", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def build_clips(rows: list[dict], params: Params, root: str) -> list[dict]:
-    """One batch of clips; a failing clip is recorded in its row, never raised."""
+def build_clips(rows: list[dict], params: Params, root: str, digests: dict[str, str] | None = None) -> list[dict]:
+    """One batch of clips; a failing clip is recorded in its row, never raised. ``digests``: the plan's input
+    hash per clip id (a clip without one is hashed here)."""
     layout = Layout(Path(root))
-    return [build_clip(ClipRecord.from_row(row), params, layout).to_row() for row in rows]
+    digests = digests or {}
+    return [build_clip(ClipRecord.from_row(row), params, layout, digests.get(row["clip_id"])).to_row() for row in rows]
 
 
 @task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -84,6 +88,7 @@ def build_dataset(
     not read) or, without it, from ``params_file`` with ``overrides`` (``key=value`` strings: the Prefect UI's
     way). Returns the build summary.
     """
+    flow_started = time.perf_counter()
     logger = get_run_logger()
     context = get_run_context()
     if not isinstance(context, FlowRunContext):
@@ -120,25 +125,44 @@ def build_dataset(
     )
 
     layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
-    manifest = load_manifest(layout.manifest)
+    manifest_s = time.perf_counter()
+    manifest = compact_manifest(layout.manifest)  # the parts a killed build left are kept
     if invalid:
         logger.warning("%d index entries are invalid (manifest status 'invalid'): %s", len(invalid), invalid[0].error)
-        manifest = upsert(manifest, [record.to_row() for record in invalid])
-        save_manifest(manifest, layout.manifest)
-    todo, kept = clips_to_build(records, manifest, params, layout)
-    logger.info("%d clips up to date, %d to build", len(kept), len(todo))
+        append_manifest_part([record.to_row() for record in invalid], layout.manifest)
+    manifest_s = time.perf_counter() - manifest_s
+    file_hashes = FileHashes(layout.file_hashes)
+    if file_hashes.damaged:
+        logger.warning("%s", file_hashes.damaged)
+    todo, kept, digests = clips_to_build(records, manifest, params, layout, file_hashes)
+    file_hashes.save()
+    logger.info(
+        "%d clips up to date, %d to build; local files: %d read, %d unchanged (size and times)",
+        len(kept),
+        len(todo),
+        file_hashes.reads,
+        file_hashes.reused,
+    )
 
     size = params.build.clips_per_task
     todo_rows = [record.to_row() for record in todo]
     batches = [todo_rows[i : i + size] for i in range(0, len(todo_rows), size)]
-    futures = [build_clips.submit(batch, params, str(layout.root)) for batch in batches]
+    futures = [
+        build_clips.submit(batch, params, str(layout.root), {row["clip_id"]: digests[row["clip_id"]] for row in batch})
+        for batch in batches
+    ]
+    parts = PartWriter(layout.manifest)
     started, done = time.monotonic(), 0
     for future in as_completed(futures):
         rows = future.result()
-        manifest = upsert(manifest, rows)
-        save_manifest(manifest, layout.manifest)  # progress survives a kill
+        writing = time.perf_counter()
+        parts.append(rows)  # progress survives a kill
+        manifest_s += time.perf_counter() - writing
         done += len(rows)
         _progress(logger, done, len(todo), started)
+    writing = time.perf_counter()
+    manifest = compact_manifest(layout.manifest)
+    manifest_s += time.perf_counter() - writing
 
     current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid])]
     plan = shard_plan(current)
@@ -150,6 +174,15 @@ def build_dataset(
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
     atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")
+    stats = {
+        "flow_s": time.perf_counter() - flow_started,
+        "manifest_s": manifest_s,
+        "manifest_parts": parts.written,
+        "clips_built": len(todo),
+        "files_read": file_hashes.reads,
+        "files_unchanged": file_hashes.reused,
+    }
+    atomic_write_text(layout.stats, json.dumps(stats, indent=1) + "\n")  # measured, so not in the summary
     logger.info(
         "built: %d ok, %d failed %s; curricula %s",
         result["ok"],

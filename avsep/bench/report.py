@@ -27,11 +27,11 @@ def machine() -> dict:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """A GitHub markdown table from a list of flat dicts (columns from the first row)."""
+    """A GitHub markdown table from a list of flat dicts (columns from the first row; ``None`` is left blank)."""
     if not rows:
         return "(no rows)\n"
     cols = list(rows[0])
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v)  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(row.get(c, "")) for c in cols) + " |" for row in rows]
     return "\n".join(lines) + "\n"

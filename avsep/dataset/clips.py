@@ -18,7 +18,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from avsep.config import Params
-from avsep.dataset.layout import Layout, file_sha256, write_clip_sample
+from avsep.dataset.filehashes import FileHashes
+from avsep.dataset.layout import Layout, write_clip_sample
 from avsep.download import fetch
 from avsep.download.local import local_path
 from avsep.features import frontend_from_params, logmel_librosa
@@ -59,11 +60,12 @@ def sample_params(params: Params) -> dict:
     }
 
 
-def input_hash(record: ClipRecord, params: Params) -> str:
+def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = None) -> str:
     """sha256 of what the clip's sample depends on: the record, the sample parameters and the media itself.
 
     A local file (and a local annotation) is identified by its content, not its path, so a moved dataset
     is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row = no work.
+    ``hashes`` (the build plan's) skips reading a local file whose size and times are unchanged since last run.
     """
     identity = {
         "start_s": record.start_s,
@@ -80,7 +82,7 @@ def input_hash(record: ClipRecord, params: Params) -> str:
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
         if path is not None and path.is_file():
-            identity[f"{name}_sha256"] = file_sha256(path)
+            identity[f"{name}_sha256"] = (hashes or FileHashes()).sha256(path)
         else:
             identity[f"{name}_uri"] = uri
     blob = json.dumps(identity, sort_keys=True, default=str).encode()
@@ -132,18 +134,19 @@ def stored_objects(annotation: dict, start_s: float, n_frames: int, fps: float, 
     return objects
 
 
-def build_clip(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
+def build_clip(record: ClipRecord, params: Params, layout: Layout, digest: str | None = None) -> ClipRecord:
     """Process one counted clip (``n_sources``/``curriculum`` set) end to end; return the updated record
-    (``status`` "ok" or the failing step)."""
+    (``status`` "ok" or the failing step). ``digest``: its :func:`input_hash`, where the build plan computed it
+    already (so no local file is read twice for it)."""
     try:
-        return _build(record, params, layout)
+        return _build(record, params, layout, digest)
     except StepError as exc:
         log.warning("clip %s failed at %s: %s", record.clip_id, exc.step, exc)
         return replace(record, status=exc.step, error=str(exc))
 
 
-def _build(record: ClipRecord, params: Params, layout: Layout) -> ClipRecord:
-    digest = input_hash(record, params)
+def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | None) -> ClipRecord:
+    digest = digest or input_hash(record, params)
     try:
         path = fetch(record, layout.raw, params.dataset)
     except Exception as exc:  # noqa: BLE001 (every fetch failure is recorded against the clip, never fatal)

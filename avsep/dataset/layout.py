@@ -44,6 +44,16 @@ class Layout:
     def summary(self) -> Path:
         return self.root / "build-summary.json"
 
+    @property
+    def file_hashes(
+        self,
+    ) -> Path:  # sha256 of local input files by (path, size, mtime, ctime): avsep.dataset.filehashes
+        return self.root / "file-hashes.parquet"
+
+    @property
+    def stats(self) -> Path:  # the last run's measured costs (seconds, files read): machine-dependent, not an output
+        return self.root / "build-stats.json"
+
     def clip_sample(self, clip_id: str) -> Path:
         # The same id rule as the sources and the shard writer, so a stored sample can always be sharded.
         if not is_valid_id(clip_id):

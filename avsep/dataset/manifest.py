@@ -3,10 +3,16 @@
 A row says where a clip came from, what it holds (labels, sources, curriculum, split), whether it was
 built (``status`` is ``ok`` or the name of the failing step) and why not (``error``). A failed clip keeps
 its row; a re-run skips rows that are ``ok`` and whose ``input_sha256`` did not change.
+
+While a build runs, each finished batch's rows are appended as one part (``manifest.parts/part-NNNNNN.parquet``,
+written atomically), so a batch costs the same at 200,000 clips as at 20; :func:`compact_manifest` folds the
+parts into ``manifest.parquet`` once, at the end of the build (and at the start of the next one, which keeps every
+part a killed build left). :func:`load_manifest` reads the file and any parts: the latest row of a clip wins.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,12 +61,91 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def load_manifest(path: str | Path) -> pd.DataFrame:
-    """The manifest at ``path``, or an empty one if it does not exist yet."""
+def parts_dir(path: str | Path) -> Path:
+    """The folder of the parts appended beside the manifest at ``path`` (``manifest.parts/``)."""
     path = Path(path)
-    if not path.exists():
+    return path.with_name(f"{path.stem}.parts")
+
+
+def manifest_parts(path: str | Path) -> list[Path]:
+    """The parts of the manifest at ``path``, oldest first (hidden ``.partial`` files of a killed write excluded)."""
+    folder = parts_dir(path)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("part-*.parquet"), key=_number)
+
+
+def _number(part: Path) -> int:
+    number = part.name.removeprefix("part-").removesuffix(".parquet")
+    if not number.isdigit():
+        raise ValueError(f"{part}: not a manifest part (expected part-NNNNNN.parquet); move it out of {part.parent}")
+    return int(number)
+
+
+def load_manifest(path: str | Path) -> pd.DataFrame:
+    """The manifest at ``path`` with its parts applied in order (latest row per clip wins); empty if neither
+    exists yet. Reads only: the parts stay until :func:`compact_manifest`."""
+    path = Path(path)
+    frames = [pd.read_parquet(path)] if path.exists() else []
+    for part in manifest_parts(path):
+        try:
+            frames.append(pd.read_parquet(part))
+        except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for a damaged file)
+            raise ValueError(
+                f"{part}: cannot read this manifest part ({exc}); delete it to rebuild its clips"
+            ) from None
+    if not frames:
         return empty_manifest()
-    return normalise(pd.read_parquet(path))
+    if len(frames) == 1:
+        return normalise(frames[0])
+    combined = pd.concat([normalise(frame) for frame in frames], ignore_index=True)
+    return normalise(combined.drop_duplicates("clip_id", keep="last"))
+
+
+class PartWriter:
+    """Appends parts to the manifest at ``path``, numbered on from the last part present when it was made (the
+    folder is listed once, not per batch: a build of 200,000 clips writes 12,500 parts)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        existing = manifest_parts(self.path)
+        self.next = _number(existing[-1]) + 1 if existing else 0
+        self.written = 0
+
+    def append(self, rows: Iterable[dict]) -> Path | None:
+        """Write ``rows`` as the next part (atomically); ``None`` when there are none."""
+        rows = list(rows)
+        if not rows:
+            return None
+        part = parts_dir(self.path) / f"part-{self.next:06d}.parquet"
+        with atomic_path(part) as tmp:
+            normalise(pd.DataFrame(rows)).to_parquet(tmp, index=False)
+        self.next += 1
+        self.written += 1
+        return part
+
+
+def append_manifest_part(rows: Iterable[dict], path: str | Path) -> Path | None:
+    """Write ``rows`` as the next part of the manifest at ``path`` (atomically); ``None`` when there are none."""
+    return PartWriter(path).append(rows)
+
+
+def compact_manifest(path: str | Path) -> pd.DataFrame:
+    """Fold the parts into the manifest at ``path`` and return it; without parts nothing is written.
+
+    The merged file replaces the manifest atomically before any part is deleted: a kill in between leaves parts
+    whose rows the manifest already holds, and applying them again gives the same rows.
+    """
+    parts = manifest_parts(path)
+    frame = load_manifest(path)
+    if not parts:
+        return frame
+    save_manifest(frame, path)
+    for part in parts:
+        part.unlink()
+    with contextlib.suppress(OSError):  # a foreign or hidden file is still there: harmless, left for the user
+        parts_dir(path).rmdir()
+    return frame
 
 
 def save_manifest(frame: pd.DataFrame, path: str | Path) -> Path:

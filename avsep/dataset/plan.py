@@ -14,6 +14,7 @@ from pydantic import Field
 from avsep.config import Params, ParamsError, derive
 from avsep.config.base import Section
 from avsep.dataset.clips import input_hash
+from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout
 from avsep.features import frontend_from_params
 from avsep.sources.records import ClipRecord
@@ -127,25 +128,32 @@ def select_records(records: list[ClipRecord], request: BuildRequest, default_spl
 
 
 def clips_to_build(
-    records: list[ClipRecord], manifest: pd.DataFrame, params: Params, layout: Layout
-) -> tuple[list[ClipRecord], list[str]]:
-    """The rebuild decision: ``(records to build, ids of clips kept as they are)``.
+    records: list[ClipRecord],
+    manifest: pd.DataFrame,
+    params: Params,
+    layout: Layout,
+    hashes: FileHashes | None = None,
+) -> tuple[list[ClipRecord], list[str], dict[str, str]]:
+    """The rebuild decision: ``(records to build, ids of clips kept as they are, input hash of each record to
+    build)``; the hashes go to :func:`avsep.dataset.clips.build_clip`, so no local file is hashed twice.
 
     A clip is kept when its manifest row is ``ok``, its input hash (:func:`avsep.dataset.clips.input_hash`: the
     record, every parameter its sample depends on, the media's content) is unchanged and its stored sample
-    still exists; every other record is built (again).
+    still exists; every other record is built (again). ``hashes`` skips re-reading unchanged local files.
     """
     done_rows = {row["clip_id"]: row for row in manifest.to_dict("records")}
-    todo, kept = [], []
+    todo, kept, digests = [], [], {}
     for record in records:
         row = done_rows.get(record.clip_id)
+        digest = input_hash(record, params, hashes)
         if (
             row
             and row["status"] == "ok"
-            and row["input_sha256"] == input_hash(record, params)
+            and row["input_sha256"] == digest
             and layout.clip_sample(record.clip_id).is_file()
         ):
             kept.append(record.clip_id)
         else:
             todo.append(record)
-    return todo, kept
+            digests[record.clip_id] = digest
+    return todo, kept, digests

@@ -36,3 +36,8 @@ def test_bench_build_reports_rates_and_peak_memory(tmp_path, prefect_api):
     assert doc["summary"]["clips"] == 3 and doc["summary"]["flow_peak_rss_mb"] > 50
     assert [row["clips_per_s"] > 0 for row in doc["rows"]] == [True, True, True]
     assert "flow_clips_per_s" in result.stdout
+    flow = doc["rows"][2]
+    # Measured by the flow: one part per batch (clips_per_task=16: the 3 clips are one batch), then compacted.
+    assert doc["summary"]["manifest_parts"] == 1 and 0 < flow["manifest_s"] < flow["seconds"]
+    assert 0 < flow["manifest_share"] < 1 and doc["summary"]["manifest_share_of_flow"] == flow["manifest_share"]
+    assert [row["manifest_share"] for row in doc["rows"][:2]] == [None, None]

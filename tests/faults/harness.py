@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from avsep.dataset.manifest import load_manifest
 from avsep.world.writer import INDEX_COLUMNS
 from tests.conftest import REPO, avsep_cli, subprocess_env
 from tests.download.server import make_mp4
@@ -115,7 +116,8 @@ def avsep_program(args: list[str]) -> list[str]:
 
 
 def manifest(data: Path) -> pd.DataFrame:
-    return pd.read_parquet(data / "manifest.parquet").set_index("clip_id")
+    """The manifest as a reader sees it: ``manifest.parquet`` and the parts a killed build left (empty if none)."""
+    return load_manifest(data / "manifest.parquet").set_index("clip_id")
 
 
 def shard_digests(data: Path) -> dict[str, str]:

@@ -70,6 +70,11 @@ KILLS = {
         "the second download, its temporary file open for writing",
     ),
     "sigkill-during-decode": ("world_inputs", ["--spawn", r"ffmpeg", "--nth", "6"], "the 6th ffmpeg run"),
+    "sigkill-during-manifest-part-write": (
+        "world_inputs",
+        ["--open", r"/data/manifest\.parts/\.part-[^/]*\.partial$", "--nth", "3"],
+        "the second manifest part, its temporary file just created (a part write opens it twice)",
+    ),
     "sigkill-during-shard-writing": (
         "world_inputs",
         ["--open", r"(^|/)data/clips/[^./][^/]*\.tar$", "--nth", "3"],
@@ -88,18 +93,24 @@ def test_sigkill_of_the_build_then_rerun(case, request, prefect_api, tmp_path, r
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     data = tmp_path / "data"
     assert half_written(data) == []
-    rows = manifest(data) if (data / "manifest.parquet").exists() else None
-    done = 0 if rows is None else int((rows["status"] == "ok").sum())
+    rows = manifest(data)  # the compacted file, or only the parts of the batches finished before the kill
+    done = int((rows["status"] == "ok").sum())
     if case == "sigkill-during-download":  # the first download was complete: kept, and not fetched again
         assert (data / "raw").is_dir() and len(list((data / "raw").glob("url-u0-*.mp4"))) == 1
     else:  # finished clips were recorded before the kill
         assert done >= 1
+    if case in ("sigkill-during-decode", "sigkill-during-manifest-part-write"):
+        # Killed between batches of a first build: the finished clips live only in the appended parts.
+        assert not (data / "manifest.parquet").exists() and list((data / "manifest.parts").glob("part-*.parquet"))
+    if case == "sigkill-during-manifest-part-write":
+        assert done == 1 and [p.name for p in (data / "manifest.parts").glob("part-*")] == ["part-000000.parquet"]
     summary = run_flow(tmp_path, inputs["index"], prefect_api, source=source)
     after = manifest(data)
     if case == "sigkill-during-download":
         assert inputs["server"].hits["/files/u0.mp4"] == 2  # the reference build's and the killed run's only
         done = 1
-    assert rows is None or set(rows.index) <= set(after.index)  # rows kept
+    assert set(rows.index) <= set(after.index)  # rows kept
+    assert not list(data.glob("manifest.parts/part-*"))  # compacted into manifest.parquet
     assert summary["failed"] == 0 and shard_digests(data) == inputs["reference"]
     assert half_written(data) == []
     reliability["observed"] = (
