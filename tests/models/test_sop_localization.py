@@ -111,6 +111,7 @@ def test_without_a_separation_checkpoint_it_says_to_train_separation(tmp_path, c
     with pytest.raises(ValueError, match="nothing to train; train separation first"):
         method("sop").recipe(params, tmp_path)
     sets = [arg for override in TINY for arg in ("--set", override)]
+    (tmp_path / "data" / "shards").mkdir(parents=True, exist_ok=True)  # past the command's check for a build
     code = cli_main(
         [
             "evaluate",
