@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+_SHOWN = ("ciou@0.3", "ciou@0.5", "auc", "nsa", "accuracy", "mae", "sdr", "n")
+
 
 def register(sub, common) -> None:
     p = sub.add_parser(
@@ -28,6 +30,13 @@ def register(sub, common) -> None:
         help="name of an ablation's configuration, e.g. lambda=0.8: writes MODEL.VARIANT.json, a row of "
         "the report's ablation tables",
     )
+    p.add_argument(
+        "--boxes",
+        default=None,
+        help="score against a box-annotated test set instead of the build's own ground truth: a VGG-SS json "
+        "(vggss.json) or a SoundNet-Flickr Annotations/ folder; joined to samples by clip key; writes "
+        "MODEL.vggss.json / MODEL.flickr.json with the whole-image and centre-prior baselines beside the model",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,6 +55,16 @@ def run(args) -> int:
         return 2
     data = Path(args.data or params.build.out_dir)
     require_shards(data)
+    boxes = None
+    if args.boxes is not None:
+        from avsep.sources.boxes import load_boxes
+        from avsep.sources.errors import IndexFormatError
+
+        try:
+            boxes = load_boxes(args.boxes)
+        except IndexFormatError as exc:
+            print(f"avsep evaluate: --boxes: {exc}", file=sys.stderr)
+            return 2
     from avsep.evaluate.runner import evaluate_model
     from avsep.shards.reader import ShardSetError
     from avsep.train import CheckpointError
@@ -64,16 +83,17 @@ def run(args) -> int:
             overlays=args.overlays,
             progress=not args.no_progress,
             variant=args.variant,
+            boxes=boxes,
         )
     except (KeyError, ValueError, CheckpointError, ShardSetError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"avsep evaluate: {message}", file=sys.stderr)
         return 2
     for key, entry in doc["protocols"].items():
-        shown = {
-            k: round(v, 4) if isinstance(v, float) else v
-            for k, v in entry.items()
-            if k in ("ciou@0.3", "ciou@0.5", "auc", "nsa", "accuracy", "mae", "sdr", "n")
-        }
+        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items() if k in _SHOWN}
         print(f"{args.model} {key}: {shown}")
+    for baseline, entries in doc.get("baselines", {}).items():
+        for key, entry in entries.items():
+            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items() if k in _SHOWN}
+            print(f"  beside it, {baseline} {key}: {shown}")
     return 0

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 from avsep.config.base import Section
 
 # The sources avsep ships; avsep.sources.SOURCES maps each to its module.
-BUILTIN_SOURCES = ("world", "music", "audioset", "soundnet_flickr", "esc50", "urls", "folder")
+BUILTIN_SOURCES = ("world", "music", "audioset", "vggsound", "soundnet_flickr", "esc50", "urls", "folder")
 # Installed packages register their own sources under this entry-point group (name -> `module:function`).
 SOURCE_ENTRY_POINT_GROUP = "avsep.sources"
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -81,7 +81,7 @@ class DownloadParams(Section):
 class DatasetParams(Section):
     source: SourceName = Field(
         "world",
-        description="world | music | audioset | soundnet_flickr | esc50 | urls | folder, an installed "
+        description="world | music | audioset | vggsound | soundnet_flickr | esc50 | urls | folder, an installed "
         "`avsep.sources` entry point, or package.module:function (docs/sources.md)",
     )
     index: str = Field("data/world/index.csv", description="the source's index file (a folder for `folder`)")
@@ -115,6 +115,11 @@ class DatasetParams(Section):
         2,
         ge=0,
         description="DSOL split: first two duet videos of each pair are test",
+    )
+    media_dir: str | None = Field(
+        None,
+        description="vggsound: folder of clips already cut to 10 s, named <youtube id>_<start:06d>.mp4 (relative "
+        "to the index file's folder); a clip found there is read from it, the others from YouTube; null: YouTube",
     )
     soundnet_annotation_dir: str = Field(
         "Annotations",

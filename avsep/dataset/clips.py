@@ -79,6 +79,8 @@ def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = N
         "scene": record.meta.get("scene"),
         "format": SAMPLE_FORMAT,
     }
+    if record.meta.get("source_key"):  # only sources that name their clips (the world's identity is unchanged)
+        identity["source_key"] = str(record.meta["source_key"])
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
         if path is not None and path.is_file():
@@ -192,6 +194,9 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
     }
     if record.meta.get("scene"):  # the world's solo/duet/k1..k4, MUSIC's solo/duet: readers need not parse ids
         meta["scene"] = str(record.meta["scene"])
+    if record.meta.get("source_key"):
+        # The dataset's own name of the clip (VGGSound's <id>_<start:06d>): box annotations are joined by it.
+        meta["source_key"] = str(record.meta["source_key"])
     if record.annotation:
         try:
             annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))

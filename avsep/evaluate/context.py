@@ -1,5 +1,5 @@
 """What every evaluation runner shares: the context it runs in, its registration record, the evaluation stream
-of a shard set and the JSON cleaning of its documents.
+of a shard set, sub-batches and the JSON cleaning of its documents.
 
 :mod:`avsep.evaluate.runner` (localization, counting, the ``evaluate_model`` entry point) and
 :mod:`avsep.evaluate.separation_runner` both import this module and not each other's, so the runner can
@@ -77,6 +77,14 @@ def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
     )
     if shard_view.skipped:
         log.warning("%s/%s: %d corrupt sample(s) or shard(s) skipped", location, ctx.split, shard_view.skipped)
+
+
+def take(batch: dict, rows: list[int]) -> dict:
+    """The sub-batch of ``rows``: tensors indexed along dim 0, lists picked."""
+    index = torch.as_tensor(rows, dtype=torch.long)
+    return {
+        k: v.index_select(0, index) if isinstance(v, torch.Tensor) else [v[i] for i in rows] for k, v in batch.items()
+    }
 
 
 def json_safe(value: Any) -> Any:

@@ -35,12 +35,14 @@ import torch
 from torch import nn
 
 from avsep import models
-from avsep.evaluate.context import EvalContext, Runner, json_safe, stream
+from avsep.evaluate.boxes_runner import run_boxes
+from avsep.evaluate.context import EvalContext, Runner, json_safe, stream, take
 from avsep.evaluate.overlays import save_overlay
 from avsep.evaluate.separation_runner import run_separation
 from avsep.io import atomic_write_text
 from avsep.metrics import groundtruth as G
 from avsep.metrics.counting import evaluate_counting
+from avsep.metrics.groundtruth import AnnotatedBoxes
 from avsep.metrics.localization import (
     RELATIVE_PROTOCOLS,
     evaluate_class_aware,
@@ -58,14 +60,6 @@ log = logging.getLogger(__name__)
 
 SOLO, COCKTAIL, KSCENES = "solo", "cocktail", "kscenes"
 OVERLAY_SUBSETS = (SOLO, "duet", COCKTAIL)  # a few pictures for the report; k-scenes are numbers only
-
-
-def take(batch: dict, rows: list[int]) -> dict:
-    """The sub-batch of ``rows``: tensors indexed along dim 0, lists picked."""
-    index = torch.as_tensor(rows, dtype=torch.long)
-    return {
-        k: v.index_select(0, index) if isinstance(v, torch.Tensor) else [v[i] for i in rows] for k, v in batch.items()
-    }
 
 
 @dataclass
@@ -315,6 +309,7 @@ def evaluate_model(
     overlays: int = 4,
     progress: bool = True,
     variant: str | None = None,
+    boxes: AnnotatedBoxes | None = None,
 ) -> dict:
     """Evaluate method ``name`` on ``split`` of the shards under ``data_root``; write and return the metrics doc.
 
@@ -323,6 +318,11 @@ def evaluate_model(
     ablation tables show it as a row ``MODEL [VARIANT]``);
     figures_dir: default ``params.report.figures_dir`` -> ``MODEL/*.png`` (replaced on each run); overlays: PNGs
     per subset (0: none); batch_size: default the profile's; workers: default ``params.shards.workers``.
+
+    boxes: a box-annotated test set (:func:`avsep.sources.boxes.load_boxes`); the model is then scored on the
+    clips it annotates only (:func:`avsep.evaluate.boxes_runner.run_boxes`), with the whole-image and
+    centre-prior baselines under ``"baselines"``, and the document is ``MODEL.SET.json`` (``dsol.vggss.json``),
+    so a world evaluation's ``MODEL.json`` is never replaced by it.
     """
     data_root = Path(data_root)
     method = models.method(name)
@@ -334,6 +334,7 @@ def evaluate_model(
     # trained on). Applied after loading, so the checkpoint is still checked against the recipe's params.
     params = method.evaluation_params(params)
     stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
+    stem = stem if boxes is None else f"{stem}.{boxes.name}"
     figures = Path(figures_dir or params.report.figures_dir) / stem
     if overlays and figures.is_dir():
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
@@ -357,7 +358,11 @@ def evaluate_model(
     protocols: dict[str, dict] = {}
     skipped: list[dict] = []
     handled: set[str] = set()
-    for runner in RUNNERS:
+    annotated: dict = {}
+    if boxes is not None:
+        annotated = run_boxes(ctx, boxes)
+        protocols, handled = annotated.pop("protocols"), set(method.tasks)
+    for runner in RUNNERS if boxes is None else []:
         tasks = tuple(t for t in runner.tasks if t in method.tasks)
         if not tasks:
             continue
@@ -387,6 +392,7 @@ def evaluate_model(
             "seed": params.seed,
             "checkpoint": str(path) if path else None,
             "protocols": protocols,
+            **annotated,
             "skipped": skipped,
             "not_evaluated": not_evaluated,
         }

@@ -9,12 +9,40 @@ annotations. Classes outside :data:`avsep.models.CLASSES` cannot be scored class
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 from avsep.config.world import MUSIC_CLASSES as CLASSES  # the class vocabulary of the built-in world and MUSIC
 from avsep.metrics.localization import rescale_boxes
 
 _CLASS_INDEX = {name: i for i, name in enumerate(CLASSES)}
+GROUND_TRUTHS = ("consensus", "union")
+
+
+@dataclass(frozen=True)
+class AnnotatedBoxes:
+    """A box-annotated test set (VGG-SS, SoundNet-Flickr), by the dataset's own clip key.
+
+    ``name`` names the subset in the metrics keys (``consensus@vggss``); ``gt`` says how a clip's boxes make its
+    ground-truth map (:func:`avsep.metrics.localization.gt_map`): ``"consensus"`` (one box per annotator,
+    SoundNet-Flickr) or ``"union"`` (VGG-SS); ``boxes[key]`` is ``(B, 4)`` ``[xmin, ymin, xmax, ymax]`` as
+    fractions of the frame's width and height, in [0, 1]; ``origin`` is the file or folder they were read from.
+    """
+
+    name: str
+    gt: str
+    boxes: Mapping[str, np.ndarray]
+    origin: str
+
+    def __post_init__(self) -> None:
+        if self.gt not in GROUND_TRUTHS:
+            raise ValueError(f"{self.origin}: ground truth {self.gt!r}: expected one of {GROUND_TRUTHS}")
+
+    def pixel_boxes(self, key: str, map_size: int) -> np.ndarray:
+        """``(B, 4)`` boxes of clip ``key`` in pixels of a ``map_size`` square (unrounded: the metrics floor)."""
+        return np.asarray(self.boxes[key], np.float64).reshape(-1, 4) * map_size
 
 
 def scene_of(scene: str | None, objects: list[dict]) -> str | None:

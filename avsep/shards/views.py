@@ -45,7 +45,10 @@ from avsep.shards.reader import (
 from avsep.shards.skips import SkipCounter
 from avsep.shards.windows import CocktailSample, LocalizationWindows, NMixSample, SeparationWindow, decode_window
 
-EVAL_VIEWS = ("localization", "separation", "cocktail", "nmix")
+EVAL_VIEWS = ("localization", "annotated", "separation", "cocktail", "nmix")
+# VGG-SS boxes were drawn on the frame at 5 s of each 10 s clip (the 125th of 25 fps); a SoundNet-Flickr pair
+# stores its one annotated frame. The "annotated" view scores that frame, with audio centred on it.
+ANNOTATED_FRAME_AT = 0.5
 
 
 def collate(samples: list[dict]) -> dict:
@@ -241,6 +244,7 @@ def localization_view(
     seed: int,
     mode: Mode | None = None,
     with_logmel: bool = True,
+    frame_at: float | None = None,
 ) -> ShardView:
     """Batches ``{"key", "labels", "start_s", "frame": (B, 3, H, W) uint8, "audio": (B, S) float32,
     "logmel": (B, 1, T, F) float32, "negative": (B,) long, "frame_index", "n_sources", "objects", "scene",
@@ -251,7 +255,9 @@ def localization_view(
     is frame i's ground truth (class, sounding, box in frame pixels; see
     :func:`avsep.shards.windows.frame_objects`), empty where the shards have none. With
     ``params.localization.motion``, also ``"motion": (B, 1, H, W) float32``, the window's motion map
-    (:func:`avsep.shards.windows.motion_of`)."""
+    (:func:`avsep.shards.windows.motion_of`). With ``frame_at``, each clip gives the one window around its stored
+    frame nearest that fraction of the clip, and batches carry ``"source_key"`` (B strings)
+    (:class:`avsep.shards.windows.LocalizationWindows`)."""
     epoch, mode = SharedEpoch(0, params.start_method), _mode(params, mode)
     loc = params.localization
     # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
@@ -260,9 +266,10 @@ def localization_view(
         with_logmel,
         seed,
         epoch,
-        1 if mode == "eval" else loc.windows_per_clip,
+        1 if mode == "eval" or frame_at is not None else loc.windows_per_clip,
         motion=loc.motion,
         motion_cache=loc.motion_cache,
+        frame_at=frame_at,
     )
     return _build(
         location,
@@ -326,9 +333,14 @@ def evaluation_view(
     shuffling or resampling, partial last batches kept; each batch has ``index: list[int]`` (position in the
     split), so results gathered from every worker and rank can be sorted into one fixed order. Windows are
     drawn from ``(seed, key)`` only, so they are the same every run. Separation is evaluated on stored N-mix
-    sets (``"nmix"``); ``"separation"`` yields single windows here, without mixing."""
+    sets (``"nmix"``); ``"separation"`` yields single windows here, without mixing. ``"annotated"`` is the
+    localization view at each clip's annotated frame (:data:`ANNOTATED_FRAME_AT`), with ``"source_key"``."""
     if view == "localization":
         return localization_view(location, split, params, batch_size=batch_size, seed=seed, mode="eval")
+    if view == "annotated":
+        return localization_view(
+            location, split, params, batch_size=batch_size, seed=seed, mode="eval", frame_at=ANNOTATED_FRAME_AT
+        )
     if view == "cocktail":
         return cocktail_view(location, split, params, batch_size=batch_size, seed=seed, mode="eval")
     if view == "nmix":

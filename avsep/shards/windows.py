@@ -52,6 +52,14 @@ def localization_draws(
     return out
 
 
+def annotated_draw(frame_at: float, window_s: float, fps: float, n_frames: int, duration_s: float) -> tuple[float, int]:
+    """``(start_s, frame index)`` of an annotated frame: the stored frame nearest ``frame_at × duration_s`` (a
+    clip of one stored frame: that frame) and the ``window_s`` of audio centred on it, moved inside the clip."""
+    index = min(max(round(frame_at * duration_s * fps), 0), n_frames - 1)
+    start_s = min(max(index / fps - window_s / 2, 0.0), max(duration_s - window_s, 0.0))
+    return start_s, index
+
+
 class LocalizationWindows:
     """Random ``window_s`` windows of a clip, each with a frame of the same window (DSOL, DMC, CAVL...).
 
@@ -69,6 +77,11 @@ class LocalizationWindows:
     (:func:`motion_of` of every stored frame in the window). The last ``motion_cache`` maps are kept by clip key
     and window start, so a clip read again in a later epoch (the same worker, persistent workers) is not
     decoded again; a map depends on the clip's frames and the window only.
+
+    With ``frame_at`` (evaluation against box-annotated frames), the one window of a clip is no draw: its frame
+    is the stored frame nearest ``frame_at`` of the clip's duration and its audio the ``window_s`` centred on
+    that frame (:func:`annotated_draw`); the record then also carries ``"source_key"``, the sample's json
+    ``source_key`` (its key when the json has none), by which annotations name the clip.
     """
 
     def __init__(
@@ -80,9 +93,13 @@ class LocalizationWindows:
         windows_per_clip: int = 1,
         motion: bool = False,
         motion_cache: int = 0,
+        frame_at: float | None = None,
     ):
         if windows_per_clip < 1:
             raise ValueError(f"windows_per_clip must be >= 1, got {windows_per_clip}")
+        if frame_at is not None and not 0.0 <= frame_at <= 1.0:
+            raise ValueError(f"frame_at must be a fraction of the clip in [0, 1], got {frame_at}")
+        self.frame_at = frame_at
         self.window_s, self.with_logmel, self.seed, self.epoch = window_s, with_logmel, seed, epoch
         self.windows_per_clip, self.motion = windows_per_clip, motion
         self.motion_cache: OrderedDict[tuple[str, float], torch.Tensor] = OrderedDict()
@@ -115,16 +132,20 @@ class LocalizationWindows:
         length = round(self.window_s * rate)
         labels, n_sources = list(info.get("labels", [])), int(info.get("n_sources", -1))
         records = []
-        for start_s, index in localization_draws(
-            self.seed,
-            self.epoch.get(),
-            sample["__key__"],
-            n_windows,
-            self.windows_per_clip,
-            self.window_s,
-            fps,
-            n_frames,
-        ):
+        if self.frame_at is not None:
+            draws = [annotated_draw(self.frame_at, self.window_s, fps, n_frames, duration)]
+        else:
+            draws = localization_draws(
+                self.seed,
+                self.epoch.get(),
+                sample["__key__"],
+                n_windows,
+                self.windows_per_clip,
+                self.window_s,
+                fps,
+                n_frames,
+            )
+        for start_s, index in draws:
             record = {
                 "key": sample["__key__"],
                 "labels": labels,
@@ -144,6 +165,8 @@ class LocalizationWindows:
                 record["motion"] = self.window_motion(sample, start_s, fps, n_frames)
             if "__index__" in sample:
                 record["index"] = sample["__index__"]
+            if self.frame_at is not None:
+                record["source_key"] = str(info.get("source_key") or sample["__key__"])
             records.append(record)
         return records
 
@@ -162,6 +185,8 @@ def decode_window(record: dict) -> dict:
         out["motion"] = record["motion"]
     if "index" in record:
         out["index"] = record["index"]
+    if "source_key" in record:
+        out["source_key"] = record["source_key"]
     return out
 
 

@@ -42,6 +42,7 @@ SOURCES = {
     "world": "avsep.sources.world",
     "music": "avsep.sources.music",
     "audioset": "avsep.sources.audioset",
+    "vggsound": "avsep.sources.vggsound",
     "soundnet_flickr": "avsep.sources.soundnet_flickr",
     "esc50": "avsep.sources.esc50",
     "urls": "avsep.sources.urls",

@@ -9,7 +9,8 @@ relative to the index file's folder:
 - ``{soundnet_frame_dir}/{id}.jpg`` and ``{soundnet_audio_dir}/{id}.*`` (wav, mp3, ...).
 
 ``meta["boxes"]`` holds ``[[xmin, ymin, xmax, ymax], ...]`` in those 256-px coordinates (``meta["box_frame"]``);
-the record's ``uri`` is the audio, ``meta["frame"]`` the image.
+the record's ``uri`` is the audio, ``meta["frame"]`` the image, ``meta["source_key"]`` the item id (what
+:func:`avsep.sources.boxes.load_flickr_boxes` names its boxes by).
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
                 labels=[],
                 split="test",
                 annotation=str(annotation),
-                meta={"frame": str(frame), "boxes": read_boxes(annotation), "box_frame": ANNOTATION_FRAME},
+                meta={
+                    "frame": str(frame),
+                    "boxes": read_boxes(annotation),
+                    "box_frame": ANNOTATION_FRAME,
+                    "source_key": stem,
+                },
             )
         )
         wheres.append(line)
