@@ -11,7 +11,7 @@ from avsep.config import derive
 from avsep.shards import ShardWriter, localization_view, make_loader
 from avsep.shards.codec import decode_jpeg
 from avsep.shards.samples import jpeg_chw, key_rng
-from avsep.shards.windows import _frames_in, localization_draws, motion_of
+from avsep.shards.windows import _frames_in, annotated_draw, localization_draws, motion_of
 
 from tiny_shards import FPS, SECONDS, clip_members, small_params, write_set
 
@@ -143,3 +143,15 @@ def test_motion_maps_are_cached_per_window_and_the_cache_is_bounded(tmp_path):
     uncached = LocalizationWindows(1.0, False, 0, SharedEpoch(0, "spawn"), windows_per_clip=2, motion=True)
     for r in uncached(raw[0]):
         assert torch.equal(r["motion"], first[r["key"], r["start_s"]]) and not uncached.motion_cache
+
+
+def test_the_annotated_frame_is_the_middle_one_with_audio_centred_on_it():
+    # A 10 s VGGSound clip at 4 fps: the frame at 5 s (VGG-SS's annotated one), 1 s of audio around it.
+    assert annotated_draw(0.5, 1.0, 4.0, 40, 10.0) == (4.5, 20)
+    # A SoundNet-Flickr pair stores one frame; its 5 s of audio: the window centred, inside the clip.
+    assert annotated_draw(0.5, 1.0, 4.0, 1, 5.0) == (0.0, 0)
+    assert annotated_draw(0.5, 3.0, 4.0, 1, 5.0) == (0.0, 0)
+    # A window longer than what is left after the frame moves back inside the clip; longer than the clip: 0.
+    assert annotated_draw(1.0, 2.0, 4.0, 8, 2.0) == (0.0, 7)
+    assert annotated_draw(0.5, 4.0, 4.0, 40, 10.0) == (3.0, 20)
+    assert annotated_draw(0.5, 20.0, 4.0, 40, 10.0) == (0.0, 20)
