@@ -29,7 +29,7 @@ def write_json(tmp_path, data):
 def test_vggss_boxes_by_file_key_clipped_to_the_frame(tmp_path):
     truth = load_boxes(write_json(tmp_path, VGGSS))
     assert (truth.name, truth.gt, truth.origin) == ("vggss", "union", str(tmp_path / "vggss.json"))
-    assert sorted(truth.boxes) == sorted(entry["file"] for entry in VGGSS)
+    assert sorted(truth.boxes) == sorted(str(entry["file"]) for entry in VGGSS)
     np.testing.assert_array_equal(truth.boxes["RDG7jY7P_8M_000088"], [[0, 0.5, 1, 1], [0.4, 0, 0.5, 0.2]])
     # Clipped, the corrupt box ends before it starts: the released evaluation draws nothing for it.
     np.testing.assert_array_equal(truth.boxes["Db6Hjt0x28k_000056"], [[0.1, 0.1, 0.2, 0.2]])
