@@ -66,7 +66,7 @@ def url_inputs(tmp_path_factory, prefect_api, http_module_server):
 KILLS = {
     "sigkill-during-download": (
         "url_inputs",
-        ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "5"],
+        ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "2"],
         "the second download, its temporary file open for writing",
     ),
     "sigkill-during-decode": ("world_inputs", ["--spawn", r"ffmpeg", "--nth", "6"], "the 6th ffmpeg run"),
