@@ -137,7 +137,7 @@ def _stream(url, response, dest_dir: Path, clip_id, params: DownloadParams, dead
     if offset == 0:
         partial.discard()
         partial.path.parent.mkdir(parents=True, exist_ok=True)
-        if resumable:
+        if resumable and total is not None:
             partial.remember(ResumeInfo(url, total, _validator(response.headers)))
     received = offset
     throttle = Throttle(params.rate_limit, sleep)

@@ -160,7 +160,8 @@ NETWORK = FailureClass(
     "network trouble (timeout, reset, refused): retried; a later run retries",
     _words(
         r"timed out|timeout|connection (reset|refused|aborted)|remote end closed|temporary failure|"
-        r"incomplete read|network is unreachable|a network error has occurred"
+        r"incomplete read|network is unreachable|a network error has occurred|bytes read, \d+ more expected|"
+        r"content too short|did not get any data"
     ),
 )
 UNKNOWN = FailureClass(
