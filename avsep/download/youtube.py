@@ -3,7 +3,10 @@ only the ``[start, end]`` section where the site allows (ffmpeg cuts it while do
 
 avsep retries itself (with backoff, :mod:`avsep.download.retry`), so yt-dlp's own retries are off. yt-dlp
 writes into a hidden work folder inside the download folder; the finished file is renamed onto
-``DEST/<clip_id>.<ext>`` and the work folder removed. No command is ever run through a shell.
+``DEST/<clip_id>.<ext>`` and the work folder removed (kept after a transient failure while it holds
+``.part`` files to continue). yt-dlp gets the deno of the ``deno`` package for YouTube's JavaScript challenges
+(:mod:`avsep.download.jsruntime`), a copy of ``cookies_file``, ``rate_limit`` as its ``ratelimit``; its
+failures are classified by :mod:`avsep.download.youtube_errors`. No command is ever run through a shell.
 """
 
 from __future__ import annotations
