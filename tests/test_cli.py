@@ -88,6 +88,10 @@ PARAMS = str(REPO / "params.yaml")
             f"avsep build: {PARAMS}: dataset.source = 'nosuch': Value error, unknown source 'nosuch': built-in",
         ),
         (
+            ["build", "--params", PARAMS, "--set", "dataset.download.cookies_file={tmp}/cookies.txt"],
+            "avsep build: dataset.download.cookies_file = '{tmp}/cookies.txt': no such file",
+        ),
+        (
             ["build", "--params", PARAMS, "--source", "no_such_lab_module:load", "--index", "x"],
             "avsep build: source 'no_such_lab_module:load': cannot import it: No module named 'no_such_lab_module'",
         ),

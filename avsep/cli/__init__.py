@@ -19,6 +19,7 @@ from pathlib import Path
 
 from avsep import __version__
 from avsep.config import DEFAULT_PARAMS, ParamsError, load_params
+from avsep.download.errors import ConfigError
 from avsep.sources.errors import IndexFormatError, SourceError
 
 COMMANDS = (
@@ -39,7 +40,7 @@ class CommandError(Exception):
 
 
 # What a user can cause and fix: printed as one line, exit status 2. Anything else is a bug: traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (CommandError, ParamsError, IndexFormatError, SourceError)
+USER_ERRORS: tuple[type[Exception], ...] = (CommandError, ParamsError, IndexFormatError, SourceError, ConfigError)
 
 
 def one_line(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ def run(args) -> int:
     from avsep.cli import CommandError, params_from
     from avsep.config import derive
     from avsep.config.dataset import check_source_name
+    from avsep.download.youtube import checked_cookies
     from avsep.sources import SOURCES, check_index, load_source, resolve_source
 
     if args.source is not None:
@@ -34,7 +35,9 @@ def run(args) -> int:
         "build.runner": args.runner,
     }
     params = derive(params_from(args), {key: value for key, value in given.items() if value is not None})
-    # A wrong source, a missing or malformed index is reported now, in about a second, not after Prefect starts.
+    # A wrong source, a missing or malformed index or cookies file is reported now, in about a second, not after
+    # Prefect starts (a bad cookies file would fail every YouTube clip alike).
+    checked_cookies(params.dataset.download)
     resolve_source(params.dataset.source)
     check_index(params.dataset.source, params.dataset.index)
     if params.dataset.source in SOURCES:

@@ -75,6 +75,32 @@ class DownloadParams(Section):
         description="URLs fetched with yt-dlp",
     )
     ledger: str = Field("failures.json", description="permanent failures, in the download folder")
+    cookies_file: str | None = Field(
+        None,
+        description="yt-dlp: Netscape cookies.txt of a logged-in browser session (YouTube's bot checks, "
+        "age and members-only videos); yt-dlp gets a copy, the file itself is never rewritten",
+    )
+    sleep_s: float = Field(
+        0.0,
+        ge=0,
+        description="wait of one worker between two downloads (YouTube rate-limits sessions that fetch back to back)",
+    )
+    jitter_s: float = Field(0.0, ge=0, description="a random 0..jitter_s added to each sleep_s wait")
+    rate_limit: int | None = Field(
+        None,
+        gt=0,
+        description="bytes/s cap of one download (yt-dlp's ratelimit; the HTTP downloader paces its reads); "
+        "null: no cap",
+    )
+    retry_after_max_s: float = Field(
+        300.0,
+        ge=0,
+        description="longest Retry-After of a 429/503 waited within a run; a longer one leaves the file to a later run",
+    )
+    resume: bool = Field(
+        True,
+        description="continue a partial download (HTTP Range, yt-dlp's continuedl) instead of starting again",
+    )
     copy_local: bool = Field(False, description="local files are decoded in place; true copies them into data/raw")
 
 

@@ -13,17 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from avsep.config.dataset import DatasetParams, DownloadParams
-from avsep.download.errors import DownloadError
+from avsep.download.errors import ConfigError, DownloadError
 from avsep.download.http import SCHEMES as HTTP_SCHEMES
 from avsep.download.http import download_http
 from avsep.download.ledger import FailureLedger
 from avsep.download.local import checked_local, copy_local
+from avsep.download.pacing import PACER, Pacer
 from avsep.download.paths import existing_download
 from avsep.download.youtube import download_youtube, is_youtube_uri
 from avsep.io import is_valid_id
 from avsep.sources.records import ClipRecord
 
-__all__ = ["DownloadError", "FailureLedger", "fetch", "ledger_of"]
+__all__ = ["ConfigError", "DownloadError", "FailureLedger", "fetch", "ledger_of"]
 
 
 def ledger_of(dest_dir: str | Path, params: DownloadParams) -> FailureLedger:
@@ -33,11 +34,18 @@ def ledger_of(dest_dir: str | Path, params: DownloadParams) -> FailureLedger:
     return FailureLedger(Path(dest_dir) / name)
 
 
-def fetch(record: ClipRecord, dest_dir: str | Path, params: DownloadParams | DatasetParams, sleep=time.sleep) -> Path:
+def fetch(
+    record: ClipRecord,
+    dest_dir: str | Path,
+    params: DownloadParams | DatasetParams,
+    sleep=time.sleep,
+    pacer: Pacer = PACER,
+) -> Path:
     """The local media file of ``record`` inside ``dest_dir`` (downloaded or copied if not there yet).
 
     ``params``: the ``dataset`` section or its ``download`` sub-section. Raises DownloadError; permanent
-    ones are recorded in the ledger and not attempted again.
+    ones are recorded in the ledger (with their class and advice) and not attempted again. ``sleep`` makes
+    every wait; ``pacer`` spaces this worker's network downloads by ``sleep_s`` + jitter.
     """
     if isinstance(params, DatasetParams):
         params = params.download
@@ -49,18 +57,22 @@ def fetch(record: ClipRecord, dest_dir: str | Path, params: DownloadParams | Dat
     if done is not None:
         return done
     ledger = ledger_of(dest_dir, params)
-    earlier = ledger.reason(record.uri)
+    earlier = ledger.entry(record.uri)
     if earlier is not None:
         raise DownloadError(
             record.uri,
-            f"failed permanently in an earlier run: {earlier} (delete it from {ledger.path} to retry)",
+            f"failed permanently in an earlier run: {earlier['reason']} (delete it from {ledger.path} to retry)",
             permanent=True,
+            category=earlier.get("class", ""),
+            advice=earlier.get("advice", ""),
         )
+    if not _is_local(record.uri):
+        pacer.wait(params, sleep)
     try:
         return _dispatch(record, Path(dest_dir), params, sleep)
     except DownloadError as exc:
         if exc.permanent:
-            ledger.record(record.uri, exc.reason, record.clip_id)
+            ledger.record(record.uri, exc.reason, record.clip_id, category=exc.category, advice=exc.advice)
         raise
 
 

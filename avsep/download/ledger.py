@@ -1,6 +1,7 @@
 """A small JSON record of permanent download failures, so rotten URIs are not retried every run.
 
-``DEST/failures.json`` maps URI → ``{"reason", "clip_id", "recorded_at"}``. Writers take an exclusive
+``DEST/failures.json`` maps URI → ``{"reason", "clip_id", "recorded_at"}``, plus ``"class"`` and ``"advice"``
+for a recognised failure (:mod:`avsep.download.youtube_errors`). Writers take an exclusive
 ``flock`` on a sibling lock file and merge, so parallel workers do not lose each other's entries; the file
 is replaced atomically. Delete an entry (``forget``) or the file to try again.
 """
@@ -30,14 +31,20 @@ class FailureLedger:
         entry = self._read().get(uri)
         return entry["reason"] if entry else None
 
+    def entry(self, uri: str) -> dict | None:
+        """The whole record of ``uri`` (reason, clip_id, recorded_at, class and advice if known), or None."""
+        return self._read().get(uri)
+
     def entries(self) -> dict[str, dict]:
         return self._read()
 
-    def record(self, uri: str, reason: str, clip_id: str = "") -> None:
+    def record(self, uri: str, reason: str, clip_id: str = "", category: str = "", advice: str = "") -> None:
         with self._locked():
             data = self._read()
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             data[uri] = {"reason": reason, "clip_id": clip_id, "recorded_at": when}
+            if category:
+                data[uri].update({"class": category, "advice": advice})
             self._write(data)
 
     def forget(self, uri: str) -> bool:

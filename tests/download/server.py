@@ -8,7 +8,14 @@ Routes (``name`` is a key of ``server.files``):
   /to-file             302 to file:///etc/passwd          /nolength/NAME      body with no Content-Length
   /truncated/NAME      Content-Length of NAME, half the body, then close
   /bare/NAME           200 with Content-Type video/mp4 (URL without a suffix)
-``server.hits`` counts requests per path.
+  /busy/N/CODE/NAME    CODE (429, 503) with ``Retry-After: server.retry_after`` for the first N hits, then 200
+Byte ranges (``Accept-Ranges: bytes`` and an ETag; a ``Range: bytes=K-`` request gets 206 from K):
+  /ranged/NAME         every answer complete
+  /cut/NAME            an answer without Range is cut after ``server.cut_bytes`` bytes (connection closed)
+  /liar/NAME           advertises ranges, cuts its first answer, then ignores Range (200, whole file)
+  /skew/NAME           cuts its first answer, then answers a Range with 206 from byte 0 (not what was asked)
+``server.hits`` counts requests per path; ``server.ranges[path]`` lists each request's Range header (or None)
+and ``server.cookies[path]`` its Cookie header.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -83,10 +90,19 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.hits[path] += 1
             hits = self.server.hits[path]
+            self.server.ranges[path].append(self.headers.get("Range"))
+            self.server.cookies[path].append(self.headers.get("Cookie"))
         parts = path.strip("/").split("/")
         kind, rest = parts[0], parts[1:]
         if kind == "files":
             self._send_file(rest[0], head)
+        elif kind == "busy":
+            if hits <= int(rest[0]):
+                self._send_empty(int(rest[1]), {"Retry-After": self.server.retry_after})
+            else:
+                self._send_file(rest[2], head)
+        elif kind in ("ranged", "cut", "liar", "skew"):
+            self._send_ranged(rest[0], kind, hits, head)
         elif kind == "bare":
             self._send_file(rest[0], head, content_type="video/mp4")
         elif kind == "status":
@@ -140,6 +156,38 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
+    def _send_ranged(self, name: str, kind: str, hits: int, head: bool) -> None:
+        body = self.server.files[name]
+        asked = self.headers.get("Range")
+        start = int(asked.removeprefix("bytes=").split("-")[0]) if asked else None
+        if kind == "liar" and hits > 1:
+            start = None
+        if kind == "skew" and start is not None:
+            start = 0
+        cut = start is None and (kind == "cut" or (kind in ("liar", "skew") and hits == 1))
+        if start is None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Length", str(len(body) - start))
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", '"v1"')
+        self.end_headers()
+        if head:
+            return
+        part = body[start or 0 :]
+        if cut:
+            self.wfile.write(part[: self.server.cut_bytes])
+            self.wfile.flush()
+            self.close_connection = True
+            # Close the socket at once, so the client sees the body end short rather than a slow server.
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(part)
+
     def _send_slow(self, name: str) -> None:
         body = self.server.files[name]
         self.send_response(200)
@@ -152,9 +200,12 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stop.wait(self.server.delay_s):
                 break
 
-    def _send_empty(self, code: int) -> None:
+    def _send_empty(self, code: int, headers: dict[str, str | None] | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Length", "0")
+        for key, value in (headers or {}).items():
+            if value is not None:
+                self.send_header(key, value)
         self.end_headers()
 
     def _redirect(self, location: str) -> None:
@@ -173,6 +224,10 @@ class TestServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes] = {}
         self.hits: Counter = Counter()
+        self.ranges: defaultdict[str, list[str | None]] = defaultdict(list)
+        self.cookies: defaultdict[str, list[str | None]] = defaultdict(list)
+        self.retry_after: str | None = None
+        self.cut_bytes = 1000
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.delay_s = 0.05

@@ -1,13 +1,16 @@
 """yt-dlp downloads: option building, error classification, and real runs against the local HTTP server
 (yt-dlp's generic extractor takes a direct media URL; YouTube itself is not reachable from tests)."""
 
+import time
+
 import imageio_ffmpeg
 import pytest
 import yt_dlp
 
 from avsep.config import derive
 from avsep.config.dataset import DownloadParams
-from avsep.download.errors import DownloadError
+from avsep.download.errors import ConfigError, DownloadError
+from avsep.download.jsruntime import deno_path
 from avsep.download.youtube import (
     classify_ytdlp_error,
     download_youtube,
@@ -117,3 +120,68 @@ def test_timeout_through_ytdlp_is_transient(http_server, tmp_path):  # noqa: F81
         download_youtube(http_server.url("/hang"), tmp_path, "clip1", 0.0, None, PARAMS)
     assert not info.value.permanent
     assert list(tmp_path.iterdir()) == []
+
+
+COOKIES = "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tavsep_test\tsession-42\n"
+
+
+def test_options_carry_runtime_cookies_rate_limit_and_resume(tmp_path):
+    cookies = tmp_path / "cookies.txt"
+    options = ytdlp_options(tmp_path, "clip1", 0.0, None, derive(PARAMS, {"rate_limit": 50_000}), cookies)
+    assert options["js_runtimes"] == {"deno": {"path": deno_path()}}
+    assert options["cookiefile"] == str(cookies) and options["ratelimit"] == 50_000
+    assert options["continuedl"] is True and options["overwrites"] is False
+    plain = ytdlp_options(tmp_path, "clip1", 0.0, None, derive(PARAMS, {"resume": False}))
+    assert "cookiefile" not in plain and "ratelimit" not in plain and plain["continuedl"] is False
+
+
+def test_cookies_and_rate_limit_reach_ytdlp(http_server, video_bytes, tmp_path):  # noqa: F811
+    http_server.files["v.mp4"] = video_bytes
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text(COOKIES)
+    rate = len(video_bytes)  # bytes/s: about one second for the file
+    params = derive(PARAMS, {"cookies_file": str(cookies), "rate_limit": rate})
+    start = time.monotonic()
+    path = download_youtube(http_server.url("/files/v.mp4"), tmp_path / "raw", "clip1", 0.0, None, params)
+    elapsed = time.monotonic() - start
+    assert path.read_bytes() == video_bytes
+    assert "avsep_test=session-42" in (http_server.cookies["/files/v.mp4"][-1] or "")
+    assert cookies.read_text() == COOKIES  # yt-dlp rewrote its copy, never the user's file
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["clip1.mp4"]  # no copy of the cookies left
+    # yt-dlp paced the body (its first block is free): a lower bound only, a slow machine only adds to it.
+    assert elapsed >= 0.5
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [(None, "no such file"), ('[{"name": "SID"}]', "JSON"), ("SID=abc; HSID=def\n", "Netscape")],
+)
+def test_unusable_cookies_file_is_a_clear_error_before_any_request(http_server, tmp_path, content, reason):  # noqa: F811
+    cookies = tmp_path / "cookies.txt"
+    if content is not None:
+        cookies.write_text(content)
+    with pytest.raises(ConfigError, match=rf"dataset.download.cookies_file = .*cookies.txt.*{reason}"):
+        download_youtube(
+            http_server.url("/files/v.mp4"), tmp_path, "c", 0.0, None, derive(PARAMS, {"cookies_file": str(cookies)})
+        )
+    assert http_server.hits["/files/v.mp4"] == 0
+
+
+def test_429_through_ytdlp_waits_the_retry_after(http_server, video_bytes, tmp_path):  # noqa: F811
+    http_server.files["v.mp4"] = video_bytes
+    http_server.retry_after = "7"
+    waits: list[float] = []
+    params = derive(PARAMS, {"retries": 2})
+    path = download_youtube(http_server.url("/busy/1/429/v.mp4"), tmp_path, "c", 0.0, None, params, waits.append)
+    assert path.read_bytes() == video_bytes and waits == [7.0]
+
+
+def test_cut_download_through_ytdlp_continues_its_part_file(http_server, video_bytes, tmp_path):  # noqa: F811
+    http_server.files["v.mp4"] = video_bytes
+    http_server.cut_bytes = 5000  # every answer without Range is cut: only continuing can finish
+    params = derive(PARAMS, {"retries": 1, "backoff_s": 0.0})
+    path = download_youtube(http_server.url("/cut/v.mp4"), tmp_path, "c", 0.0, None, params, lambda s: None)
+    assert path.read_bytes() == video_bytes
+    asked = [r for r in http_server.ranges["/cut/v.mp4"] if r]
+    assert len(asked) == 1 and asked[0].startswith("bytes=") and asked[0] != "bytes=0-"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -62,11 +62,11 @@ def url_inputs(tmp_path_factory, prefect_api, http_module_server):
 
 
 # case -> (inputs fixture, killpoint options, what is cut). An atomic write opens its temporary file three
-# times: mkstemp, the write, the fsync.
+# times: mkstemp, the write, the fsync; a download opens its partial file once (written and fsynced on one handle).
 KILLS = {
     "sigkill-during-download": (
         "url_inputs",
-        ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "5"],
+        ["--open", r"/data/raw/\.[^/]*\.partial$", "--nth", "2"],
         "the second download, its temporary file open for writing",
     ),
     "sigkill-during-decode": ("world_inputs", ["--spawn", r"ffmpeg", "--nth", "6"], "the 6th ffmpeg run"),
