@@ -79,6 +79,8 @@ def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = N
         "scene": record.meta.get("scene"),
         "format": SAMPLE_FORMAT,
     }
+    if record.video_id:  # only when set: a clip that is its index entry's only one keeps its hash
+        identity["video_id"] = record.video_id
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
         if path is not None and path.is_file():
@@ -192,6 +194,8 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
     }
     if record.meta.get("scene"):  # the world's solo/duet/k1..k4, MUSIC's solo/duet: readers need not parse ids
         meta["scene"] = str(record.meta["scene"])
+    if record.video_id:  # a clip cut from a longer video; a clip that is its index entry keeps its bytes
+        meta["video_id"] = record.video_id
     if record.annotation:
         try:
             annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))
