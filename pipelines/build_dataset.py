@@ -96,9 +96,10 @@ def build_dataset(
     """Build (or bring up to date) the dataset of ``source`` described by ``index`` under ``out_dir``.
 
     ``splits`` keeps only those splits; ``limit_per_split`` takes the first N clips (by clip id) of each
-    split. The other parameters come from ``params`` (already validated: the CLI's way; ``params_file`` is then
-    not read) or, without it, from ``params_file`` with ``overrides`` (``key=value`` strings: the Prefect UI's
-    way). Returns the build summary.
+    split; when videos are cut into clips it counts clips, not videos (every video of the kept splits is still
+    fetched and probed, since its clips are known only then). The other parameters come from ``params``
+    (already validated: the CLI's way; ``params_file`` is then not read) or, without it, from ``params_file``
+    with ``overrides`` (``key=value`` strings: the Prefect UI's way). Returns the build summary.
     """
     flow_started = time.perf_counter()
     logger = get_run_logger()

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, subprocess_env
 
 
@@ -43,6 +45,7 @@ def test_bench_build_reports_rates_and_peak_memory(tmp_path, prefect_api):
     assert [row["manifest_share"] for row in doc["rows"][:2]] == [None, None]
 
 
+@pytest.mark.slow  # a real flow in a subprocess, as the world case above
 def test_bench_build_cuts_a_generated_folder_of_videos(tmp_path, prefect_api):
     sets = [
         "build.frame_size=32",
