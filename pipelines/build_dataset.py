@@ -2,6 +2,9 @@
 
 Orchestration only: every step is a function of ``avsep``. Work is grouped into one task per batch of
 clips and one per shard set split (thousands of per-video task runs would overload a Prefect server).
+With ``build.max_clips_per_video`` other than 1 each index entry is a video: one task per batch of videos
+fetches and probes them (a local file's duration is remembered in ``file-hashes.parquet``, so an unchanged one is
+not probed again) and the flow cuts each into clips (:mod:`avsep.dataset.cutting`) before the clips are built.
 Every finished batch appends its rows as a manifest part (compacted into ``manifest.parquet`` once, at the end),
 so a killed build resumes where it stopped; a clip whose row is ``ok`` and whose input hash is unchanged is never
 processed again, and a local file whose size and times are unchanged is not even read (``file-hashes.parquet``).
@@ -26,6 +29,7 @@ from avsep.config import Params, ParamsError, load_params
 from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
+from avsep.dataset.cutting import cached_durations, cut_videos, cutting, probe_video, probed_result
 from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout
 from avsep.dataset.manifest import PartWriter, append_manifest_part, compact_manifest, summary
@@ -38,6 +42,7 @@ from avsep.dataset.plan import (
     clips_to_build,
     select_records,
 )
+from avsep.dataset.splits import with_splits
 from avsep.io import atomic_write_text
 from avsep.sources import load_source
 from avsep.sources.records import INVALID, ClipRecord
@@ -50,6 +55,13 @@ def build_clips(rows: list[dict], params: Params, root: str, digests: dict[str, 
     layout = Layout(Path(root))
     digests = digests or {}
     return [build_clip(ClipRecord.from_row(row), params, layout, digests.get(row["clip_id"])).to_row() for row in rows]
+
+
+@task(name="probe-videos", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def probe_videos(rows: list[dict], params: Params, root: str) -> list[dict]:
+    """One batch of videos fetched and probed for their duration; a failing video is a result, never raised."""
+    layout = Layout(Path(root))
+    return [probe_video(ClipRecord.from_row(row), params, layout) for row in rows]
 
 
 @task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -84,9 +96,10 @@ def build_dataset(
     """Build (or bring up to date) the dataset of ``source`` described by ``index`` under ``out_dir``.
 
     ``splits`` keeps only those splits; ``limit_per_split`` takes the first N clips (by clip id) of each
-    split. The other parameters come from ``params`` (already validated: the CLI's way; ``params_file`` is then
-    not read) or, without it, from ``params_file`` with ``overrides`` (``key=value`` strings: the Prefect UI's
-    way). Returns the build summary.
+    split; when videos are cut into clips it counts clips, not videos (every video of the kept splits is still
+    fetched and probed, since its clips are known only then). The other parameters come from ``params``
+    (already validated: the CLI's way; ``params_file`` is then not read) or, without it, from ``params_file``
+    with ``overrides`` (``key=value`` strings: the Prefect UI's way). Returns the build summary.
     """
     flow_started = time.perf_counter()
     logger = get_run_logger()
@@ -112,9 +125,28 @@ def build_dataset(
     check_request(request, params)  # known splits, sample rates agree
     layout = Layout(Path(params.build.out_dir))
     loaded = load_source(params.dataset.source, params.dataset.index, params.dataset)
+    ratios = params.build.split_ratios
     # Entries the index names but that are no clip (a malformed id) keep a row with the reason; the rest build.
-    invalid = select_records([r for r in loaded if r.status == INVALID], request, params.build.default_split)
-    records = select_records([r for r in loaded if r.status != INVALID], request, params.build.default_split)
+    invalid = select_records(with_splits([r for r in loaded if r.status == INVALID], ratios), request)
+    records = with_splits([r for r in loaded if r.status != INVALID], ratios)  # decided per video
+    layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
+    file_hashes = FileHashes(layout.file_hashes)
+    if file_hashes.damaged:
+        logger.warning("%s", file_hashes.damaged)
+    failed_videos: list[ClipRecord] = []
+    probed = 0
+    if cutting(params):
+        videos = select_records(records, request, limit=False)  # the wanted splits; the limit counts clips
+        records, failed_videos, probed = _cut(videos, params, layout, file_hashes)
+        logger.info(
+            "%d videos: %d clips; %d probed, %d durations unchanged; %d videos failed",
+            len(videos),
+            len(records),
+            probed,
+            file_hashes.durations_reused,
+            len(failed_videos),
+        )
+    records = select_records(records, request)
     per_curriculum = assign_curricula(records, params.dataset)  # n_sources + C1..C4, from labels or the counter
     logger.info(
         "%s: %d clips from %s; curricula %s",
@@ -124,16 +156,16 @@ def build_dataset(
         dict(sorted(per_curriculum.items())),
     )
 
-    layout.raw.mkdir(parents=True, exist_ok=True)  # even when nothing downloads: dvc.yaml's resumable output
     manifest_s = time.perf_counter()
     manifest = compact_manifest(layout.manifest)  # the parts a killed build left are kept
     if invalid:
         logger.warning("%d index entries are invalid (manifest status 'invalid'): %s", len(invalid), invalid[0].error)
-        append_manifest_part([record.to_row() for record in invalid], layout.manifest)
+    if failed_videos:
+        logger.warning(
+            "%d videos yield no clips (%s): %s", len(failed_videos), failed_videos[0].status, failed_videos[0].error
+        )
+    append_manifest_part([record.to_row() for record in invalid + failed_videos], layout.manifest)
     manifest_s = time.perf_counter() - manifest_s
-    file_hashes = FileHashes(layout.file_hashes)
-    if file_hashes.damaged:
-        logger.warning("%s", file_hashes.damaged)
     todo, kept, digests = clips_to_build(records, manifest, params, layout, file_hashes)
     file_hashes.save()
     logger.info(
@@ -164,7 +196,7 @@ def build_dataset(
     manifest = compact_manifest(layout.manifest)
     manifest_s += time.perf_counter() - writing
 
-    current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid])]
+    current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid + failed_videos])]
     plan = shard_plan(current)
     hashes = dict(zip(current["clip_id"], current["sample_sha256"]))
     shard_futures = [write_shards.submit(s, sp, ids, hashes, params, str(layout.root)) for (s, sp), ids in plan.items()]
@@ -181,6 +213,8 @@ def build_dataset(
         "clips_built": len(todo),
         "files_read": file_hashes.reads,
         "files_unchanged": file_hashes.reused,
+        "videos_probed": probed,
+        "durations_unchanged": file_hashes.durations_reused,
     }
     atomic_write_text(layout.stats, json.dumps(stats, indent=1) + "\n")  # measured, so not in the summary
     logger.info(
@@ -191,6 +225,27 @@ def build_dataset(
         result["per_curriculum"],
     )
     return result
+
+
+def _cut(
+    videos: list[ClipRecord], params: Params, layout: Layout, file_hashes: FileHashes
+) -> tuple[list[ClipRecord], list[ClipRecord], int]:
+    """``(clips of every video, videos that yield none with the reason, videos probed)``: durations from the
+    cache where the file is unchanged, else one task per batch of videos fetches and probes them."""
+    durations, todo = cached_durations(videos, layout, params, file_hashes)
+    size = params.build.clips_per_task
+    rows = [video.to_row() for video in todo]
+    futures = [probe_videos.submit(rows[i : i + size], params, str(layout.root)) for i in range(0, len(rows), size)]
+    failed = []
+    for future in as_completed(futures):
+        for result in future.result():
+            outcome = probed_result(result, file_hashes)
+            if isinstance(outcome, ClipRecord):
+                failed.append(outcome)
+            else:
+                durations[result["video_id"]] = outcome
+    clips, short = cut_videos(videos, durations, params)
+    return clips, sorted(failed + short, key=lambda r: r.clip_id), len(todo)
 
 
 @flow(name="build-dataset", log_prints=True, validate_parameters=True)

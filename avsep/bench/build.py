@@ -1,12 +1,15 @@
 """``avsep bench build``: clips per second and peak memory of a dataset build, beside the decode floor.
 
-Renders a small world (or uses ``--index``), then times over the same clips: (a) ``ffmpeg -i X -f null -``
-for every video (the decode floor), (b) the per-clip work alone (:func:`avsep.dataset.clips.build_clip` in a
-loop: fetch, one decode, log-mel, sample tar), and (c) the whole Prefect flow (``avsep build`` in a fresh
-process: ephemeral API, batches of clips, manifest, shard sets and mixtures). Peak memory is the flow
-process's maximum resident set size. The manifest's share of (c) is measured by the flow itself (the seconds it
-spends reading, appending and compacting the manifest, in ``data/build-stats.json``) over the flow's own run time
-(without the process start), the goal being at most :data:`MANIFEST_GOAL`.
+Renders a small world (or uses ``--index``), or with ``--videos N`` writes a folder of N videos of
+``--video-seconds`` each and builds it cut into ``--clip-seconds`` clips (``build.max_clips_per_video=0``, the
+``folder`` source). Then it times over the same clips: (a) ``ffmpeg -i X -f null -`` for every clip (the decode
+floor; a cut clip is decoded alone, ``-ss START -t SECONDS``), (b) the per-clip work alone
+(:func:`avsep.dataset.clips.build_clip` in a loop: fetch, one decode, log-mel, sample tar), and (c) the whole
+Prefect flow (``avsep build`` in a fresh process: ephemeral API, batches of clips, manifest, shard sets and
+mixtures). Peak memory is the flow process's maximum resident set size; rates per core divide by the CPUs this
+process may use. The manifest's share of (c) is measured by the flow itself (the seconds it spends reading,
+appending and compacting the manifest, in ``data/build-stats.json``) over the flow's own run time (without the
+process start), the goal being at most :data:`MANIFEST_GOAL`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from avsep.config import Params, derive
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
+from avsep.dataset.cutting import cut_video
 from avsep.dataset.layout import Layout
+from avsep.dataset.splits import with_splits
+from avsep.download.local import local_path
+from avsep.media import encode, probe
 from avsep.media.ffmpeg import file_url
 from avsep.media.ffmpeg import run as ffmpeg
-from avsep.sources import load_source
+from avsep.sources import ClipRecord, load_source
 
 NAME = "build"
 MANIFEST_GOAL = 0.05  # of the flow's time spent on the manifest
@@ -37,6 +46,11 @@ HELP = "dataset build: clips/s and peak memory beside the decode floor of the sa
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=Path, help="a world index.csv to build (default: render a small world)")
     parser.add_argument("--clips", type=int, default=24, help="solo clips of the generated world's train split")
+    parser.add_argument("--videos", type=int, default=0, help="instead of a world: a folder of this many videos")
+    parser.add_argument("--video-seconds", type=float, default=60.0, help="--videos: seconds of each video")
+    parser.add_argument("--clip-seconds", type=float, default=6.0, help="--videos: each video is cut into these")
+    parser.add_argument("--video-size", type=int, default=128, help="--videos: frames are this many pixels square")
+    parser.add_argument("--video-fps", type=float, default=10.0, help="--videos: frames per second of the videos")
 
 
 def _world(folder: Path, clips: int, params_file: str | None, overrides: list[str]) -> Path:
@@ -52,18 +66,61 @@ def _world(folder: Path, clips: int, params_file: str | None, overrides: list[st
     return folder / "index.csv"
 
 
+def _videos(folder: Path, args, params: Params) -> Path:
+    """``args.videos`` H.264/AAC mp4s of ``args.video_seconds`` under ``folder/<class>/``: moving grey ramps and a
+    tone per video, encoded as the world's renderer encodes (``media.encode``)."""
+    n_frames, rate = round(args.video_seconds * args.video_fps), params.build.sample_rate
+    size, settings = args.video_size - args.video_size % 2, params.media.encode
+    ramp = np.linspace(0, 255, size, dtype=np.float32)
+    t = np.arange(round(args.video_seconds * rate)) / rate
+    for i in tqdm(range(args.videos), desc="writing videos", unit="video"):
+        shift = (np.arange(n_frames)[:, None] * 4 + i * 17) % size
+        frames = np.repeat(ramp[(np.arange(size)[None, :] + shift) % size].astype(np.uint8)[:, None, :, None], 3, 3)
+        frames = np.ascontiguousarray(np.broadcast_to(frames, (n_frames, size, size, 3)))
+        audio = (0.3 * np.sin(2 * np.pi * (220 + 20 * (i % 30)) * t)).astype(np.float32)
+        path = folder / f"class{i % 4}" / f"video-{i:05d}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        encode(path, frames, args.video_fps, audio, rate, crf=settings.crf, preset=settings.preset, channels=1)
+    return folder
+
+
+def _cut(folder: Path, params: Params) -> list[ClipRecord]:
+    """The clip records the flow builds from ``folder`` (probed here once per video, for (a) and (b))."""
+    videos = with_splits(load_source("folder", folder, params.dataset), params.build.split_ratios)
+    clips = []
+    for video in videos:
+        clips += cut_video(video, probe(local_path(video.uri), count_frames=False).duration_s, params)
+    return clips
+
+
+def _decode_floor(record: ClipRecord, params: Params) -> None:
+    span = []
+    if record.video_id:  # a cut clip alone: seek to its start, decode its seconds
+        span = ["-ss", f"{record.start_s:.6f}", "-t", f"{(record.end_s or 0.0) - record.start_s:.6f}"]
+    path = local_path(record.uri)
+    ffmpeg([*span, "-i", file_url(path), "-f", "null", "-"], params.media.timeout_s).check_returncode()
+
+
 def run(params, args) -> dict:
     params_file = args.params if Path(args.params).exists() else None
+    overrides = list(args.overrides)
+    if args.videos:
+        cut = {"build.clip_seconds": args.clip_seconds, "build.max_clips_per_video": 0}
+        params = derive(params, cut)
+        overrides += [f"{key}={value}" for key, value in cut.items()]
     with tempfile.TemporaryDirectory(prefix="avsep-bench-build-") as tmp_name:
         tmp = Path(tmp_name)
-        index = args.index or _world(tmp / "world", args.clips, params_file, list(args.overrides))
-        records = load_source("world", index, params.dataset)
+        if args.videos:
+            source, index = "folder", _videos(tmp / "videos", args, params)
+            records = _cut(index, params)
+        else:
+            source, index = "world", args.index or _world(tmp / "world", args.clips, params_file, overrides)
+            records = load_source("world", index, params.dataset)
         assign_curricula(records, params.dataset)
-        videos = [Path(r.uri[len("file://") :]) for r in records]
 
         start = time.perf_counter()
-        for video in tqdm(videos, desc="decode floor", unit="clip"):
-            ffmpeg(["-i", file_url(video), "-f", "null", "-"], params.media.timeout_s).check_returncode()
+        for record in tqdm(records, desc="decode floor", unit="clip"):
+            _decode_floor(record, params)
         floor_s = time.perf_counter() - start
 
         layout = Layout(tmp / "clips-only")
@@ -72,9 +129,9 @@ def run(params, args) -> dict:
             assert build_clip(record, params, layout).status == "ok"
         clips_s = time.perf_counter() - start
 
-        cmd = [sys.executable, "-m", "avsep", "build", "--index", str(index), "--out", "data"]
+        cmd = [sys.executable, "-m", "avsep", "build", "--source", source, "--index", str(index), "--out", "data"]
         cmd += ["--params", str(Path(params_file).resolve())] if params_file else []
-        cmd += [a for s in args.overrides for a in ("--set", s)]
+        cmd += [a for s in overrides for a in ("--set", s)]
         start = time.perf_counter()
         flow = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(flow.pid, 0)  # this child's own rusage: its peak resident set
@@ -84,8 +141,11 @@ def run(params, args) -> dict:
             raise RuntimeError(f"avsep build failed: {flow.stderr.read().decode()[-2000:]}")
         peak_kb = usage.ru_maxrss
         stats = json.loads((tmp / "data" / "build-stats.json").read_text())
+        built = json.loads((tmp / "data" / "build-summary.json").read_text())
+    if built["ok"] != len(records):
+        raise RuntimeError(f"the flow built {built['ok']} clips, the benchmark's own cut {len(records)}")
 
-    n = len(records)
+    n, cores = len(records), len(os.sched_getaffinity(0))
     manifest_share = stats["manifest_s"] / stats["flow_s"]
     none = {"manifest_s": None, "manifest_share": None}
     rows = [
@@ -104,14 +164,24 @@ def run(params, args) -> dict:
             "manifest_share": manifest_share,
         },
     ]
+    what = (
+        f"{n} clips cut from {args.videos} videos of {args.video_seconds:g} s ({args.video_size} px, "
+        f"{args.video_fps:g} fps) into {args.clip_seconds:g} s clips"
+        if args.videos
+        else f"{n} world clips"
+    )
     return {
-        "description": f"{n} world clips; frames at {params.build.fps} fps, {params.build.frame_size} px, "
+        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {params.build.frame_size} px, "
         f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
         "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time.",
         "rows": rows,
         "summary": {
             "clips": n,
             "flow_clips_per_s": n / flow_s,
+            "cores": cores,
+            "flow_clips_per_s_per_core": n / flow_s / cores,
+            "decode_floor_clips_per_s": n / floor_s,
+            "videos_probed": stats.get("videos_probed", 0),
             "per_clip_over_floor": clips_s / floor_s,
             "flow_over_per_clip": flow_s / clips_s,
             "flow_peak_rss_mb": peak_kb / 1024,

@@ -81,6 +81,8 @@ def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = N
     }
     if record.meta.get("source_key"):  # only sources that name their clips (the world's identity is unchanged)
         identity["source_key"] = str(record.meta["source_key"])
+    if record.video_id:  # only when set: a clip that is its index entry's only one keeps its hash
+        identity["video_id"] = record.video_id
     for name, uri in (("media", record.uri), ("annotation", record.annotation)):
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
         if path is not None and path.is_file():
@@ -197,6 +199,8 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
     if record.meta.get("source_key"):
         # The dataset's own name of the clip (VGGSound's <id>_<start:06d>): box annotations are joined by it.
         meta["source_key"] = str(record.meta["source_key"])
+    if record.video_id:  # a clip cut from a longer video; a clip that is its index entry keeps its bytes
+        meta["video_id"] = record.video_id
     if record.annotation:
         try:
             annotation = json.loads(Path(record.annotation).read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ COLUMNS = {
     "input_sha256": "string",
     "sample_sha256": "string",
     "meta": "string",  # source-specific facts as sorted JSON text (AudioSet MIDs, ESC-50 fold, world scene)
+    "video_id": "string",  # the video a clip was cut from; empty when the index entry is the clip itself
 }
 
 

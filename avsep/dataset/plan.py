@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -109,12 +108,15 @@ def check_request(request: BuildRequest, params: Params) -> None:
         )
 
 
-def select_records(records: list[ClipRecord], request: BuildRequest, default_split: str) -> list[ClipRecord]:
-    """Records of the wanted splits, at most ``limit_per_split[split]`` each (first by clip id); a record
-    whose source names no split gets ``default_split``."""
-    records = [r if r.split else replace(r, split=default_split) for r in records]
+def select_records(records: list[ClipRecord], request: BuildRequest, limit: bool = True) -> list[ClipRecord]:
+    """Records of the wanted splits (every record has its split already: :mod:`avsep.dataset.splits`), sorted
+    by clip id, at most ``limit_per_split[split]`` of each (the first by clip id) unless ``limit`` is false.
+
+    When videos are cut into clips the limit applies to the clips (the first N clip ids of each split), so the
+    flow selects the videos by split only and the clips by split and limit.
+    """
     wanted = set(request.splits) if request.splits else None
-    limits = request.limit_per_split or {}
+    limits = (request.limit_per_split or {}) if limit else {}
     taken: dict[str, int] = defaultdict(int)
     chosen = []
     for record in sorted(records, key=lambda r: r.clip_id):

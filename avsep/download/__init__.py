@@ -44,8 +44,9 @@ def fetch(
     """The local media file of ``record`` inside ``dest_dir`` (downloaded or copied if not there yet).
 
     ``params``: the ``dataset`` section or its ``download`` sub-section. Raises DownloadError; permanent
-    ones are recorded in the ledger (with their class and advice) and not attempted again. ``sleep`` makes
-    every wait; ``pacer`` spaces this worker's network downloads by ``sleep_s`` + jitter.
+    ones are recorded in the ledger (with their class and advice) and not attempted again. A clip cut from a
+    video (``record.video_id`` set) fetches the whole video under the video's id, so all its clips share one
+    download. ``sleep`` makes every wait; ``pacer`` spaces this worker's network downloads by ``sleep_s`` + jitter.
     """
     if isinstance(params, DatasetParams):
         params = params.download
@@ -53,7 +54,7 @@ def fetch(
         raise ValueError(f"clip id {record.clip_id[:80]!r} is not filesystem-safe")
     if _is_local(record.uri) and not params.copy_local:
         return checked_local(record.uri, params)  # read in place: no copy to go stale when the file changes
-    done = existing_download(dest_dir, record.clip_id)
+    done = existing_download(dest_dir, _name(record))
     if done is not None:
         return done
     ledger = ledger_of(dest_dir, params)
@@ -72,7 +73,7 @@ def fetch(
         return _dispatch(record, Path(dest_dir), params, sleep)
     except DownloadError as exc:
         if exc.permanent:
-            ledger.record(record.uri, exc.reason, record.clip_id, category=exc.category, advice=exc.advice)
+            ledger.record(record.uri, exc.reason, _name(record), category=exc.category, advice=exc.advice)
         raise
 
 
@@ -81,13 +82,20 @@ def _is_local(uri: str) -> bool:
     return scheme == "file" or (not scheme and Path(uri).is_absolute())
 
 
+def _name(record: ClipRecord) -> str:
+    """The download's file stem: the video's id for a clip cut from a video, else the clip's."""
+    return record.video_id or record.clip_id
+
+
 def _dispatch(record: ClipRecord, dest_dir: Path, params: DownloadParams, sleep) -> Path:
-    uri = record.uri
+    uri, name = record.uri, _name(record)
     scheme = urlsplit(uri).scheme.lower()
     if is_youtube_uri(uri, params):
-        return download_youtube(uri, dest_dir, record.clip_id, record.start_s, record.end_s, params, sleep)
+        # Clips cut from a video decode their spans from the whole video: no section download.
+        start, end = (0.0, None) if record.video_id else (record.start_s, record.end_s)
+        return download_youtube(uri, dest_dir, name, start, end, params, sleep)
     if scheme in HTTP_SCHEMES:
-        return download_http(uri, dest_dir, record.clip_id, params, sleep)
+        return download_http(uri, dest_dir, name, params, sleep)
     if _is_local(uri):
-        return copy_local(uri, dest_dir, record.clip_id, params)
+        return copy_local(uri, dest_dir, name, params)
     raise DownloadError(uri, f"unsupported URI scheme {scheme or '(none)'!r}", permanent=True)

@@ -1,6 +1,9 @@
 """Local media files under a folder; a file's label is the name of its top-level sub-folder.
 
-``ROOT/cello/a.mp4`` → labels ``["cello"]``; files directly in ``ROOT`` are unlabelled. Only suffixes in
+``ROOT/cello/a.mp4`` → labels ``["cello"]``; files directly in ``ROOT`` are unlabelled. A top-level folder named
+``train``, ``val`` or ``test`` is a split level instead: ``ROOT/val/cello/a.mp4`` is split ``val``, label
+``cello`` (``ROOT/val/a.mp4``: split ``val``, unlabelled); elsewhere the build decides the split
+(:mod:`avsep.dataset.splits`). Only suffixes in
 ``dataset.folder_extensions`` count; hidden files and ``*.partial`` are skipped; symbolic links are not
 followed into folders, and a linked file whose target lies outside ``ROOT`` is refused. Clip ids are the
 relative path (``cello-a``; dots, spaces and non-ASCII become ``_``) plus a hash of it, so they are stable,
@@ -19,6 +22,7 @@ from avsep.sources.index_checks import checked_labels, finished
 from avsep.sources.index_text import check_name
 from avsep.sources.records import ClipRecord, invalid_record, safe_clip_id
 
+SPLIT_FOLDERS = ("train", "val", "test")  # a top-level folder of these names is a split, not a class
 log = logging.getLogger(__name__)
 
 
@@ -55,7 +59,8 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
             records.append(invalid_record("folder", "-".join(relative.with_suffix("").parts), where, str(exc)))
             wheres.append(where)
             continue
-        raw_labels = [relative.parts[0]] if len(relative.parts) > 1 else []
+        split, below = _split_level(relative)
+        raw_labels = [below.parts[0]] if len(below.parts) > 1 else []
         labels = checked_labels(raw_labels, root, where, params)
         if raw_labels and not labels:
             continue  # unknown_label: drop
@@ -67,7 +72,15 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
                 source="folder",
                 uri=(root.resolve() / relative).as_uri(),
                 labels=labels,
+                split=split,
             )
         )
         wheres.append(where)
     return finished(records, wheres, root, params)
+
+
+def _split_level(relative: Path) -> tuple[str, Path]:
+    """``(split, the path below the split folder)``; ``("", relative)`` when the top folder is no split."""
+    if len(relative.parts) > 1 and relative.parts[0] in SPLIT_FOLDERS:
+        return relative.parts[0], Path(*relative.parts[1:])
+    return "", relative

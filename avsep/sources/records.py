@@ -34,6 +34,8 @@ class ClipRecord:
 
     ``end_s=None`` means "to the end of the file". ``meta`` holds source-specific facts (AudioSet MIDs,
     SoundNet-Flickr boxes, ESC-50 fold, world scene); it is stored as JSON text in the manifest.
+    ``video_id``: the id of the video a clip was cut from (``build.max_clips_per_video`` other than 1); empty
+    for a clip that is its index entry's only one, as every clip was before videos were cut.
     """
 
     clip_id: str
@@ -51,6 +53,7 @@ class ClipRecord:
     input_sha256: str = ""
     sample_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    video_id: str = ""
 
     def __post_init__(self) -> None:
         if not is_safe_clip_id(self.clip_id, ID_MAX_LEN):
@@ -82,6 +85,8 @@ class ClipRecord:
             data["start_s"] = 0.0
         if "n_sources" in data:
             data["n_sources"] = int(data["n_sources"])
+        # A manifest written before clips were cut from videos has no such column (pandas: missing, NA).
+        data["video_id"] = data["video_id"] if isinstance(data.get("video_id"), str) else ""
         return cls(**data)
 
 

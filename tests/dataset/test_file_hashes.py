@@ -7,9 +7,10 @@ import os
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from avsep.dataset.filehashes import RACY_S, FileHashes
+from avsep.dataset.filehashes import RACY_S, FileHashes, signature
 
 
 def settled_files(folder: Path, n: int) -> list[Path]:
@@ -86,3 +87,49 @@ def test_a_damaged_cache_costs_a_re_read_not_the_build(files, tmp_path):
     assert cache.sha256(files[0]) == sha(files[0]) and cache.reads == 1
     cache.save()
     assert FileHashes(store).damaged is None and FileHashes(store).sha256(files[0]) == sha(files[0])
+
+
+def test_a_duration_is_kept_beside_the_hash_while_the_file_is_unchanged(files, tmp_path):
+    store = tmp_path / "file-hashes.parquet"
+    first, second, third = files
+    cache = FileHashes(store)
+    assert cache.duration(first) is None
+    for path, seconds in ((first, 180.0), (second, 60.5)):
+        assert cache.remember_duration(path, signature(path), time.time_ns(), seconds)
+    assert cache.sha256(first) == sha(first)  # hashing after probing keeps the duration, and the reverse
+    cache.sha256(third)
+    assert cache.remember_duration(third, signature(third), time.time_ns(), 12.0)
+    cache.save()
+
+    again = FileHashes(store)
+    assert [again.duration(p) for p in files] == [180.0, 60.5, 12.0] and again.durations_reused == 3
+    assert (again.sha256(first), again.sha256(third)) == (sha(first), sha(third)) and again.reads == 0
+    assert again.sha256(second) == sha(second) and again.reads == 1  # only its duration was known
+    os.utime(second)  # touched: its duration is probed again
+    assert again.duration(second) is None
+
+
+def test_a_duration_probed_from_a_changing_file_is_not_kept(files, tmp_path):
+    cache = FileHashes(tmp_path / "file-hashes.parquet")
+    path = files[0]
+    before = signature(path)
+    path.write_bytes(b"new content")  # changed while it was probed
+    assert not cache.remember_duration(path, before, time.time_ns(), 30.0) and cache.duration(path) is None
+    fresh = tmp_path / "fresh.mp4"
+    fresh.write_bytes(b"a" * 100)  # written just now: a write in the same clock tick would keep its times
+    assert not cache.remember_duration(fresh, signature(fresh), time.time_ns(), 30.0)
+    assert not cache.remember_duration(files[1], signature(files[1]), time.time_ns(), float("nan"))
+
+
+def test_a_cache_written_before_durations_were_kept_still_reads(files, tmp_path):
+    store = tmp_path / "file-hashes.parquet"
+    path = os.path.abspath(files[0])
+    stat = os.stat(path)
+    old = pd.DataFrame(
+        {"path": [path], "size": [stat.st_size], "mtime_ns": [stat.st_mtime_ns], "ctime_ns": [stat.st_ctime_ns],
+         "sha256": [sha(files[0])]}
+    )  # fmt: skip
+    old.to_parquet(store, index=False)
+    cache = FileHashes(store)
+    assert cache.damaged is None and cache.sha256(files[0]) == sha(files[0]) and cache.reads == 0
+    assert cache.duration(files[0]) is None

@@ -34,6 +34,13 @@ def test_http_record_is_fetched_once_then_reused(server, tmp_path):
     assert again == first and server.hits["/files/a.mp4"] == 1
 
 
+def test_clips_cut_from_one_video_share_its_one_download(server, tmp_path):
+    uri = server.url("/files/a.mp4")
+    clips = [record(uri, f"video-a-{i:05d}", start_s=6.0 * i, end_s=6.0 * i + 6, video_id="video-a") for i in range(3)]
+    paths = {fetch(clip, tmp_path, PARAMS) for clip in clips}
+    assert [p.name for p in paths] == ["video-a.mp4"] and server.hits["/files/a.mp4"] == 1
+
+
 def test_dataset_section_is_accepted_as_params(server, tmp_path):
     path = fetch(record(server.url("/files/a.mp4")), tmp_path, DatasetParams())
     assert path.read_bytes() == BODY

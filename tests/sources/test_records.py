@@ -92,6 +92,19 @@ def test_open_ended_record_round_trips_and_extra_columns_are_ignored(tmp_path):
     assert back == records
 
 
+def test_a_cut_clip_round_trips_its_video_and_an_older_manifest_reads_without_one(tmp_path):
+    from avsep.dataset.manifest import load_manifest, save_manifest
+
+    clip = ClipRecord("v-00001", "folder", "file:///v.mp4", 6.0, 12.0, video_id="v")
+    old = ClipRecord("w", "folder", "file:///w.mp4")
+    frame = pd.DataFrame([clip.to_row(), old.to_row()]).drop(columns="video_id")  # written before the column
+    save_manifest(pd.DataFrame([clip.to_row()]), tmp_path / "new.parquet")
+    frame.to_parquet(tmp_path / "old.parquet")
+    assert [ClipRecord.from_row(r) for r in load_manifest(tmp_path / "new.parquet").to_dict("records")] == [clip]
+    back = [ClipRecord.from_row(r) for r in load_manifest(tmp_path / "old.parquet").to_dict("records")]
+    assert [r.video_id for r in back] == ["", ""]
+
+
 @pytest.mark.parametrize("raw", ["cello-take.2", "take 2", "caf\u00e9-\u6f22\u5b57", "a.b", "v1.0.mp4"])
 def test_ids_from_any_name_pass_every_stage(raw, tmp_path):
     """Dots, spaces and unicode become one valid id that the per-clip store and the shard writer both accept."""

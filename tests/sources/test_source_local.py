@@ -124,6 +124,22 @@ def test_folder_labels_come_from_sub_folders(tmp_path):
     assert [r.clip_id for r in load_source("folder", root, DatasetParams())] == [r.clip_id for r in records]
 
 
+def test_a_top_level_train_val_test_folder_is_the_split_and_the_class_folder_is_under_it(tmp_path):
+    root = tmp_path / "videos"
+    for rel in ["train/cello/a.mp4", "val/flute/b.mp4", "test/cello/deep/c.mp4", "test/d.mp4", "cello/e.mp4"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x")
+    records = load_source("folder", root, DatasetParams())
+    by_uri = {r.uri.rsplit("/videos/", 1)[1]: (r.split, r.labels) for r in records}
+    assert by_uri == {
+        "train/cello/a.mp4": ("train", ["cello"]),
+        "val/flute/b.mp4": ("val", ["flute"]),
+        "test/cello/deep/c.mp4": ("test", ["cello"]),
+        "test/d.mp4": ("test", []),
+        "cello/e.mp4": ("", ["cello"]),  # no split level: the build hashes the video id
+    }
+
+
 def test_folder_never_follows_links_outside(tmp_path):
     root, outside = tmp_path / "videos", tmp_path / "secret"
     (root / "cello").mkdir(parents=True)

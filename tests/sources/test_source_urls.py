@@ -28,6 +28,19 @@ def test_rows_become_records(tmp_path):
     assert first.clip_id != second.clip_id  # same basename, different hosts
 
 
+def test_an_optional_split_column_names_each_rows_split(tmp_path):
+    path = tmp_path / "urls.csv"
+    rows = ["https://a.org/a.mp4,,,cello,val\n", "https://a.org/b.mp4,,,,\n", "https://a.org/c.mp4,,,,dev\n"]
+    path.write_text("url,start,end,labels,split\n" + "".join(rows))
+    records = load_source("urls", path, DatasetParams())
+    assert [(r.uri.rsplit("/", 1)[1], r.split, r.status) for r in records[:2]] == [
+        ("a.mp4", "val", "pending"),
+        ("b.mp4", "", "pending"),  # empty: the build decides
+    ]
+    assert records[2].status == "invalid" and "line 4: split 'dev' is not one of train, val, test" in records[2].error
+    assert load_source("urls", urls(tmp_path, ["https://a.org/a.mp4,,,\n"]), DatasetParams())[0].split == ""
+
+
 def test_same_url_two_sections_are_two_clips_but_a_repeat_is_a_duplicate(tmp_path):
     path = urls(tmp_path, ["https://a.org/v.mp4,0,5,\n", "https://a.org/v.mp4,5,10,\n"])
     assert len(load_source("urls", path, DatasetParams())) == 2
