@@ -21,6 +21,7 @@ from avsep.dataset.splits import hash_split
 from avsep.io import is_valid_id
 from avsep.media.encode import encode
 from avsep.sources import load_source
+from tests.download.server import http_server  # noqa: F401  (fixture)
 from tests.faults.harness import run_flow
 
 VIDEO_S = 180.0
@@ -120,3 +121,23 @@ def test_a_broken_video_keeps_its_row_and_a_rerun_builds_and_probes_nothing(pref
     assert (stats["videos_probed"], stats["durations_unchanged"], stats["clips_built"]) == (1, 3, 0)
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "data" / "clips").iterdir()} == samples_before
     assert (again["ok"], again["failed_by_step"]) == (6, {"cut": 1, "decode": 1})
+
+
+def test_a_remote_video_is_downloaded_once_and_cut_into_clips(http_server, prefect_api, tmp_path):  # noqa: F811 (fixture)
+    http_server.files["lesson.mp4"] = long_video(tmp_path / "lesson.mp4", seconds=30.0).read_bytes()
+    url = http_server.url("/files/lesson.mp4")
+    index = tmp_path / "urls.csv"
+    index.write_text(f"url,start,end,labels,split\n{url},3,,violin,val\n")
+    summary = run_flow(tmp_path, index, prefect_api, "urls", [*CUT, "build.max_clips_per_video=0"])
+
+    (video,) = load_source("urls", index)
+    n = math.floor((30.0 - 3.0 - CLIP_S) / CLIP_S) + 1  # from the entry's start to the end of the file: 4
+    assert summary["ok"] == n and summary["failed"] == 0, summary
+    assert http_server.hits["/files/lesson.mp4"] == 1  # every clip decodes its span from one download
+    manifest = pd.read_parquet(tmp_path / "data" / "manifest.parquet").set_index("clip_id")
+    assert list(manifest.index) == [clip_id_of(video.clip_id, i) for i in range(n)]
+    assert list(manifest["start_s"]) == [3.0 + i * CLIP_S for i in range(n)]
+    assert set(manifest["split"]) == {"val"} and set(manifest["uri"]) == {url}
+    assert sorted(p.name for p in (tmp_path / "data" / "raw").iterdir() if p.suffix == ".mp4") == [
+        f"{video.clip_id}.mp4"
+    ]
