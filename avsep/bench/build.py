@@ -101,6 +101,12 @@ def _decode_floor(record: ClipRecord, params: Params) -> None:
     ffmpeg([*span, "-i", file_url(path), "-f", "null", "-"], params.media.timeout_s).check_returncode()
 
 
+def result_name(args) -> str:
+    """``build`` for the world's clips, ``build-videos`` for a generated folder cut into clips: two subjects, so
+    neither result overwrites the other."""
+    return f"{NAME}-videos" if args.videos else NAME
+
+
 def run(params, args) -> dict:
     params_file = args.params if Path(args.params).exists() else None
     overrides = list(args.overrides)

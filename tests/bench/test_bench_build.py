@@ -60,7 +60,8 @@ def test_bench_build_cuts_a_generated_folder_of_videos(tmp_path, prefect_api):
         cmd, cwd=tmp_path, env=subprocess_env(tmp_path, prefect_api), capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    doc = json.loads((tmp_path / "build.json").read_text())
+    assert not (tmp_path / "build.json").exists()  # the world's result is another subject, left as it is
+    doc = json.loads((tmp_path / "build-videos.json").read_text())
     summary = doc["summary"]
     # 13 s hold two whole 6-s clips each (the partial third is dropped); the flow probed both videos.
     assert (summary["clips"], summary["videos_probed"]) == (4, 2) and "2 videos of 13 s" in doc["description"]
