@@ -93,6 +93,10 @@ def _cut(folder: Path, params: Params) -> list[ClipRecord]:
     return clips
 
 
+def _bytes_under(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
 def _decode_floor(record: ClipRecord, params: Params) -> None:
     span = []
     if record.video_id:  # a cut clip alone: seek to its start, decode its seconds
@@ -147,6 +151,7 @@ def run(params, args) -> dict:
             raise RuntimeError(f"avsep build failed: {flow.stderr.read().decode()[-2000:]}")
         peak_kb = usage.ru_maxrss
         stats = json.loads((tmp / "data" / "build-stats.json").read_text())
+        disk = {part: _bytes_under(tmp / "data" / part) for part in ("clips", "shards")}
         built = json.loads((tmp / "data" / "build-summary.json").read_text())
     if built["ok"] != len(records):
         raise RuntimeError(f"the flow built {built['ok']} clips, the benchmark's own cut {len(records)}")
@@ -191,6 +196,10 @@ def run(params, args) -> dict:
             "per_clip_over_floor": clips_s / floor_s,
             "flow_over_per_clip": flow_s / clips_s,
             "flow_peak_rss_mb": peak_kb / 1024,
+            # What a clip costs on disk besides its media: its stored sample, and its share of the shard sets (the
+            # clips set plus its curriculum set, and the mixtures made from it).
+            "sample_kb_per_clip": disk["clips"] / n / 1024,
+            "shards_kb_per_clip": disk["shards"] / n / 1024,
             "manifest_parts": stats["manifest_parts"],
             "manifest_share_of_flow": manifest_share,
             f"manifest_share_le_{MANIFEST_GOAL:g}": manifest_share <= MANIFEST_GOAL,

@@ -67,3 +67,5 @@ def test_bench_build_cuts_a_generated_folder_of_videos(tmp_path, prefect_api):
     assert (summary["clips"], summary["videos_probed"]) == (4, 2) and "2 videos of 13 s" in doc["description"]
     assert summary["flow_clips_per_s_per_core"] == summary["flow_clips_per_s"] / summary["cores"] > 0
     assert summary["decode_floor_clips_per_s"] == doc["rows"][0]["clips_per_s"] > 0
+    # A sample holds at least its 6 s of 16-bit audio; the shard sets hold each sample at least once more.
+    assert summary["sample_kb_per_clip"] > 6 * 16000 * 2 / 1024 and summary["shards_kb_per_clip"] > 0
