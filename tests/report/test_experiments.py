@@ -39,7 +39,10 @@ def test_experiments_fill_the_probe_table_and_add_their_own(report_root, params)
     for row in ("C1", "C1 (unrelated)", "C2(C1)"):
         assert f"| {row} | world / test (C1 clips) | {LOC} | {LOC} | {LOC} |" in md
         assert f'<td class="lead">{row}</td><td class="lead">world / test (C1 clips)</td>' in html
-    assert "| centre_prior (baseline) | world / test (C1 clips) | 35.0 | 38.0 | 27 | 30.0 | 33.0 | 27 | 40.0 | 41.0 | 27 |" in md
+    assert (
+        "| centre_prior (baseline) | world / test (C1 clips) | 35.0 | 38.0 | 27 | 30.0 | 33.0 | 27 | 40.0 | 41.0 | 27 |"
+        in md
+    )
     # curriculum effect and order: final loss / final accuracy / mean accuracy per run
     runs = "0.130 ± 0.010 (sd, 3 seeds) | 60.0 ± 10.0 (sd, 3 seeds) | 50.0 ± 0.0 (sd, 3 seeds) |"
     for run in ("C1", "C3", "C2 → C3", "C3 → C2"):

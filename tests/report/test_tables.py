@@ -113,7 +113,9 @@ def test_single_source_table_shows_consensus_and_mssl_flickr_side_by_side(params
     row = next(r for r in view.rows if r[0] == "dsol")
     assert row == ["dsol", "world / test", "25.0", "31.0", "40", "55.0", "42.0", "40"]
     # A metrics file written before mssl-flickr existed still has its row, the new group empty.
-    old = ours_table(layout("single-consensus"), [doc("dsol", {"consensus@solo": entry["consensus@solo"]})], params.report)
+    old = ours_table(
+        layout("single-consensus"), [doc("dsol", {"consensus@solo": entry["consensus@solo"]})], params.report
+    )
     assert next(r for r in old.rows if r[0] == "dsol")[5:] == ["–", "–", "–"]
 
 
