@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-_SHOWN = ("ciou@0.3", "ciou@0.5", "auc", "nsa", "accuracy", "mae", "sdr", "n")
+_SHOWN = ("ciou@0.3", "ciou@0.5", "auc", "nsa", "nsa_visible", "accuracy", "mae", "sdr", "n")
 
 
 def register(sub, common) -> None:

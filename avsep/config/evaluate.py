@@ -14,7 +14,10 @@ from pydantic import Field, field_validator
 
 from avsep.config.base import Section
 
-SINGLE_SOURCE_NAMES = ("consensus", "dsol")
+# Each names its source (docs/evaluation.md): consensus = LVS / SoundNet-Flickr median rule, dsol = DSOL's
+# 0.1 × max, mssl-flickr = MSSL's released Flickr test, 0.5 × max. All three by default, so every metrics file
+# shows the same maps under each paper's single-source rule.
+SINGLE_SOURCE_NAMES = ("consensus", "dsol", "mssl-flickr")
 CLASS_AWARE_NAMES = ("dsol-synthetic", "dsol-real", "mssl")
 _RELATIVE = re.compile(r"^relative:(\d+(\.\d*)?|\.\d+)$")
 
@@ -34,7 +37,8 @@ class LocalizationEvalParams(Section):
     )
     single_source: list[str] = Field(
         list(SINGLE_SOURCE_NAMES),
-        description="protocols for one-source frames (or relative:R)",
+        description="protocols for one-source frames: consensus (LVS median) | dsol (0.1 x max) | "
+        "mssl-flickr (0.5 x max) | relative:R",
     )
     class_aware: list[str] = Field(
         list(CLASS_AWARE_NAMES),
@@ -44,7 +48,8 @@ class LocalizationEvalParams(Section):
     nsa_tau: float = Field(
         0.2,
         ge=0,
-        description="DSOL NSA: a silent class's pixel counts as silent when its map value <= tau",
+        description="DSOL NSA: a silent class's pixel counts as silent when its map value <= tau (both nsa, "
+        "over every non-sounding class, and nsa_visible, over the visible silent ones)",
     )
 
     @field_validator("single_source")

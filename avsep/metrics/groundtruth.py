@@ -71,7 +71,8 @@ def class_truth(
     objects: list[dict], frame_hw: tuple[int, int], map_size: int
 ) -> tuple[dict[int, np.ndarray], list[int]]:
     """``({class index: (B_k, 4) boxes}, silent class indices)`` of one frame: sounding classes with the union of
-    their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame."""
+    their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame (the
+    classes of ``nsa_visible``; DSOL's ``nsa`` takes every class not sounding, from the sounding ones alone)."""
     boxes: dict[int, list] = {}
     silent: set[int] = set()
     for obj in objects:

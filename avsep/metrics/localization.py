@@ -32,10 +32,13 @@ AUC_STEPS = 20
 # Relative thresholds fixed by the named protocols (REFERENCE.md table); "relative:R" picks any other.
 RELATIVE_PROTOCOLS: dict[str, float] = {
     "dsol": 0.1,  # DSOL single source: pixels > 0.1 × max
+    "mssl-flickr": 0.5,  # MSSL's released Flickr test (new/main.py): the max-normalised map > 0.5
     "dsol-synthetic": 0.5,  # DSOL class-aware CIoU on MUSIC-Synthetic
     "dsol-real": 0.2,  # DSOL class-aware CIoU on real duets
     "mssl": 0.1,  # MSSL class-aware
 }
+# Protocols of one-source frames; every other named protocol is class-aware (and refused for one source).
+SINGLE_SOURCE_PROTOCOLS = ("consensus", "dsol", "mssl-flickr")
 # Every paper scores at 224 × 224 (maps upsampled, boxes scaled to it).
 MAP_SIZE = 224
 # DSOL's NSA: a silent class's pixel is silent when its class-map value is <= 0.2 (absolute).
@@ -122,7 +125,7 @@ def gt_map(boxes_xyxy, size=MAP_SIZE, soft: bool = True) -> np.ndarray:
 
 
 def relative_threshold(protocol: str) -> float:
-    """R of a relative protocol: ``"dsol"`` → 0.1, ``"dsol-synthetic"`` → 0.5, ``"relative:0.3"`` → 0.3."""
+    """R of a relative protocol: ``"dsol"`` → 0.1, ``"mssl-flickr"`` → 0.5, ``"relative:0.3"`` → 0.3."""
     if protocol in RELATIVE_PROTOCOLS:
         return RELATIVE_PROTOCOLS[protocol]
     if isinstance(protocol, str) and protocol.startswith("relative:"):
@@ -144,8 +147,11 @@ def binarize(heatmap, protocol: str) -> np.ndarray:
       at index ``H·W // 2`` (the LVS code). When more than half the pixels share the maximum, those maximal
       pixels are kept (the original's ``pred[pred < 1] = 0`` keeps them), so a constant map — the
       whole-image baseline — is the whole image.
-    - ``"dsol"`` / ``"relative:R"`` (and the class-aware names): pixels > R × max. An all-zero map gives an
-      empty mask; so does a map whose maximum is negative, since no pixel exceeds R × max ≥ max.
+    - ``"dsol"`` / ``"mssl-flickr"`` / ``"relative:R"`` (and the class-aware names): pixels > R × max. An
+      all-zero map gives an empty mask; so does a map whose maximum is negative, since no pixel exceeds
+      R × max ≥ max. ``"mssl-flickr"`` is MSSL's released Flickr test, which clips the map at 0, divides it by
+      its maximum and keeps > 0.5: for a positive maximum that is exactly pixels > 0.5 × max of the raw map.
+      Unlike ``"consensus"`` nothing is subtracted, so a map with a high floor keeps more than half the frame.
     """
     values = _as_map(heatmap, "heatmap")
     if protocol == "consensus":
@@ -270,11 +276,21 @@ def class_aware_ciou(class_maps, class_boxes: Mapping[int, Sequence], rel: float
     return float(np.mean(list(class_cious(class_maps, class_boxes, rel).values())))
 
 
-def nsa(class_maps, silent_classes: Sequence[int], tau: float = NSA_TAU) -> float:
-    """No-Sound Area of one frame: the mean over silent classes k of the fraction of pixels with map ≤ tau.
+def non_sounding_classes(n_classes: int, sounding_classes) -> list[int]:
+    """The classes of DSOL's NSA (Eq. 9, δ_k = 0): every index in ``[0, n_classes)`` that is not sounding,
+    whether or not its object is in the frame (the released eval loops over all maps, skipping the sounding)."""
+    sounding = {_class_index(k, n_classes, "sounding_classes") for k in sounding_classes}
+    return [k for k in range(n_classes) if k not in sounding]
 
-    ``class_maps``: ``(K, H, W)``; ``tau`` is absolute (DSOL: 0.2 on softmax class maps). No silent class
-    raises (the metric is undefined); an all-zero map of a silent class scores 1.
+
+def nsa(class_maps, silent_classes: Sequence[int], tau: float = NSA_TAU) -> float:
+    """No-Sound Area of one frame: the mean over the given silent classes k of the fraction of pixels with
+    map ≤ tau.
+
+    ``class_maps``: ``(K, H, W)``; ``tau`` is absolute (DSOL: 0.2 on softmax class maps). Which classes count is
+    the caller's choice: DSOL's Eq. 9 takes every non-sounding class (:func:`non_sounding_classes`), the
+    ``nsa_visible`` variant only the silent classes visible in the frame. ``≤`` as the released eval (the paper
+    prints ``<``). No silent class raises (the metric is undefined); an all-zero map of a silent class scores 1.
     """
     maps = _as_class_maps(class_maps)
     silent = list(silent_classes)
@@ -303,7 +319,8 @@ def summarize(cious, protocol: str, thresholds: Sequence[float] = DEFAULT_THRESH
 
 
 def _default_gt(protocol: str) -> str:
-    return "consensus" if protocol == "consensus" else "union"
+    # Both Flickr protocols score against the annotators' consensus map (LVS code, MSSL's new/testdata.py).
+    return "consensus" if protocol in ("consensus", "mssl-flickr") else "union"
 
 
 def single_source_cious(
@@ -369,14 +386,20 @@ def evaluate_class_aware(
 
     ``class_maps``: N arrays ``(K, h, w)`` (each map resized bilinearly to ``size``); ``class_boxes``: N dicts
     ``{k: (B_k, 4) boxes}`` of the sounding classes, in pixels of the ``size`` frame; ``silent_classes``: N
-    lists of silent class indices, or None. ``protocol``: ``"dsol-synthetic"`` (R = 0.5), ``"dsol-real"``
-    (0.2), ``"mssl"`` (0.1; only frames with exactly two sounding classes, others skipped) or ``"relative:R"``.
-    A frame with no sounding class, or one whose box covers no pixel, is skipped and counted.
+    lists of the silent class indices visible in each frame, or None. ``protocol``: ``"dsol-synthetic"``
+    (R = 0.5), ``"dsol-real"`` (0.2), ``"mssl"`` (0.1; only frames with exactly two sounding classes, others
+    skipped) or ``"relative:R"``. A frame with no sounding class, or one whose box covers no pixel, is skipped
+    for CIoU and counted.
 
-    Returns ``{"protocol", "rel", "ciou@t"…, "auc", "n", "n_skipped", "nsa", "n_nsa"}``; ``nsa`` is the mean
-    over frames with at least one silent class (None when there is none), computed on the resized maps.
+    Returns ``{"protocol", "rel", "ciou@t"…, "auc", "n", "n_skipped", "nsa", "n_nsa", "nsa_visible",
+    "n_nsa_visible"}``, both NSAs computed on the resized maps and averaged over the frames where they are
+    defined (None when there is none):
+
+    - ``nsa``: DSOL's Eq. 9 and released eval, over every non-sounding class of the K maps; a frame with no
+      sounding class is left out, as the released duet eval skips frames without annotated boxes;
+    - ``nsa_visible``: over the silent classes visible in the frame (``silent_classes``), frames with one.
     """
-    if protocol in ("consensus", "dsol"):
+    if protocol in SINGLE_SOURCE_PROTOCOLS:
         raise ValueError(f"protocol {protocol!r}: a single-source protocol; use evaluate_single_source")
     rel = relative_threshold(protocol)
     if len(class_maps) != len(class_boxes):
@@ -385,14 +408,19 @@ def evaluate_class_aware(
         raise ValueError(f"silent_classes: {len(silent_classes)} lists for {len(class_maps)} frames")
     height, width = _as_size(size)
     scores = np.full(len(class_maps), np.nan)
-    nsas = []
+    nsas: list[float] = []
+    nsas_visible: list[float] = []
     for i in tqdm(range(len(class_maps)), desc=f"CIoU {protocol}", disable=not progress):
         raw = _as_map(class_maps[i], f"class_maps[{i}]", ndim=3)
         maps = np.stack([resize_bilinear(m, (height, width)) for m in raw])
+        sounding = class_boxes[i]
+        # DSOL Eq. 9: NSA over the classes with δ_k = 0, i.e. all K maps but the sounding ones.
+        silent_all = non_sounding_classes(maps.shape[0], sounding) if sounding else []
+        if silent_all:
+            nsas.append(nsa(maps, silent_all, nsa_tau))
         silent = [] if silent_classes is None else list(silent_classes[i])
         if silent:
-            nsas.append(nsa(maps, silent, nsa_tau))
-        sounding = class_boxes[i]
+            nsas_visible.append(nsa(maps, silent, nsa_tau))
         if not sounding or (protocol == "mssl" and len(sounding) != 2):
             continue
         if any(gt_map(b, (height, width), soft=False).sum() == 0 for b in sounding.values()):
@@ -402,4 +430,6 @@ def evaluate_class_aware(
     result = {"protocol": protocol, "rel": rel, **{k: v for k, v in result.items() if k != "protocol"}}
     result["nsa"] = float(np.mean(nsas)) if nsas else None
     result["n_nsa"] = len(nsas)
+    result["nsa_visible"] = float(np.mean(nsas_visible)) if nsas_visible else None
+    result["n_nsa_visible"] = len(nsas_visible)
     return result

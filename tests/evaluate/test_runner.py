@@ -108,7 +108,7 @@ def test_whole_image_single_source_matches_box_areas(whole_image_run, world_data
         assert len(boxes) == 1, key  # a solo clip has exactly one sounding object
         scores.append(_area_fraction(boxes[0], meta["_side"]))
     assert len(scores) == 11  # the tiny world's test solo clips
-    for protocol in ("consensus", "dsol"):
+    for protocol in ("consensus", "dsol", "mssl-flickr"):  # a constant map is the whole frame under each rule
         entry = doc["protocols"][f"{protocol}@solo"]
         assert entry["protocol"] == protocol and entry["gt"] == "union"
         assert (entry["n"], entry["n_skipped"]) == (11, 0)
@@ -128,7 +128,10 @@ def test_whole_image_cocktail_scores_each_quadrant_and_has_no_silent_area(whole_
     assert entry["n"] == len(raw) == 4 and entry["rel"] == 0.5
     assert entry["ciou@0.3"] == pytest.approx(np.mean([s >= 0.3 for s in per_sample]), abs=1e-9)
     assert entry["auc"] == pytest.approx(_hand_auc(per_sample), abs=1e-6)
-    assert entry["nsa"] == 0.0 and entry["n_nsa"] == 4  # two silent quadrants in every sample
+    # A constant map of ones is above tau for every class: no silent area, over every non-sounding class of
+    # each sample (DSOL's NSA) and over its two silent quadrants (nsa_visible) alike.
+    assert entry["nsa"] == 0.0 and entry["n_nsa"] == 4
+    assert entry["nsa_visible"] == 0.0 and entry["n_nsa_visible"] == 4
 
 
 def test_metrics_json_schema_and_overlays(whole_image_run):

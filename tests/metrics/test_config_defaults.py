@@ -36,6 +36,10 @@ def test_every_configured_protocol_is_known_to_the_metrics():
     for name in params.localization.single_source + params.localization.class_aware:
         if name != "consensus":
             assert localization.relative_threshold(name) > 0
+    # Every single-source rule is reported by default, so each metrics file shows the maps under all of them.
+    assert tuple(params.localization.single_source) == localization.SINGLE_SOURCE_PROTOCOLS
+    with pytest.raises(ParamsError, match=r"class_aware: unknown protocol 'mssl-flickr'"):
+        load_params(None, ["evaluate.localization.class_aware=[mssl-flickr]"])
 
 
 def test_bad_protocol_name_is_refused_naming_the_key():

@@ -14,6 +14,7 @@ from avsep.metrics.localization import (
     gt_map,
     iou,
     iou_at,
+    non_sounding_classes,
     nsa,
 )
 
@@ -137,3 +138,20 @@ def test_nsa_by_hand():
         nsa(maps, [])
     with pytest.raises(ValueError, match="silent_classes: class 3"):
         nsa(maps, [3])
+
+
+def test_nsa_over_every_non_sounding_class_differs_from_the_visible_ones():
+    # Four classes on 2x2 maps: class 0 sounds, class 1 is silent and in the frame, classes 2 and 3 are not
+    # in the frame at all. DSOL's Eq. 9 sums over every class with delta_k = 0, i.e. 1, 2 and 3.
+    maps = np.zeros((4, 2, 2))
+    maps[0] = 0.9  # the sounding class is never counted, whatever its map
+    maps[1] = [[0.9, 0.8], [0.1, 0.0]]  # visible silent class still lit on its top row: 2 of 4 pixels <= 0.2
+    maps[3] = [[0.5, 0.0], [0.0, 0.0]]  # absent class, one pixel above tau: 3 of 4
+    assert non_sounding_classes(4, [0]) == [1, 2, 3]
+    # visible only: class 1 -> 2/4 = 0.5
+    assert nsa(maps, [1]) == pytest.approx(0.5, abs=1e-12)
+    # every non-sounding class: (2/4 + 4/4 + 3/4) / 3 = 2.25 / 3 = 0.75
+    assert nsa(maps, non_sounding_classes(4, [0])) == pytest.approx(0.75, abs=1e-12)
+    assert non_sounding_classes(4, [0, 1, 2, 3]) == []
+    with pytest.raises(ValueError, match=r"sounding_classes: class 4 is not an index in \[0, 4\)"):
+        non_sounding_classes(4, [4])

@@ -91,8 +91,17 @@ def write_experiments(root: Path) -> None:
             "seeds": seeds,
             "split": "test",
             "shard_set": "C1",
-            "rows": {name: {"consensus": loc_row, "dsol": loc_row} for name in ("C1", "C1 (unrelated)", "C2(C1)")},
-            "baselines": {"centre_prior": {"consensus": loc(0.35, 0.38, 27), "dsol": loc(0.3, 0.33, 27)}},
+            "rows": {
+                name: {"consensus": loc_row, "dsol": loc_row, "mssl-flickr": loc_row}
+                for name in ("C1", "C1 (unrelated)", "C2(C1)")
+            },
+            "baselines": {
+                "centre_prior": {
+                    "consensus": loc(0.35, 0.38, 27),
+                    "dsol": loc(0.3, 0.33, 27),
+                    "mssl-flickr": loc(0.4, 0.41, 27),
+                }
+            },
             "claim": "AUC: C1 > C2(C1) > C1 unrelated centre",
             "reproduced": True,
         },
@@ -131,7 +140,11 @@ def make_inputs(root: Path) -> None:
             "model": "whole_image",
             "split": "test",
             "dataset": "world",
-            "protocols": {"consensus@solo": loc(0.25, 0.31, 40), "dsol@solo": loc(0.20, 0.30, 40)},
+            "protocols": {
+                "consensus@solo": loc(0.25, 0.31, 40),
+                "dsol@solo": loc(0.20, 0.30, 40),
+                "mssl-flickr@solo": loc(0.22, 0.32, 40),
+            },
         },
     )
     write_json(
@@ -140,7 +153,11 @@ def make_inputs(root: Path) -> None:
             "model": "centre_prior",
             "split": "test",
             "dataset": "world",
-            "protocols": {"consensus@solo": loc(0.35, 0.38, 40), "dsol@solo": loc(0.30, 0.33, 40)},
+            "protocols": {
+                "consensus@solo": loc(0.35, 0.38, 40),
+                "dsol@solo": loc(0.30, 0.33, 40),
+                "mssl-flickr@solo": loc(0.45, 0.42, 40),
+            },
         },
     )
     for seed, value in ((0, 0.60), (1, 0.70), (2, 0.80)):
@@ -152,7 +169,7 @@ def make_inputs(root: Path) -> None:
                 "seed": seed,
                 "protocols": {
                     "dsol@solo": loc(value, 0.5, 40),
-                    "dsol-synthetic@cocktail": {"ciou@0.3": 0.4, "auc": 0.3, "nsa": 0.9, "n": 60},
+                    "dsol-synthetic@cocktail": {"ciou@0.3": 0.4, "auc": 0.3, "nsa": 0.9, "nsa_visible": 0.7, "n": 60},
                 },
             },
         )

@@ -35,11 +35,14 @@ def test_experiments_fill_the_probe_table_and_add_their_own(report_root, params)
     probe_html = _section(html, "avsep — Linear-probe accuracy", "Published: CAVL Table 1")
     assert '<td class="lead">C1(C2) + sound-source-level alignment</td>' in probe_html
     assert "<td>70.0 ± 10.0 (sd, 3 seeds)</td>" in probe_html and "not run yet" not in probe_html
-    # localization: CAVL Table 2 rows, both protocols, the deterministic baseline first
+    # localization: CAVL Table 2 rows, the three single-source protocols, the deterministic baseline first
     for row in ("C1", "C1 (unrelated)", "C2(C1)"):
-        assert f"| {row} | world / test (C1 clips) | {LOC} | {LOC} |" in md
+        assert f"| {row} | world / test (C1 clips) | {LOC} | {LOC} | {LOC} |" in md
         assert f'<td class="lead">{row}</td><td class="lead">world / test (C1 clips)</td>' in html
-    assert "| centre_prior (baseline) | world / test (C1 clips) | 35.0 | 38.0 | 27 |" in md
+    assert (
+        "| centre_prior (baseline) | world / test (C1 clips) | 35.0 | 38.0 | 27 | 30.0 | 33.0 | 27 | 40.0 | 41.0 | 27 |"
+        in md
+    )
     # curriculum effect and order: final loss / final accuracy / mean accuracy per run
     runs = "0.130 ± 0.010 (sd, 3 seeds) | 60.0 ± 10.0 (sd, 3 seeds) | 50.0 ± 0.0 (sd, 3 seeds) |"
     for run in ("C1", "C3", "C2 → C3", "C3 → C2"):

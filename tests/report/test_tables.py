@@ -101,3 +101,28 @@ def test_papers_numbers_stay_in_the_papers_tables(params):
     assert "32.3" in paper_cells and "32.3" not in ours_cells  # DSOL's own CIoU on MUSIC-Synthetic
     assert all(g.startswith("their data: ") for p in dsol2.published for g, _ in p.groups)
     assert dsol2.ours.lead == ["method", "measured on"]
+
+
+def test_single_source_table_shows_consensus_and_mssl_flickr_side_by_side(params):
+    entry = {
+        "consensus@solo": {"ciou@0.5": 0.25, "auc": 0.31, "n": 40},
+        "mssl-flickr@solo": {"ciou@0.5": 0.55, "auc": 0.42, "n": 40},
+    }
+    view = ours_table(layout("single-consensus"), [doc("dsol", entry)], params.report)
+    assert [g for g, _ in view.groups] == ["solo clips, consensus protocol", "solo clips, mssl-flickr protocol"]
+    row = next(r for r in view.rows if r[0] == "dsol")
+    assert row == ["dsol", "world / test", "25.0", "31.0", "40", "55.0", "42.0", "40"]
+    # A metrics file written before mssl-flickr existed still has its row, the new group empty.
+    old = ours_table(
+        layout("single-consensus"), [doc("dsol", {"consensus@solo": entry["consensus@solo"]})], params.report
+    )
+    assert next(r for r in old.rows if r[0] == "dsol")[5:] == ["–", "–", "–"]
+
+
+def test_dsol_table_shows_both_nsa_and_the_ablations_the_papers_column_only(params):
+    entry = {"dsol-synthetic@cocktail": {"ciou@0.3": 0.3, "auc": 0.2, "nsa": 0.95, "nsa_visible": 0.61, "n": 9}}
+    main = ours_table(layout("class-aware-dsol"), [doc("dsol", entry)], params.report)
+    assert main.columns[:5] == ["CIoU@0.3", "AUC", "NSA", "NSA (visible)", "n"]
+    assert next(r for r in main.rows if r[0] == "dsol")[2:7] == ["30.0", "20.0", "95.0", "61.0", "9"]
+    ablation = ours_table(layout("ablation-dsol-lambda"), [doc("dsol", entry)], params.report)
+    assert ablation.columns[:4] == ["CIoU@0.3", "AUC", "NSA", "n"]
