@@ -41,7 +41,10 @@ def decode_image(
     except subprocess.TimeoutExpired:
         raise DecodeTimeout(path, f"probing took longer than {timeout_s} s") from None
     # An image has no duration to probe for, so only the header is read (probe() would count frames too).
-    info = parse_header(path, header.stderr.decode("utf-8", "replace")).video
+    text = header.stderr.decode("utf-8", "replace")
+    info = parse_header(path, text).video
+    if info is None and " Video: " in text:  # a picture stream whose size ffmpeg could not read: damaged data
+        raise CorruptFile(path, f"not a decodable image ({first_error(text)})")
     if info is None:
         raise NoVideoStream(path, "no image in this file")
     if info.codec == "none":
