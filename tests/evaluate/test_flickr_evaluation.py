@@ -70,7 +70,7 @@ def test_each_pair_is_its_image_over_its_audio_and_a_missing_image_fails_alone(f
         assert sorted(name for name in members if name.endswith(".jpg")) == [f"{i:03d}.jpg" for i in range(8)]
         assert all(members[f"{i:03d}.jpg"] == picture for i in range(8))
         audio = decode_audio(flickr_build / "flickr" / "audio" / f"{item}.wav", sample_rate=rate).audio
-        assert members["wav"] == encode_wav(audio, rate)
+        assert audio is not None and members["wav"] == encode_wav(audio, rate)
 
 
 def test_the_annotated_view_is_the_image_with_the_audio_centred(flickr_build):
