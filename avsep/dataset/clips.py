@@ -68,7 +68,8 @@ def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = N
     """sha256 of what the clip's sample depends on: the record, the sample parameters and the media itself.
 
     A local file (a local annotation, a still clip's image) is identified by its content, not its path, so a
-    moved dataset is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row = no work.
+    moved dataset is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row =
+    no work.
     ``hashes`` (the build plan's) skips reading a local file whose size and times are unchanged since last run.
     """
     identity = {

@@ -17,8 +17,8 @@ truth, which the clip builder stores in the sample, whereas box sets are joined 
 
 ``avsep build --source soundnet_flickr --index LIST`` builds the pairs (:mod:`avsep.dataset.stills`): the audio
 from ``start_s = 0`` to the end of the file (or ``build.clip_seconds`` of it), the image scaled to
-``build.frame_size`` as every stored frame; a missing image or audio fails only that pair (status ``decode``,
-naming the file). Which audio the evaluation hears: docs/sources.md, "SoundNet-Flickr".
+``build.frame_size`` as every stored frame; a missing file fails only that pair, naming it (the image: status
+``decode``; the audio: ``download``). Which audio the evaluation hears: docs/sources.md, "SoundNet-Flickr".
 """
 
 from __future__ import annotations
