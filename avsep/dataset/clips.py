@@ -1,5 +1,8 @@
 """Build one clip: fetch → decode once → log-mel → ground truth → stored shard sample.
 
+A record with a still image (``meta["frame"]``, SoundNet-Flickr) takes its frames from the image and its audio
+from its media file (:mod:`avsep.dataset.stills`); the image's content is part of its input hash.
+
 :func:`build_clip` never raises for a bad clip: it returns the record with ``status`` set to the failing
 step (``download``, ``decode``, ``features``, ``annotation``, ``sample``) and ``error`` to the message, so
 the manifest keeps the row and the build goes on.
@@ -20,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from avsep.config import Params
 from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout, write_clip_sample
+from avsep.dataset.stills import decode_still, still_frame
 from avsep.download import fetch
 from avsep.download.local import local_path
 from avsep.features import frontend_from_params, logmel_librosa
@@ -63,8 +67,9 @@ def sample_params(params: Params) -> dict:
 def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = None) -> str:
     """sha256 of what the clip's sample depends on: the record, the sample parameters and the media itself.
 
-    A local file (and a local annotation) is identified by its content, not its path, so a moved dataset
-    is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row = no work.
+    A local file (a local annotation, a still clip's image) is identified by its content, not its path, so a
+    moved dataset is not rebuilt and a re-rendered world is; a remote one by its URI. Unchanged hash + ok row =
+    no work.
     ``hashes`` (the build plan's) skips reading a local file whose size and times are unchanged since last run.
     """
     identity = {
@@ -83,7 +88,11 @@ def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = N
         identity["source_key"] = str(record.meta["source_key"])
     if record.video_id:  # only when set: a clip that is its index entry's only one keeps its hash
         identity["video_id"] = record.video_id
-    for name, uri in (("media", record.uri), ("annotation", record.annotation)):
+    files = [("media", record.uri), ("annotation", record.annotation)]
+    frame = still_frame(record)
+    if frame is not None:  # only a still clip has the field: every other sample keeps its hash
+        files.append(("frame", str(frame)))
+    for name, uri in files:
         path = local_path(uri) if uri and (uri.startswith("file:") or Path(uri).is_absolute()) else None
         if path is not None and path.is_file():
             identity[f"{name}_sha256"] = (hashes or FileHashes()).sha256(path)
@@ -149,6 +158,30 @@ def build_clip(record: ClipRecord, params: Params, layout: Layout, digest: str |
         return replace(record, status=exc.step, error=str(exc))
 
 
+def _decode(
+    record: ClipRecord, path: Path, start: float, end: float | None, params: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames and audio of the clip: from its one media file, or from its still image and its audio file."""
+    frame = still_frame(record)
+    if frame is not None:
+        return decode_still(frame, path, start, end, params)
+    size = params.build.frame_size
+    clip = decode(
+        path,
+        start,
+        end,
+        fps=params.build.fps,
+        size=(size, size),
+        sample_rate=params.build.sample_rate,
+        short=params.media.short_clip,
+        max_pixels=params.media.max_pixels,
+        timeout_s=params.media.timeout_s,
+    )
+    # decode() (not decode_frames or decode_audio) always returns both streams.
+    assert clip.frames is not None and clip.audio is not None
+    return clip.frames, clip.audio
+
+
 def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | None) -> ClipRecord:
     digest = digest or input_hash(record, params)
     try:
@@ -158,22 +191,9 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
     start, end = _segment(record, params)
     size = params.build.frame_size
     try:
-        clip = decode(
-            path,
-            start,
-            end,
-            fps=params.build.fps,
-            size=(size, size),
-            sample_rate=params.build.sample_rate,
-            short=params.media.short_clip,
-            max_pixels=params.media.max_pixels,
-            timeout_s=params.media.timeout_s,
-        )
+        frames, audio = _decode(record, path, start, end, params)
     except Exception as exc:  # noqa: BLE001 (any decode failure, ffmpeg's included, is recorded against the clip)
         raise StepError("decode", str(exc)) from None
-    # decode() (not decode_frames or decode_audio) always returns both streams.
-    assert clip.frames is not None and clip.audio is not None
-    frames, audio = clip.frames, clip.audio
     try:
         logmel = stored_logmel(audio, frontend_from_params(params.features))
     except Exception as exc:  # noqa: BLE001 (a feature failure is recorded against the clip, never fatal)

@@ -3,6 +3,7 @@
     info = probe("clip.mp4")                       # ProbeInfo(duration_s, video, audio)
     clip = decode("clip.mp4", 2.0, 5.0, fps=8, size=(224, 224), sample_rate=16000)
     clip.frames.shape, clip.audio.shape            # (24, 224, 224, 3) uint8, (48000,) float32
+    decode_image("frame.jpg", size=(224, 224))     # (224, 224, 3) uint8, scaled as decode scales frames
     encode("out.mp4", frames, 24, audio, 16000)    # H.264 + AAC, same bytes for the same inputs
 
 Every bad input raises a subclass of :class:`DecodeError` whose message is ``"{path}: {reason}"``.
@@ -24,6 +25,7 @@ from avsep.media.errors import (
     UnsupportedCodec,
     VideoTooLarge,
 )
+from avsep.media.image import decode_image
 from avsep.media.probe import AudioInfo, ProbeInfo, VideoInfo, probe
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "decode",
     "decode_audio",
     "decode_frames",
+    "decode_image",
     "encode",
     "media_options",
     "probe",

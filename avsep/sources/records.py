@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_CLIP_ID_MAX_LEN",
     "INVALID",
     "N_SOURCES_UNKNOWN",
+    "STILL_FRAME",
     "ClipRecord",
     "invalid_record",
     "is_safe_clip_id",
@@ -23,6 +24,8 @@ __all__ = [
 
 N_SOURCES_UNKNOWN = -1  # not counted yet (manifest column is int, so no None)
 INVALID = "invalid"  # status of an index entry that names no usable clip: kept as a row, never built
+# meta key of a clip whose frames are one still image (its local path); the record's uri is then its audio
+STILL_FRAME = "frame"
 DEFAULT_CLIP_ID_MAX_LEN = 100  # ids a source makes; every stage accepts up to avsep.io.ID_MAX_LEN
 _HASH_LEN = 10  # hex digits of sha256 appended when a name had to change (40 bits: collisions negligible)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -34,6 +37,7 @@ class ClipRecord:
 
     ``end_s=None`` means "to the end of the file". ``meta`` holds source-specific facts (AudioSet MIDs,
     SoundNet-Flickr boxes, ESC-50 fold, world scene); it is stored as JSON text in the manifest.
+    ``meta[STILL_FRAME]``: a still image that is every frame of the clip, ``uri`` then being its audio.
     ``video_id``: the id of the video a clip was cut from (``build.max_clips_per_video`` other than 1); empty
     for a clip that is its index entry's only one, as every clip was before videos were cut.
     """

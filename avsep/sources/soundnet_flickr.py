@@ -1,4 +1,4 @@
-"""SoundNet-Flickr annotated test pairs (5 s audio + 1 frame) with up to three annotators' boxes.
+"""SoundNet-Flickr annotated test pairs (one still frame + an audio file) with up to three annotators' boxes.
 
 Layout, as released with "Learning to Localize Sound Source in Visual Scenes" (and reused by LVS/EZ-VSL),
 relative to the index file's folder:
@@ -8,9 +8,17 @@ relative to the index file's folder:
   then ``xmin, ymin, xmax, ymax`` in pixels of the 256×256 annotation frame, one ``<bbox>`` per annotator;
 - ``{soundnet_frame_dir}/{id}.jpg`` and ``{soundnet_audio_dir}/{id}.*`` (wav, mp3, ...).
 
-``meta["boxes"]`` holds ``[[xmin, ymin, xmax, ymax], ...]`` in those 256-px coordinates (``meta["box_frame"]``);
-the record's ``uri`` is the audio, ``meta["frame"]`` the image, ``meta["source_key"]`` the item id (what
-:func:`avsep.sources.boxes.load_flickr_boxes` names its boxes by).
+Each pair is one record: ``uri`` the audio, ``meta["frame"]`` the image (absolute path), ``meta["source_key"]``
+the item id (what :func:`avsep.sources.boxes.load_flickr_boxes` names its boxes by), ``meta["boxes"]``
+``[[xmin, ymin, xmax, ymax], ...]`` in the 256-px coordinates of ``meta["box_frame"]`` and ``meta["boxes_file"]``
+the XML, split ``test``, no labels. ``annotation`` stays empty: it names the world's per-frame JSON ground
+truth, which the clip builder stores in the sample, whereas box sets are joined at evaluation time
+(``avsep evaluate MODEL --boxes Annotations/``), so a corrected XML needs no rebuild.
+
+``avsep build --source soundnet_flickr --index LIST`` builds the pairs (:mod:`avsep.dataset.stills`): the audio
+from ``start_s = 0`` to the end of the file (or ``build.clip_seconds`` of it), the image scaled to
+``build.frame_size`` as every stored frame; a missing file fails only that pair, naming it (the image: status
+``decode``; the audio: ``download``). Which audio the evaluation hears: docs/sources.md, "SoundNet-Flickr".
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from avsep.config.dataset import DatasetParams
 from avsep.sources.errors import IndexFormatError
 from avsep.sources.index_checks import contained_path, finished
 from avsep.sources.index_text import check_name, read_index_text
-from avsep.sources.records import ClipRecord, safe_clip_id
+from avsep.sources.records import STILL_FRAME, ClipRecord, safe_clip_id
 
 ANNOTATION_FRAME = 256  # the annotators drew on frames resized to 256×256 (dataset fact)
 _COORDS = ("xmin", "ymin", "xmax", "ymax")
@@ -84,11 +92,11 @@ def load(index: str | Path, params: DatasetParams) -> list[ClipRecord]:
                 uri=audio.resolve().as_uri(),
                 labels=[],
                 split="test",
-                annotation=str(annotation),
                 meta={
-                    "frame": str(frame),
+                    STILL_FRAME: str(frame),
                     "boxes": read_boxes(annotation),
                     "box_frame": ANNOTATION_FRAME,
+                    "boxes_file": str(annotation),
                     "source_key": stem,
                 },
             )

@@ -148,7 +148,7 @@ def test_motion_maps_are_cached_per_window_and_the_cache_is_bounded(tmp_path):
 def test_the_annotated_frame_is_the_middle_one_with_audio_centred_on_it():
     # A 10 s VGGSound clip at 4 fps: the frame at 5 s (VGG-SS's annotated one), 1 s of audio around it.
     assert annotated_draw(0.5, 1.0, 4.0, 40, 10.0) == (4.5, 20)
-    # A SoundNet-Flickr pair stores one frame; its 5 s of audio: the window centred, inside the clip.
+    # A clip that stores one frame (5 s of audio): the window centred, inside the clip.
     assert annotated_draw(0.5, 1.0, 4.0, 1, 5.0) == (0.0, 0)
     assert annotated_draw(0.5, 3.0, 4.0, 1, 5.0) == (0.0, 0)
     # A window longer than what is left after the frame moves back inside the clip; longer than the clip: 0.

@@ -36,6 +36,8 @@ def test_soundnet_pairs_carry_every_annotators_box(tmp_path):
     assert record.uri == (tmp_path / "audio" / "10000130166.mp3").resolve().as_uri()
     assert record.meta["boxes"] == [[10, 20, 100, 200], [12, 22, 110, 210]] and record.meta["box_frame"] == 256
     assert record.meta["frame"].endswith("frames/10000130166.jpg")
+    # The XML is joined at evaluation time (--boxes), never parsed by the clip builder as the world's annotation.
+    assert record.annotation == "" and record.meta["boxes_file"].endswith("Annotations/10000130166.xml")
 
 
 def test_soundnet_positional_coordinates_are_read_too(tmp_path):
