@@ -35,6 +35,17 @@ class BuildRequest(Section):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     limit_per_split: dict[str, int] | None = None
 
+    @classmethod
+    def from_params(cls, params: Params) -> BuildRequest:
+        """The request ``params`` make by themselves: what a deployment of the flow offers by default."""
+        values = {}
+        for key, name in _REQUEST_KEYS.items():
+            value: object = params
+            for part in key.split("."):
+                value = getattr(value, part)
+            values[name] = value
+        return cls.model_validate(values)
+
     def updates(self) -> dict[str, object]:
         """The request as parameter updates, keyed like ``params.yaml``."""
         return {key: getattr(self, name) for key, name in _REQUEST_KEYS.items()}
@@ -64,6 +75,20 @@ def check_flow_inputs(params_file: str | None, overrides: list[str] | None, give
                 f"overrides: {text!r} conflicts with the flow parameter {name!r} = "
                 f"{given[name]!r}; set that parameter instead"
             )
+
+
+def is_request_override(text: str) -> bool:
+    """Whether the ``key=value`` override ``text`` sets one of the flow's own parameters (source, index,
+    out_dir, seed)."""
+    return text.partition("=")[0].strip() in _REQUEST_KEYS
+
+
+def check_no_allowed_roots_override(overrides: list[str] | None) -> None:
+    """Refuse an override of ``build.allowed_roots``: the UI deployment's guard comes from its params file, and
+    anyone with the UI can edit the overrides. Raises ParamsError naming the override."""
+    for text in overrides or []:
+        if isinstance(text, str) and text.partition("=")[0].strip() == "build.allowed_roots":
+            raise ParamsError(f"overrides: {text!r}: build.allowed_roots is set by the params file, not from the UI")
 
 
 def check_out_dir_allowed(out_dir: str, allowed_roots: list[str], project_root: Path | None = None) -> Path:

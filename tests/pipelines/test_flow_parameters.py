@@ -5,11 +5,13 @@ checked before any work starts: a wrong type, a value out of range or an output 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from typing import Any
 
 import pytest
 
 from tests.conftest import REPO
+from tests.faults.harness import run_killed
 
 # parameters -> words the error must contain (the parameter's name first)
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
@@ -76,3 +78,25 @@ def test_allowed_roots_accept_their_folders_and_a_link_placed_inside_them(tmp_pa
     for out_dir, roots in ((str(extra), ["."]), ("data", ["other"]), (str(project) + "-evil", ["."])):
         with pytest.raises(ParamsError, match=r"outside build\.allowed_roots"):
             check_out_dir_allowed(out_dir, roots, project)
+
+
+SERVED_RUN = """
+import sys
+from pipelines.build_dataset import build_dataset_served
+try:
+    build_dataset_served(source="world", index=sys.argv[1], out_dir="data", params_file=sys.argv[2])
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_the_served_flow_reads_its_params_file_once(prefect_api, tmp_path):
+    """Opens of the file are counted from outside the code (an audit hook, tests/faults/killpoint.py); the run
+    stops at the missing index, after the parameters went to the build."""
+    params_file = shutil.copy(REPO / "params.yaml", tmp_path / "served-params.yaml")
+    (tmp_path / "run.py").write_text(SERVED_RUN)
+    count = tmp_path / "opens.txt"
+    program = [str(tmp_path / "run.py"), str(tmp_path / "no-index.csv"), str(params_file)]
+    done = run_killed(tmp_path, prefect_api, program, "--open", r"served-params\.yaml$", "--count", str(count))
+    assert "no-index.csv" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert int(count.read_text()) == 1
