@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -57,11 +57,14 @@ def choose_port(host: str, port: int | None) -> int:
     return DEFAULT_PORT if port_is_free(host, DEFAULT_PORT) else free_port(host)
 
 
-def _die_with_parent() -> None:
-    # A SIGKILLed parent runs no cleanup; the kernel then stops the server, which would otherwise keep the port
-    # and the database. Linux only (prctl PR_SET_PDEATHSIG); elsewhere the parent's own stop is all there is.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs before ``exec`` so that the kernel stops it when its parent dies: a SIGKILLed parent
+    runs no cleanup, and the server would keep the port and the database. Linux only (prctl PR_SET_PDEATHSIG);
+    elsewhere the parent's own stop is all there is."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child only calls it
+    return lambda: prctl(1, signal.SIGTERM)
 
 
 class PrefectServer:
@@ -103,7 +106,7 @@ class PrefectServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent(),
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
