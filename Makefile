@@ -1,4 +1,4 @@
-# The two set-up commands of the README: `make demo` and `make test`.
+# The set-up commands of the README: `make demo`, `make test` and `make ui`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: venv demo lint test bench ablations lock clean-venv
+.PHONY: venv demo ui lint test bench ablations lock clean-venv
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ $(STAMP): requirements.lock pyproject.toml
 demo: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@echo "report: $(CURDIR)/reports/index.html (and reports/README.md)"
+
+# The Prefect UI with the deployment build-dataset/rebuild served to it, from params.yaml: one command starts the
+# server (port 4200, or a free one; PORT=N picks it), prints the UI's address and stops the server on Ctrl-C.
+ui: venv
+	$(BIN)/avsep serve --with-server $(if $(PORT),--port $(PORT))
 
 # The papers' ablations, after `make demo` (not part of it: about 2 minutes a line on 2 CPU cores): each line
 # of ablations.tsv trains MODEL with one override into data/ablations/KEY (a line already trained is skipped)

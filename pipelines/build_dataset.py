@@ -17,6 +17,7 @@ Prefect UI with ``avsep serve`` (deployment ``build-dataset/rebuild``).
 # validate a run's parameters (Params included) where the flow is loaded from its file, e.g. a served deployment.
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -35,10 +36,13 @@ from avsep.dataset.layout import Layout
 from avsep.dataset.manifest import PartWriter, append_manifest_part, compact_manifest, summary
 from avsep.dataset.mixtures import write_mixture_sets
 from avsep.dataset.plan import (
+    SERVED_PARAMS_ENV,
     BuildRequest,
     check_flow_inputs,
+    check_no_allowed_roots_override,
     check_out_dir_allowed,
     check_request,
+    check_served_params_file,
     clips_to_build,
     select_records,
 )
@@ -260,13 +264,15 @@ def build_dataset_served(
     overrides: list[str] | None = None,
 ) -> dict:
     """:func:`build_dataset` as the Prefect UI deployment runs it: anyone with the UI can type ``out_dir``, so
-    it must lie under one of ``build.allowed_roots`` of ``params_file``, which the UI cannot override."""
-    for text in overrides or []:
-        if isinstance(text, str) and text.partition("=")[0].strip() == "build.allowed_roots":
-            raise ParamsError(f"overrides: {text!r}: build.allowed_roots is set by the params file, not from the UI")
+    it must lie under one of ``build.allowed_roots`` of ``params_file``, which the UI cannot override, and a run
+    served by ``avsep serve`` reads only the params file it serves (``AVSEP_SERVED_PARAMS_FILE``)."""
+    check_served_params_file(params_file, os.environ.get(SERVED_PARAMS_ENV))
+    check_no_allowed_roots_override(overrides)
     check_flow_inputs(params_file, overrides, {"source": source, "index": index, "out_dir": out_dir, "seed": seed})
     settings = load_params(params_file, overrides or [])
     check_out_dir_allowed(out_dir, settings.build.allowed_roots)
+    # The file is read once, here, and the flow gets what was read, overrides applied (build_dataset refuses them
+    # again beside params), in this process, not through the API: the build runs on the very values just checked.
     return build_dataset.fn(
         source=source,
         index=index,
@@ -274,8 +280,8 @@ def build_dataset_served(
         splits=splits,
         seed=seed,
         limit_per_split=limit_per_split,
-        params_file=params_file,
-        overrides=overrides,
+        params_file=None,
+        params=settings,
     )
 
 

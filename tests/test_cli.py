@@ -95,6 +95,14 @@ PARAMS = str(REPO / "params.yaml")
             ["build", "--params", PARAMS, "--source", "no_such_lab_module:load", "--index", "x"],
             "avsep build: source 'no_such_lab_module:load': cannot import it: No module named 'no_such_lab_module'",
         ),
+        (
+            ["serve", "--params", PARAMS, "--port", "4200"],
+            "avsep serve: --host/--port: they place the server that --with-server starts; add --with-server",
+        ),
+        (
+            ["serve", "--with-server", "--params", PARAMS, "--set", "build.out_dir=/elsewhere"],
+            "avsep serve: out_dir = '/elsewhere': outside build.allowed_roots",
+        ),
     ],
 )
 def test_a_users_mistake_is_one_line_and_exit_status_2(tmp_path, args, expected):

@@ -34,6 +34,17 @@ class BuildRequest(Section):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     limit_per_split: dict[str, int] | None = None
 
+    @classmethod
+    def from_params(cls, params: Params) -> BuildRequest:
+        """The request ``params`` make by themselves: what a deployment of the flow offers by default."""
+        values = {}
+        for key, name in _REQUEST_KEYS.items():
+            value: object = params
+            for part in key.split("."):
+                value = getattr(value, part)
+            values[name] = value
+        return cls.model_validate(values)
+
     def updates(self) -> dict[str, object]:
         """The request as parameter updates, keyed like ``params.yaml``."""
         return {key: getattr(self, name) for key, name in _REQUEST_KEYS.items()}
@@ -63,6 +74,36 @@ def check_flow_inputs(params_file: str | None, overrides: list[str] | None, give
                 f"overrides: {text!r} conflicts with the flow parameter {name!r} = "
                 f"{given[name]!r}; set that parameter instead"
             )
+
+
+def is_request_override(text: str) -> bool:
+    """Whether the ``key=value`` override ``text`` sets one of the flow's own parameters (source, index,
+    out_dir, seed)."""
+    return text.partition("=")[0].strip() in _REQUEST_KEYS
+
+
+def check_no_allowed_roots_override(overrides: list[str] | None) -> None:
+    """Refuse an override of ``build.allowed_roots``: the UI deployment's guard comes from its params file, and
+    anyone with the UI can edit the overrides. Raises ParamsError naming the override."""
+    for text in overrides or []:
+        if isinstance(text, str) and text.partition("=")[0].strip() == "build.allowed_roots":
+            raise ParamsError(f"overrides: {text!r}: build.allowed_roots is set by the params file, not from the UI")
+
+
+# Set by the process serving the UI deployment to the absolute path of the params file it serves; the flow runs it
+# starts inherit it, so a UI user cannot point a run at another file with wider build.allowed_roots.
+SERVED_PARAMS_ENV = "AVSEP_SERVED_PARAMS_FILE"
+
+
+def check_served_params_file(params_file: str | None, served: str | None) -> None:
+    """Refuse a ``params_file`` other than the one the deployment serves (``served``, absolute; None: not served,
+    nothing to hold to). Its ``build.allowed_roots`` is the guard on ``out_dir``; another file would bring its own.
+    Raises ParamsError naming ``params_file`` and the served file."""
+    if served and (params_file is None or os.path.abspath(params_file) != os.path.abspath(served)):
+        raise ParamsError(
+            f"params_file = {params_file!r}: this deployment serves {served}; a run cannot read another params "
+            "file (its build.allowed_roots would guard out_dir); serve that file instead (avsep serve --params)"
+        )
 
 
 def check_out_dir_allowed(out_dir: str, allowed_roots: list[str], project_root: Path | None = None) -> Path:

@@ -51,12 +51,30 @@ def find_chromium() -> str | None:
     return None
 
 
-def _run(binary: str, args: list[str], profile: str) -> subprocess.CompletedProcess:
-    cmd = [binary, *FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_MS}", *args]
+def _run(
+    binary: str, args: list[str], profile: str, virtual_time_ms: int = VIRTUAL_TIME_MS
+) -> subprocess.CompletedProcess:
+    cmd = [binary, *FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={virtual_time_ms}", *args]
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise BrowserError(f"{binary}: no answer within {TIMEOUT_S} s") from None
+
+
+def render_dom(url: str, binary: str | None = None, virtual_time_ms: int = VIRTUAL_TIME_MS) -> str:
+    """The DOM of ``url`` once headless Chromium has run the page's scripts for ``virtual_time_ms`` (virtual
+    time waits for pending requests, so a single-page app such as Prefect's UI has fetched and drawn its data).
+
+    Raises BrowserError when Chromium is missing or fails.
+    """
+    binary = binary or find_chromium()
+    if binary is None:
+        raise BrowserError(f"no Chromium on PATH (tried {', '.join(CANDIDATES)}); apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="avsep-chromium-") as profile:
+        done = _run(binary, ["--dump-dom", url], profile, virtual_time_ms)
+    if done.returncode != 0:
+        raise BrowserError(f"{binary} --dump-dom {url}: exit {done.returncode}: {done.stderr[-2000:]}")
+    return done.stdout
 
 
 def check_report(
