@@ -9,16 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from avsep.config import ParamsError, load_params
 from avsep.config.pretrain import METHODS_WITH_RESNETS
 from avsep.models import method
+from avsep.models.baselines.avc import AVOLNet
 from avsep.models.common.backbones import ResNet18, imagenet_frames, initialise, weights_sections
 from avsep.models.common.inputs import imagenet_normalise
 from avsep.models.common.local_weights import WeightsError
-from avsep.models.common.streams import prepare_frames
+from avsep.models.dmc.network import DMC
+from avsep.models.dsol.network import DSOLNet
 from avsep.train import CheckpointError, save_checkpoint
 from tests.models.test_baselines import one_thread  # noqa: F401 (autouse fixture: one intra-op thread)
 
@@ -26,7 +29,7 @@ AVSEP = Path(__file__).resolve().parents[2] / "avsep"
 SIZE = 64  # px: a 2×2 layer-4 map at the default strides, 4×4 at DSOL's
 
 
-def _torchvision_resnet18(seed: int = 0) -> nn.Module:
+def _torchvision_resnet18(seed: int = 0) -> torchvision.models.ResNet:
     """A torchvision ResNet-18 (no weights fetched) whose BatchNorms have non-trivial affine parameters and
     running statistics too, so a BatchNorm mapped to the wrong place changes the map."""
     torch.manual_seed(seed)
@@ -46,7 +49,7 @@ def _layer4(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def torchvision_file(tmp_path_factory) -> tuple[nn.Module, Path]:
+def torchvision_file(tmp_path_factory) -> tuple[torchvision.models.ResNet, Path]:
     net = _torchvision_resnet18()
     path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
     torch.save(net.state_dict(), path)
@@ -66,10 +69,21 @@ def _params(*overrides: str):
     return load_params(None, ["profile=demo", *overrides])
 
 
+def _initialised(towers: Towers, name: str, params, data_root: Path) -> Towers:
+    """``towers`` through :func:`initialise` as the method ``name`` (which loads in place)."""
+    assert initialise(towers, name, params, data_root) is towers
+    return towers
+
+
+def _conv1(backbone: ResNet18) -> torch.Tensor:
+    """The stem's convolution weights."""
+    return backbone.state_dict()["stem.0.weight"]
+
+
 def test_torchvision_weights_give_torchvision_layer4_map(torchvision_file, tmp_path):
     net, path = torchvision_file
     params = _params(f"backbones.visual_weights={path}", f"backbones.audio_weights={path}")
-    towers = initialise(Towers(), "dsol", params, tmp_path).eval()
+    towers = _initialised(Towers(), "dsol", params, tmp_path).eval()
     x = torch.rand(2, 3, SIZE, SIZE)
     with torch.no_grad():
         expected = _layer4(net, x)
@@ -87,15 +101,20 @@ def test_other_strides_load_the_same_weights_into_a_larger_map(torchvision_file,
     is the same function."""
     net, path = torchvision_file
     params = _params(f"backbones.visual_weights={path}", "profiles.demo.backbone_width=64")
-    model = initialise(method("dsol").build(params), "dsol", params, tmp_path).eval()
-    first = net.layer4[0]
-    first.conv1.stride = first.downsample[0].stride = (1, 1)
+    model = method("dsol").build(params)
+    assert isinstance(model, DSOLNet)
+    initialise(model, "dsol", params, tmp_path).eval()
+    strided = [m for m in net.layer4.modules() if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
+    assert len(strided) == 2  # the first block's 3×3 convolution and its 1×1 downsample
     x = torch.rand(1, 3, SIZE, SIZE)
     try:
+        for conv in strided:
+            conv.stride = (1, 1)
         with torch.no_grad():
             expected, got = _layer4(net, x), model.vision(x)
     finally:
-        first.conv1.stride = first.downsample[0].stride = (2, 2)
+        for conv in strided:
+            conv.stride = (2, 2)
     assert got.shape == (1, 512, SIZE // 16, SIZE // 16)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
 
@@ -105,18 +124,18 @@ def test_a_checkpoint_dict_with_a_prefixed_state_dict_loads(torchvision_file, tm
     path = tmp_path / "checkpoint.pt"
     torch.save({"epoch": 90, "state_dict": {"module." + k: v for k, v in net.state_dict().items()}}, path)
     params = _params(f"backbones.visual_weights={path}")
-    towers = initialise(Towers(), "mssl", params, tmp_path)
-    assert torch.equal(towers.vision.layers[3][1].conv2.weight, net.layer4[1].conv2.weight)
+    towers = _initialised(Towers(), "mssl", params, tmp_path)
+    assert torch.equal(towers.vision.state_dict()["layers.3.1.conv2.weight"], net.state_dict()["layer4.1.conv2.weight"])
 
 
 def test_other_width_is_refused_naming_the_file_and_both_widths(torchvision_file, tmp_path):
     _, path = torchvision_file
     params = _params(f"backbones.visual_weights={path}")
     towers = Towers(width=16)
-    before = towers.vision.stem[0].weight.clone()
+    before = _conv1(towers.vision).clone()
     with pytest.raises(WeightsError, match=rf"backbones.visual_weights: {re.escape(str(path))}: .*width 64.*width 16"):
         initialise(towers, "dsol", params, tmp_path)
-    assert torch.equal(towers.vision.stem[0].weight, before)
+    assert torch.equal(_conv1(towers.vision), before)
 
 
 def test_a_corrupt_or_missing_file_is_refused_naming_it(torchvision_file, tmp_path):
@@ -166,9 +185,9 @@ def test_local_weights_win_over_the_pretrain_checkpoint(torchvision_file, tmp_pa
     checkpoint = tmp_path / "models" / "pretrain" / "train.pt"
     checkpoint.parent.mkdir(parents=True)
     save_checkpoint(checkpoint, _checkpoint(state))
-    towers = initialise(Towers(), "dsol", params, tmp_path)
-    assert torch.equal(towers.vision.stem[0].weight, net.conv1.weight)
-    assert torch.equal(towers.audio.stem[0].weight, pretrained.audio.stem[0].weight)
+    towers = _initialised(Towers(), "dsol", params, tmp_path)
+    assert torch.equal(_conv1(towers.vision), net.conv1.weight)
+    assert torch.equal(_conv1(towers.audio), _conv1(pretrained.audio))
 
 
 def _checkpoint(model_state: dict) -> dict:
@@ -200,18 +219,26 @@ def test_only_listed_methods_load_and_switch_to_imagenet_frames(torchvision_file
     torch.manual_seed(0)
     scratch = Towers()
     torch.manual_seed(0)
-    unlisted = initialise(Towers(), "dmc", params, tmp_path)  # dmc: not in backbones.methods, from scratch
-    assert torch.equal(unlisted.vision.stem[0].weight, scratch.vision.stem[0].weight)
+    unlisted = _initialised(Towers(), "dmc", params, tmp_path)  # dmc: not in backbones.methods, from scratch
+    assert torch.equal(_conv1(unlisted.vision), _conv1(scratch.vision))
     assert not imagenet_frames(params, "dmc") and weights_sections(params, "dmc") == ()
-    assert method("dmc").build(params).streams.imagenet_frames is False
-    listed = _params(f"backbones.visual_weights={path}", "backbones.methods=[dmc, avc]")
+    listed = _params(f"backbones.visual_weights={path}", "backbones.methods=[dmc, avc]", "profiles.demo.image_size=32")
     assert weights_sections(listed, "dmc") == ("backbones",) and weights_sections(_params(), "dsol") == ()
-    frames = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
-    streams = method("dmc").build(listed).streams
-    assert streams.imagenet_frames is True
-    torch.testing.assert_close(prepare_frames(frames, 8, True), imagenet_normalise(frames.float() / 255.0))
-    assert torch.equal(prepare_frames(frames, 8), frames.float() / 255.0 * 2.0 - 1.0)  # today's DMC input
-    assert method("avc").build(listed).towers.imagenet_frames is True
+    frames = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    logmel = torch.randn(2, 1, 16, 8)
+    imagenet, today = imagenet_normalise(frames.float() / 255.0), frames.float() / 255.0 * 2.0 - 1.0
+    for name, inputs in ((listed, imagenet), (_params("profiles.demo.image_size=32"), today)):
+        dmc = method("dmc").build(name)
+        assert isinstance(dmc, DMC)
+        streams = dmc.streams.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(streams(frames, logmel)[0], streams.vision(inputs), atol=0, rtol=0)
+    avc = method("avc").build(listed)
+    assert isinstance(avc, AVOLNet)
+    towers = avc.towers.eval()
+    with torch.no_grad():
+        direct = F.normalize(towers.vision_proj(towers.vision(imagenet)), dim=1)
+        torch.testing.assert_close(towers.visual(frames), direct, atol=0, rtol=0)
     assert method("avc").build(params).towers.imagenet_frames is False
 
 
