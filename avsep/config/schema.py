@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from avsep.config.backbones import BackbonesParams
 from avsep.config.base import Section
 from avsep.config.baselines import BaselinesParams
 from avsep.config.build import BuildParams
@@ -116,6 +117,13 @@ class Params(Section):
         PretrainParams(),
         description=(
             "backbones the methods start from: the world's stand-in for ImageNet/AudioSet weights "
+            "(docs/models/pretrain.md)"
+        ),
+    )
+    backbones: BackbonesParams = Field(
+        BackbonesParams(),
+        description=(
+            "local torchvision ResNet-18 weights (e.g. ImageNet's) the methods' backbones start from; null: none "
             "(docs/models/pretrain.md)"
         ),
     )

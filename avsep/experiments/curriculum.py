@@ -98,7 +98,10 @@ class Runs:
     def __init__(self, params: Params, data_root: Path, workdir: Path):
         ex = params.cavl.experiments
         self.params, self.data_root, self.workdir = params, Path(data_root), Path(workdir)
-        self.base = derive(params, {"shards.workers": 0, "train.log_every": 1, "train.checkpoint_every": 10**6})
+        # The runs start from scratch (no pretrain, no local weights) and see the frames CAVL's own way: the
+        # claims are about what the curriculum teaches.
+        quiet = {"shards.workers": 0, "train.log_every": 1, "train.checkpoint_every": 10**6}
+        self.base = derive(params, {**quiet, "backbones.visual_weights": None, "backbones.audio_weights": None})
         self.settings = dict(steps=ex.steps, batch_size=ex.batch_size, image_size=ex.image_size)
         self.done: dict[tuple[RunSpec, int], Trained] = {}
 

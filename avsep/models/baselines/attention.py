@@ -66,7 +66,7 @@ class AttentionNet(nn.Module):
 
 def build(params) -> AttentionNet:
     section = params.baselines.attention
-    return AttentionNet(towers_from(params, section), section.logit_scale_init, section.temperature)
+    return AttentionNet(towers_from(params, "attention"), section.logit_scale_init, section.temperature)
 
 
 def recipe(params, data_root: Path):

@@ -57,7 +57,7 @@ class AVOLNet(nn.Module):
 
 def build(params) -> AVOLNet:
     section = params.baselines.avc
-    return AVOLNet(towers_from(params, section), section.logit_scale_init)
+    return AVOLNet(towers_from(params, "avc"), section.logit_scale_init)
 
 
 def recipe(params, data_root: Path):

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config.train import OptimizerParams
-from avsep.models.common.backbones import ResNet18, initialised
+from avsep.models.common.backbones import ResNet18, imagenet_frames, initialised, weights_sections
+from avsep.models.common.inputs import imagenet_normalise
 from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
 
@@ -29,14 +30,22 @@ class TwoStream(nn.Module):
     """The vision and audio towers, mapping both into one ``D``-dimensional space (L2-normalised).
 
     ``visual(frame: (B, 3, H, W) uint8) -> (B, D, h, w)``: the frame scaled to [0, 1] and resized (bilinear) to
-    ``image_size``, a ResNet-18 of ``width`` with ``strides`` (16 in all by default: 224 px -> 14×14) and a 1×1
+    ``image_size`` (then ImageNet-normalised when ``imagenet_frames``: a vision net that starts from ImageNet
+    weights), a ResNet-18 of ``width`` with ``strides`` (16 in all by default: 224 px -> 14×14) and a 1×1
     projection. ``audio(logmel: (B, 1, T, F)) -> (B, D)``: batch-normalised log-mel (the dB scale is learned
     away), a ResNet-18, max-pooled over time and frequency, and a linear projection.
     """
 
-    def __init__(self, width: int, image_size: int, embed_dim: int, strides: tuple[int, int, int, int]):
+    def __init__(
+        self,
+        width: int,
+        image_size: int,
+        embed_dim: int,
+        strides: tuple[int, int, int, int],
+        imagenet_frames: bool = False,
+    ):
         super().__init__()
-        self.image_size = image_size
+        self.image_size, self.imagenet_frames = image_size, imagenet_frames
         self.vision = ResNet18(3, width, strides)
         self.vision_proj = nn.Conv2d(self.vision.out_channels, embed_dim, 1)
         self.audio_norm = nn.BatchNorm2d(1)
@@ -49,6 +58,8 @@ class TwoStream(nn.Module):
         x = frame.to(torch.float32, memory_format=torch.contiguous_format) / UINT8_MAX
         if x.shape[-2:] != (self.image_size, self.image_size):
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        if self.imagenet_frames:
+            x = imagenet_normalise(x)
         return F.normalize(self.vision_proj(self.vision(x)), dim=1)
 
     def audio(self, logmel: torch.Tensor) -> torch.Tensor:
@@ -56,10 +67,15 @@ class TwoStream(nn.Module):
         return F.normalize(self.audio_proj(features), dim=1)
 
 
-def towers_from(params, section) -> TwoStream:
-    """The towers at the active profile's width and image size, with ``section``'s embedding and strides."""
-    profile = params.active_profile()
-    return TwoStream(profile.backbone_width, profile.image_size, section.embed_dim, tuple(section.vision_strides))
+def towers_from(params, name: str) -> TwoStream:
+    """The towers of baseline ``name`` (``avc``, ``attention``) at the active profile's width and image size, with
+    its section's embedding and strides (frames ImageNet-normalised when its vision net starts from
+    ``backbones.visual_weights``)."""
+    profile, section = params.active_profile(), getattr(params.baselines, name)
+    strides = tuple(section.vision_strides)
+    return TwoStream(
+        profile.backbone_width, profile.image_size, section.embed_dim, strides, imagenet_frames(params, name)
+    )
 
 
 def position_similarity(visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
@@ -163,4 +179,5 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
         steps_per_epoch=profile.max_steps_per_epoch,
         optimizer=optimizer,
     )
-    return Recipe(name, [stage], params_sections=("baselines", "shards", "profile", "profiles", "pretrain"))
+    sections = ("baselines", "shards", "profile", "profiles", "pretrain") + weights_sections(params, name)
+    return Recipe(name, [stage], params_sections=sections)

@@ -31,10 +31,10 @@ class CAVL(nn.Module):
     same network.
     """
 
-    def __init__(self, cfg: CAVLParams, width: int, image_size: int):
+    def __init__(self, cfg: CAVLParams, width: int, image_size: int, imagenet_frames: bool = False):
         super().__init__()
         self.cfg = cfg
-        self.streams = TwoStream(width, image_size)
+        self.streams = TwoStream(width, image_size, imagenet_frames)
         channels = self.streams.channels
         self.visual_fc = nn.Conv2d(channels, channels, 1)
         self.audio_fc = nn.Conv2d(channels, channels, 1)

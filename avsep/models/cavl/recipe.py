@@ -12,7 +12,7 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.shards.batching import ShardBatches
 from avsep.train import Recipe, Stage
@@ -29,9 +29,10 @@ def sources_of(curriculum: str) -> int:
 
 
 def build(params, image_size: int | None = None) -> CAVL:
-    """The CAVL network at the active profile's width (and image size unless given)."""
+    """The CAVL network at the active profile's width (and image size unless given); frames ImageNet-normalised
+    when its vision net starts from ``backbones.visual_weights``."""
     profile = params.active_profile()
-    return CAVL(params.cavl, profile.backbone_width, image_size or profile.image_size)
+    return CAVL(params.cavl, profile.backbone_width, image_size or profile.image_size, imagenet_frames(params, "cavl"))
 
 
 def scene_scores(out: dict, negative: torch.Tensor, alignment: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,4 +120,4 @@ def recipe(params, data_root: Path) -> Recipe:
     stages = [curriculum_stage(params, data_root, c, i == 0) for i, c in enumerate(params.cavl.curricula)]
     assert stages[0].model is not None  # curriculum_stage(..., first=True) gives the stage a model factory
     stages[0].model = initialised(stages[0].model, "cavl", params, data_root)
-    return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS)
+    return Recipe("cavl", stages, params_sections=PARAMS_SECTIONS + weights_sections(params, "cavl"))

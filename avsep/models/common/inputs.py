@@ -1,5 +1,5 @@
-"""What the ImageNet-style vision networks see (DSOL, MSSL, pre-training): frames scaled, augmented and
-normalised with ImageNet statistics."""
+"""What the ImageNet-style vision networks see (DSOL, MSSL, pre-training, and any method whose vision ResNet-18
+starts from ``backbones.visual_weights``): frames scaled, augmented and normalised with ImageNet statistics."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ def frames_to_input(frame: torch.Tensor, size: int, augment: bool = False, jitte
         if jitter > 0:
             gain = 1.0 + (torch.rand(x.shape[0], device=x.device) * 2 - 1) * jitter
             x = (x * gain[:, None, None, None]).clamp(0, 1)
+    return imagenet_normalise(x)
+
+
+def imagenet_normalise(x: torch.Tensor) -> torch.Tensor:
+    """``x: (B, 3, H, W) float in [0, 1]`` -> ``(x - mean) / std`` with ImageNet's per-channel statistics."""
     mean = torch.tensor(IMAGENET_MEAN, device=x.device)[None, :, None, None]
     std = torch.tensor(IMAGENET_STD, device=x.device)[None, :, None, None]
     return (x - mean) / std

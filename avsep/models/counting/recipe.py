@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from avsep.config.counting import CountingAugment
 from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.losses.cavl import poisson_count_loss
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.common.profile import epochs_for, per_profile, steps_for
 from avsep.models.counting.network import Counter, build
 from avsep.models.counting.predict import counter_shards, counts_of, decide
@@ -151,4 +151,4 @@ def recipe(params, data_root: Path) -> Recipe:
         optimizer=optimizer,
         schedule=schedule,
     )
-    return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS)
+    return Recipe("counting", [stage], params_sections=PARAMS_SECTIONS + weights_sections(params, "counting"))

@@ -27,10 +27,10 @@ class DMC(nn.Module):
     (``projection: centre_specific``); with ``shared`` the clustering runs on the fc features directly.
     """
 
-    def __init__(self, cfg: DMCParams, width: int, image_size: int):
+    def __init__(self, cfg: DMCParams, width: int, image_size: int, imagenet_frames: bool = False):
         super().__init__()
         self.cfg = cfg
-        self.streams = TwoStream(width, image_size)
+        self.streams = TwoStream(width, image_size, imagenet_frames)
         channels = self.streams.channels
         self.visual_fc = nn.Conv2d(channels, channels, 1)  # "fc 512→512 per position"
         self.audio_fc = nn.Conv2d(channels, channels, 1)

@@ -9,7 +9,7 @@ import torch
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
 from avsep.shards.batching import ShardBatches
@@ -19,9 +19,10 @@ PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain
 
 
 def build(params) -> DMC:
-    """The DMC network of ``params.dmc`` at the active profile's width and image size."""
+    """The DMC network of ``params.dmc`` at the active profile's width and image size (frames ImageNet-normalised
+    when its vision net starts from ``backbones.visual_weights``)."""
     profile = params.active_profile()
-    return DMC(params.dmc, profile.backbone_width, profile.image_size)
+    return DMC(params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"))
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:
@@ -68,4 +69,4 @@ def recipe(params, data_root: Path) -> Recipe:
         optimizer=optimizer,
         param_groups=groups_for(cfg, params),
     )
-    return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS)
+    return Recipe("dmc", [stage], params_sections=PARAMS_SECTIONS + weights_sections(params, "dmc"))

@@ -10,7 +10,7 @@ from torch import nn
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.common.classes import CLASSES
 from avsep.models.common.inputs import frames_to_input
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
@@ -139,7 +139,7 @@ def recipe(params, data_root: Path) -> Recipe:
         )
     return Recipe(
         "dsol",
-        params_sections=PARAMS_SECTIONS,
+        params_sections=PARAMS_SECTIONS + weights_sections(params, "dsol"),
         stages=[
             Stage(
                 "one",

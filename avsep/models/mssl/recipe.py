@@ -9,7 +9,7 @@ import torch
 
 from avsep.config.train import OptimizerParams
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.common.classes import CLASSES, multi_hot
 from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl.network import MSSLNet
@@ -131,4 +131,4 @@ def recipe(params, data_root: Path) -> Recipe:
                 find_unused_parameters=True,
             )
         )
-    return Recipe("mssl", params_sections=PARAMS_SECTIONS, stages=stages)
+    return Recipe("mssl", params_sections=PARAMS_SECTIONS + weights_sections(params, "mssl"), stages=stages)

@@ -8,6 +8,8 @@ and one second of log-mel with the instruments heard (the clip's labels, like Au
 multi-label binary cross-entropy on each. Then :func:`avsep.models.common.backbones.initialise` copies them
 into the ResNet-18s of every method listed in ``pretrain.methods`` before that method trains. Only the
 training split is read, so the test clips stay unseen. ``pretrain.methods: []`` trains everything from scratch.
+A local torchvision file (``backbones.visual_weights``/``audio_weights``) wins over this stage's backbone for
+the methods in ``backbones.methods``.
 
 Strides do not change a ResNet-18's weights, so one pair of backbones serves the 1/2/2/1 maps of DSOL, MSSL
 and DMC and the default strides of the AVC audio tower alike.

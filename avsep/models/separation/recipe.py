@@ -18,7 +18,7 @@ from avsep.losses.separation import (
     ratio_mask_loss,
     ratio_mask_target,
 )
-from avsep.models.common.backbones import initialised
+from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.separation.network import SeparationNet
@@ -190,4 +190,4 @@ def recipe(params, data_root: Path) -> Recipe:
                 param_groups=lambda m: _param_groups(m, scale.lr_sound, scale.lr_frame, scale.lr_synth),
             )
         )
-    return Recipe("separation", stages, params_sections=PARAMS_SECTIONS)
+    return Recipe("separation", stages, params_sections=PARAMS_SECTIONS + weights_sections(params, "separation"))
