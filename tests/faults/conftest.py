@@ -8,6 +8,7 @@ the path), where ``avsep report`` shows it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -50,7 +51,15 @@ def pytest_sessionfinish(session):
     if not _ROWS:
         return
     out = Path(os.environ.get("AVSEP_RELIABILITY_JSON", REPO / "reports" / "reliability.json"))
-    # A partial run (one file, -k) updates its own rows and keeps the others of the last full run.
+    # A partial run (one file, -k) updates its own rows and keeps the others of the last full run. Parallel workers
+    # (pytest -n) each finish a session with their own rows: the lock makes their read-merge-writes take turns.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_name(f".{out.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge_rows(out)
+
+
+def _merge_rows(out: Path) -> None:
     merged = {}
     if out.is_file():
         try:
