@@ -82,12 +82,14 @@ class SeparationScale(Section):
             "steps, docs/models/separation.md)"
         ),
     )
-    lr_sound: float = Field(1e-3, gt=0, description="SoP: audio U-Net and the class head")
+    lr_sound: float = Field(
+        1e-3, gt=0, description="SoP: audio U-Net, the visual head (SoP's frame fc) and the class head"
+    )
     lr_frame: float = Field(
         1e-4,
         gt=0,
         description=(
-            "SoP: the visual network (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
+            "SoP: the visual backbone (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
             "wear down, docs/models/separation.md)"
         ),
     )

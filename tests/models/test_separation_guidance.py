@@ -14,7 +14,6 @@ from avsep.models.separation.sensitivity import guidance_sensitivity
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.views import batch_sample_rate
 
-
 # Three different rates, so that each parameter's group can be told from its rate (the demo's are 3e-3 / 1e-4 / 3e-3).
 RATES = ["separation.demo.lr_sound=0.003", "separation.demo.lr_frame=0.0001", "separation.demo.lr_synth=0.002"]
 
@@ -76,9 +75,11 @@ def test_saturated_guidance_is_reported_as_ignoring_the_frames(world_data):
     batch = nmix_batch(params, world_data)
     torch.manual_seed(0)
     model = build_variant(params, "frame")
+    head = model.vision.head
+    assert head.bias is not None
     with torch.no_grad():
-        model.vision.head.weight.zero_()
-        model.vision.head.bias.fill_(30.0)
+        head.weight.zero_()
+        head.bias.fill_(30.0)
     s = guidance_sensitivity(model, batch)
     assert s.swap_change == s.other_clip_change == s.component_difference == 0.0
     assert s.guidance_spread == 0.0 and s.saturated == 1.0
@@ -119,4 +120,3 @@ def test_the_audio_variant_keeps_its_two_groups(tmp_path):
     assert [g["lr"] for g in groups] == [params.separation.demo.lr_sound, params.separation.demo.lr_synth]
     assert {id(p) for p in groups[1]["params"]} == synth
     assert [id(p) for p in groups[0]["params"]] == [id(p) for p in model.parameters() if id(p) not in synth]
-
