@@ -1,6 +1,6 @@
 """The frame-guided separation must depend on its frames: swapping the components' frames, or giving another
-mixture's, moves the masks; different mixtures get different guidance; and the visual head learns at the
-sound net's rate (Sound of Pixels' ``net_frame.fc``), the backbone at the frame rate."""
+mixture's, moves the masks; different mixtures get different guidance. And the visual head's rate: the sound
+net's by default (Sound of Pixels' ``net_frame.fc``), ``lr_frame_head`` when set; the backbone at ``lr_frame``."""
 
 from __future__ import annotations
 
@@ -96,18 +96,35 @@ def test_sensitivity_needs_a_visual_model_and_two_components(world_data):
 
 
 @pytest.mark.parametrize("variant", ["frame", "object"])
-def test_the_visual_head_learns_at_the_sound_rate(tmp_path, variant):
-    params = demo_params([f"separation.variants=[{variant}]", *RATES])
+@pytest.mark.parametrize("head", [None, 0.0005])
+def test_the_visual_head_learns_at_its_own_rate(tmp_path, variant, head):
+    """Null: the sound rate, as Sound of Pixels trains its frame fc; a number: that rate."""
+    rate = "null" if head is None else head
+    params = demo_params([f"separation.variants=[{variant}]", *RATES, f"separation.demo.lr_frame_head={rate}"])
     scale = params.separation.demo
     stage = recipe(params, tmp_path).stages[0]
     model = build_variant(params, variant)
     assert stage.param_groups is not None
-    lr_of = {id(p): group["lr"] for group in stage.param_groups(model) for p in group["params"]}
+    groups = stage.param_groups(model)
+    assert len(groups) == 4
+    lr_of = {id(p): group["lr"] for group in groups for p in group["params"]}
     assert len(lr_of) == sum(1 for _ in model.parameters())  # every parameter in exactly one group
-    assert all(lr_of[id(p)] == scale.lr_sound for p in model.vision.head.parameters())
+    assert all(lr_of[id(p)] == (head or scale.lr_sound) for p in model.vision.head.parameters())
     assert all(lr_of[id(p)] == scale.lr_frame for p in model.vision.backbone.parameters())
     assert all(lr_of[id(p)] == scale.lr_synth for p in model.synthesizer.parameters())
     assert all(lr_of[id(p)] == scale.lr_sound for p in model.unet.parameters())
+
+
+def test_a_head_at_the_backbone_rate_keeps_one_visual_group(tmp_path):
+    """The demo's setting: the optimizer's groups (and its checkpointed state) are those of before the head had
+    its own rate."""
+    params = demo_params(["separation.variants=[frame]", *RATES, "separation.demo.lr_frame_head=0.0001"])
+    model = build_variant(params, "frame")
+    stage = recipe(params, tmp_path).stages[0]
+    assert stage.param_groups is not None
+    groups = stage.param_groups(model)
+    assert [g["lr"] for g in groups] == [0.003, 0.002, 0.0001]
+    assert [id(p) for p in groups[2]["params"]] == [id(p) for p in model.vision.parameters()]
 
 
 def test_the_audio_variant_keeps_its_two_groups(tmp_path):

@@ -39,16 +39,20 @@ class SeparationNet(nn.Module):
         else:
             self.vision = VisionNet(vision_width, channels)
 
-    def param_groups(self, lr_sound: float, lr_frame: float, lr_synth: float) -> list[dict]:
-        """SoP's per-part learning rates: ``lr_frame`` for the visual backbone only. The visual head (the 3×3
-        convolution to K channels, SoP's ``net_frame.fc``), the class head and the projection learn at the sound
-        rate: at the backbone's rate the head barely leaves its initialisation in the demo's few hundred steps
-        (docs/models/separation.md, "Why the frame-guided variant ...")."""
+    def param_groups(self, lr_sound: float, lr_frame: float, lr_synth: float, lr_head: float) -> list[dict]:
+        """SoP's per-part learning rates (the class head and projection learn at the sound rate): ``lr_frame``
+        for the visual backbone, ``lr_head`` for the visual head (the 3×3 convolution to K channels, SoP's
+        ``net_frame.fc``, which SoP trains at the sound rate). When the two visual rates agree the visual net
+        is one group, so the optimizer's state keeps the layout of the checkpoints written before the head
+        had its own rate."""
         sound = [p for name, p in self.named_parameters() if not name.startswith(("vision.", "synthesizer."))]
         groups = [{"params": sound, "lr": lr_sound}, {"params": list(self.synthesizer.parameters()), "lr": lr_synth}]
         if hasattr(self, "vision"):
-            groups.append({"params": list(self.vision.backbone.parameters()), "lr": lr_frame})
-            groups.append({"params": list(self.vision.head.parameters()), "lr": lr_sound})
+            if lr_head == lr_frame:
+                groups.append({"params": list(self.vision.parameters()), "lr": lr_frame})
+            else:
+                groups.append({"params": list(self.vision.backbone.parameters()), "lr": lr_frame})
+                groups.append({"params": list(self.vision.head.parameters()), "lr": lr_head})
         return groups
 
     def visual_guidance(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
