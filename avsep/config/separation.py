@@ -87,8 +87,16 @@ class SeparationScale(Section):
         1e-4,
         gt=0,
         description=(
-            "SoP: the visual network (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
+            "SoP: the visual backbone (the demo keeps SoP's rate: at 1e-3 the pre-trained vision features "
             "wear down, docs/models/separation.md)"
+        ),
+    )
+    lr_frame_head: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "the visual head, the 3x3 convolution to K channels (null: lr_sound, as SoP trains its frame fc; the "
+            "demo: lr_frame, as with Adam at 3e-3 the guidance sigmoid saturated, docs/models/separation.md)"
         ),
     )
     lr_synth: float = Field(1e-3, gt=0, description="SoP: synthesizer")
@@ -164,6 +172,7 @@ def _demo() -> SeparationScale:
         mask="ratio",
         lr_sound=1e-3,
         lr_frame=1e-3,
+        lr_frame_head=1e-3,
         lr_synth=1e-3,
         milestones=[3],
         eval_samples=8,

@@ -22,7 +22,9 @@ localization baseline reads the ``frame`` model; both reach this package only th
 - ``"save_spectrograms"``: ``(path, mixture (S,), truth (N, S), estimate (N, S), titles, n_bins, suptitle)
   -> Path`` a PNG of log-frequency magnitudes;
 - ``"spectrogram"``: ``(waves (B, S), params) -> (log_mag (B, 1, Fq, T), mix_mag (B, Fq, T))`` the U-Net's input;
-- ``"normalise_frames"``: ``(frames (..., 3, H, W) uint8, size) -> (..., 3, size, size)`` the vision net's input.
+- ``"normalise_frames"``: ``(frames (..., 3, H, W) uint8, size) -> (..., 3, size, size)`` the vision net's input;
+- ``"guidance_sensitivity"``: ``(model, batch) -> GuidanceSensitivity`` how much a ``frame`` or ``object``
+  model's masks move when its frames are exchanged (:mod:`avsep.models.separation.sensitivity`).
 
 All waves above are at 11.025 kHz unless a rate is named. See docs/models/separation.md.
 """
@@ -36,6 +38,7 @@ from avsep.models.separation.network import SeparationNet
 from avsep.models.separation.predict import attach_localizer, predict_separation, separate, variant_label
 from avsep.models.separation.recipe import build, build_variant, recipe, stage_variants
 from avsep.models.separation.reconstruct import save_spectrograms, write_wavs
+from avsep.models.separation.sensitivity import guidance_sensitivity
 from avsep.models.separation.vision import normalise_frames
 
 METHOD = Method(
@@ -57,6 +60,7 @@ METHOD = Method(
         "save_spectrograms": save_spectrograms,
         "spectrogram": mixture_spectrogram,
         "normalise_frames": normalise_frames,
+        "guidance_sensitivity": guidance_sensitivity,
     },
 )
 

@@ -39,13 +39,31 @@ class SeparationNet(nn.Module):
         else:
             self.vision = VisionNet(vision_width, channels)
 
-    def param_groups(self, lr_sound: float, lr_frame: float, lr_synth: float) -> list[dict]:
-        """SoP's per-part learning rates (the class head and projection learn at the sound rate)."""
+    def param_groups(self, lr_sound: float, lr_frame: float, lr_synth: float, lr_head: float) -> list[dict]:
+        """SoP's per-part learning rates (the class head and projection learn at the sound rate): ``lr_frame``
+        for the visual backbone, ``lr_head`` for the visual head (the 3×3 convolution to K channels, SoP's
+        ``net_frame.fc``, which SoP trains at the sound rate). When the two visual rates agree the visual net
+        is one group, so the optimizer's state keeps the layout of the checkpoints written before the head
+        had its own rate."""
         sound = [p for name, p in self.named_parameters() if not name.startswith(("vision.", "synthesizer."))]
         groups = [{"params": sound, "lr": lr_sound}, {"params": list(self.synthesizer.parameters()), "lr": lr_synth}]
         if hasattr(self, "vision"):
-            groups.append({"params": list(self.vision.parameters()), "lr": lr_frame})
+            if lr_head == lr_frame:
+                groups.append({"params": list(self.vision.parameters()), "lr": lr_frame})
+            else:
+                groups.append({"params": list(self.vision.backbone.parameters()), "lr": lr_frame})
+                groups.append({"params": list(self.vision.head.parameters()), "lr": lr_head})
         return groups
+
+    def visual_guidance(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
+        """The ``frame`` or ``object`` guidance vectors ``(B, N, K)`` in [0, 1] of frames ``(B, N, F, 3, S, S)``
+        (normalised) and, for ``object``, localization maps ``(B, N, F, h, w)``."""
+        feats = self.vision(frames)
+        if self.guidance == "frame":
+            return max_pool_guidance(feats)
+        if maps is None:
+            raise ValueError("object guidance needs localization maps (B, N, F, h, w)")
+        return object_pool_guidance(feats, maps)
 
     def forward(
         self,
@@ -65,12 +83,6 @@ class SeparationNet(nn.Module):
         else:
             if frames is None:
                 raise ValueError(f"{self.guidance} guidance needs frames (B, N, F, 3, S, S)")
-            feats = self.vision(frames)
-            if self.guidance == "frame":
-                guidance = max_pool_guidance(feats)
-            else:
-                if maps is None:
-                    raise ValueError("object guidance needs localization maps (B, N, F, h, w)")
-                guidance = object_pool_guidance(feats, maps)
+            guidance = self.visual_guidance(frames, maps)
         out["logits"] = self.synthesizer(guidance, audio)
         return out

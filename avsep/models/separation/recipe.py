@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.config import derive
+from avsep.config.separation import SeparationScale
 from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.losses.separation import (
     binary_mask_loss,
@@ -149,11 +150,13 @@ def make_loss(params, variant: str, data_root: Path):
     return loss
 
 
-def _param_groups(model: nn.Module, lr_sound: float, lr_frame: float, lr_synth: float) -> list[dict]:
-    """:meth:`SeparationNet.param_groups` of a stage's model (the trainer passes the bare module, not DDP's)."""
+def _param_groups(model: nn.Module, scale: SeparationScale) -> list[dict]:
+    """:meth:`SeparationNet.param_groups` of a stage's model (the trainer passes the bare module, not DDP's) at
+    ``scale``'s rates (the visual head at ``lr_frame_head``, ``lr_sound`` when that is null)."""
     if not isinstance(model, SeparationNet):
         raise TypeError(f"separation param groups: expected a SeparationNet, got {type(model).__name__}")
-    return model.param_groups(lr_sound, lr_frame, lr_synth)
+    head = scale.lr_sound if scale.lr_frame_head is None else scale.lr_frame_head
+    return model.param_groups(scale.lr_sound, scale.lr_frame, scale.lr_synth, head)
 
 
 def recipe(params, data_root: Path) -> Recipe:
@@ -187,7 +190,7 @@ def recipe(params, data_root: Path) -> Recipe:
                 model=initialised(partial(build_variant, params, variant), "separation", params, Path(data_root)),
                 optimizer=optimizer,
                 schedule=schedule,
-                param_groups=lambda m: _param_groups(m, scale.lr_sound, scale.lr_frame, scale.lr_synth),
+                param_groups=partial(_param_groups, scale=scale),
             )
         )
     return Recipe("separation", stages, params_sections=PARAMS_SECTIONS + weights_sections(params, "separation"))
