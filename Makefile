@@ -48,8 +48,11 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every core, at most 4 workers (each starts its own Prefect server and renders its own tiny world);
+# TEST_WORKERS=0 runs in one process, e.g. to read a test's output in order.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --maxprocesses 4
 
 bench: venv
 	$(BIN)/avsep bench decode
