@@ -9,7 +9,7 @@ names it here. Null (the default) leaves every method as it is: from scratch, or
 from pydantic import Field, field_validator
 
 from avsep.config.base import Section
-from avsep.config.pretrain import METHODS_WITH_RESNETS
+from avsep.config.pretrain import known_resnet_methods
 
 # The papers that start from ImageNet/AudioSet weights: DSOL, MSSL and Sound of Pixels (``separation``).
 # DMC, CAVL, the counter and the correspondence baselines learn from scratch in their papers.
@@ -45,13 +45,7 @@ class BackbonesParams(Section):
     @field_validator("methods")
     @classmethod
     def _known(cls, methods: list[str]) -> list[str]:
-        unknown = [m for m in methods if m not in METHODS_WITH_RESNETS]
-        if unknown:
-            raise ValueError(
-                f"backbones.methods: {', '.join(unknown)} have no ResNet-18 backbone to load weights into; "
-                f"expected some of {', '.join(METHODS_WITH_RESNETS)}"
-            )
-        return methods
+        return known_resnet_methods("backbones.methods", methods, "load weights into")
 
     @field_validator("visual_weights", "audio_weights")
     @classmethod

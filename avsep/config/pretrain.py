@@ -17,6 +17,18 @@ from avsep.config.dmc import PerProfile
 METHODS_WITH_RESNETS = ("avc", "attention", "dmc", "cavl", "counting", "mssl", "dsol", "separation")
 
 
+def known_resnet_methods(key: str, methods: list[str], what: str) -> list[str]:
+    """``methods`` if each has a ResNet-18 backbone; else ValueError naming ``key``, the others and ``what`` they
+    would have received."""
+    unknown = [m for m in methods if m not in METHODS_WITH_RESNETS]
+    if unknown:
+        raise ValueError(
+            f"{key}: {', '.join(unknown)} have no ResNet-18 backbone to {what}; "
+            f"expected some of {', '.join(METHODS_WITH_RESNETS)}"
+        )
+    return methods
+
+
 class PretrainParams(Section):
     shard_set: str = Field("clips", description="every training clip (train split only): frames and 1-s log-mel")
     vision_targets: Literal["visible", "sounding"] = Field(
@@ -47,10 +59,4 @@ class PretrainParams(Section):
     @field_validator("methods")
     @classmethod
     def _known(cls, methods: list[str]) -> list[str]:
-        unknown = [m for m in methods if m not in METHODS_WITH_RESNETS]
-        if unknown:
-            raise ValueError(
-                f"pretrain.methods: {', '.join(unknown)} have no ResNet-18 backbone to start from the "
-                f"pre-trained weights; expected some of {', '.join(METHODS_WITH_RESNETS)}"
-            )
-        return methods
+        return known_resnet_methods("pretrain.methods", methods, "start from the pre-trained weights")
