@@ -81,6 +81,10 @@ def _params_file(project: Path, index: Path, builds: Path) -> Path:
     return path
 
 
+def _interrupt_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def journey(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui-journey")
@@ -101,6 +105,9 @@ def journey(tmp_path_factory):
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's foreground job is
+            # ... with Ctrl-C's default action, as a shell gives a foreground job: a test run before this one in the
+            # same worker process may have left SIGINT ignored, and an ignored signal stays ignored across exec.
+            preexec_fn=_interrupt_by_default,
         )
     try:
         deployment_id = _wait_for_deployment(serve, log, f"http://127.0.0.1:{port}/api")
