@@ -26,24 +26,26 @@ class WeightsError(ValueError):
     """A weights file that cannot start a backbone; the message names the file and the reason."""
 
 
+# torchvision prefix -> avsep prefix of the stem's convolution and BatchNorm (the stages map by index below).
+_STEM_NAMES = (("conv1.", "stem.0."), ("bn1.", "stem.1."))
+
+
 def avsep_key(key: str) -> str | None:
     """avsep's name of torchvision's ``key`` (``conv1.weight`` -> ``stem.0.weight``,
     ``layer2.0.downsample.0.weight`` -> ``layers.1.0.downsample.0.weight``); None for a key of no ResNet-18 stem
     or stage."""
-    if key.startswith("conv1."):
-        return "stem.0." + key[len("conv1.") :]
-    if key.startswith("bn1."):
-        return "stem.1." + key[len("bn1.") :]
+    for theirs, ours in _STEM_NAMES:
+        if key.startswith(theirs):
+            return ours + key[len(theirs) :]
     match = re.match(r"layer([1-4])\.(.+)$", key)
     return f"layers.{int(match.group(1)) - 1}.{match.group(2)}" if match else None
 
 
 def torchvision_key(key: str) -> str:
     """torchvision's name of avsep's ``key``: the inverse of :func:`avsep_key`, for error messages."""
-    if key.startswith("stem.0."):
-        return "conv1." + key[len("stem.0.") :]
-    if key.startswith("stem.1."):
-        return "bn1." + key[len("stem.1.") :]
+    for theirs, ours in _STEM_NAMES:
+        if key.startswith(ours):
+            return theirs + key[len(ours) :]
     match = re.match(r"layers\.([0-3])\.(.+)$", key)
     return f"layer{int(match.group(1)) + 1}.{match.group(2)}" if match else key
 
