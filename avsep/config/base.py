@@ -1,8 +1,10 @@
 """The base of every parameter section: unknown keys are errors, values are checked on assignment."""
 
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 
 class Section(BaseModel):
@@ -11,3 +13,21 @@ class Section(BaseModel):
     # params.yaml writes a section marked so on one line in YAML flow style ({paper: 1, demo: 2}), documented by
     # the description of the field that holds it (avsep.config.document); the others are blocks of their keys.
     yaml_inline: ClassVar[bool] = False
+
+
+class ByProfile(Section, Generic[T]):
+    """A choice per profile (``profile: paper|demo``): the paper's value, and the one the CPU demo was tuned to.
+
+    ``ByProfile[Literal["assignment", "agreement"]]`` validates both values against the same type;
+    ``.get(params.profile)`` is the value a run uses.
+    """
+
+    yaml_inline = True
+
+    paper: T
+    demo: T
+
+    def get(self, profile: str) -> T:
+        if profile not in ("paper", "demo"):
+            raise ValueError(f"profile {profile!r}: expected paper or demo")
+        return getattr(self, profile)
