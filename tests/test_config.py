@@ -88,3 +88,13 @@ def test_params_file_names_every_key():
 
     walk(schema, written, "")
     assert not missing, f"params.yaml leaves these keys to the schema's defaults: {missing}"
+
+
+def test_a_partial_demo_override_keeps_the_demos_other_values():
+    # The demo's defaults are not the schema's (those are the paper's): setting one demo key must not reset the rest.
+    base = load_params(None)
+    one = load_params(None, ["separation.demo.epochs=2", "profiles.demo.batch_size=4"])
+    assert one.separation.demo.epochs == 2 and one.profiles.demo.batch_size == 4
+    assert one.separation.demo.unet_filters == base.separation.demo.unet_filters != base.separation.paper.unet_filters
+    assert one.separation.demo.optimizer == base.separation.demo.optimizer == "adam"
+    assert one.profiles.demo.backbone_width == base.profiles.demo.backbone_width != base.profiles.paper.backbone_width
