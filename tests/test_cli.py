@@ -125,3 +125,23 @@ def test_a_bug_keeps_its_traceback(tmp_path):
     )
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "RuntimeError: broken at import" in result.stderr
+
+
+@pytest.mark.parametrize("profile", ["paper", "demo"])
+def test_params_prints_what_the_active_profile_uses(tmp_path, profile):
+    import yaml
+
+    result, _ = run_avsep(["params", "--params", PARAMS, "--set", f"profile={profile}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    from avsep.config import load_params
+
+    params = load_params(PARAMS, [f"profile={profile}"])
+    other = "demo" if profile == "paper" else "paper"
+    # A value per profile is printed as the active one's; sections per profile keep only the active one.
+    assert printed["dmc"]["lr"] == getattr(params.dmc.lr, profile)
+    assert printed["mssl"]["optimizer"] == getattr(params.mssl.optimizer, profile)
+    assert list(printed["profiles"]) == [profile]
+    assert profile in printed["separation"] and other not in printed["separation"]
+    assert printed["separation"][profile]["unet_filters"] == getattr(params.separation, profile).unet_filters
+    assert printed["dsol"]["lambda"] == params.dsol.lambda_

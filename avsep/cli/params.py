@@ -9,7 +9,8 @@ def register(sub, common) -> None:
         parents=[common],
         help="print the resolved parameters as commented YAML, or regenerate params.yaml from the schema",
         description="Without --write/--check: print every parameter the run would use (--params and --set "
-        "applied, defaults filled in), each with its description. --write FILE writes the values of "
+        "applied, defaults filled in, each per-profile value resolved to the active profile's), each with its "
+        "description. --write FILE writes the values of "
         "--params (with --set) as commented YAML; --check FILE fails when FILE differs from that.",
     )
     mode = p.add_mutually_exclusive_group()
@@ -41,6 +42,12 @@ def run(args) -> int:
         Path(args.write).write_text(text, encoding="utf-8")
         print(f"wrote {args.write}")
         return 0
+    from avsep.config.resolve import resolved_tree
+
     params = params_from(args)
-    sys.stdout.write(render_params_yaml(params.model_dump(mode="json", by_alias=True)))
+    sys.stdout.write(
+        f"# resolved for profile: {params.profile}: each per-profile value is the {params.profile} profile's\n"
+        "# (`avsep params --write FILE` writes both)\n"
+    )
+    sys.stdout.write(render_params_yaml(resolved_tree(params)))
     return 0
