@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
 
 
@@ -44,12 +44,12 @@ class CorrespondenceParams(Section):
         gt=0,
         description="attention only: softmax over positions of cos / temperature (Senocak: 1, plain cosine)",
     )
-    negatives: Literal["one", "batch"] = Field(
-        "one",
+    negatives: ByProfile[Literal["one", "batch"]] = Field(
+        ByProfile[Literal["one", "batch"]](paper="one", demo="batch"),
         description=(
-            "negatives of each frame: one (another clip's audio, the papers) | batch (every other clip of "
-            "the batch: B - 1 negatives per positive from the same forward pass, weighed equally with the "
-            "positives)"
+            "negatives of each frame, per profile: one (another clip's audio, the papers) | batch (every other clip "
+            "of the batch: B - 1 negatives per positive from the same forward pass, weighed equally with the "
+            "positives; the demo's, as its few hundred steps see few negatives one at a time)"
         ),
     )
 

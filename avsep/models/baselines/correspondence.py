@@ -169,7 +169,7 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     loader = _OpenedLater(lambda: ShardBatches(location, "train", params.shards, profile.batch_size, params.seed))
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile), weight_decay=section.weight_decay)
-    loss = batch_correspondence_loss if section.negatives == "batch" else correspondence_loss
+    loss = batch_correspondence_loss if section.negatives.get(params.profile) == "batch" else correspondence_loss
     stage = Stage(
         "correspondence",
         loader,
