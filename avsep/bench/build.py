@@ -182,7 +182,7 @@ def run(params, args) -> dict:
         else f"{n} world clips"
     )
     return {
-        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {params.build.frame_size} px, "
+        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {params.frame_size()} px, "
         f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
         "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time.",
         "rows": rows,

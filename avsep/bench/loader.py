@@ -96,9 +96,9 @@ def synthetic_clip(
 
 def make_shards(folder: Path, params: Params, args: argparse.Namespace) -> Path:
     """Write ``args.n_clips`` synthetic clips as the ``train`` split of a shard set in ``folder`` with the
-    real writer: frames at ``build.fps`` and ``build.frame_size``, audio and log-mel of ``params.features``."""
+    real writer: frames at ``build.fps`` and ``params.frame_size()``, audio and log-mel of ``params.features``."""
     frontend = frontend_from_params(params.features)
-    rate, fps, size = params.build.sample_rate, params.build.fps, params.build.frame_size
+    rate, fps, size = params.build.sample_rate, params.build.fps, params.frame_size()
     if frontend.sample_rate != rate:
         raise ValueError(f"bench loader: build.sample_rate {rate} != features sample rate {frontend.sample_rate}")
 

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from avsep.config.base import Section
+from avsep.config.inputs import InputParams, inputs
 from avsep.config.dmc import PerProfile
 
 
@@ -68,6 +69,13 @@ class CAVLParams(Section):
             "agreement (-d to the centre, min-max scaled per frame: the assignment's ranking before the "
             "softmax saturates it) | weighted (agreement x min-max scaled per-position norm of the visual "
             "features before normalisation; the demo's choice, docs/models/cavl.md)"
+        ),
+    )
+    inputs: InputParams = Field(
+        inputs(),
+        description=(
+            "per profile: audio front end and window, batch size, windows per clip and epoch (the paper states "
+            "none of them: both profiles keep the stored 1-s log-mel and the profile's batch)"
         ),
     )
     epochs: StageEpochs = Field(

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from avsep.config.base import Section
+from avsep.config.inputs import InputParams, inputs
 
 
 class PerProfile(Section):
@@ -79,6 +80,13 @@ class DMCParams(Section):
     epochs: PerProfile = Field(
         PerProfile(paper=100, demo=3),
         description="passes over every 1-s window of the set, per profile (x epochs_scale)",
+    )
+    inputs: InputParams = Field(
+        inputs(front_end="vggish", window_s=79712 / 16000, batch_size=64, windows_per_clip=1),
+        description=(
+            "per profile: audio front end and window, batch size, windows per clip and epoch (paper §3.1, §3.4: "
+            "VGGish log-mel of 496 x 10 ms frames, batch 64; one frame-audio pair per clip an epoch)"
+        ),
     )
     heatmap: Literal["assignment", "agreement"] = Field(
         "assignment",

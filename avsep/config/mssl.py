@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from avsep.config.base import Section
+from avsep.config.inputs import InputParams, inputs
 from avsep.config.dsol import PerProfile
 
 
@@ -53,6 +54,14 @@ class MsslParams(Section):
         ge=0,
         lt=1,
         description="a class is aligned (and mapped at test) when its probability exceeds this",
+    )
+    inputs: InputParams = Field(
+        inputs(front_end="mssl", window_s=5.0, batch_size=16, windows_per_clip=1),
+        description=(
+            "per profile: audio front end and window, batch size, windows per clip and epoch (paper §4.1-4.2: "
+            "22.05 kHz log-mel of one 5-s clip with its image per pair, 10 s on AudioSet; released code: "
+            "batch 16)"
+        ),
     )
     epochs_one: PerProfile = Field(
         PerProfile(paper=20, demo=2),

@@ -131,3 +131,7 @@ class Params(Section):
     def active_profile(self) -> ProfileSettings:
         """The settings of the selected profile (``profile: demo`` or ``paper``)."""
         return getattr(self.profiles, self.profile)
+
+    def frame_size(self) -> int:
+        """Side of the stored frames: ``build.frame_size``, or the active profile's when that is null."""
+        return self.build.frame_size or self.active_profile().frame_size
