@@ -6,8 +6,8 @@ from typing import Literal
 from pydantic import Field
 
 from avsep.config.base import Section
-from avsep.config.inputs import InputParams, inputs
 from avsep.config.dmc import PerProfile
+from avsep.config.inputs import InputParams, inputs
 
 
 class StageEpochs(Section):
@@ -74,8 +74,8 @@ class CAVLParams(Section):
     inputs: InputParams = Field(
         inputs(),
         description=(
-            "per profile: audio front end and window, batch size, windows per clip and epoch (the paper states "
-            "none of them: both profiles keep the stored 1-s log-mel and the profile's batch)"
+            "what training is fed, per profile (avsep.config.inputs); the paper states none of it: "
+            "both profiles keep the demo's inputs"
         ),
     )
     epochs: StageEpochs = Field(

@@ -82,10 +82,18 @@ class DMCParams(Section):
         description="passes over every 1-s window of the set, per profile (x epochs_scale)",
     )
     inputs: InputParams = Field(
-        inputs(front_end="vggish", window_s=79712 / 16000, batch_size=64, windows_per_clip=1),
+        inputs(
+            frames="resize",
+            image_size=256,
+            front_end="vggish",
+            window_s=79712 / 16000,
+            batch_size=64,
+            windows_per_clip=1,
+        ),
         description=(
-            "per profile: audio front end and window, batch size, windows per clip and epoch (paper §3.1, §3.4: "
-            "VGGish log-mel of 496 x 10 ms frames, batch 64; one frame-audio pair per clip an epoch)"
+            "what training is fed, per profile (avsep.config.inputs); paper §3.1, §3.4: whole frames "
+            "at 256 px, VGGish log-mel of 496 x 10 ms frames (~5 s), batch 64; the paper counts "
+            "iterations, an epoch here is one frame-audio pair per clip"
         ),
     )
     heatmap: Literal["assignment", "agreement"] = Field(

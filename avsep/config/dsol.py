@@ -37,10 +37,11 @@ class DsolParams(Section):
         description='initial weight of the bias-free 1x1 conv before the sigmoid ("parameterized sigmoid")',
     )
     inputs: InputParams = Field(
-        inputs(front_end="dsol", window_s=1.0, batch_size=32),
+        inputs(frames="crop", image_size=224, front_end="dsol", window_s=1.0, batch_size=32),
         description=(
-            "per profile: audio front end and window, batch size, windows per clip and epoch (paper §4.2: each "
-            "1-s clip's own 201 x 64 log-mel; released code: batch 32; an epoch is every 1-s clip once)"
+            "what training is fed, per profile (avsep.config.inputs); paper §4.2: frames at 256 px, "
+            "random 224 crops, each 1-s clip's own 201 x 64 log-mel, an epoch every 1-s clip once; "
+            "released code: batch 32"
         ),
     )
     # Stage one (Eq. 1-3)

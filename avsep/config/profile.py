@@ -1,7 +1,5 @@
 """The profile: one key that switches every model between the papers' settings and the CPU demo."""
 
-from typing import Literal
-
 from pydantic import Field
 
 from avsep.config.base import Section
@@ -18,13 +16,6 @@ class ProfileSettings(Section):
         le=1024,
         description="stored frames are frame_size x frame_size (the papers: 256); build.frame_size overrides it",
     )
-    frame_view: Literal["resize", "crop"] = Field(
-        "crop",
-        description=(
-            "how a stored frame becomes image_size: crop (the papers: a random crop, flipped half the time, in "
-            "training; the centre crop at test) | resize (the whole frame scaled; the demo's)"
-        ),
-    )
     batch_size: int = Field(32, ge=1, description="training batch size")
     epochs_scale: float = Field(1.0, gt=0, description="multiplies every method's epoch count (demo: fewer passes)")
     max_steps_per_epoch: int | None = Field(None, ge=1, description="cap on steps per epoch (demo: minutes, not hours)")
@@ -35,7 +26,6 @@ def _demo() -> ProfileSettings:
         backbone_width=16,
         image_size=112,
         frame_size=128,
-        frame_view="resize",
         batch_size=32,
         epochs_scale=1.0,
         max_steps_per_epoch=40,

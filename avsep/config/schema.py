@@ -132,6 +132,10 @@ class Params(Section):
         """The settings of the selected profile (``profile: demo`` or ``paper``)."""
         return getattr(self.profiles, self.profile)
 
-    def frame_size(self) -> int:
-        """Side of the stored frames: ``build.frame_size``, or the active profile's when that is null."""
-        return self.build.frame_size or self.active_profile().frame_size
+
+def frame_size(params: Params) -> int:
+    """Side of the stored frames: ``build.frame_size``, or the active profile's ``frame_size`` when that is null.
+
+    A function of the keys it reads (not a method), so that a build's input hash sees exactly those reads.
+    """
+    return params.build.frame_size or getattr(params.profiles, params.profile).frame_size
