@@ -41,7 +41,7 @@ def test_paper_profile_gives_each_papers_inputs():
         64,
         1,
     )
-    assert round(dmc.window_s * VGGISH.sample_rate) == VGGISH.clip_samples
+    assert dmc.window_s is not None and round(dmc.window_s * VGGISH.sample_rate) == VGGISH.clip_samples
     # MSSL §4.1-4.2: 256-px frames, 22.05 kHz log-mel of 5 s; released code: batch 16
     assert (mssl.crop, mssl.image_size, mssl.front_end, mssl.window_s, mssl.batch_size) == (
         False,
@@ -69,7 +69,12 @@ def test_demo_profile_keeps_todays_inputs():
     profile = demo.active_profile()
     for name in METHODS:
         inputs = method_inputs(demo, name)
-        assert (inputs.crop, inputs.front_end, inputs.window_s, inputs.windows_per_clip) == (False, "stored", None, None)
+        assert (inputs.crop, inputs.front_end, inputs.window_s, inputs.windows_per_clip) == (
+            False,
+            "stored",
+            None,
+            None,
+        )
         assert (inputs.image_size, inputs.batch_size) == (profile.image_size, profile.batch_size), name
         assert method(name).evaluation_params(demo) is demo  # evaluation windows untouched
 
@@ -148,7 +153,9 @@ def test_paper_front_ends_from_the_stored_audio(tmp_path):
     _clip_shards(tmp_path, seconds=2.0)
     shards = derive(load_params(None).shards, {"workers": 0})
     for name, frontend, window_s, rows in (("vggish", VGGISH, 79712 / 16000, 496), ("mssl", MSSL, 5.0, 251)):
-        batches = ShardBatches(tmp_path, "train", shards, 4, 0, window_s=window_s, with_logmel=False, windows_per_clip=1)
+        batches = ShardBatches(
+            tmp_path, "train", shards, 4, 0, window_s=window_s, with_logmel=False, windows_per_clip=1
+        )
         assert batches.view.samples_per_epoch == 4  # one window per clip
         batch = next(iter(batches(0, 0, 1)))
         assert "logmel" not in batch and batch["audio"].shape == (4, round(window_s * 16000))

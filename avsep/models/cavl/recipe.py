@@ -62,7 +62,9 @@ def cavl_loss(model, batch: dict, k: int, alignment: str, margin: float) -> dict
 
     Logs ``loss`` and ``acc`` = fraction of frames whose own audio scores above the negative's.
     """
-    out = model(batch["frame"], batch_logmel(batch, unwrap(model).front_end), k)
+    net = unwrap(model)
+    assert isinstance(net, CAVL), type(net).__name__
+    out = model(batch["frame"], batch_logmel(batch, net.front_end), k)
     valid = batch["negative"] >= 0
     positive, mismatched = scene_scores(out, batch["negative"].clamp_min(0), alignment)
     positive, mismatched = positive[valid], mismatched[valid]

@@ -44,7 +44,9 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 
     Logs ``loss`` and ``acc`` = fraction of frames scored closer to their own audio than to the negative.
     """
-    out = model(batch["frame"], batch_logmel(batch, unwrap(model).front_end))
+    net = unwrap(model)
+    assert isinstance(net, DMC), type(net).__name__
+    out = model(batch["frame"], batch_logmel(batch, net.front_end))
     audio, visual = out["audio_centres"], out["visual_centres"]
     valid = batch["negative"] >= 0
     negative = audio[batch["negative"].clamp_min(0)]
