@@ -47,7 +47,8 @@ class Params(Section):
     profiles: Profiles = Field(
         Profiles(),
         description=(
-            "what each profile sets for every method: backbone width, image size, batch size, epoch scale, step cap"
+            "what each profile sets for every method: backbone width, image size, stored frame size, batch size, epoch "
+            "scale, step cap"
         ),
     )
     media: MediaParams = Field(
