@@ -77,6 +77,13 @@ def test_one_parameter_reruns_only_what_reads_it(index, key, expected):
     assert _affected(index, key) == expected
 
 
+@pytest.mark.parametrize("key", ["profile", "profiles.paper.frame_size", "profiles.demo.frame_size"])
+def test_the_profiles_frame_size_rebuilds_the_dataset(index, key):
+    # build.frame_size null (params.yaml): the stored frames are the active profile's size
+    assert "dataset" in _affected(index, key)
+    assert "world" not in _affected(index, key)
+
+
 def test_report_waits_for_every_stage(index):
     stages = _stages(index)
     upstream = {s.name for s in nx.descendants(index.graph, stages["report"])}

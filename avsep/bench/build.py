@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from avsep.config import Params, derive
+from avsep.config import Params, derive, frame_size
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
 from avsep.dataset.cutting import cut_video
@@ -182,7 +182,7 @@ def run(params, args) -> dict:
         else f"{n} world clips"
     )
     return {
-        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {params.build.frame_size} px, "
+        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {frame_size(params)} px, "
         f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
         "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time.",
         "rows": rows,

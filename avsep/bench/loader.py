@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from avsep.bench.perfile import PerFileLocalization, explode_shards, perfile_loader
-from avsep.config import Params, derive
+from avsep.config import Params, derive, frame_size
 from avsep.features import frontend_from_params, logmel_torch
 from avsep.shards import encode_sample, localization_view, make_loader, write_shards
 from avsep.shards.tario import split_name
@@ -96,9 +96,9 @@ def synthetic_clip(
 
 def make_shards(folder: Path, params: Params, args: argparse.Namespace) -> Path:
     """Write ``args.n_clips`` synthetic clips as the ``train`` split of a shard set in ``folder`` with the
-    real writer: frames at ``build.fps`` and ``build.frame_size``, audio and log-mel of ``params.features``."""
+    real writer: frames at ``build.fps`` and ``frame_size(params)``, audio and log-mel of ``params.features``."""
     frontend = frontend_from_params(params.features)
-    rate, fps, size = params.build.sample_rate, params.build.fps, params.build.frame_size
+    rate, fps, size = params.build.sample_rate, params.build.fps, frame_size(params)
     if frontend.sample_rate != rate:
         raise ValueError(f"bench loader: build.sample_rate {rate} != features sample rate {frontend.sample_rate}")
 

@@ -22,13 +22,14 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from avsep.config.schema import Params
+from avsep.config.schema import Params, frame_size
 
 __all__ = [
     "DEFAULT_PARAMS",
     "Params",
     "ParamsError",
     "derive",
+    "frame_size",
     "load_params",
     "load_tree",
     "params_hash",

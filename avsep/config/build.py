@@ -27,7 +27,12 @@ class BuildParams(Section):
         description="the Prefect UI deployment writes only under these folders (relative: to the project folder)",
     )
     fps: float = Field(4.0, gt=0, description="frames stored per second (DSOL samples frames at 4 fps)")
-    frame_size: int = Field(128, ge=16, le=1024, description="stored frames are frame_size x frame_size")
+    frame_size: int | None = Field(
+        None,
+        ge=16,
+        le=1024,
+        description="stored frames are frame_size x frame_size; null: the profile's frame_size (paper 256, demo 128)",
+    )
     sample_rate: int = Field(
         16000,
         ge=8000,

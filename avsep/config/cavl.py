@@ -7,6 +7,7 @@ from pydantic import Field
 
 from avsep.config.base import Section
 from avsep.config.dmc import PerProfile
+from avsep.config.inputs import InputParams, inputs
 
 
 class StageEpochs(Section):
@@ -68,6 +69,13 @@ class CAVLParams(Section):
             "agreement (-d to the centre, min-max scaled per frame: the assignment's ranking before the "
             "softmax saturates it) | weighted (agreement x min-max scaled per-position norm of the visual "
             "features before normalisation; the demo's choice, docs/models/cavl.md)"
+        ),
+    )
+    inputs: InputParams = Field(
+        inputs(),
+        description=(
+            "what training is fed, per profile (avsep.config.inputs); the paper states none of it: "
+            "both profiles keep the demo's inputs"
         ),
     )
     epochs: StageEpochs = Field(

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from avsep.config.base import Section
+from avsep.config.inputs import InputParams, inputs
 
 
 class PerProfile(Section):
@@ -79,6 +80,21 @@ class DMCParams(Section):
     epochs: PerProfile = Field(
         PerProfile(paper=100, demo=3),
         description="passes over every 1-s window of the set, per profile (x epochs_scale)",
+    )
+    inputs: InputParams = Field(
+        inputs(
+            frames="resize",
+            image_size=256,
+            front_end="vggish",
+            window_s=79712 / 16000,
+            batch_size=64,
+            windows_per_clip=1,
+        ),
+        description=(
+            "what training is fed, per profile (avsep.config.inputs); paper §3.1, §3.4: whole frames "
+            "at 256 px, VGGish log-mel of 496 x 10 ms frames (~5 s), batch 64; the paper counts "
+            "iterations, an epoch here is one frame-audio pair per clip"
+        ),
     )
     heatmap: Literal["assignment", "agreement"] = Field(
         "assignment",

@@ -9,6 +9,7 @@ Defaults are the paper's (and its released code's, ../shared/REFERENCE.md); the 
 from pydantic import ConfigDict, Field, model_validator
 
 from avsep.config.base import Section
+from avsep.config.inputs import InputParams, inputs
 
 
 class PerProfile(Section):
@@ -34,6 +35,14 @@ class DsolParams(Section):
         5.0,
         gt=0,
         description='initial weight of the bias-free 1x1 conv before the sigmoid ("parameterized sigmoid")',
+    )
+    inputs: InputParams = Field(
+        inputs(frames="crop", image_size=224, front_end="dsol", window_s=1.0, batch_size=32),
+        description=(
+            "what training is fed, per profile (avsep.config.inputs); paper §4.2: frames at 256 px, "
+            "random 224 crops, each 1-s clip's own 201 x 64 log-mel, an epoch every 1-s clip once; "
+            "released code: batch 32"
+        ),
     )
     # Stage one (Eq. 1-3)
     epochs_one: PerProfile = Field(

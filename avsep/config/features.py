@@ -8,10 +8,10 @@ from avsep.config.base import Section
 
 
 class FeatureParams(Section):
-    preset: Literal["dsol", "mssl", "dmc", "sop", "custom"] = Field(
+    preset: Literal["dsol", "mssl", "dmc", "vggish", "sop", "custom"] = Field(
         "dsol",
         description=(
-            "dsol | mssl | dmc | sop | custom; the presets fix their own values (docs/features.md), the "
+            "dsol | mssl | dmc | vggish | sop | custom; the presets fix their own values (docs/features.md), the "
             "keys below are read only when preset is custom"
         ),
     )

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from avsep.config.base import Section
 from avsep.config.dsol import PerProfile
+from avsep.config.inputs import InputParams, inputs
 
 
 class OptimizerPerProfile(Section):
@@ -53,6 +54,14 @@ class MsslParams(Section):
         ge=0,
         lt=1,
         description="a class is aligned (and mapped at test) when its probability exceeds this",
+    )
+    inputs: InputParams = Field(
+        inputs(frames="resize", image_size=256, front_end="mssl", window_s=5.0, batch_size=16, windows_per_clip=1),
+        description=(
+            "what training is fed, per profile (avsep.config.inputs); paper §4.1-4.2: whole frames at"
+            " 256 px, 22.05 kHz log-mel of one 5-s clip with one image per pair (AudioSet: 10 s, set "
+            "window_s), an epoch every pair once; released code: batch 16"
+        ),
     )
     epochs_one: PerProfile = Field(
         PerProfile(paper=20, demo=2),

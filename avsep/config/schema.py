@@ -47,7 +47,8 @@ class Params(Section):
     profiles: Profiles = Field(
         Profiles(),
         description=(
-            "what each profile sets for every method: backbone width, image size, batch size, epoch scale, step cap"
+            "what each profile sets for every method: backbone width, image size, stored frame size, batch size, epoch "
+            "scale, step cap"
         ),
     )
     media: MediaParams = Field(
@@ -131,3 +132,11 @@ class Params(Section):
     def active_profile(self) -> ProfileSettings:
         """The settings of the selected profile (``profile: demo`` or ``paper``)."""
         return getattr(self.profiles, self.profile)
+
+
+def frame_size(params: Params) -> int:
+    """Side of the stored frames: ``build.frame_size``, or the active profile's ``frame_size`` when that is null.
+
+    A function of the keys it reads (not a method), so that a build's input hash sees exactly those reads.
+    """
+    return params.build.frame_size or getattr(params.profiles, params.profile).frame_size

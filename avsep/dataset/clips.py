@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from avsep.config import Params
+from avsep.config import Params, frame_size
 from avsep.dataset.filehashes import FileHashes
 from avsep.dataset.layout import Layout, write_clip_sample
 from avsep.dataset.stills import decode_still, still_frame
@@ -55,7 +55,7 @@ def sample_params(params: Params) -> dict:
     """Every parameter that changes a stored sample: part of each clip's input hash."""
     return {
         "fps": params.build.fps,
-        "frame_size": params.build.frame_size,
+        "frame_size": frame_size(params),
         "sample_rate": params.build.sample_rate,
         "clip_seconds": params.build.clip_seconds,
         "features": params.features.model_dump(mode="json"),
@@ -165,7 +165,7 @@ def _decode(
     frame = still_frame(record)
     if frame is not None:
         return decode_still(frame, path, start, end, params)
-    size = params.build.frame_size
+    size = frame_size(params)
     clip = decode(
         path,
         start,
@@ -189,7 +189,7 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
     except Exception as exc:  # noqa: BLE001 (every fetch failure is recorded against the clip, never fatal)
         raise StepError("download", str(exc)) from None
     start, end = _segment(record, params)
-    size = params.build.frame_size
+    size = frame_size(params)
     try:
         frames, audio = _decode(record, path, start, end, params)
     except Exception as exc:  # noqa: BLE001 (any decode failure, ffmpeg's included, is recorded against the clip)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.config import Params
+from avsep.config import Params, frame_size
 from avsep.media import decode_audio, decode_image
 from avsep.sources.records import STILL_FRAME, ClipRecord
 
@@ -26,7 +26,7 @@ def still_frame(record: ClipRecord) -> Path | None:
 def decode_still(
     image: str | Path, audio: str | Path, start_s: float, end_s: float | None, params: Params
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(frames (T, S, S, 3) uint8, audio (N,) float32)`` of a still clip, S = ``build.frame_size``.
+    """``(frames (T, S, S, 3) uint8, audio (N,) float32)`` of a still clip, S = ``frame_size(params)``.
 
     ``end_s=None``: to the end of the audio file. The limits and the short-clip rule are the ones
     :func:`avsep.dataset.clips.build_clip` decodes videos with. Raises a DecodeError naming the failing file.
@@ -34,7 +34,7 @@ def decode_still(
     build, media = params.build, params.media
     # The image first: a missing or broken one fails the clip before its audio is decoded for nothing.
     picture = decode_image(
-        image, (build.frame_size, build.frame_size), max_pixels=media.max_pixels, timeout_s=media.timeout_s
+        image, (frame_size(params), frame_size(params)), max_pixels=media.max_pixels, timeout_s=media.timeout_s
     )
     sound = decode_audio(
         audio,

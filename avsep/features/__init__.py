@@ -1,7 +1,7 @@
 """Audio front ends: log-mel and linear-STFT magnitude, the same numbers from librosa and torchaudio.
 
-- :class:`FrontEnd` describes one front end; :data:`PRESETS` holds the papers' (``dsol``, ``dmc``, ``mssl``,
-  ``sop``); :func:`frontend_from_params` reads ``params.features`` (a preset or ``custom``).
+- :class:`FrontEnd` describes one front end; :data:`PRESETS` holds the papers' (``dsol``, ``dmc``, ``vggish``,
+  ``mssl``, ``sop``); :func:`frontend_from_params` reads ``params.features`` (a preset or ``custom``).
 - librosa, one clip, numpy (the CPU reference): :func:`logmel_librosa` (N,) → (T, n_mels),
   :func:`stft_magnitude_librosa` (N,) → (F, T).
 - torchaudio, a batch on any device: :func:`logmel_torch` (B, N) → (B, T, n_mels),
@@ -19,7 +19,7 @@ Example::
 from avsep.features.batched import check_waves, logmel_torch, resample, stft_magnitude_torch
 from avsep.features.frontend import FrontEnd
 from avsep.features.melbank import mel_filterbank_torch
-from avsep.features.presets import DMC, DSOL, MSSL, PRESETS, SOP, frontend_from_params, preset
+from avsep.features.presets import DMC, DSOL, MSSL, PRESETS, SOP, VGGISH, frontend_from_params, preset
 from avsep.features.reference import check_wave, logmel_librosa, mel_filterbank_librosa, stft_magnitude_librosa
 from avsep.features.warp import logfreq_source_rows, logfreq_warp, logfreq_warp_numpy, logfreq_warp_torch
 
@@ -29,6 +29,7 @@ __all__ = [
     "MSSL",
     "PRESETS",
     "SOP",
+    "VGGISH",
     "FrontEnd",
     "check_wave",
     "check_waves",

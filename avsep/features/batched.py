@@ -53,14 +53,14 @@ def check_waves(waves: torch.Tensor, frontend: FrontEnd, name: str = "waves") ->
 
 def _spectrum(waves: torch.Tensor, frontend: FrontEnd, power: float) -> torch.Tensor:
     """``|STFT| ** power``: (B, N) → (B, F, T)."""
-    window = torch.hann_window(frontend.n_fft, periodic=True, dtype=waves.dtype, device=waves.device)
+    window = torch.hann_window(frontend.window_length, periodic=True, dtype=waves.dtype, device=waves.device)
     spec = AF.spectrogram(
         waves,
         pad=0,
         window=window,
         n_fft=frontend.n_fft,
         hop_length=frontend.hop_length,
-        win_length=frontend.n_fft,
+        win_length=frontend.window_length,
         power=None,
         normalized=False,
         center=frontend.center,

@@ -22,7 +22,8 @@ MEL_NORMS = ("slaney", None)
 
 @dataclass(frozen=True)
 class FrontEnd:
-    """An STFT (Hann window of ``n_fft`` samples), an optional mel filterbank and a log compression.
+    """An STFT (Hann window of ``n_fft`` samples, or of ``win_length`` zero-padded to ``n_fft``), an optional
+    mel filterbank and a log compression.
 
     - ``spectrum_power``: the STFT is ``|X| ** spectrum_power`` before the mel filterbank
       (1 = magnitude, as DSOL; 2 = power, as librosa's ``melspectrogram`` default and MSSL).
@@ -40,6 +41,7 @@ class FrontEnd:
     n_fft: int
     hop_length: int
     clip_samples: int
+    win_length: int | None = None
     center: bool = True
     pad_mode: PadMode = "constant"
     spectrum_power: float = 1.0
@@ -60,6 +62,11 @@ class FrontEnd:
         where = f"front end {self.name!r}"
         _require(self.sample_rate > 0, where, f"sample_rate must be > 0, got {self.sample_rate}")
         _require(self.n_fft >= 2, where, f"n_fft must be >= 2, got {self.n_fft}")
+        _require(
+            self.win_length is None or 1 <= self.win_length <= self.n_fft,
+            where,
+            f"win_length must be in [1, n_fft={self.n_fft}] or None, got {self.win_length}",
+        )
         _require(self.hop_length >= 1, where, f"hop_length must be >= 1, got {self.hop_length}")
         _require(self.clip_samples >= 1, where, f"clip_samples must be >= 1, got {self.clip_samples}")
         _require(self.pad_mode in PAD_MODES, where, f"pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
@@ -86,6 +93,11 @@ class FrontEnd:
     def mel_fmax(self) -> float:
         """The upper edge of the mel filterbank: ``fmax`` or, when ``None``, Nyquist (librosa's default)."""
         return float(self.sample_rate) / 2 if self.fmax is None else float(self.fmax)
+
+    @property
+    def window_length(self) -> int:
+        """Samples of the Hann window: ``win_length``, or ``n_fft`` when it is None (librosa's default)."""
+        return self.n_fft if self.win_length is None else self.win_length
 
     @property
     def n_freqs(self) -> int:

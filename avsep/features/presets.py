@@ -51,6 +51,36 @@ DMC = FrontEnd(
     },
 )
 
+# DMC §3.1: VGGish's front end with the clip "extended to 496 frames of 10 ms": 495 hops of 160 samples after
+# one 512-sample frame (librosa's framing of a 400-sample window padded to 512) = 79712 samples, ~4.98 s.
+VGGISH_CLIP_SAMPLES = 512 + 495 * 160
+
+VGGISH = FrontEnd(
+    name="vggish",
+    sample_rate=16000,
+    n_fft=512,
+    win_length=400,
+    hop_length=160,
+    clip_samples=VGGISH_CLIP_SAMPLES,
+    center=False,
+    spectrum_power=1.0,
+    n_mels=64,
+    fmin=125.0,
+    fmax=7500.0,
+    mel_scale="htk",
+    mel_norm=None,
+    log="log",
+    log_eps=0.01,
+    origin=(
+        "DMC (Hu et al. 2019) §3.1: VGGish's log-mel (Hershey et al. 2017, the released vggish_input / "
+        "mel_features): 16 kHz, 25 ms periodic-Hann window (400 samples) in a 512-point FFT, 10 ms hop, "
+        "|STFT| magnitude, 64 HTK mel bands 125-7500 Hz without area normalisation, log(mel + 0.01), no "
+        "centring; DMC keeps these but extends the input to 496 frames (496 x 64). VGGish's own mel matrix "
+        "drops the DC bin and builds its triangles on the FFT bins' mel values; librosa's HTK filterbank "
+        "is used here (the same bands, values within a few per cent)."
+    ),
+)
+
 MSSL = FrontEnd(
     name="mssl",
     sample_rate=22050,
@@ -93,7 +123,7 @@ SOP = FrontEnd(
     ),
 )
 
-PRESETS: dict[str, FrontEnd] = {f.name: f for f in (DSOL, DMC, MSSL, SOP)}
+PRESETS: dict[str, FrontEnd] = {f.name: f for f in (DSOL, DMC, VGGISH, MSSL, SOP)}
 
 
 def preset(name: str) -> FrontEnd:

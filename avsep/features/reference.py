@@ -42,7 +42,7 @@ def stft_magnitude_librosa(wave: np.ndarray, frontend: FrontEnd) -> np.ndarray:
         wave,
         n_fft=frontend.n_fft,
         hop_length=frontend.hop_length,
-        win_length=frontend.n_fft,
+        win_length=frontend.window_length,
         window="hann",
         center=frontend.center,
         pad_mode=frontend.pad_mode,

@@ -33,11 +33,15 @@ from avsep.shards.views import (
 )
 
 
-def with_window(params: ShardParams, window_s: float | None) -> ShardParams:
-    """``params`` with another localization window (the counter sees whole clips); ``None`` keeps it."""
-    if window_s is None:
-        return params
-    return derive(params, {"localization.window_s": window_s})
+def with_window(params: ShardParams, window_s: float | None, windows_per_clip: int | None = None) -> ShardParams:
+    """``params`` with another localization window (the counter sees whole clips; DMC's paper ~5 s) and another
+    number of windows per clip and epoch; ``None`` keeps each."""
+    changes: dict = {}
+    if window_s is not None:
+        changes["localization.window_s"] = window_s
+    if windows_per_clip is not None:
+        changes["localization.windows_per_clip"] = windows_per_clip
+    return derive(params, changes) if changes else params
 
 
 def skipped_of(loader: Any) -> int:
@@ -90,8 +94,9 @@ class ShardBatches:
         seed: int,
         window_s: float | None = None,
         with_logmel: bool = True,
+        windows_per_clip: int | None = None,
     ):
-        self.params = with_window(params, window_s)
+        self.params = with_window(params, window_s, windows_per_clip)
         self.view = localization_view(
             str(location), split, self.params, batch_size=batch_size, seed=seed, with_logmel=with_logmel
         )
@@ -369,23 +374,47 @@ class SizedBatches(Epoch):
 
 
 def localization_batches(
-    location, split: str, params, batch_size: int, epoch: int, world_size: int, keep
+    location,
+    split: str,
+    params,
+    batch_size: int,
+    epoch: int,
+    world_size: int,
+    keep,
+    *,
+    window_s: float | None = None,
+    windows_per_clip: int | None = None,
+    with_logmel: bool = True,
 ) -> SizedBatches:
     """One epoch of the localization view of the shard set at ``location``: batches passed through ``keep``
     (``batch -> batch | None``), sized for the progress bar (DSOL's solo clips, MSSL's training clips).
-    ``params`` is the whole :class:`avsep.config.Params` (its ``shards`` and ``seed``)."""
-    view = localization_view(str(location), split, params.shards, batch_size=batch_size, seed=params.seed)
-    loader = make_loader(view, params.shards, ranks=world_size)
+    ``params`` is the whole :class:`avsep.config.Params` (its ``shards`` and ``seed``); ``window_s`` and
+    ``windows_per_clip`` replace the view's (:func:`with_window`), ``with_logmel=False`` skips the stored log-mel."""
+    shards = with_window(params.shards, window_s, windows_per_clip)
+    view = localization_view(
+        str(location), split, shards, batch_size=batch_size, seed=params.seed, with_logmel=with_logmel
+    )
+    loader = make_loader(view, shards, ranks=world_size)
     view.set_epoch(epoch)
     return SizedBatches(loader, view.batches_per_epoch, keep)
 
 
 def cocktail_batches(
-    location, split: str, params, batch_size: int, epoch: int, world_size: int, keep=with_rolled_negatives
+    location,
+    split: str,
+    params,
+    batch_size: int,
+    epoch: int,
+    world_size: int,
+    keep=with_rolled_negatives,
+    *,
+    with_logmel: bool = True,
 ) -> SizedBatches:
     """One epoch of the cocktail view of the shard set at ``location``, batches passed through ``keep``
-    (DSOL's stage two: :func:`with_rolled_negatives`)."""
-    view = cocktail_view(str(location), split, params.shards, batch_size=batch_size, seed=params.seed)
+    (DSOL's stage two: :func:`with_rolled_negatives`); ``with_logmel=False`` skips the stored log-mel."""
+    view = cocktail_view(
+        str(location), split, params.shards, batch_size=batch_size, seed=params.seed, with_logmel=with_logmel
+    )
     loader = make_loader(view, params.shards, ranks=world_size)
     view.set_epoch(epoch)
     return SizedBatches(loader, view.batches_per_epoch, keep)

@@ -5,7 +5,7 @@ import yaml
 
 from avsep.config import load_params
 from avsep.config.features import FeatureParams
-from avsep.features import DSOL, MSSL, PRESETS, SOP, FrontEnd, frontend_from_params, preset
+from avsep.features import DSOL, MSSL, PRESETS, SOP, VGGISH, FrontEnd, frontend_from_params, preset
 
 
 def test_documented_shapes_of_the_presets():
@@ -15,6 +15,8 @@ def test_documented_shapes_of_the_presets():
     assert MSSL.clip_samples == 5 * 22050
     assert SOP.stft_shape() == (512, 256)  # 65535 samples at 11.025 kHz
     assert SOP.logfreq_bins == 256
+    assert VGGISH.logmel_shape() == (496, 64)  # DMC §3.1: 496 frames of 10 ms, 64 bands
+    assert (VGGISH.window_length, VGGISH.n_fft, DSOL.window_length) == (400, 512, 160)
 
 
 def test_every_preset_documents_its_origin():
@@ -39,6 +41,8 @@ def test_sop_has_no_mel_filterbank():
         ({"log": "log10"}, "log must be one of"),
         ({"n_mels": 0}, "n_mels must be >= 1"),
         ({"top_db": -1.0}, "top_db must be >= 0"),
+        ({"win_length": 161}, "win_length must be in"),
+        ({"win_length": 0}, "win_length must be in"),
     ],
 )
 def test_bad_front_end_is_refused_naming_field(changes, reason):
@@ -55,8 +59,8 @@ def test_frame_count_without_centering():
 
 
 def test_unknown_preset_lists_names():
-    with pytest.raises(ValueError, match=r"unknown; choose one of \['dmc', 'dsol', 'mssl', 'sop'\]"):
-        preset("vggish")
+    with pytest.raises(ValueError, match=r"unknown; choose one of \['dmc', 'dsol', 'mssl', 'sop', 'vggish'\]"):
+        preset("openl3")
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -5,12 +5,21 @@ alignment of sound-object pairs, a contrastive loss on scene-level matching, and
 C1 → C2 → C3 → C4 on one network. See docs/models/cavl.md.
 """
 
+from functools import partial
+
 from avsep.models.cavl.network import CAVL
 from avsep.models.cavl.predict import localize, predict_single_source, sound_maps
 from avsep.models.cavl.recipe import build, recipe
+from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.method import Method
 
 TASKS = {"single_source": predict_single_source}
-METHOD = Method(name="cavl", recipe=recipe, build=build, tasks=TASKS)
+METHOD = Method(
+    name="cavl",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    evaluation_params=partial(inputs_evaluation_params, name="cavl"),
+)
 
 __all__ = ["CAVL", "METHOD", "TASKS", "build", "localize", "recipe", "sound_maps"]

@@ -31,10 +31,20 @@ class CAVL(nn.Module):
     same network.
     """
 
-    def __init__(self, cfg: CAVLParams, width: int, image_size: int, imagenet_frames: bool = False):
+    def __init__(
+        self,
+        cfg: CAVLParams,
+        width: int,
+        image_size: int,
+        imagenet_frames: bool = False,
+        crop: bool = False,
+        front_end: str = "stored",
+    ):
         super().__init__()
         self.cfg = cfg
-        self.streams = TwoStream(width, image_size, imagenet_frames)
+        # the log-mel it is fed (avsep.models.common.inputs.batch_logmel): stored, or a preset from the audio
+        self.front_end = front_end
+        self.streams = TwoStream(width, image_size, imagenet_frames, crop)
         channels = self.streams.channels
         self.visual_fc = nn.Conv2d(channels, channels, 1)
         self.audio_fc = nn.Conv2d(channels, channels, 1)

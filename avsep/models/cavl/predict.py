@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from avsep.losses.cavl import structural_alignment
+from avsep.models.common.inputs import batch_logmel
 from avsep.models.common.maps import centre_map, min_max
 
 
@@ -44,4 +45,4 @@ def sound_maps(model, frames: torch.Tensor, logmel: torch.Tensor, k: int) -> tor
 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
     """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
-    return localize(model, batch["frame"], batch["logmel"])
+    return localize(model, batch["frame"], batch_logmel(batch, model.front_end))

@@ -13,9 +13,10 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.cavl import scene_contrastive_loss, scene_similarity, structural_alignment
 from avsep.models.cavl.network import CAVL
 from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
+from avsep.models.common.inputs import batch_logmel, method_inputs
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.shards.batching import ShardBatches
-from avsep.train import Recipe, Stage
+from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
 CURRICULUM_SOURCES = {"C1": 1, "C2": 2, "C3": 3, "C4": 4}  # C4 = four or more: k = 4
@@ -29,10 +30,17 @@ def sources_of(curriculum: str) -> int:
 
 
 def build(params, image_size: int | None = None) -> CAVL:
-    """The CAVL network at the active profile's width (and image size unless given); frames ImageNet-normalised
-    when its vision net starts from ``backbones.visual_weights``."""
-    profile = params.active_profile()
-    return CAVL(params.cavl, profile.backbone_width, image_size or profile.image_size, imagenet_frames(params, "cavl"))
+    """The CAVL network at the active profile's width, with ``cavl.inputs``' frames (and image size unless given)
+    and front end; frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``."""
+    inputs = method_inputs(params, "cavl")
+    return CAVL(
+        params.cavl,
+        params.active_profile().backbone_width,
+        image_size or inputs.image_size,
+        imagenet_frames(params, "cavl"),
+        crop=inputs.crop,
+        front_end=inputs.front_end,
+    )
 
 
 def scene_scores(out: dict, negative: torch.Tensor, alignment: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +62,9 @@ def cavl_loss(model, batch: dict, k: int, alignment: str, margin: float) -> dict
 
     Logs ``loss`` and ``acc`` = fraction of frames whose own audio scores above the negative's.
     """
-    out = model(batch["frame"], batch["logmel"], k)
+    net = unwrap(model)
+    assert isinstance(net, CAVL), type(net).__name__
+    out = model(batch["frame"], batch_logmel(batch, net.front_end), k)
     valid = batch["negative"] >= 0
     positive, mismatched = scene_scores(out, batch["negative"].clamp_min(0), alignment)
     positive, mismatched = positive[valid], mismatched[valid]
@@ -87,14 +97,17 @@ def curriculum_stage(
 ) -> Stage:
     """The stage that trains on ``DATA/shards/{curriculum}`` with k = its number of sources; ``first`` builds
     the network, later stages continue the previous stage's model."""
-    cfg, profile, settings = params.cavl, params.active_profile(), settings or StageSettings()
+    cfg, inputs, settings = params.cavl, method_inputs(params, "cavl"), settings or StageSettings()
     k = sources_of(curriculum)
     batches = ShardBatches(
         Path(data_root) / "shards" / curriculum,
         "train",
         params.shards,
-        settings.batch_size or profile.batch_size,
+        settings.batch_size or inputs.batch_size,
         params.seed if settings.seed is None else settings.seed,
+        window_s=inputs.window_s,
+        with_logmel=inputs.with_logmel,
+        windows_per_clip=inputs.windows_per_clip,
     )
     loss = partial(cavl_loss, k=k, alignment=settings.alignment or cfg.alignment, margin=cfg.margin)
     if settings.steps:

@@ -5,12 +5,21 @@ simplified code's contrastive loss), and single-source localization from the sof
 centre closest to the audio. See docs/models/dmc.md.
 """
 
+from functools import partial
+
+from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.dmc.network import DMC
 from avsep.models.dmc.predict import localize, predict_class_aware, predict_single_source
 from avsep.models.dmc.recipe import build, recipe
 from avsep.models.method import Method
 
 TASKS = {"single_source": predict_single_source, "class_aware": predict_class_aware}
-METHOD = Method(name="dmc", recipe=recipe, build=build, tasks=TASKS)
+METHOD = Method(
+    name="dmc",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    evaluation_params=partial(inputs_evaluation_params, name="dmc"),
+)
 
 __all__ = ["DMC", "METHOD", "TASKS", "build", "localize", "recipe"]

@@ -6,6 +6,7 @@ import torch
 
 from avsep.losses.dmc import cosine_proximity
 from avsep.models.common.classes import CLASSES
+from avsep.models.common.inputs import batch_logmel
 from avsep.models.common.maps import centre_map
 
 
@@ -39,7 +40,7 @@ def localize(
 
 def predict_single_source(model, batch: dict) -> torch.Tensor:
     """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
-    return localize(model, batch["frame"], batch["logmel"])
+    return localize(model, batch["frame"], batch_logmel(batch, model.front_end))
 
 
 def predict_class_aware(model, batch: dict) -> torch.Tensor:

@@ -10,19 +10,27 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
+from avsep.models.common.inputs import batch_logmel, method_inputs
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
 from avsep.shards.batching import ShardBatches
-from avsep.train import Recipe, Stage
+from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
 
 
 def build(params) -> DMC:
-    """The DMC network of ``params.dmc`` at the active profile's width and image size (frames ImageNet-normalised
-    when its vision net starts from ``backbones.visual_weights``)."""
-    profile = params.active_profile()
-    return DMC(params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"))
+    """The DMC network of ``params.dmc`` at the active profile's width and ``dmc.inputs``' frames and front end
+    (frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``)."""
+    inputs = method_inputs(params, "dmc")
+    return DMC(
+        params.dmc,
+        params.active_profile().backbone_width,
+        inputs.image_size,
+        imagenet_frames(params, "dmc"),
+        crop=inputs.crop,
+        front_end=inputs.front_end,
+    )
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:
@@ -36,7 +44,9 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 
     Logs ``loss`` and ``acc`` = fraction of frames scored closer to their own audio than to the negative.
     """
-    out = model(batch["frame"], batch["logmel"])
+    net = unwrap(model)
+    assert isinstance(net, DMC), type(net).__name__
+    out = model(batch["frame"], batch_logmel(batch, net.front_end))
     audio, visual = out["audio_centres"], out["visual_centres"]
     valid = batch["negative"] >= 0
     negative = audio[batch["negative"].clamp_min(0)]
@@ -53,10 +63,17 @@ def dmc_loss(model, batch: dict, cfg) -> dict:
 
 
 def recipe(params, data_root: Path) -> Recipe:
-    """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
-    cfg, profile = params.dmc, params.active_profile()
+    """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam, fed as ``dmc.inputs`` says."""
+    cfg, inputs = params.dmc, method_inputs(params, "dmc")
     batches = ShardBatches(
-        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+        Path(data_root) / "shards" / cfg.shard_set,
+        "train",
+        params.shards,
+        inputs.batch_size,
+        params.seed,
+        window_s=inputs.window_s,
+        with_logmel=inputs.with_logmel,
+        windows_per_clip=inputs.windows_per_clip,
     )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage(

@@ -8,11 +8,20 @@ frozen stage-one audio classifier (Eq. 4-8). Parameters: ``params.dsol`` (avsep/
 docs/models/dsol.md.
 """
 
+from functools import partial
+
+from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.dsol.predict import class_aware, single_source
 from avsep.models.dsol.recipe import StageOneLoss, StageTwoLoss, build, recipe
 from avsep.models.method import Method
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
-METHOD = Method(name="dsol", recipe=recipe, build=build, tasks=TASKS)
+METHOD = Method(
+    name="dsol",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    evaluation_params=partial(inputs_evaluation_params, name="dsol"),
+)
 
 __all__ = ["METHOD", "TASKS", "StageOneLoss", "StageTwoLoss", "build", "recipe"]

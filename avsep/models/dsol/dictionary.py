@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from avsep.models.common.inputs import frames_to_input
+from avsep.models.common.inputs import batch_logmel, frames_to_input
 from avsep.models.dsol.network import DSOLNet
 from avsep.shards.batching import solo_rows
 from avsep.train import derive_seed, gather_objects, generator_for
@@ -50,6 +50,8 @@ class RoundConfig:
     augment: bool
     jitter: float
     progress: bool = True
+    crop: bool = False  # frames cropped (frames_to_input) rather than resized
+    front_end: str = "stored"  # the log-mel fed (avsep.models.common.inputs.batch_logmel)
 
 
 def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
@@ -66,7 +68,8 @@ def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
         batch = solo_rows(batch)
         if batch is None:
             continue
-        out.append({k: batch[k] for k in ("frame", "logmel", "labels", "key")})
+        audio = ("logmel",) if cfg.front_end == "stored" else ("audio", "sample_rate")
+        out.append({k: batch[k] for k in ("frame", *audio, "labels", "key")})
         count += len(batch["key"])
         if count >= cfg.max_clips:
             break
@@ -74,14 +77,23 @@ def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
 
 
 @torch.no_grad()
-def object_features(model: DSOLNet, batches: list[dict], image_size: int) -> torch.Tensor:
+def _logmel(batch: dict, front_end: str, device: torch.device) -> torch.Tensor:
+    """The log-mel of a CPU batch on ``device``: the stored one moved, or the front end computed there."""
+    if front_end == "stored":
+        return batch["logmel"].to(device)
+    return batch_logmel({"audio": batch["audio"].to(device), "sample_rate": batch["sample_rate"]}, front_end)
+
+
+def object_features(
+    model: DSOLNet, batches: list[dict], image_size: int, crop: bool = False, front_end: str = "stored"
+) -> torch.Tensor:
     """Eq. 2 for every clip: ``(N, C)`` L2-normalised masked-average visual features (CPU)."""
     device = next(model.parameters()).device
     model.eval()
     feats = []
     for batch in batches:
-        frame = frames_to_input(batch["frame"].to(device), image_size)
-        out = model(frame, batch["logmel"].to(device))
+        frame = frames_to_input(batch["frame"].to(device), image_size, crop=crop)
+        out = model(frame, _logmel(batch, front_end, device))
         feats.append(model.object_features(out["visual"], model.object_mask(out["map"])).float().cpu())
     return F.normalize(torch.cat(feats), dim=1)
 
@@ -143,8 +155,10 @@ def train_pseudo_labels(
             correct = total = 0
             for index in torch.randperm(len(batches), generator=gen).tolist():
                 batch = batches[index]
-                frame = frames_to_input(batch["frame"].to(device), cfg.image_size, cfg.augment, cfg.jitter)
-                out = model(frame, batch["logmel"].to(device), pseudo=True)
+                frame = frames_to_input(
+                    batch["frame"].to(device), cfg.image_size, cfg.augment, cfg.jitter, crop=cfg.crop
+                )
+                out = model(frame, _logmel(batch, cfg.front_end, device), pseudo=True)
                 target = labels[index].to(device)
                 loss = F.cross_entropy(out["vision_cls"].float(), target) + F.cross_entropy(
                     out["audio_cls"].float(), target
@@ -177,7 +191,7 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
     if epoch + 1 < cfg.first_epoch:
         return None
     batches = solo_batches(cfg, epoch)
-    gathered = gather_objects(dist, object_features(model, batches, cfg.image_size))
+    gathered = gather_objects(dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end))
     features = torch.cat(gathered)
     offset = sum(len(g) for g in gathered[: dist.rank])
     k = model.clusters
@@ -191,7 +205,9 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
         accuracy = train_pseudo_labels(model, batches, labels, cfg, epoch)
         bar.update(1)
     _broadcast_model(model, dist)
-    retrained = torch.cat(gather_objects(dist, object_features(model, batches, cfg.image_size)))
+    retrained = torch.cat(
+        gather_objects(dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end))
+    )
     assign = torch.from_numpy(assignments).long()
     dictionary = torch.zeros(k, retrained.shape[1])
     for cluster in range(k):

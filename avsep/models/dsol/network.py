@@ -46,8 +46,13 @@ class DSOLNet(nn.Module):
         image_size: int = 224,
         use_prod: bool = True,
         test_scale: float = 3.0,
+        crop: bool = False,
+        front_end: str = "stored",
     ):
         super().__init__()
+        # how predict feeds it: frames cropped or resized (frames_to_input), the log-mel stored or computed
+        # from the audio (avsep.models.common.inputs.batch_logmel)
+        self.crop, self.front_end = crop, front_end
         self.vision = ResNet18(3, width, DSOL_STRIDES)
         self.audio = ResNet18(1, width, DSOL_STRIDES)
         channels = self.vision.out_channels

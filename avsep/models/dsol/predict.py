@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from avsep.models.common.inputs import frames_to_input
+from avsep.models.common.inputs import batch_logmel, frames_to_input
 from avsep.models.dsol.network import DSOLNet
 
 
@@ -28,8 +28,8 @@ def sounding_object_maps(model: DSOLNet, out: dict) -> torch.Tensor:
 @torch.no_grad()
 def single_source(model: DSOLNet, batch: dict) -> torch.Tensor:
     """``(B, h, w)``: the stage's audiovisual localization map l (sigmoid of the scaled cosine)."""
-    frame = frames_to_input(batch["frame"], model.image_size)
-    return model(frame, batch["logmel"])["map"].float()
+    frame = frames_to_input(batch["frame"], model.image_size, crop=model.crop)
+    return model(frame, batch_logmel(batch, model.front_end))["map"].float()
 
 
 @torch.no_grad()
@@ -42,7 +42,7 @@ def class_aware(model: DSOLNet, batch: dict) -> torch.Tensor:
             "DSOL class-aware maps need a dictionary: this model has no clustering round "
             "(train stage one for at least dsol.cluster_from_epoch epochs)"
         )
-    frame = frames_to_input(batch["frame"], model.image_size)
-    out = model(frame, batch["logmel"], classes=True)
+    frame = frames_to_input(batch["frame"], model.image_size, crop=model.crop)
+    out = model(frame, batch_logmel(batch, model.front_end), classes=True)
     probs = torch.softmax(sounding_object_maps(model, out).float() * model.test_scale, dim=1)
     return clusters_to_classes(probs, model.cluster_class, model.n_classes)

@@ -12,11 +12,11 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
 from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.common.classes import CLASSES
-from avsep.models.common.inputs import frames_to_input
+from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inputs
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import sounding_object_maps
-from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows
+from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows, with_window
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
@@ -24,7 +24,7 @@ PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrai
 
 def build(params) -> DSOLNet:
     """The DSOL network of ``params.dsol`` at the active profile's width and image size."""
-    cfg, profile = params.dsol, params.active_profile()
+    cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
     return DSOLNet(
         profile.backbone_width,
         cfg.embed_dim,
@@ -33,9 +33,11 @@ def build(params) -> DSOLNet:
         cfg.scale_init,
         cfg.mask_threshold,
         cfg.mask_dilation,
-        profile.image_size,
+        inputs.image_size,
         cfg.use_prod,
         cfg.test_scale,
+        crop=inputs.crop,
+        front_end=inputs.front_end,
     )
 
 
@@ -50,12 +52,13 @@ def _dsol_net(model: nn.Module) -> DSOLNet:
 class StageOneLoss:
     """Eq. 1 on a solo batch: ``{"loss", "scale"}`` (scale = the learned sigmoid weight)."""
 
-    def __init__(self, image_size: int, augment: bool, jitter: float):
+    def __init__(self, image_size: int, augment: bool, jitter: float, crop: bool = False, front_end: str = "stored"):
         self.image_size, self.augment, self.jitter = image_size, augment, jitter
+        self.crop, self.front_end = crop, front_end
 
     def __call__(self, model, batch: dict) -> dict:
-        frame = frames_to_input(batch["frame"], self.image_size, self.augment, self.jitter)
-        out = model(frame, batch["logmel"], negative=batch["negative"])
+        frame = frames_to_input(batch["frame"], self.image_size, self.augment, self.jitter, crop=self.crop)
+        out = model(frame, batch_logmel(batch, self.front_end), negative=batch["negative"])
         loss = localization_bce(out["logits"], out["neg_logits"], batch["negative_valid"])
         return {"loss": loss, "scale": _dsol_net(model).scale.weight.detach().reshape(())}
 
@@ -63,8 +66,8 @@ class StageOneLoss:
 class StageTwoLoss:
     """Eq. 8 on a cocktail batch: ``{"loss", "l1", "lc"}`` with the terms the parameters switch on."""
 
-    def __init__(self, cfg, image_size: int):
-        self.cfg, self.image_size = cfg, image_size
+    def __init__(self, cfg, image_size: int, crop: bool = False, front_end: str = "stored"):
+        self.cfg, self.image_size, self.crop, self.front_end = cfg, image_size, crop, front_end
 
     def __call__(self, model, batch: dict) -> dict:
         net = _dsol_net(model)
@@ -74,8 +77,8 @@ class StageTwoLoss:
                 "the model has none (stage one did not finish a clustering round)"
             )
         cfg = self.cfg
-        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter)
-        out = model(frame, batch["logmel"], negative=batch["negative"], classes=True)
+        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter, crop=self.crop)
+        out = model(frame, batch_logmel(batch, self.front_end), negative=batch["negative"], classes=True)
         l1 = localization_bce(out["logits"], out["neg_logits"], batch["negative_valid"]) if cfg.use_l1 else None
         lc = None
         if cfg.use_lc:
@@ -98,16 +101,31 @@ def _shard_set(data_root: Path, name: str, split: str) -> Path:
 
 
 def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
+    inputs = method_inputs(params, "dsol")
+    return localization_batches(
+        location,
+        params.dsol.train_split,
+        params,
+        batch_size,
+        epoch,
+        world_size,
+        solo_rows,
+        window_s=inputs.window_s,
+        windows_per_clip=inputs.windows_per_clip,
+        with_logmel=inputs.with_logmel,
+    )
 
 
 def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    return cocktail_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size)
+    with_logmel = method_inputs(params, "dsol").with_logmel
+    return cocktail_batches(
+        location, params.dsol.train_split, params, batch_size, epoch, world_size, with_logmel=with_logmel
+    )
 
 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
-    cfg, profile = params.dsol, params.active_profile()
+    cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
     cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
     name = params.profile
@@ -116,9 +134,9 @@ def recipe(params, data_root: Path) -> Recipe:
     rounds = RoundConfig(
         location=clips,
         split=cfg.train_split,
-        shards=params.shards,
-        batch_size=profile.batch_size,
-        image_size=profile.image_size,
+        shards=with_window(params.shards, inputs.window_s),
+        batch_size=inputs.batch_size,
+        image_size=inputs.image_size,
         seed=params.seed,
         classes=tuple(CLASSES),
         first_epoch=cfg.cluster_from_epoch,
@@ -131,6 +149,8 @@ def recipe(params, data_root: Path) -> Recipe:
         augment=cfg.augment,
         jitter=cfg.jitter,
         progress=params.train.progress,
+        crop=inputs.crop,
+        front_end=inputs.front_end,
     )
     if cfg.cluster_from_epoch > epochs_one:
         raise ValueError(
@@ -143,8 +163,8 @@ def recipe(params, data_root: Path) -> Recipe:
         stages=[
             Stage(
                 "one",
-                partial(_clips_loader, clips, params, profile.batch_size),
-                StageOneLoss(profile.image_size, cfg.augment, cfg.jitter),
+                partial(_clips_loader, clips, params, inputs.batch_size),
+                StageOneLoss(inputs.image_size, cfg.augment, cfg.jitter, inputs.crop, inputs.front_end),
                 epochs=epochs_one,
                 model=initialised(partial(build, params), "dsol", params, data_root),
                 steps_per_epoch=profile.max_steps_per_epoch,
@@ -154,8 +174,8 @@ def recipe(params, data_root: Path) -> Recipe:
             ),
             Stage(
                 "two",
-                partial(_cocktail_loader, cocktail, params, profile.batch_size),
-                StageTwoLoss(cfg, profile.image_size),
+                partial(_cocktail_loader, cocktail, params, inputs.batch_size),
+                StageTwoLoss(cfg, inputs.image_size, inputs.crop, inputs.front_end),
                 epochs=epochs_two,
                 steps_per_epoch=profile.max_steps_per_epoch,
                 optimizer=OptimizerParams(name="adam", lr=cfg.lr_two.get(name), weight_decay=cfg.weight_decay),

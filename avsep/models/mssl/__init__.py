@@ -7,12 +7,21 @@ correspondence (Eq. 1-3). Stage ``two`` (mode ``full``): class maps (Eq. 4), cla
 ``multitask`` (stage one), ``full``. Parameters: ``params.mssl``; docs: docs/models/mssl.md.
 """
 
+from functools import partial
+
 from avsep.models.common.classes import multi_hot  # noqa: F401 (re-exported: the MSSL loss and its tests use it)
+from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.method import Method
 from avsep.models.mssl.predict import class_aware, single_source
 from avsep.models.mssl.recipe import MsslLoss, build, recipe
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
-METHOD = Method(name="mssl", recipe=recipe, build=build, tasks=TASKS)
+METHOD = Method(
+    name="mssl",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    evaluation_params=partial(inputs_evaluation_params, name="mssl"),
+)
 
 __all__ = ["METHOD", "TASKS", "MsslLoss", "build", "recipe"]

@@ -88,8 +88,13 @@ class MSSLNet(nn.Module):
         class_threshold: float = 0.3,
         image_size: int = 256,
         localization: str = "fine",
+        crop: bool = False,
+        front_end: str = "stored",
     ):
         super().__init__()
+        # how predict feeds it: frames cropped or resized (frames_to_input), the log-mel stored or computed
+        # from the audio (avsep.models.common.inputs.batch_logmel)
+        self.crop, self.front_end = crop, front_end
         self.vision = ResNet18(3, width, MSSL_STRIDES)
         self.audio = CRNN(width) if audio == "crnn" else ResNetAudio(width)
         channels = self.vision.out_channels

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from avsep.models.common.inputs import frames_to_input
+from avsep.models.common.inputs import batch_logmel, frames_to_input
 from avsep.models.mssl.network import MSSLNet
 
 
@@ -33,12 +33,13 @@ def _avc_map(model: MSSLNet, frame: torch.Tensor, logmel: torch.Tensor) -> torch
 
 def class_scores(model: MSSLNet, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """``(maps (B, K, h, w) >= 0, audio class probabilities (B, K))`` before gating."""
-    frame = frames_to_input(batch["frame"], model.image_size)
+    frame = frames_to_input(batch["frame"], model.image_size, crop=model.crop)
+    logmel = batch_logmel(batch, model.front_end)
     if model.mode == "avc_only":
-        agnostic = _avc_map(model, frame, batch["logmel"])
+        agnostic = _avc_map(model, frame, logmel)
         k = model.cls_v.out_channels
         return agnostic[:, None].expand(-1, k, -1, -1).contiguous(), torch.ones(len(frame), k, device=frame.device)
-    out = model(frame, batch["logmel"])
+    out = model(frame, logmel)
     probs = torch.sigmoid(out["logits_a"].float())
     if model.mode == "multitask":
         return model.class_maps(out["E_v"], model.cls_v).float(), probs

@@ -11,7 +11,7 @@ from avsep.config.train import OptimizerParams
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
 from avsep.models.common.backbones import initialised, weights_sections
 from avsep.models.common.classes import CLASSES, multi_hot
-from avsep.models.common.inputs import frames_to_input
+from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inputs
 from avsep.models.mssl.network import MSSLNet
 from avsep.shards.batching import SizedBatches, localization_batches
 from avsep.train import Recipe, Stage
@@ -20,8 +20,9 @@ PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrai
 
 
 def build(params) -> MSSLNet:
-    """The MSSL network of ``params.mssl`` at the active profile's width and image size."""
-    cfg, profile = params.mssl, params.active_profile()
+    """The MSSL network of ``params.mssl`` at the active profile's width, with ``mssl.inputs``' frames and front
+    end."""
+    cfg, profile, inputs = params.mssl, params.active_profile(), method_inputs(params, "mssl")
     return MSSLNet(
         profile.backbone_width,
         len(CLASSES),
@@ -32,22 +33,34 @@ def build(params) -> MSSLNet:
         cfg.cam,
         cfg.mode,
         cfg.class_threshold,
-        profile.image_size,
+        inputs.image_size,
         cfg.localization,
+        crop=inputs.crop,
+        front_end=inputs.front_end,
     )
 
 
 class MsslLoss:
     """Eq. 3 (``with_alignment``: + Eq. 7) on a localization-view batch; ``avc_only``: Eq. 2 alone."""
 
-    def __init__(self, cfg, image_size: int, classes: tuple[str, ...], with_alignment: bool):
+    def __init__(
+        self,
+        cfg,
+        image_size: int,
+        classes: tuple[str, ...],
+        with_alignment: bool,
+        crop: bool = False,
+        front_end: str = "stored",
+    ):
         self.cfg, self.image_size, self.classes, self.with_alignment = cfg, image_size, classes, with_alignment
+        self.crop, self.front_end = crop, front_end
 
     def __call__(self, model, batch: dict) -> dict:
         cfg = self.cfg
-        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter)
+        frame = frames_to_input(batch["frame"], self.image_size, cfg.augment, cfg.jitter, crop=self.crop)
         valid_neg = batch["negative"] >= 0
-        out = model(frame, batch["logmel"], negative=batch["negative"].clamp_min(0), align=self.with_alignment)
+        logmel = batch_logmel(batch, self.front_end)
+        out = model(frame, logmel, negative=batch["negative"].clamp_min(0), align=self.with_alignment)
         avc = correspondence_loss(out["avc"], out["avc_neg"], valid_neg)  # Eq. 2
         metrics = {"avc": avc.detach()}
         if cfg.mode == "avc_only":
@@ -80,6 +93,7 @@ def _groups(cfg, lr: float):
 
 
 def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+    inputs = method_inputs(params, "mssl")
     return localization_batches(
         location,
         params.mssl.train_split,
@@ -88,16 +102,20 @@ def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, worl
         epoch,
         world_size,
         lambda batch: batch if len(batch["key"]) >= 2 else None,
+        window_s=inputs.window_s,
+        windows_per_clip=inputs.windows_per_clip,
+        with_logmel=inputs.with_logmel,
     )
 
 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
+    inputs = method_inputs(params, "mssl")
     location = Path(data_root) / "shards" / cfg.train_set
     if not (location / "sizes.json").is_file():
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
-    loader = partial(_loader, location, params, profile.batch_size)
+    loader = partial(_loader, location, params, inputs.batch_size)
     classes = tuple(CLASSES)
 
     def sgd(lr: float) -> OptimizerParams:  # the paper's SGD, or Adam where mssl.optimizer says so
@@ -109,7 +127,7 @@ def recipe(params, data_root: Path) -> Recipe:
         Stage(
             "one",
             loader,
-            MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
+            MsslLoss(cfg, inputs.image_size, classes, False, inputs.crop, inputs.front_end),
             epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
             model=initialised(partial(build, params), "mssl", params, data_root),
             steps_per_epoch=profile.max_steps_per_epoch,
@@ -123,7 +141,7 @@ def recipe(params, data_root: Path) -> Recipe:
             Stage(
                 "two",
                 loader,
-                MsslLoss(cfg, profile.image_size, classes, with_alignment=True),
+                MsslLoss(cfg, inputs.image_size, classes, True, inputs.crop, inputs.front_end),
                 epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
                 steps_per_epoch=profile.max_steps_per_epoch,
                 optimizer=sgd(cfg.lr_two.get(name)),
