@@ -10,6 +10,7 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
+from avsep.models.common.classes import classes_of, with_classes
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
 from avsep.shards.batching import ShardBatches
@@ -22,7 +23,8 @@ def build(params) -> DMC:
     """The DMC network of ``params.dmc`` at the active profile's width and image size (frames ImageNet-normalised
     when its vision net starts from ``backbones.visual_weights``)."""
     profile = params.active_profile()
-    return DMC(params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"))
+    net = DMC(params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"))
+    return with_classes(net, classes_of(params))  # class-agnostic: repeats its map over the classes
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:
