@@ -29,10 +29,11 @@ def labelled_with(records: Iterable[ClipRecord], vocab: Vocabulary) -> tuple[lis
             name = vocab.class_of(label)
             if name is None:
                 outside[label] += 1
-                name = label
-            if name not in named:
-                named.append(name)
-        out.append(record if named == record.labels else replace(record, labels=named))
+            named.append(name or label)
+        if named == record.labels:
+            out.append(record)
+        else:  # two labels of one class (its MID and its name) are one label
+            out.append(replace(record, labels=list(dict.fromkeys(named))))
     return out, outside
 
 
