@@ -39,7 +39,7 @@ RELABEL = {
     "violin": ("violin", "violin"),
     "xylophone": ("Marimba", "marimba"),  # not AudioSet's name ("Marimba, xylophone"): outside, counted
 }
-KEEP = {("train", "solo"): 12, ("train", "duet"): 2, ("test", "solo"): 6, ("test", "duet"): 2}
+KEEP = {("train", "solo"): 8, ("train", "duet"): 1, ("test", "solo"): 4, ("test", "duet"): 1}
 TINY = [
     "pretrain.methods=[]",
     "profiles.demo.backbone_width=4",
