@@ -27,7 +27,9 @@ from prefect.context import FlowRunContext, get_run_context
 from prefect.futures import as_completed
 
 from avsep.config import Params, ParamsError, load_params
+from avsep.config.vocabularies import MUSIC_CLASSES, vocabulary
 from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
+from avsep.dataset.classes import labelled_with, outside_text
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
 from avsep.dataset.cutting import cached_durations, cut_videos, cutting, probe_video, probed_result
@@ -48,6 +50,7 @@ from avsep.dataset.plan import (
 )
 from avsep.dataset.splits import with_splits
 from avsep.io import atomic_write_text
+from avsep.shards.classes import record_classes
 from avsep.sources import load_source
 from avsep.sources.records import INVALID, ClipRecord
 
@@ -159,6 +162,17 @@ def build_dataset(
         params.dataset.index,
         dict(sorted(per_curriculum.items())),
     )
+    vocab = vocabulary(params.dataset.classes)
+    records, outside = labelled_with(records, vocab)  # after counting: ontology counts read AudioSet's own labels
+    if outside:
+        logger.warning(
+            "%d label(s) outside dataset.classes (%s, %d classes), kept in the samples but scored by no model; "
+            "clips per label: %s",
+            len(outside),
+            vocab.name,
+            len(vocab.classes),
+            outside_text(outside),
+        )
 
     manifest_s = time.perf_counter()
     manifest = compact_manifest(layout.manifest)  # the parts a killed build left are kept
@@ -207,8 +221,14 @@ def build_dataset(
     sets = [f.result() for f in shard_futures]
     prune_sets(layout, plan)
     sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
+    for shard_set in sorted({entry["set"] for entry in sets if (layout.shards / entry["set"]).is_dir()}):
+        record_classes(layout.shards / shard_set, vocab)  # what training and evaluation index classes by
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
+    if vocab.classes != MUSIC_CLASSES or outside:
+        # Only then: the default build's summary stays what it was before vocabularies were recorded.
+        result["classes"] = {"vocabulary": vocab.name, "classes": list(vocab.classes)}
+        result["labels_outside_classes"] = dict(sorted(outside.items()))
     atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")
     stats = {
         "flow_s": time.perf_counter() - flow_started,

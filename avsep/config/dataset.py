@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from avsep.config.base import Section
+from avsep.config.vocabularies import DEFAULT_VOCABULARY, VOCABULARIES, vocabulary
 
 # The sources avsep ships; avsep.sources.SOURCES maps each to its module.
 BUILTIN_SOURCES = ("world", "music", "audioset", "vggsound", "soundnet_flickr", "esc50", "urls", "folder")
@@ -44,6 +45,15 @@ def check_source_name(name: str) -> str:
 
 
 SourceName = Annotated[str, AfterValidator(check_source_name)]
+
+
+def check_classes(spec: str | list[str]) -> str | list[str]:
+    """``spec`` if it names a built-in vocabulary or is a usable class list (avsep.config.vocabularies)."""
+    vocabulary(spec)
+    return spec
+
+
+ClassesSpec = Annotated[str | list[str], AfterValidator(check_classes)]
 
 
 class DownloadParams(Section):
@@ -112,6 +122,12 @@ class DatasetParams(Section):
     )
     index: str = Field("data/world/index.csv", description="the source's index file (a folder for `folder`)")
     ontology: str | None = Field(None, description="AudioSet ontology.json (audioset source, ontology-based counting)")
+    classes: ClassesSpec = Field(
+        DEFAULT_VOCABULARY,
+        description=f"the dataset's class vocabulary (class index = position): {' | '.join(VOCABULARIES)} "
+        "(avsep/config/vocabularies.py), or a list of class names; the build records it beside the shards and "
+        "counts labels outside it, training and evaluation read it from the shards",
+    )
     vocabulary: list[str] = Field([], description="class names or AudioSet MIDs to keep; empty keeps every label")
     vocabulary_descendants: bool = Field(
         False,

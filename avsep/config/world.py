@@ -11,21 +11,10 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from avsep.config.base import Section
+from avsep.config.vocabularies import MUSIC11
 
 # The 11 MUSIC instruments, with MUSIC's names, sorted (class index = position, as MUSIC does).
-MUSIC_CLASSES: tuple[str, ...] = (
-    "accordion",
-    "acoustic_guitar",
-    "cello",
-    "clarinet",
-    "erhu",
-    "flute",
-    "saxophone",
-    "trumpet",
-    "tuba",
-    "violin",
-    "xylophone",
-)
+MUSIC_CLASSES: tuple[str, ...] = MUSIC11.classes
 MAX_VISIBLE = 4  # k-source scenes go up to four visible objects (curricula C1..C4)
 
 

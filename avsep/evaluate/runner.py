@@ -49,7 +49,7 @@ from avsep.metrics.localization import (
     evaluate_single_source,
     single_source_cious,
 )
-from avsep.models import CLASSES
+from avsep.models import classes_of, with_data_classes
 from avsep.models.method import Method
 from avsep.shards.reader import ShardSetError
 from avsep.train import CheckpointError, load_checkpoint
@@ -129,7 +129,7 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
                         batch["index"][i],
                         batch["key"][i],
                         maps[j],
-                        G.class_truth(batch["objects"][i], frame_hw, size),
+                        G.class_truth(batch["objects"][i], frame_hw, size, classes_of(ctx.params)),
                         batch["objects"][i],
                         batch["frame"][i],
                         ctx.overlays if multi_scene[i] in OVERLAY_SUBSETS else 0,
@@ -178,7 +178,7 @@ def run_cocktail(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
                 batch["index"][i],
                 key,
                 maps[i],
-                G.class_truth(objects, frame_hw, size),
+                G.class_truth(objects, frame_hw, size, classes_of(ctx.params)),
                 objects,
                 batch["frame"][i],
                 ctx.overlays,
@@ -250,7 +250,7 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
                 ctx.figures_dir / f"{subset}-{index:05d}.png",
                 done.frames[index],
                 [done.maps[n][k] for k in sounding],
-                [f"map of {CLASSES[k]}" for k in sounding],
+                [f"map of {classes_of(ctx.params)[k]}" for k in sounding],
                 done.objects[n],
                 f"{ctx.name}: {done.keys[n]}",
             )
@@ -325,6 +325,7 @@ def evaluate_model(
     so a world evaluation's ``MODEL.json`` is never replaced by it.
     """
     data_root = Path(data_root)
+    params = with_data_classes(params, data_root)  # class-aware maps are indexed by the shards' classes
     method = models.method(name)
     if not method.tasks:
         raise ValueError(f"model {name!r}: it has no evaluation tasks")
@@ -390,6 +391,8 @@ def evaluate_model(
             "dataset": params.dataset.source,
             "data": str(data_root),
             "seed": params.seed,
+            # Another vocabulary than the default is named, so a reader knows what the class indices mean.
+            **({"classes": list(classes_of(params))} if classes_of(params) != models.CLASSES else {}),
             "checkpoint": str(path) if path else None,
             "protocols": protocols,
             **annotated,

@@ -40,6 +40,7 @@ from avsep.models import CLASSES, METHODS, method
 from avsep.models.cavl.predict import localize
 from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage
 from avsep.shards import evaluation_view, make_loader
+from avsep.shards.classes import read_classes
 from avsep.train import Recipe, TrainResult, checkpoint_path, train
 
 log = logging.getLogger(__name__)
@@ -299,9 +300,9 @@ def localization(runs: Runs) -> dict:
 
 
 @torch.no_grad()
-def _audio_features(model, batches: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, C)`` pooled audio features and ``(N,)`` class indices of single-label clips."""
-    index = {name: i for i, name in enumerate(CLASSES)}
+def _audio_features(model, batches: list[dict], classes: tuple[str, ...] = CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, C)`` pooled audio features and ``(N,)`` class indices (in ``classes``) of single-label clips."""
+    index = {name: i for i, name in enumerate(classes)}
     feats, labels = [], []
     for batch in batches:
         keep = [i for i, names in enumerate(batch["labels"]) if len(names) == 1 and names[0] in index]
@@ -337,8 +338,9 @@ def probe(runs: Runs) -> dict:
             split_batches[split] = list(make_loader(view, params.shards))
         for name, spec in rows.items():
             model = runs.get(spec, seed).model
-            x_train, y_train = _audio_features(model, split_batches["train"])
-            x_test, y_test = _audio_features(model, split_batches[ex.probe_split])
+            classes = read_classes(runs.data_root / "shards" / "C1")  # the classes the probe's clips carry
+            x_train, y_train = _audio_features(model, split_batches["train"], classes)
+            x_test, y_test = _audio_features(model, split_batches[ex.probe_split], classes)
             result = linear_probe(
                 x_train, y_train, x_test, y_test, C=pc.C, max_iter=pc.max_iter, standardize=pc.standardize
             )

@@ -4,7 +4,7 @@ Localization-view rows carry ``objects`` (:func:`avsep.shards.windows.frame_obje
 ``sounding`` flag and the box of the chosen frame in frame pixels); cocktail-view rows carry ``classes``,
 ``boxes`` and ``sounding`` per quadrant. "Sounding" is the clip's label (the object makes the clip's sound),
 not the instant: a violin between two notes of its melody is still the sounding violin, as in the papers'
-annotations. Classes outside :data:`avsep.models.CLASSES` cannot be scored class-aware and are left out.
+annotations. Classes outside the dataset's vocabulary cannot be scored class-aware and are left out.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avsep.config.world import MUSIC_CLASSES as CLASSES  # the class vocabulary of the built-in world and MUSIC
+from avsep.config.vocabularies import MUSIC_CLASSES
 from avsep.metrics.localization import rescale_boxes
 
-_CLASS_INDEX = {name: i for i, name in enumerate(CLASSES)}
 GROUND_TRUTHS = ("consensus", "union")
 
 
@@ -68,15 +67,16 @@ def sounding_boxes(objects: list[dict], frame_hw: tuple[int, int], map_size: int
 
 
 def class_truth(
-    objects: list[dict], frame_hw: tuple[int, int], map_size: int
+    objects: list[dict], frame_hw: tuple[int, int], map_size: int, classes: tuple[str, ...] = MUSIC_CLASSES
 ) -> tuple[dict[int, np.ndarray], list[int]]:
-    """``({class index: (B_k, 4) boxes}, silent class indices)`` of one frame: sounding classes with the union of
-    their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame (the
-    classes of ``nsa_visible``; DSOL's ``nsa`` takes every class not sounding, from the sounding ones alone)."""
+    """``({class index in classes: (B_k, 4) boxes}, silent class indices)`` of one frame: sounding classes with the
+    union of their boxes (scaled to ``map_size``); silent classes are those visible but never sounding in this frame
+    (the classes of ``nsa_visible``; DSOL's ``nsa`` takes every class not sounding, from the sounding ones alone)."""
+    index = {name: i for i, name in enumerate(classes)}
     boxes: dict[int, list] = {}
     silent: set[int] = set()
     for obj in objects:
-        k = _CLASS_INDEX.get(obj["class"])
+        k = index.get(obj["class"])
         if k is None:
             continue
         if obj["sounding"]:

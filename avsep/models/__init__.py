@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import importlib
 
-from avsep.models.common.classes import CLASSES, multi_hot  # noqa: F401 (re-exported: avsep.models.CLASSES)
+from avsep.models.common.classes import (  # noqa: F401 (re-exported: avsep.models.CLASSES, ...)
+    CLASSES,
+    classes_of,
+    model_classes,
+    multi_hot,
+    with_data_classes,
+)
 from avsep.models.method import Method
 
 METHODS: dict[str, str] = {}  # name -> module; each method module adds itself here in one line

@@ -21,7 +21,7 @@ from avsep.models.baselines.correspondence import (
     position_similarity,
     towers_from,
 )
-from avsep.models.common.classes import CLASSES
+from avsep.models.common.classes import classes_of, per_class, with_classes
 from avsep.models.method import Method
 
 WEIGHTS = True
@@ -66,7 +66,8 @@ class AttentionNet(nn.Module):
 
 def build(params) -> AttentionNet:
     section = params.baselines.attention
-    return AttentionNet(towers_from(params, "attention"), section.logit_scale_init, section.temperature)
+    net = AttentionNet(towers_from(params, "attention"), section.logit_scale_init, section.temperature)
+    return with_classes(net, classes_of(params))
 
 
 def recipe(params, data_root: Path):
@@ -79,8 +80,8 @@ def predict_single(model: AttentionNet, batch: dict) -> torch.Tensor:
 
 
 def predict_class_aware(model: AttentionNet, batch: dict) -> torch.Tensor:
-    """``(B, K, h, w)``: the class-agnostic attention map repeated for every class of ``CLASSES``."""
-    return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+    """``(B, K, h, w)``: the class-agnostic attention map repeated for every class of the dataset."""
+    return per_class(predict_single(model, batch), model)
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}

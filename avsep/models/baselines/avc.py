@@ -22,7 +22,7 @@ from avsep.models.baselines.correspondence import (
     position_similarity,
     towers_from,
 )
-from avsep.models.common.classes import CLASSES
+from avsep.models.common.classes import classes_of, per_class, with_classes
 from avsep.models.method import Method
 
 WEIGHTS = True
@@ -57,7 +57,7 @@ class AVOLNet(nn.Module):
 
 def build(params) -> AVOLNet:
     section = params.baselines.avc
-    return AVOLNet(towers_from(params, "avc"), section.logit_scale_init)
+    return with_classes(AVOLNet(towers_from(params, "avc"), section.logit_scale_init), classes_of(params))
 
 
 def recipe(params, data_root: Path):
@@ -70,8 +70,8 @@ def predict_single(model: AVOLNet, batch: dict) -> torch.Tensor:
 
 
 def predict_class_aware(model: AVOLNet, batch: dict) -> torch.Tensor:
-    """``(B, K, h, w)``: the class-agnostic map repeated for every class of ``CLASSES``."""
-    return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+    """``(B, K, h, w)``: the class-agnostic map repeated for every class of the dataset."""
+    return per_class(predict_single(model, batch), model)
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from avsep.models.common.classes import CLASSES
+from avsep.models.common.classes import per_class
 
 KINDS = ("random", "whole_image", "centre_prior")
 
@@ -64,8 +64,8 @@ def predict_single(model: FixedMap, batch: dict) -> torch.Tensor:
 
 
 def predict_class_aware(model: FixedMap, batch: dict) -> torch.Tensor:
-    """``(B, K, grid, grid)``, K = ``len(CLASSES)``: a class-agnostic map repeated for every class."""
-    return model(batch["key"])[:, None].expand(-1, len(CLASSES), -1, -1)
+    """``(B, K, grid, grid)``, K the dataset's classes: a class-agnostic map repeated for every class."""
+    return per_class(model(batch["key"]), model)
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+from avsep.models.common.classes import classes_of, with_classes
 from avsep.models.method import Method
 
 WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
@@ -10,7 +11,7 @@ __all__ = ["METHOD", "TASKS", "WEIGHTS", "build", "recipe"]
 
 
 def build(params) -> FixedMap:
-    return FixedMap("random", params.baselines.grid, seed=params.seed)
+    return with_classes(FixedMap("random", params.baselines.grid, seed=params.seed), classes_of(params))
 
 
 def recipe(params, data_root):

@@ -31,7 +31,8 @@ from torch import nn
 
 from avsep.features import resample
 from avsep.losses.separation import mask_from_logits
-from avsep.models import CLASSES, method
+from avsep.models import method
+from avsep.models.common.classes import classes_of, per_class, with_classes
 from avsep.models.method import Method
 from avsep.shards.views import batch_sample_rate
 
@@ -49,7 +50,7 @@ def _separation() -> Mapping[str, Any]:
 
 def build(params) -> nn.Module:
     """The separation method's ``frame`` network (Sound of Pixels), whose checkpoint the runner loads as is."""
-    return _separation()["build_variant"](params, STAGE)
+    return with_classes(_separation()["build_variant"](params, STAGE), classes_of(params))
 
 
 def recipe(params, data_root: Path):
@@ -152,8 +153,8 @@ def predict_single(model: nn.Module, batch: dict) -> torch.Tensor:
 
 
 def predict_class_aware(model: nn.Module, batch: dict) -> torch.Tensor:
-    """``(B, K, h, w)``: the class-agnostic energy map repeated for every class of ``CLASSES``."""
-    return predict_single(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+    """``(B, K, h, w)``: the class-agnostic energy map repeated for every class of the dataset."""
+    return per_class(predict_single(model, batch), model)
 
 
 METHOD = Method(

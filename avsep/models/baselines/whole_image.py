@@ -4,6 +4,7 @@ it already scores high when boxes are large, so it is reported beside every mode
 from __future__ import annotations
 
 from avsep.models.baselines.fixed import TASKS, FixedMap, no_recipe
+from avsep.models.common.classes import classes_of, with_classes
 from avsep.models.method import Method
 
 WEIGHTS = False  # nothing to load: the runner builds it and evaluates it directly
@@ -11,7 +12,7 @@ __all__ = ["METHOD", "TASKS", "WEIGHTS", "build", "recipe"]
 
 
 def build(params) -> FixedMap:
-    return FixedMap("whole_image", params.baselines.grid)
+    return with_classes(FixedMap("whole_image", params.baselines.grid), classes_of(params))
 
 
 def recipe(params, data_root):

@@ -7,7 +7,8 @@
 - :mod:`~avsep.models.common.maps`: per-position vectors, assignment maps, min-max scaling, a centre's map;
 - :mod:`~avsep.models.common.inputs`: frames scaled and normalised with ImageNet statistics;
 - :mod:`~avsep.models.common.profile`: per-profile values, epoch and step counts, per-part learning rates;
-- :mod:`~avsep.models.common.classes`: ``CLASSES`` and :func:`multi_hot`.
+- :mod:`~avsep.models.common.classes`: the dataset's classes (:func:`classes_of`, :func:`with_data_classes`,
+  :func:`per_class`) and :func:`multi_hot`.
 
 Batches come from the one batching layer, :mod:`avsep.shards.batching`. Nothing is imported here, so that
 importing one part does not import torch and every other part.

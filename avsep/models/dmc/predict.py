@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from avsep.losses.dmc import cosine_proximity
-from avsep.models.common.classes import CLASSES
+from avsep.models.common.classes import per_class
 from avsep.models.common.inputs import batch_logmel
 from avsep.models.common.maps import centre_map
 
@@ -44,6 +44,6 @@ def predict_single_source(model, batch: dict) -> torch.Tensor:
 
 
 def predict_class_aware(model, batch: dict) -> torch.Tensor:
-    """TASKS["class_aware"]: ``(B, len(CLASSES), h, w)``, the single-source map repeated for every class. DMC has
-    no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
-    return predict_single_source(model, batch)[:, None].expand(-1, len(CLASSES), -1, -1)
+    """TASKS["class_aware"]: ``(B, K, h, w)``, the single-source map repeated for each of the dataset's K classes.
+    DMC has no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
+    return per_class(predict_single_source(model, batch), model)

@@ -10,6 +10,7 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.dmc import contrastive_loss, cosine_proximity, max_margin_loss
 from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
+from avsep.models.common.classes import classes_of, with_classes
 from avsep.models.common.inputs import batch_logmel, method_inputs
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
@@ -23,7 +24,7 @@ def build(params) -> DMC:
     """The DMC network of ``params.dmc`` at the active profile's width and ``dmc.inputs``' frames and front end
     (frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``)."""
     inputs = method_inputs(params, "dmc")
-    return DMC(
+    net = DMC(
         params.dmc,
         params.active_profile().backbone_width,
         inputs.image_size,
@@ -31,6 +32,7 @@ def build(params) -> DMC:
         crop=inputs.crop,
         front_end=inputs.front_end,
     )
+    return with_classes(net, classes_of(params))  # class-agnostic: repeats its map over the classes
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ from torch import nn
 from avsep.config.train import OptimizerParams
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
 from avsep.models.common.backbones import initialised, weights_sections
-from avsep.models.common.classes import CLASSES
+from avsep.models.common.classes import classes_of, with_data_classes
 from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inputs
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
 from avsep.models.dsol.network import DSOLNet
@@ -29,7 +29,7 @@ def build(params) -> DSOLNet:
         profile.backbone_width,
         cfg.embed_dim,
         cfg.clusters,
-        len(CLASSES),
+        len(classes_of(params)),
         cfg.scale_init,
         cfg.mask_threshold,
         cfg.mask_dilation,
@@ -125,6 +125,7 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
+    params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
     cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
@@ -138,7 +139,7 @@ def recipe(params, data_root: Path) -> Recipe:
         batch_size=inputs.batch_size,
         image_size=inputs.image_size,
         seed=params.seed,
-        classes=tuple(CLASSES),
+        classes=classes_of(params),
         first_epoch=cfg.cluster_from_epoch,
         last_epoch=epochs_one - 1,
         max_clips=cfg.cluster_max_clips,

@@ -10,7 +10,7 @@ import torch
 from avsep.config.train import OptimizerParams
 from avsep.losses.mssl import alignment_loss, classification_loss, correspondence_loss
 from avsep.models.common.backbones import initialised, weights_sections
-from avsep.models.common.classes import CLASSES, multi_hot
+from avsep.models.common.classes import classes_of, multi_hot, with_data_classes
 from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inputs
 from avsep.models.mssl.network import MSSLNet
 from avsep.shards.batching import SizedBatches, localization_batches
@@ -25,7 +25,7 @@ def build(params) -> MSSLNet:
     cfg, profile, inputs = params.mssl, params.active_profile(), method_inputs(params, "mssl")
     return MSSLNet(
         profile.backbone_width,
-        len(CLASSES),
+        len(classes_of(params)),
         cfg.audio,
         cfg.avc_hidden,
         cfg.proj_hidden,
@@ -110,13 +110,14 @@ def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, worl
 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
+    params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
     inputs = method_inputs(params, "mssl")
     location = Path(data_root) / "shards" / cfg.train_set
     if not (location / "sizes.json").is_file():
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
     loader = partial(_loader, location, params, inputs.batch_size)
-    classes = tuple(CLASSES)
+    classes = classes_of(params)
 
     def sgd(lr: float) -> OptimizerParams:  # the paper's SGD, or Adam where mssl.optimizer says so
         return OptimizerParams(

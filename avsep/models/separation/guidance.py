@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep.models import CLASSES, multi_hot
+from avsep.models import CLASSES, multi_hot, with_data_classes
 
 if TYPE_CHECKING:
     from avsep.models.method import Predict
@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def class_targets(labels: list, device: torch.device | None = None) -> torch.Tensor:
-    """Clip-level tags ``[B][N][names]`` → multi-hot ``(B, N, C)`` float over :data:`avsep.models.CLASSES`."""
+def class_targets(labels: list, device: torch.device | None = None, classes: tuple[str, ...] = CLASSES) -> torch.Tensor:
+    """Clip-level tags ``[B][N][names]`` → multi-hot ``(B, N, C)`` float over the dataset's ``classes``."""
     rows = [[names] if isinstance(names, str) else list(names) for row in labels for names in row]
-    unknown = next((name for names in rows for name in names if name not in CLASSES), None)
+    unknown = next((name for names in rows for name in names if name not in classes), None)
     if unknown is not None:
-        raise ValueError(f"labels: class {unknown!r} is not one of {CLASSES}")
-    return multi_hot(rows, CLASSES, device).reshape(len(labels), len(labels[0]), len(CLASSES))
+        raise ValueError(f"labels: class {unknown!r} is not one of {classes}")
+    return multi_hot(rows, classes, device).reshape(len(labels), len(labels[0]), len(classes))
 
 
 class ClassHead(nn.Module):
@@ -106,11 +106,12 @@ class Localizer:
         predict = module.tasks.get("single_source")
         if predict is None:
             raise LookupError(f"model {self.name!r} has no 'single_source' task")
-        stage = module.recipe(self.params, data_root).stages[-1].name
+        params = with_data_classes(self.params, data_root)  # its class head is sized by the shards' classes
+        stage = module.recipe(params, data_root).stages[-1].name
         path = data_root / "models" / self.name / f"{stage}.pt"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no trained checkpoint (run `avsep train {self.name}` first)")
-        model = module.build(self.params)
+        model = module.build(params)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
         self.model, self.predict = model.to(self.device).eval(), predict
 
