@@ -2,7 +2,7 @@
 
 from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -24,8 +24,8 @@ class ByProfile(Section, Generic[T]):
 
     yaml_inline = True
 
-    paper: T
-    demo: T
+    paper: T = Field(description="value under profile: paper")
+    demo: T = Field(description="value under profile: demo")
 
     def get(self, profile: str) -> T:
         if profile not in ("paper", "demo"):

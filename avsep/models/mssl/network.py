@@ -88,6 +88,7 @@ class MSSLNet(nn.Module):
         class_threshold: float = 0.3,
         image_size: int = 256,
         localization: str = "fine",
+        valid_classes: str = "threshold",
     ):
         super().__init__()
         self.vision = ResNet18(3, width, MSSL_STRIDES)
@@ -115,6 +116,7 @@ class MSSLNet(nn.Module):
         )
         self.cam, self.mode, self.class_threshold, self.image_size = cam, mode, class_threshold, image_size
         self.localization = localization  # full mode's maps at test: "fine" (Eq. 8) or "coarse_to_fine"
+        self.valid_classes = valid_classes  # classes the maps keep: "threshold_or_argmax" or "threshold"
 
     def _avc(self, ov: torch.Tensor, fa_pooled: torch.Tensor) -> torch.Tensor:
         v = self.avc_vision(ov).amax(dim=(2, 3))

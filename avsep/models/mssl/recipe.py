@@ -19,29 +19,36 @@ from avsep.train import Recipe, Stage
 PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrain")
 
 
+def image_size(params) -> int:
+    """The frame size MSSL resizes to: ``mssl.image_size`` of the active profile, else the profile's."""
+    return params.mssl.image_size.get(params.profile) or params.active_profile().image_size
+
+
 def build(params) -> MSSLNet:
     """The MSSL network of ``params.mssl`` at the active profile's width and image size."""
-    cfg, profile = params.mssl, params.active_profile()
+    cfg, profile, name = params.mssl, params.active_profile(), params.profile
     return MSSLNet(
         profile.backbone_width,
         len(CLASSES),
-        cfg.audio,
+        cfg.audio.get(name),
         cfg.avc_hidden,
         cfg.proj_hidden,
         cfg.embed_dim,
         cfg.cam,
         cfg.mode,
         cfg.class_threshold,
-        profile.image_size,
-        cfg.localization,
+        image_size(params),
+        cfg.localization.get(name),
+        cfg.valid_classes.get(name),
     )
 
 
 class MsslLoss:
     """Eq. 3 (``with_alignment``: + Eq. 7) on a localization-view batch; ``avc_only``: Eq. 2 alone."""
 
-    def __init__(self, cfg, image_size: int, classes: tuple[str, ...], with_alignment: bool):
+    def __init__(self, cfg, image_size: int, classes: tuple[str, ...], with_alignment: bool, valid_pairs: str = "both"):
         self.cfg, self.image_size, self.classes, self.with_alignment = cfg, image_size, classes, with_alignment
+        self.valid_pairs = valid_pairs  # Eq. 7's valid class features: "per_side" or "both"
 
     def __call__(self, model, batch: dict) -> dict:
         cfg = self.cfg
@@ -59,11 +66,15 @@ class MsslLoss:
         metrics["cls"] = cls.detach()
         if self.with_alignment:
             pa, pv = torch.sigmoid(out["logits_a"].detach()), torch.sigmoid(out["logits_v"].detach())
-            valid = (pa > cfg.class_threshold) & (pv > cfg.class_threshold)
-            ava = alignment_loss(out["emb_a"], out["emb_v"], valid, cfg.margin)  # Eq. 7
+            valid_a, valid_v = pa > cfg.class_threshold, pv > cfg.class_threshold
+            if self.valid_pairs == "both":
+                valid_a = valid_v = valid_a & valid_v
+                ava = alignment_loss(out["emb_a"], out["emb_v"], valid_a, cfg.margin)  # Eq. 7
+            else:
+                ava = alignment_loss(out["emb_a"], out["emb_v"], valid_a, cfg.margin, valid_v)  # Eq. 7
             loss = loss + ava
             metrics["ava"] = ava.detach()
-            metrics["valid_classes"] = valid.float().sum(1).mean()
+            metrics["valid_classes"] = valid_a.float().sum(1).mean()
         metrics["loss"] = loss
         return metrics
 
@@ -109,7 +120,7 @@ def recipe(params, data_root: Path) -> Recipe:
         Stage(
             "one",
             loader,
-            MsslLoss(cfg, profile.image_size, classes, with_alignment=False),
+            MsslLoss(cfg, image_size(params), classes, with_alignment=False),
             epochs=max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale)),
             model=initialised(partial(build, params), "mssl", params, data_root),
             steps_per_epoch=profile.max_steps_per_epoch,
@@ -123,7 +134,7 @@ def recipe(params, data_root: Path) -> Recipe:
             Stage(
                 "two",
                 loader,
-                MsslLoss(cfg, profile.image_size, classes, with_alignment=True),
+                MsslLoss(cfg, image_size(params), classes, with_alignment=True, valid_pairs=cfg.valid_pairs.get(name)),
                 epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
                 steps_per_epoch=profile.max_steps_per_epoch,
                 optimizer=sgd(cfg.lr_two.get(name)),
