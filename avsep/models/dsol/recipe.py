@@ -16,7 +16,14 @@ from avsep.models.common.inputs import frames_to_input
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import sounding_object_maps
-from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows
+from avsep.shards.batching import (
+    SizedBatches,
+    cocktail_batches,
+    localization_batches,
+    multi_source_rows,
+    solo_rows,
+)
+from avsep.shards.halves import STAGE_ONE_HALF, solo_half
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
@@ -24,7 +31,7 @@ PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrai
 
 def build(params) -> DSOLNet:
     """The DSOL network of ``params.dsol`` at the active profile's width and image size."""
-    cfg, profile = params.dsol, params.active_profile()
+    cfg, profile, name = params.dsol, params.active_profile(), params.profile
     return DSOLNet(
         profile.backbone_width,
         cfg.embed_dim,
@@ -36,6 +43,7 @@ def build(params) -> DSOLNet:
         profile.image_size,
         cfg.use_prod,
         cfg.test_scale,
+        cfg.class_weighting.get(name),
     )
 
 
@@ -97,8 +105,26 @@ def _shard_set(data_root: Path, name: str, split: str) -> Path:
     return location
 
 
+def _in_stage_one_half(key: str) -> bool:
+    return solo_half(key) == STAGE_ONE_HALF
+
+
+def stage_one_rows(params):
+    """``batch -> batch | None``: the solo rows stage one trains and clusters on (``dsol.stage_one_solos``)."""
+    if params.dsol.stage_one_solos.get(params.profile) == "half":
+        return partial(solo_rows, key_filter=_in_stage_one_half)
+    return solo_rows
+
+
 def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
+    keep = stage_one_rows(params)
+    return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, keep)
+
+
+def _duet_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+    return localization_batches(
+        location, params.dsol.train_split, params, batch_size, epoch, world_size, multi_source_rows
+    )
 
 
 def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
@@ -106,10 +132,16 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 
 
 def recipe(params, data_root: Path) -> Recipe:
-    """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
+    """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (Eq. 8) on the cocktail set or,
+    with ``stage_two_data: duet``, on the multi-source clips of the clips set."""
     cfg, profile = params.dsol, params.active_profile()
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
-    cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
+    if cfg.stage_two_data == "cocktail":
+        stage_two_loader = partial(
+            _cocktail_loader, _shard_set(data_root, cfg.cocktail_set, cfg.train_split), params, profile.batch_size
+        )
+    else:
+        stage_two_loader = partial(_duet_loader, clips, params, profile.batch_size)
     name = params.profile
     epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
     epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))
@@ -131,6 +163,11 @@ def recipe(params, data_root: Path) -> Recipe:
         augment=cfg.augment,
         jitter=cfg.jitter,
         progress=params.train.progress,
+        optimizer=cfg.cls_optimizer.get(name),
+        stage_lr=cfg.lr_one.get(name),
+        weight_decay=cfg.weight_decay,
+        dictionary=cfg.dictionary.get(name),
+        keep=stage_one_rows(params),
     )
     if cfg.cluster_from_epoch > epochs_one:
         raise ValueError(
@@ -154,7 +191,7 @@ def recipe(params, data_root: Path) -> Recipe:
             ),
             Stage(
                 "two",
-                partial(_cocktail_loader, cocktail, params, profile.batch_size),
+                stage_two_loader,
                 StageTwoLoss(cfg, profile.image_size),
                 epochs=epochs_two,
                 steps_per_epoch=profile.max_steps_per_epoch,
