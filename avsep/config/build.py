@@ -18,6 +18,13 @@ class MixingParams(Section):
     nmix_per_split: dict[str, int] = Field({"test": 40}, description="fixed separation sets, for each N below")
     nmix_sizes: list[int] = Field([2, 3], description="N of the N-mix sets (clips mixed per sample)")
     jitter_s: float = Field(0.05, ge=0, description="time jitter of each sounding window in a cocktail sample")
+    cocktail_solos: Literal["all", "half"] = Field(
+        "all",
+        description=(
+            "solo clips the cocktails are made of: all | half (DSOL's split: only the cocktail half of "
+            "avsep.shards.halves, so dsol.stage_one_solos=half trains stage one on the other)"
+        ),
+    )
 
 
 class BuildParams(Section):

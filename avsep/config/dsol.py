@@ -6,9 +6,11 @@ Defaults are the paper's (and its released code's, ../shared/REFERENCE.md); the 
 (``dvc exp run -S dsol.lambda=0.8``).
 """
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field, model_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.inputs import InputParams, inputs
 
 
@@ -73,6 +75,29 @@ class DsolParams(Section):
     kmeans_max_iter: int = Field(300, ge=1, description="k-means iterations per restart")
     cluster_max_clips: int = Field(4096, ge=2, description="solo clips clustered per round")
     cls_lr: float = Field(1e-3, gt=0, description="Adam, pseudo-label classification")
+    cls_optimizer: ByProfile[Literal["split", "uniform"]] = Field(
+        ByProfile[Literal["split", "uniform"]](paper="split", demo="uniform"),
+        description=(
+            "pseudo-label rounds per profile: split (released code: the new heads at cls_lr, every other weight at "
+            "lr_one, both with weight_decay) | uniform (one Adam at cls_lr over every weight, no weight decay)"
+        ),
+    )
+    dictionary: ByProfile[Literal["raw_before", "normalised_after"]] = Field(
+        ByProfile[Literal["raw_before", "normalised_after"]](paper="raw_before", demo="normalised_after"),
+        description=(
+            "dictionary D per profile: raw_before (released code: per-cluster mean of the raw object features "
+            "clustered, extracted before the classification passes) | normalised_after (per-cluster mean of the "
+            "L2-normalised features re-extracted after them)"
+        ),
+    )
+    stage_one_solos: ByProfile[Literal["half", "all"]] = Field(
+        ByProfile[Literal["half", "all"]](paper="half", demo="all"),
+        description=(
+            "solo clips stage one trains and clusters on, per profile: half (the paper's split: the solo clips "
+            "outside the cocktail half, avsep.shards.halves; build the cocktail set with "
+            "build.mixing.cocktail_solos=half so the two stages share no video) | all"
+        ),
+    )
     cls_passes: PerProfile = Field(PerProfile(paper=3, demo=1), description="passes over the clustered clips per round")
     # Stage two (Eq. 4-8)
     epochs_two: PerProfile = Field(
@@ -80,6 +105,21 @@ class DsolParams(Section):
         description="stage two (Eq. 4-8) epochs (x profile epochs_scale)",
     )
     lr_two: PerProfile = Field(PerProfile(paper=1e-4, demo=1e-4), description="Adam, stage two")
+    stage_two_data: Literal["cocktail", "duet"] = Field(
+        "cocktail",
+        description=(
+            "stage two trains on: cocktail (the 2x2 synthetic cocktail_set) | duet (the real multi-source clips, "
+            "two or more sounding classes, of clips_set; the paper's second setting)"
+        ),
+    )
+    class_weighting: ByProfile[Literal["scalar", "matrix"]] = Field(
+        ByProfile[Literal["scalar", "matrix"]](paper="scalar", demo="matrix"),
+        description=(
+            "Eq. 4's learned weighting of the maps f . D^T per profile: scalar (released code: one weight and one "
+            "bias for every map, a 1x1x1 conv) | matrix (a k x k 1x1 conv that can mix cluster maps); both start "
+            "as Eq. 4 exactly"
+        ),
+    )
     lambda_: float = Field(
         0.5,
         ge=0,

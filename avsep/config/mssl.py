@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dsol import PerProfile
 from avsep.config.inputs import InputParams, inputs
 
@@ -27,21 +27,38 @@ class MsslParams(Section):
         "full",
         description="full | multitask | avc_only (Table 2's ablations)",
     )
-    audio: Literal["crnn", "resnet18"] = Field(
-        "crnn",
+    audio: ByProfile[Literal["crnn", "resnet18"]] = Field(
+        ByProfile[Literal["crnn", "resnet18"]](paper="crnn", demo="resnet18"),
         description=(
-            "crnn (paper: 2-D convs + GRU) | resnet18 (released code; starts from the pre-trained audio backbone)"
+            "audio network per profile: crnn (paper Sec. 4.2: 2-D convs + GRU) | resnet18 (released code; starts "
+            "from the pre-trained audio backbone)"
         ),
     )
     cam: Literal["gradcam", "cam"] = Field(
         "gradcam",
         description="gradcam (paper, Eq. 4) | cam (ReLU of the class conv, released code)",
     )
-    localization: Literal["fine", "coarse_to_fine"] = Field(
-        "fine",
+    localization: ByProfile[Literal["fine", "coarse_to_fine"]] = Field(
+        ByProfile[Literal["fine", "coarse_to_fine"]](paper="fine", demo="coarse_to_fine"),
         description=(
-            "full mode's maps: fine (Eq. 8 alone, paper) | coarse_to_fine (Eq. 8 x the visual class map of "
-            "stage one; docs/models/mssl.md)"
+            "full mode's maps per profile: fine (Eq. 8 alone, paper) | coarse_to_fine (Eq. 8 x the visual class "
+            "map of stage one; docs/models/mssl.md)"
+        ),
+    )
+    valid_classes: ByProfile[Literal["threshold_or_argmax", "threshold"]] = Field(
+        ByProfile[Literal["threshold_or_argmax", "threshold"]](paper="threshold_or_argmax", demo="threshold"),
+        description=(
+            "classes the maps keep per profile: threshold_or_argmax (released code: p_a > class_threshold plus the "
+            "arg-max class; single_source sums only these, Sec. 4.3) | threshold (class_aware keeps p_a > "
+            "class_threshold, none when no class passes; single_source weights every class)"
+        ),
+    )
+    valid_pairs: ByProfile[Literal["per_side", "both"]] = Field(
+        ByProfile[Literal["per_side", "both"]](paper="per_side", demo="both"),
+        description=(
+            "Eq. 7's valid class features per profile: per_side (released code: an audio feature where p_a > "
+            "class_threshold, a visual one where p_v > class_threshold) | both (a (clip, class) pair only where "
+            "both pass)"
         ),
     )
     lambda_avc: float = Field(1.0, ge=0, description="Lmul = Lcls + lambda * Lavc (Eq. 3)")

@@ -30,6 +30,7 @@ from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text
 from avsep.shards.codec import decode_jpeg, decode_json, decode_wav
+from avsep.shards.halves import COCKTAIL_HALF, solo_half
 from avsep.shards.writer import ShardWriter, read_sizes
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,14 @@ def solo_catalog(rows: list[dict], split: str) -> list[ClipInfo]:
     ]
 
 
+def cocktail_catalog(catalog: list[ClipInfo], solos: str) -> list[ClipInfo]:
+    """The solo clips cocktails are made of: every one (``solos: all``) or the cocktail half (``half``,
+    DSOL's split: stage one trains on the other half)."""
+    if solos == "half":
+        return [info for info in catalog if solo_half(info.key) == COCKTAIL_HALF]
+    return catalog
+
+
 def mixture_params(params: Params) -> dict:
     """Every parameter a mixture set split depends on: part of its digest.
 
@@ -65,9 +74,12 @@ def mixture_params(params: Params) -> dict:
     parameter the step reads changes the digest).
     """
     separation = params.shards.separation
+    mixing = params.build.mixing.model_dump(mode="json")
+    if mixing["cocktail_solos"] == "all":
+        del mixing["cocktail_solos"]  # the default leaves the digests of the sets built before it unchanged
     return {
         "seed": params.seed,
-        "mixing": params.build.mixing.model_dump(mode="json"),
+        "mixing": mixing,
         "features": params.features.model_dump(mode="json"),
         "shards": [params.shards.max_samples, params.shards.jpeg_quality],
         "separation": {"sample_rate": separation.sample_rate, "window_samples": separation.window_samples},
@@ -139,6 +151,8 @@ def write_mixture_sets(layout: Layout, rows: list[dict], params: Params) -> list
     ]
     for set_name, split, count in jobs:
         catalog = solo_catalog(rows, split)
+        if set_name == "cocktail":
+            catalog = cocktail_catalog(catalog, mixing.cocktail_solos)
         try:
             if set_name == "cocktail":
                 plans = plan_cocktails(catalog, count, params.seed, split, jitter_s=mixing.jitter_s)

@@ -322,14 +322,29 @@ def rolled_negatives(keys: list[str]):
     return torch.tensor(negative, dtype=torch.long), torch.tensor(valid, dtype=torch.bool)
 
 
-def solo_rows(batch: dict) -> dict | None:
-    """The rows of a localization-view batch with exactly one sounding class, negatives re-drawn among them.
+def solo_rows(batch: dict, key_filter: Callable[[str], bool] | None = None) -> dict | None:
+    """The rows of a localization-view batch with exactly one sounding class (and, with ``key_filter``, a key
+    it accepts), negatives re-drawn among them.
 
     Returns ``None`` when no row (or a single row) is solo: a batch needs a negative.
     """
+    keep = [
+        i
+        for i, labels in enumerate(batch["labels"])
+        if len(labels) == 1 and (key_filter is None or key_filter(batch["key"][i]))
+    ]
+    return _rows_with_negatives(batch, keep)
+
+
+def multi_source_rows(batch: dict) -> dict | None:
+    """The rows of a localization-view batch with two or more sounding classes (duets, k >= 2 scenes),
+    negatives re-drawn among them; ``None`` when fewer than two rows are left."""
+    return _rows_with_negatives(batch, [i for i, labels in enumerate(batch["labels"]) if len(labels) >= 2])
+
+
+def _rows_with_negatives(batch: dict, keep: list[int]) -> dict | None:
     import torch
 
-    keep = [i for i, labels in enumerate(batch["labels"]) if len(labels) == 1]
     if len(keep) < 2:
         return None
     index = torch.tensor(keep, dtype=torch.long)

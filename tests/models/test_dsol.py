@@ -4,6 +4,7 @@ and both stages trained for a few steps on the tiny world."""
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -14,12 +15,21 @@ from avsep.config import ParamsError, load_params
 from avsep.losses.dsol import category_log_distribution, distribution_kl, localization_bce, stage_two_loss
 from avsep.models import CLASSES, method
 from avsep.models.dsol import StageTwoLoss, build
-from avsep.models.dsol.dictionary import kmeans_dictionary, match_clusters
+from avsep.models.dsol.dictionary import (
+    RoundConfig,
+    clustering_round,
+    kmeans_dictionary,
+    match_clusters,
+    object_features,
+    solo_batches,
+    train_pseudo_labels,
+)
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import clusters_to_classes
 from avsep.shards import evaluation_view, make_loader
-from avsep.shards.batching import rolled_negatives, solo_rows
-from avsep.train import load_checkpoint, train
+from avsep.shards.batching import multi_source_rows, rolled_negatives, solo_rows
+from avsep.shards.halves import STAGE_ONE_HALF, solo_half
+from avsep.train import Dist, derive_seed, load_checkpoint, train
 
 TINY = [
     "pretrain.methods=[]",
@@ -188,3 +198,165 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     assert heat.shape[0] == len(batch["key"]) and heat.ndim == 3
     assert ((heat > 0) & (heat < 1)).all()
     assert F.mse_loss(heat, tasks["single_source"](model, batch)).item() == 0.0
+
+
+PAPER = [
+    "profile=paper",
+    "profiles.paper={backbone_width: 4, image_size: 32, batch_size: 4, epochs_scale: 1.0, max_steps_per_epoch: 2}",
+    "dsol.epochs_one={paper: 1, demo: 1}",
+    "dsol.epochs_two={paper: 1, demo: 1}",
+    "dsol.cls_passes={paper: 1, demo: 1}",
+]
+
+
+def test_paper_profile_resolves_to_the_released_codes_choices():
+    paper = load_params("params.yaml", ["profile=paper"])
+    cfg, name = paper.dsol, paper.profile
+    assert cfg.cls_optimizer.get(name) == "split" and cfg.class_weighting.get(name) == "scalar"
+    assert cfg.dictionary.get(name) == "raw_before" and cfg.stage_one_solos.get(name) == "half"
+    demo = load_params("params.yaml")
+    cfg, name = demo.dsol, demo.profile
+    assert (cfg.cls_optimizer.get(name), cfg.class_weighting.get(name)) == ("uniform", "matrix")
+    assert (cfg.dictionary.get(name), cfg.stage_one_solos.get(name)) == ("normalised_after", "all")
+    assert cfg.stage_two_data == "cocktail" and demo.build.mixing.cocktail_solos == "all"
+
+
+def test_scalar_class_weighting_is_one_weight_and_bias_for_every_map():
+    """Released code's Eq. 4: one learned scalar and bias over every cluster map (no mixing across clusters)."""
+    torch.manual_seed(0)
+    model = build(tiny_params("dsol.class_weighting={paper: scalar, demo: scalar}"))
+    assert model.class_conv.weight.shape == (1, 1, 1, 1)
+    model.dictionary.copy_(torch.randn(3, model.dictionary.shape[1]))
+    visual = torch.randn(2, model.dictionary.shape[1], 5, 6)
+    raw = torch.einsum("bchw,kc->bkhw", visual, model.dictionary)
+    with torch.no_grad():
+        assert torch.allclose(model.object_maps(visual), raw, atol=1e-5)  # starts as Eq. 4 exactly
+        model.class_conv.weight.fill_(2.0)
+        assert model.class_conv.bias is not None
+        model.class_conv.bias.fill_(-1.0)
+        assert torch.allclose(model.object_maps(visual), 2 * raw - 1, atol=1e-5)
+    matrix = build(tiny_params())
+    assert matrix.class_conv.weight.shape == (3, 3, 1, 1)
+
+
+def _round_config(location, params, **changes) -> RoundConfig:
+    values = dict(
+        location=location,
+        split="train",
+        shards=params.shards,
+        batch_size=4,
+        image_size=32,
+        seed=0,
+        classes=tuple(CLASSES),
+        first_epoch=1,
+        last_epoch=0,
+        max_clips=12,
+        n_init=1,
+        max_iter=50,
+        passes=1,
+        lr=1e-3,
+        augment=False,
+        jitter=0.0,
+        progress=False,
+    )
+    values.update(changes)
+    return RoundConfig(**values)
+
+
+@pytest.mark.parametrize("optimizer", ["uniform", "split"])
+def test_pseudo_label_rounds_train_the_rest_at_the_stage_rate_under_split(optimizer):
+    """``cls_optimizer: split`` (released code): the new heads at cls_lr, every other weight at the stage's rate;
+    ``uniform``: cls_lr over every weight."""
+    params = tiny_params()
+    torch.manual_seed(0)
+    model = build(params)
+    batches = [
+        {
+            "frame": torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8),
+            "logmel": torch.randn(4, 1, 100, 64),
+            "labels": [["a"]] * 4,
+            "key": list("abcd"),
+        }
+    ]
+    labels = [torch.tensor([0, 1, 2, 0])]
+    cfg = _round_config(None, params, optimizer=optimizer, stage_lr=1e-9, weight_decay=1e-4)
+    stem = dict(model.named_parameters())["vision.stem.0.weight"]
+    before = stem.detach().clone()
+    train_pseudo_labels(model, batches, labels, cfg, epoch=0)
+    moved = (stem.detach() - before).abs().max().item()
+    if optimizer == "split":
+        assert 0 < moved < 1e-8  # Adam's step is at most about the group's rate
+    else:
+        assert moved > 1e-4
+
+
+def test_raw_before_dictionary_is_the_mean_of_the_raw_features_clustered(world_data):
+    """``dictionary: raw_before`` (released code): D = per-cluster mean of the raw object features that were
+    clustered, taken before the classification passes (``normalised_after``, the demo's, runs in the two-stage
+    test above)."""
+    params = tiny_params()
+    torch.manual_seed(0)
+    model = build(params)
+    cfg = _round_config(world_data / "shards" / "clips", params, dictionary="raw_before", max_clips=8, passes=0)
+    raw = object_features(model, solo_batches(cfg, 0), 32, normalise=False)
+    _, assign = kmeans_dictionary(F.normalize(raw, dim=1).numpy(), 3, derive_seed(0, 1, 0), 1, 50)
+    expected = torch.stack([raw[torch.from_numpy(assign) == c].mean(0) for c in range(3)])
+    clustering_round(model, 0, Dist(), cfg)
+    assert torch.allclose(model.dictionary, expected, atol=1e-5)
+    assert (model.dictionary.norm(dim=1) > 1.01).any()  # raw features, not unit vectors: not the demo's rule
+
+
+def test_halves_split_stage_one_from_the_cocktails():
+    from avsep.dataset.cocktail import ClipInfo
+    from avsep.dataset.mixtures import cocktail_catalog
+
+    keys = [f"train-solo-{i:04d}" for i in range(40)]
+    halves = {key: solo_half(key) for key in keys}
+    assert set(halves.values()) == {0, 1} and solo_half("abc") == solo_half("abc")
+    catalog = [ClipInfo(key, "violin", 2.0) for key in keys]
+    assert cocktail_catalog(catalog, "all") == catalog
+    cocktails = cocktail_catalog(catalog, "half")
+    assert cocktails and all(halves[c.key] != STAGE_ONE_HALF for c in cocktails)
+    assert len(cocktails) == sum(1 for h in halves.values() if h != STAGE_ONE_HALF)
+    batch = {"key": keys[:8], "labels": [["violin"]] * 7 + [["violin", "flute"]], "frame": torch.zeros(8, 1)}
+    kept = solo_rows(batch, key_filter=lambda key: solo_half(key) == STAGE_ONE_HALF)
+    expected = [k for k in keys[:7] if halves[k] == STAGE_ONE_HALF]
+    assert kept is not None and kept["key"] == expected and len(kept["frame"]) == len(expected)
+    duets = multi_source_rows({"key": ["a", "b", "c"], "labels": [["x", "y"], ["x"], ["y", "z", "x"]]})
+    assert duets is not None and duets["key"] == ["a", "c"] and duets["negative"].tolist() == [1, 0]
+
+
+def test_mixture_digest_ignores_the_default_cocktail_solos():
+    """The default (all) leaves the digest of every mixture set as it was; half changes it."""
+    from avsep.dataset.mixtures import mixture_params
+
+    default = mixture_params(load_params(None))
+    assert "cocktail_solos" not in default["mixing"]
+    half = mixture_params(load_params(None, ["build.mixing.cocktail_solos=half"]))
+    assert half["mixing"]["cocktail_solos"] == "half"
+
+
+def test_paper_choices_train_and_predict_with_duet_stage_two(world_data, tmp_path):
+    """The paper profile's path: stage one on its half of the solos, split pseudo-label optimiser, raw
+    dictionary, scalar class weighting; stage two on the real multi-source clips."""
+    params = tiny_params(*PAPER, "dsol.stage_two_data=duet")
+    recipe = method("dsol").recipe(params, world_data)
+    result = train(recipe, params, tmp_path / "ck", tmp_path / "live")
+    model = result.model.eval()
+    assert isinstance(model, DSOLNet)
+    assert model.class_weighting == "scalar" and int(model.rounds) == 1 and bool(model.teacher_ready)
+    rounds = [row for row in result.history if "eval/clips" in row]
+    assert rounds and 2 <= rounds[0]["eval/clips"] <= 12
+    assert any("lc" in row for row in result.history if row["stage"] == "two")
+    view = evaluation_view(
+        str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail", batch_size=4, seed=0
+    )
+    batch = next(iter(make_loader(view, params.shards, workers=0)))
+    maps = method("dsol").tasks["class_aware"](model, batch)
+    assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
+    assert (maps.sum(1) <= 1 + 1e-5).all() and (maps >= 0).all()
+    # stage one's clustering saw only its half of the solo clips
+    after_epoch = recipe.stages[0].after_epoch
+    assert isinstance(after_epoch, partial)
+    clustered = solo_batches(after_epoch.keywords["cfg"], 0)
+    assert clustered and all(solo_half(key) == STAGE_ONE_HALF for b in clustered for key in b["key"])

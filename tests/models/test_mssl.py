@@ -12,7 +12,7 @@ from avsep.models import CLASSES, method
 from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl import build, multi_hot
 from avsep.models.mssl.network import MSSLNet
-from avsep.models.mssl.predict import class_scores
+from avsep.models.mssl.predict import class_scores, valid_classes
 from avsep.shards import evaluation_view, make_loader
 from avsep.train import load_checkpoint, train
 
@@ -49,6 +49,87 @@ def test_alignment_loss_by_hand():
     # invalid classes are left out; none valid -> 0
     assert alignment_loss(a, a.flip(1), torch.tensor([[True, False]]), 1.4).item() == pytest.approx(2.0)
     assert alignment_loss(a, a, torch.tensor([[False, False]]), 1.4).item() == 0.0
+
+
+def test_alignment_loss_per_side_judges_each_modality_by_its_own_classes():
+    """``valid_pairs: per_side`` (released code): audio features where p_a passes, visual ones where p_v passes;
+    a pair is positive only for the same clip's same class."""
+    a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    v = a.flip(1)  # visual class 0 = (0, 1), class 1 = (1, 0)
+    both = torch.tensor([[True, True]])
+    # the same classes on both sides: exactly the joint rule
+    assert alignment_loss(a, v, both, 1.4, both).item() == pytest.approx(alignment_loss(a, v, both, 1.4).item())
+    # audio class 0 valid, visual class 1 valid: no positive, one negative at distance 0 -> 1.4^2; the joint rule
+    # (valid where both pass) has no pair at all
+    audio_only, visual_only = torch.tensor([[True, False]]), torch.tensor([[False, True]])
+    assert alignment_loss(a, v, audio_only, 1.4, visual_only).item() == pytest.approx(1.96, rel=1e-5)
+    assert alignment_loss(a, v, audio_only & visual_only, 1.4).item() == 0.0
+    # audio class 0 against visual classes 0 and 1: positive D^2 = 2, negative at distance 0 -> 2 + 1.96
+    assert alignment_loss(a, v, audio_only, 1.4, both).item() == pytest.approx(2.0 + 1.96, rel=1e-5)
+    assert alignment_loss(a, v, audio_only, 1.4, torch.tensor([[False, False]])).item() == 0.0
+
+
+def test_valid_classes_threshold_and_argmax():
+    probs = torch.tensor([[0.1, 0.5, 0.31, 0.2], [0.1, 0.25, 0.05, 0.2]])
+    assert valid_classes(probs, 0.3, "threshold").tolist() == [[False, True, True, False], [False] * 4]
+    # the released code keeps the arg-max class too: a clip whose classes all fall under 0.3 keeps its best one
+    assert valid_classes(probs, 0.3, "threshold_or_argmax").tolist() == [
+        [False, True, True, False],
+        [False, True, False, False],
+    ]
+
+
+@pytest.mark.parametrize("rule", ["threshold", "threshold_or_argmax"])
+def test_single_source_and_class_aware_follow_the_valid_class_rule(rule):
+    params = tiny_params(f"mssl.valid_classes={{paper: {rule}, demo: {rule}}}", "mssl.class_threshold=0.5")
+    torch.manual_seed(0)
+    model = build(params).eval()
+    assert model.valid_classes == rule
+    batch = {"frame": torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8), "logmel": torch.randn(3, 1, 100, 64)}
+    maps, probs = class_scores(model, batch)
+    keep = valid_classes(probs, 0.5, rule)
+    aware = method("mssl").tasks["class_aware"](model, batch)
+    assert torch.equal(aware, maps * keep.float()[..., None, None])
+    weights = probs * keep if rule == "threshold_or_argmax" else probs
+    weights = weights / weights.sum(1, keepdim=True)
+    expected = (maps * weights[..., None, None]).sum(1)
+    assert torch.allclose(method("mssl").tasks["single_source"](model, batch), expected, atol=1e-6)
+    if rule == "threshold_or_argmax":
+        assert keep.any(1).all() and not torch.allclose(
+            expected, (maps * (probs / probs.sum(1, keepdim=True))[..., None, None]).sum(1)
+        )
+
+
+def test_paper_profile_resolves_to_the_papers_and_released_codes_choices():
+    paper = load_params("params.yaml", ["profile=paper"])
+    cfg, name = paper.mssl, paper.profile
+    assert cfg.audio.get(name) == "crnn" and cfg.localization.get(name) == "fine"
+    assert cfg.valid_classes.get(name) == "threshold_or_argmax" and cfg.valid_pairs.get(name) == "per_side"
+    assert cfg.inputs.image_size.get(name) == 256
+    demo = load_params("params.yaml")
+    cfg, name = demo.mssl, demo.profile
+    assert name == "demo"
+    assert (cfg.audio.get(name), cfg.localization.get(name)) == ("resnet18", "coarse_to_fine")
+    assert (cfg.valid_classes.get(name), cfg.valid_pairs.get(name), cfg.inputs.image_size.get(name)) == (
+        "threshold",
+        "both",
+        None,
+    )
+
+
+def test_paper_image_size_gives_16x16_maps():
+    """Sec. 4.2: 256-px frames, layer 4 at stride 1 (as the released ResNet-18) -> 16x16 visual maps."""
+    params = tiny_params(
+        "profile=paper",
+        "profiles.paper.backbone_width=4",
+        "mssl.audio={paper: resnet18, demo: resnet18}",
+        "mssl.inputs.front_end={paper: stored, demo: stored}",
+    )
+    model = build(params).eval()
+    assert model.image_size == 256
+    batch = {"frame": torch.randint(0, 256, (2, 3, 40, 40), dtype=torch.uint8), "logmel": torch.randn(2, 1, 100, 64)}
+    maps, _ = class_scores(model, batch)
+    assert maps.shape == (2, len(CLASSES), 16, 16)
 
 
 def test_correspondence_and_classification_losses():
@@ -115,9 +196,36 @@ def test_two_stages_train_and_predict(world_data, tmp_path):
     assert heat.shape == (len(batch["key"]), *maps.shape[2:])
 
 
+def test_paper_choices_train_and_predict(world_data, tmp_path):
+    """The paper profile's path: CRNN audio, Eq. 7 valid per side, Eq. 8 maps, the released valid-class rule."""
+    params = tiny_params(
+        "profile=paper",
+        "profiles.paper={backbone_width: 4, image_size: 32, batch_size: 4, epochs_scale: 1.0, max_steps_per_epoch: 2}",
+        "mssl.inputs.image_size={paper: 32, demo: null}",
+        "mssl.inputs.batch_size={paper: 4, demo: null}",
+        "mssl.epochs_one={paper: 1, demo: 1}",
+        "mssl.epochs_two={paper: 1, demo: 1}",
+        "mssl.class_threshold=0.0",  # every class valid, so Eq. 7 has pairs after two steps
+    )
+    result = train(method("mssl").recipe(params, world_data), params, tmp_path / "ck", tmp_path / "live")
+    model = result.model.eval()
+    assert model.localization == "fine" and model.valid_classes == "threshold_or_argmax"
+    assert type(model.audio).__name__ == "CRNN"
+    assert any(row.get("ava", 0) > 0 for row in result.history if row["stage"] == "two")
+    view = evaluation_view(
+        str(world_data / "shards" / "cocktail"), "test", params.shards, view="cocktail", batch_size=4, seed=0
+    )
+    batch = next(iter(make_loader(view, params.shards, workers=0)))
+    maps = method("mssl").tasks["class_aware"](model, batch)
+    assert maps.shape[:2] == (len(batch["key"]), len(CLASSES)) and torch.isfinite(maps).all()
+    assert (maps.flatten(2).amax(-1) > 0).any(1).all()  # the arg-max class keeps a map in every frame
+    heat = method("mssl").tasks["single_source"](model, batch)
+    assert heat.shape == (len(batch["key"]), *maps.shape[2:]) and torch.isfinite(heat).all()
+
+
 def test_full_maps_are_eq8_min_max_normalised():
     """Eq. 8's K^c = -||g_a - g_v|| "normalized": each class map spans [0, 1] and ranks positions by distance."""
-    params = tiny_params()
+    params = tiny_params("mssl.localization={paper: fine, demo: fine}")
     torch.manual_seed(0)
     model = build(params).eval()
     batch = {"frame": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "logmel": torch.randn(2, 1, 100, 64)}
@@ -137,8 +245,8 @@ def test_coarse_to_fine_maps_keep_eq8_inside_the_class_map():
     """``localization: coarse_to_fine``: Eq. 8's normalised map times the visual class map over its maximum;
     zero wherever the coarse class map is zero, Eq. 8's own map where the class map peaks."""
     torch.manual_seed(0)
-    fine_model = build(tiny_params()).eval()
-    gated_model = build(tiny_params("mssl.localization=coarse_to_fine")).eval()
+    fine_model = build(tiny_params("mssl.localization={paper: fine, demo: fine}")).eval()
+    gated_model = build(tiny_params("mssl.localization={paper: fine, demo: coarse_to_fine}")).eval()
     gated_model.load_state_dict(fine_model.state_dict())
     batch = {"frame": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), "logmel": torch.randn(2, 1, 100, 64)}
     with torch.no_grad():
@@ -158,4 +266,4 @@ def test_coarse_to_fine_maps_keep_eq8_inside_the_class_map():
 
 def test_unknown_localization_is_refused():
     with pytest.raises(Exception, match="localization"):
-        tiny_params("mssl.localization=sharp")
+        tiny_params("mssl.localization={paper: fine, demo: sharp}")

@@ -12,6 +12,7 @@ broadcast, so the replicas stay equal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,11 @@ class RoundConfig:
     progress: bool = True
     crop: bool = False  # frames cropped (frames_to_input) rather than resized
     front_end: str = "stored"  # the log-mel fed (avsep.models.common.inputs.batch_logmel)
+    optimizer: str = "uniform"  # "split": heads at lr, the rest at stage_lr, with weight_decay (released code)
+    stage_lr: float = 1e-4  # the localization rate the rest keeps under "split"
+    weight_decay: float = 0.0  # of both groups under "split"
+    dictionary: str = "normalised_after"  # or "raw_before": means of the raw features clustered (released code)
+    keep: Callable[[dict], dict | None] = solo_rows  # the rows of a batch the round clusters
 
 
 def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
@@ -65,7 +71,7 @@ def solo_batches(cfg: RoundConfig, epoch: int) -> list[dict]:
     view.set_epoch(epoch)
     out, count = [], 0
     for batch in make_loader(view, cfg.shards, workers=0):
-        batch = solo_rows(batch)
+        batch = cfg.keep(batch)
         if batch is None:
             continue
         audio = ("logmel",) if cfg.front_end == "stored" else ("audio", "sample_rate")
@@ -85,9 +91,15 @@ def _logmel(batch: dict, front_end: str, device: torch.device) -> torch.Tensor:
 
 
 def object_features(
-    model: DSOLNet, batches: list[dict], image_size: int, crop: bool = False, front_end: str = "stored"
+    model: DSOLNet,
+    batches: list[dict],
+    image_size: int,
+    crop: bool = False,
+    front_end: str = "stored",
+    normalise: bool = True,
 ) -> torch.Tensor:
-    """Eq. 2 for every clip: ``(N, C)`` L2-normalised masked-average visual features (CPU)."""
+    """Eq. 2 for every clip: ``(N, C)`` masked-average visual features (CPU), L2-normalised unless
+    ``normalise`` is false."""
     device = next(model.parameters()).device
     model.eval()
     feats = []
@@ -95,7 +107,8 @@ def object_features(
         frame = frames_to_input(batch["frame"].to(device), image_size, crop=crop)
         out = model(frame, _logmel(batch, front_end, device))
         feats.append(model.object_features(out["visual"], model.object_mask(out["map"])).float().cpu())
-    return F.normalize(torch.cat(feats), dim=1)
+    features = torch.cat(feats)
+    return F.normalize(features, dim=1) if normalise else features
 
 
 def kmeans_dictionary(
@@ -134,8 +147,10 @@ def train_pseudo_labels(
     model: DSOLNet, batches: list[dict], labels: list[torch.Tensor], cfg: RoundConfig, epoch: int
 ) -> float:
     """The classification half of the alternation: cross-entropy of both modalities' heads (visual on the
-    object feature, audio on the pooled audio feature) against the cluster pseudo-labels, ``passes`` passes,
-    Adam at ``lr`` over every trainable part. The heads restart each round: cluster ids are arbitrary.
+    object feature, audio on the pooled audio feature) against the cluster pseudo-labels, ``passes`` passes:
+    Adam at ``lr`` over every trainable part (``optimizer: uniform``), or the heads at ``lr`` and the rest at
+    ``stage_lr``, both with ``weight_decay`` (``split``, the released code's). The heads restart each round:
+    cluster ids are arbitrary.
     Returns the last pass's visual accuracy."""
     device = next(model.parameters()).device
     gen = generator_for(cfg.seed, 1, epoch)  # stage one's pseudo-label round of this epoch
@@ -147,7 +162,15 @@ def train_pseudo_labels(
     if cfg.passes == 0:
         return float("nan")
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.optimizer == "split":
+        heads = {id(p) for head in (model.vision_cls, model.audio_cls) for p in head.parameters()}
+        groups = [
+            {"params": [p for p in params if id(p) in heads], "lr": cfg.lr},
+            {"params": [p for p in params if id(p) not in heads], "lr": cfg.stage_lr},
+        ]
+        optimizer = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(params, lr=cfg.lr)
     model.train()
     correct = total = 0
     with torch.enable_grad():
@@ -184,15 +207,19 @@ def _broadcast_model(model: DSOLNet, dist) -> None:
 
 def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict[str, float] | None:
     """Stage one's ``after_epoch``: from the epoch ``first_epoch - 1`` on, cluster the object features,
-    train on the pseudo-labels, then set the dictionary to the per-cluster mean of the retrained features and
-    the cluster-to-class matching from the stage-one clips' labels. After the last epoch, freeze the teacher."""
+    train on the pseudo-labels, then set the dictionary to the per-cluster mean of the retrained features
+    (``dictionary: normalised_after``) or of the raw features clustered (``raw_before``), and the
+    cluster-to-class matching from the stage-one clips' labels. After the last epoch, freeze the teacher."""
     from avsep.metrics.clustering import nmi
 
     if epoch + 1 < cfg.first_epoch:
         return None
     batches = solo_batches(cfg, epoch)
-    gathered = gather_objects(dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end))
-    features = torch.cat(gathered)
+    gathered = gather_objects(
+        dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end, normalise=False)
+    )
+    raw = torch.cat(gathered)
+    features = F.normalize(raw, dim=1)
     offset = sum(len(g) for g in gathered[: dist.rank])
     k = model.clusters
     _, assignments = kmeans_dictionary(features.numpy(), k, derive_seed(cfg.seed, 1, epoch), cfg.n_init, cfg.max_iter)
@@ -205,15 +232,16 @@ def clustering_round(model: DSOLNet, epoch: int, dist, cfg: RoundConfig) -> dict
         accuracy = train_pseudo_labels(model, batches, labels, cfg, epoch)
         bar.update(1)
     _broadcast_model(model, dist)
-    retrained = torch.cat(
-        gather_objects(dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end))
-    )
+    if cfg.dictionary == "raw_before":
+        keys = raw  # the released code: the raw features that were clustered
+    else:
+        keys = torch.cat(gather_objects(dist, object_features(model, batches, cfg.image_size, cfg.crop, cfg.front_end)))
     assign = torch.from_numpy(assignments).long()
-    dictionary = torch.zeros(k, retrained.shape[1])
+    dictionary = torch.zeros(k, keys.shape[1])
     for cluster in range(k):
         members = assign == cluster
         if members.any():
-            dictionary[cluster] = retrained[members].mean(0)  # "dictionary = per-cluster mean feature"
+            dictionary[cluster] = keys[members].mean(0)  # "dictionary = per-cluster mean feature"
     class_names = [name for g in gather_objects(dist, [lab[0] for b in batches for lab in b["labels"]]) for name in g]
     class_ids = np.array([cfg.classes.index(n) if n in cfg.classes else -1 for n in class_names])
     contingency = np.zeros((k, len(cfg.classes)), dtype=np.float32)

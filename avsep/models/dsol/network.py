@@ -25,6 +25,7 @@ class DSOLNet(nn.Module):
 
     width: backbone base channels (C = 8 * width features); clusters: k; n_classes: evaluation classes.
     image_size, use_prod, test_scale: how the predict functions feed frames and read the class maps.
+    class_weighting: "matrix" (a k x k 1x1 conv over the cluster maps) or "scalar" (one weight and bias for all).
     """
 
     # The buffers registered in __init__ (declared for the type checker).
@@ -48,6 +49,7 @@ class DSOLNet(nn.Module):
         test_scale: float = 3.0,
         crop: bool = False,
         front_end: str = "stored",
+        class_weighting: str = "matrix",
     ):
         super().__init__()
         # how predict feeds it: frames cropped or resized (frames_to_input), the log-mel stored or computed
@@ -66,9 +68,13 @@ class DSOLNet(nn.Module):
         nn.init.constant_(self.scale.weight, scale_init)
         self.vision_cls = nn.Linear(channels, clusters)  # pseudo-label heads (alternating classification)
         self.audio_cls = nn.Linear(channels, clusters)
-        self.class_conv = nn.Conv2d(clusters, clusters, 1)  # stage two, over f . D^T; starts as Eq. 4 exactly
+        # stage two's weighting of f . D^T, starting as Eq. 4 exactly: "matrix" a k x k 1x1 conv, "scalar" one
+        # weight and one bias shared by every cluster map (the released code's 1x1x1 conv)
+        self.class_weighting = class_weighting
+        width_in = clusters if class_weighting == "matrix" else 1
+        self.class_conv = nn.Conv2d(width_in, width_in, 1)
         with torch.no_grad():
-            self.class_conv.weight.copy_(torch.eye(clusters)[:, :, None, None])
+            self.class_conv.weight.copy_(torch.eye(width_in)[:, :, None, None])
             assert self.class_conv.bias is not None  # built with a bias (nn.Conv2d's default)
             self.class_conv.bias.zero_()
         self.teacher_audio = copy.deepcopy(self.audio)  # filled at the end of stage one, then frozen
@@ -119,6 +125,8 @@ class DSOLNet(nn.Module):
     def object_maps(self, visual: torch.Tensor) -> torch.Tensor:
         """Eq. 4: m_k = d_k . f at every pixel, through the class conv. ``(B, C, h, w)`` -> ``(B, k, h, w)``."""
         raw = torch.einsum("bchw,kc->bkhw", visual, self.dictionary.to(visual.dtype))  # DSOL Eq. 4
+        if self.class_weighting == "scalar":
+            return self.class_conv(raw.flatten(0, 1)[:, None]).view_as(raw)
         return self.class_conv(raw)
 
     def forward(

@@ -16,7 +16,15 @@ from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inp
 from avsep.models.dsol.dictionary import RoundConfig, clustering_round
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import sounding_object_maps
-from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows, with_window
+from avsep.shards.batching import (
+    SizedBatches,
+    cocktail_batches,
+    localization_batches,
+    multi_source_rows,
+    solo_rows,
+    with_window,
+)
+from avsep.shards.halves import STAGE_ONE_HALF, solo_half
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
@@ -25,6 +33,7 @@ PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrai
 def build(params) -> DSOLNet:
     """The DSOL network of ``params.dsol`` at the active profile's width and image size."""
     cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
+    name = params.profile
     return DSOLNet(
         profile.backbone_width,
         cfg.embed_dim,
@@ -38,6 +47,7 @@ def build(params) -> DSOLNet:
         cfg.test_scale,
         crop=inputs.crop,
         front_end=inputs.front_end,
+        class_weighting=cfg.class_weighting.get(name),
     )
 
 
@@ -100,6 +110,17 @@ def _shard_set(data_root: Path, name: str, split: str) -> Path:
     return location
 
 
+def _in_stage_one_half(key: str) -> bool:
+    return solo_half(key) == STAGE_ONE_HALF
+
+
+def stage_one_rows(params):
+    """``batch -> batch | None``: the solo rows stage one trains and clusters on (``dsol.stage_one_solos``)."""
+    if params.dsol.stage_one_solos.get(params.profile) == "half":
+        return partial(solo_rows, key_filter=_in_stage_one_half)
+    return solo_rows
+
+
 def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
     inputs = method_inputs(params, "dsol")
     return localization_batches(
@@ -109,7 +130,23 @@ def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int
         batch_size,
         epoch,
         world_size,
-        solo_rows,
+        stage_one_rows(params),
+        window_s=inputs.window_s,
+        windows_per_clip=inputs.windows_per_clip,
+        with_logmel=inputs.with_logmel,
+    )
+
+
+def _duet_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+    inputs = method_inputs(params, "dsol")
+    return localization_batches(
+        location,
+        params.dsol.train_split,
+        params,
+        batch_size,
+        epoch,
+        world_size,
+        multi_source_rows,
         window_s=inputs.window_s,
         windows_per_clip=inputs.windows_per_clip,
         with_logmel=inputs.with_logmel,
@@ -124,11 +161,17 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 
 
 def recipe(params, data_root: Path) -> Recipe:
-    """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
+    """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (Eq. 8) on the cocktail set or,
+    with ``stage_two_data: duet``, on the multi-source clips of the clips set."""
     params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
     clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
-    cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
+    if cfg.stage_two_data == "cocktail":
+        stage_two_loader = partial(
+            _cocktail_loader, _shard_set(data_root, cfg.cocktail_set, cfg.train_split), params, profile.batch_size
+        )
+    else:
+        stage_two_loader = partial(_duet_loader, clips, params, profile.batch_size)
     name = params.profile
     epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
     epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))
@@ -152,6 +195,11 @@ def recipe(params, data_root: Path) -> Recipe:
         progress=params.train.progress,
         crop=inputs.crop,
         front_end=inputs.front_end,
+        optimizer=cfg.cls_optimizer.get(name),
+        stage_lr=cfg.lr_one.get(name),
+        weight_decay=cfg.weight_decay,
+        dictionary=cfg.dictionary.get(name),
+        keep=stage_one_rows(params),
     )
     if cfg.cluster_from_epoch > epochs_one:
         raise ValueError(
@@ -175,7 +223,7 @@ def recipe(params, data_root: Path) -> Recipe:
             ),
             Stage(
                 "two",
-                partial(_cocktail_loader, cocktail, params, inputs.batch_size),
+                stage_two_loader,
                 StageTwoLoss(cfg, inputs.image_size, inputs.crop, inputs.front_end),
                 epochs=epochs_two,
                 steps_per_epoch=profile.max_steps_per_epoch,

@@ -90,6 +90,7 @@ class MSSLNet(nn.Module):
         localization: str = "fine",
         crop: bool = False,
         front_end: str = "stored",
+        valid_classes: str = "threshold",
     ):
         super().__init__()
         # how predict feeds it: frames cropped or resized (frames_to_input), the log-mel stored or computed
@@ -120,6 +121,7 @@ class MSSLNet(nn.Module):
         )
         self.cam, self.mode, self.class_threshold, self.image_size = cam, mode, class_threshold, image_size
         self.localization = localization  # full mode's maps at test: "fine" (Eq. 8) or "coarse_to_fine"
+        self.valid_classes = valid_classes  # classes the maps keep: "threshold_or_argmax" or "threshold"
 
     def _avc(self, ov: torch.Tensor, fa_pooled: torch.Tensor) -> torch.Tensor:
         v = self.avc_vision(ov).amax(dim=(2, 3))

@@ -4,7 +4,8 @@ Per mode: ``full`` compares the audio's class features with every visual positio
 (Eq. 8); ``multitask`` uses the visual class maps (coarse, category-level); ``avc_only`` has no classes and
 gives one class-agnostic map (Grad-CAM of the "corresponds" logit on O_v), the same for every class, as the
 paper's dagger-marked AVC row. ``full`` and ``multitask`` keep a class's map only where the audio predicts the
-class (p_a > class_threshold), so silent classes stay at zero.
+class (p_a > class_threshold; with ``valid_classes: threshold_or_argmax``, the released code's rule, also the
+arg-max class), so silent classes stay at zero.
 
 ``full`` with ``localization: coarse_to_fine`` (avsep's choice, not the paper's) multiplies each min-max
 normalised Eq. 8 map by the visual class map of the same class divided by its maximum: the fine alignment
@@ -16,6 +17,7 @@ leaves them at arbitrary distances (docs/models/mssl.md).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from avsep.models.common.inputs import batch_logmel, frames_to_input
 from avsep.models.mssl.network import MSSLNet
@@ -57,18 +59,30 @@ def class_scores(model: MSSLNet, batch: dict) -> tuple[torch.Tensor, torch.Tenso
     return fine * coarse / coarse.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12), probs
 
 
+def valid_classes(probs: torch.Tensor, threshold: float, rule: str) -> torch.Tensor:
+    """``probs (B, K)`` -> ``(B, K)`` bool, the classes a clip's maps keep: ``threshold``: p > threshold;
+    ``threshold_or_argmax`` (the released code): those plus the arg-max class, so every clip keeps one."""
+    valid = probs > threshold
+    if rule == "threshold_or_argmax":
+        valid = valid | F.one_hot(probs.argmax(1), probs.shape[1]).bool()
+    return valid
+
+
 @torch.no_grad()
 def class_aware(model: MSSLNet, batch: dict) -> torch.Tensor:
     """``(B, len(CLASSES), h, w)`` per-class maps, zero for classes the audio does not predict."""
     maps, probs = class_scores(model, batch)
     if model.mode == "avc_only":
         return maps
-    return maps * (probs > model.class_threshold).float()[..., None, None]
+    return maps * valid_classes(probs, model.class_threshold, model.valid_classes).float()[..., None, None]
 
 
 @torch.no_grad()
 def single_source(model: MSSLNet, batch: dict) -> torch.Tensor:
-    """``(B, h, w)``: the class maps summed with the normalised predicted class probabilities (MSSL Sec. 4.3)."""
+    """``(B, h, w)``: the class maps summed with the normalised predicted class probabilities (MSSL Sec. 4.3):
+    over the valid classes (``valid_classes: threshold_or_argmax``), or over every class (``threshold``)."""
     maps, probs = class_scores(model, batch)
+    if model.valid_classes == "threshold_or_argmax":
+        probs = probs * valid_classes(probs, model.class_threshold, model.valid_classes).float()
     weights = probs / probs.sum(1, keepdim=True).clamp_min(1e-6)
     return (maps * weights[..., None, None]).sum(1)

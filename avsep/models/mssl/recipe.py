@@ -23,10 +23,11 @@ def build(params) -> MSSLNet:
     """The MSSL network of ``params.mssl`` at the active profile's width, with ``mssl.inputs``' frames and front
     end."""
     cfg, profile, inputs = params.mssl, params.active_profile(), method_inputs(params, "mssl")
+    name = params.profile
     return MSSLNet(
         profile.backbone_width,
         len(classes_of(params)),
-        cfg.audio,
+        cfg.audio.get(name),
         cfg.avc_hidden,
         cfg.proj_hidden,
         cfg.embed_dim,
@@ -34,9 +35,10 @@ def build(params) -> MSSLNet:
         cfg.mode,
         cfg.class_threshold,
         inputs.image_size,
-        cfg.localization,
+        cfg.localization.get(name),
         crop=inputs.crop,
         front_end=inputs.front_end,
+        valid_classes=cfg.valid_classes.get(name),
     )
 
 
@@ -51,9 +53,11 @@ class MsslLoss:
         with_alignment: bool,
         crop: bool = False,
         front_end: str = "stored",
+        valid_pairs: str = "both",
     ):
         self.cfg, self.image_size, self.classes, self.with_alignment = cfg, image_size, classes, with_alignment
         self.crop, self.front_end = crop, front_end
+        self.valid_pairs = valid_pairs  # Eq. 7's valid class features: "per_side" or "both"
 
     def __call__(self, model, batch: dict) -> dict:
         cfg = self.cfg
@@ -72,11 +76,15 @@ class MsslLoss:
         metrics["cls"] = cls.detach()
         if self.with_alignment:
             pa, pv = torch.sigmoid(out["logits_a"].detach()), torch.sigmoid(out["logits_v"].detach())
-            valid = (pa > cfg.class_threshold) & (pv > cfg.class_threshold)
-            ava = alignment_loss(out["emb_a"], out["emb_v"], valid, cfg.margin)  # Eq. 7
+            valid_a, valid_v = pa > cfg.class_threshold, pv > cfg.class_threshold
+            if self.valid_pairs == "both":
+                valid_a = valid_v = valid_a & valid_v
+                ava = alignment_loss(out["emb_a"], out["emb_v"], valid_a, cfg.margin)  # Eq. 7
+            else:
+                ava = alignment_loss(out["emb_a"], out["emb_v"], valid_a, cfg.margin, valid_v)  # Eq. 7
             loss = loss + ava
             metrics["ava"] = ava.detach()
-            metrics["valid_classes"] = valid.float().sum(1).mean()
+            metrics["valid_classes"] = valid_a.float().sum(1).mean()
         metrics["loss"] = loss
         return metrics
 
@@ -142,7 +150,15 @@ def recipe(params, data_root: Path) -> Recipe:
             Stage(
                 "two",
                 loader,
-                MsslLoss(cfg, inputs.image_size, classes, True, inputs.crop, inputs.front_end),
+                MsslLoss(
+                    cfg,
+                    inputs.image_size,
+                    classes,
+                    True,
+                    inputs.crop,
+                    inputs.front_end,
+                    valid_pairs=cfg.valid_pairs.get(name),
+                ),
                 epochs=max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale)),
                 steps_per_epoch=profile.max_steps_per_epoch,
                 optimizer=sgd(cfg.lr_two.get(name)),
