@@ -98,3 +98,11 @@ def test_a_partial_demo_override_keeps_the_demos_other_values():
     assert one.separation.demo.unet_filters == base.separation.demo.unet_filters != base.separation.paper.unet_filters
     assert one.separation.demo.optimizer == base.separation.demo.optimizer == "adam"
     assert one.profiles.demo.backbone_width == base.profiles.demo.backbone_width != base.profiles.paper.backbone_width
+
+
+def test_one_profile_of_a_per_profile_value_can_be_set_alone():
+    defaults = load_params(None)
+    one = load_params(None, ["mssl.localization.paper=coarse_to_fine", "dsol.lambda=0.8"])
+    assert one.mssl.localization.paper == "coarse_to_fine"
+    assert one.mssl.localization.demo == defaults.mssl.localization.demo
+    assert one.dsol.lambda_ == 0.8 and one.dsol.epochs_one == defaults.dsol.epochs_one

@@ -1,6 +1,6 @@
 """The profile: one key that switches every model between the papers' settings and the CPU demo."""
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from avsep.config.base import Section
 
@@ -38,11 +38,3 @@ class Profiles(Section):
         default_factory=_demo,
         description="the CPU demo: narrow backbones, small frames, at most max_steps_per_epoch steps an epoch",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _partial_demo(cls, data):
-        # As separation's: a partial ``demo`` mapping keeps the demo's other values, not the paper's defaults.
-        if isinstance(data, dict) and isinstance(data.get("demo"), dict):
-            data = {**data, "demo": {**_demo().model_dump(), **data["demo"]}}
-        return data

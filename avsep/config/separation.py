@@ -238,15 +238,6 @@ class SeparationParams(Section):
     paper: SeparationScale = Field(SeparationScale(), description="profile: paper (Sound of Pixels' settings)")
     demo: SeparationScale = Field(default_factory=_demo, description="profile: demo (CPU, minutes)")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _partial_demo(cls, data):
-        # A partial ``demo`` mapping (``--set separation.demo.epochs=2`` over the defaults) keeps the demo's other
-        # values: without this its missing keys would take SeparationScale's defaults, which are the paper's.
-        if isinstance(data, dict) and isinstance(data.get("demo"), dict):
-            data = {**data, "demo": {**_demo().model_dump(), **data["demo"]}}
-        return data
-
     @field_validator("variants")
     @classmethod
     def _variants(cls, value: list[str]) -> list[str]:

@@ -90,6 +90,7 @@ def _logmel(batch: dict, front_end: str, device: torch.device) -> torch.Tensor:
     return batch_logmel({"audio": batch["audio"].to(device), "sample_rate": batch["sample_rate"]}, front_end)
 
 
+@torch.no_grad()
 def object_features(
     model: DSOLNet,
     batches: list[dict],
