@@ -34,25 +34,34 @@ def test_the_paper_profile_takes_sound_of_pixels_and_mssl_choices_and_the_demo_k
     assert "co_separation" not in load_params(None).separation.variants  # opt-in: the demo trains what it did
 
 
+def _last_stage_dilations(vision: nn.Module) -> dict[str, tuple]:
+    """``{name: (dilation, padding)}`` of every convolution in the vision net's last ResNet stage."""
+    stage = vision.get_submodule("backbone.layers.3")
+    return {name: (m.dilation, m.padding) for name, m in stage.named_modules() if isinstance(m, nn.Conv2d)}
+
+
 def test_dilated_last_stage_is_sound_of_pixels_and_loads_the_same_weights():
     torch.manual_seed(0)
     plain, dilated = VisionNet(4, 4), VisionNet(4, 4, dilated=True)
     assert {k: v.shape for k, v in plain.state_dict().items()} == {k: v.shape for k, v in dilated.state_dict().items()}
     dilated.load_state_dict(plain.state_dict())
-    first, second = list(dilated.backbone.layers[-1].children())
     # SoP's _nostride_dilate(dilate=2): the conv that had the stride gets dilate // 2, the other 3x3 ones dilate.
-    assert first.conv1.dilation == (1, 1) and first.conv2.dilation == (2, 2)
-    assert second.conv1.dilation == second.conv2.dilation == (2, 2) and second.conv2.padding == (2, 2)
-    assert first.downsample[0].dilation == (1, 1)
-    assert all(m.dilation == (1, 1) for m in plain.backbone.modules() if isinstance(m, nn.Conv2d))
+    assert _last_stage_dilations(dilated) == {
+        "0.conv1": ((1, 1), (1, 1)),
+        "0.conv2": ((2, 2), (2, 2)),
+        "0.downsample.0": ((1, 1), (0, 0)),
+        "1.conv1": ((2, 2), (2, 2)),
+        "1.conv2": ((2, 2), (2, 2)),
+    }
+    assert all(m.dilation == (1, 1) for m in plain.modules() if isinstance(m, nn.Conv2d))
     frames = torch.randn(1, 1, 2, 3, 64, 64)
     a, b = plain.eval()(frames), dilated.eval()(frames)
     assert a.shape == b.shape == (1, 1, 2, 4, 4, 4)  # stride 16 either way
     assert not torch.allclose(a, b)
-    assert build_variant(demo_params(["separation.demo.dilated=true"]), "frame").vision.backbone.layers[-1][
-        1
-    ].conv1.dilation == (2, 2)
-    assert build_variant(demo_params([]), "frame").vision.backbone.layers[-1][1].conv1.dilation == (1, 1)
+    on = build_variant(demo_params(["separation.demo.dilated=true"]), "frame").vision
+    assert _last_stage_dilations(on)["1.conv1"] == ((2, 2), (2, 2))
+    off = build_variant(demo_params([]), "frame").vision
+    assert _last_stage_dilations(off)["1.conv1"] == ((1, 1), (1, 1))
 
 
 def test_class_maps_pool_each_component_at_its_own_instrument():
