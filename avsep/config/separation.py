@@ -258,7 +258,7 @@ class SeparationParams(Section):
     localizer_window_s: float = Field(
         1.0,
         gt=0,
-        description="object: seconds of the mixture the localizer hears per frame",
+        description="object/co_separation: seconds of the mixture the localizer hears per frame",
     )
     baselines: list[Literal["nmf-mfcc", "ibm", "irm"]] = Field(
         ["nmf-mfcc", "ibm", "irm"],
