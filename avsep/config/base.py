@@ -2,7 +2,7 @@
 
 from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -24,8 +24,8 @@ class ByProfile(Section, Generic[T]):
 
     yaml_inline = True
 
-    paper: T
-    demo: T
+    paper: T = Field(description="profile: paper (the paper's choice, or its released code's where it is silent)")
+    demo: T = Field(description="profile: demo (the CPU demo's choice)")
 
     def get(self, profile: str) -> T:
         if profile not in ("paper", "demo"):
