@@ -28,7 +28,9 @@ NONE = {"", "—", "-"}
 def _tables(text: str) -> list[tuple[str, list[dict[str, str]]]]:
     """``(heading, rows)`` of every table whose header is :data:`COLUMNS`."""
     found: list[tuple[str, list[dict[str, str]]]] = []
-    heading, header, rows = "", None, []
+    heading: str = ""
+    header: list[str] | None = None
+    rows: list[dict[str, str]] = []
     for line in text.splitlines() + [""]:
         if line.startswith("#"):
             heading = line.lstrip("# ").strip()
@@ -94,7 +96,8 @@ def test_row_matches_the_resolved_parameters(heading, row):
         assert written is not None, f"{heading} / {row['setting']}: no value in backticks under {column!r}"
         actual = _lookup(RESOLVED[profile], key, profile)
         assert _same(actual, yaml.safe_load(written)), (
-            f"{heading} / {row['setting']}: docs say {key} = {written} under profile {profile}, params resolve {actual!r}"
+            f"{heading} / {row['setting']}: docs say {key} = {written} under profile {profile}, "
+            f"params resolve {actual!r}"
         )
     if paper is not None and row["why"] in NONE:
         ours = _lookup(RESOLVED["paper"], key, "paper")
@@ -115,6 +118,6 @@ def test_the_checker_catches_a_wrong_row():
             "",
         ]
     )
-    (heading, rows), = _tables(text)
+    ((heading, rows),) = _tables(text)
     with pytest.raises(AssertionError, match="params resolve"):
         test_row_matches_the_resolved_parameters(heading, rows[0])

@@ -1,6 +1,7 @@
 """Parameters of the visually guided separation model (Sound of Pixels and its guidance variants).
 
-The top-level keys are the papers' method choices (identical in both profiles); ``paper`` and ``demo`` hold
+The top-level keys are the papers' method choices (identical in both profiles, but for the
+:class:`~avsep.config.base.ByProfile` ones, where the demo keeps its own choice); ``paper`` and ``demo`` hold
 what the ``profile`` key switches: network width, epochs, optimiser and evaluation size. The audio front end
 (11.025 kHz, STFT 1022/256, 65535-sample windows) is the ``sop`` features preset plus
 ``shards.separation`` (window, N, frames per component, training gains).
@@ -10,10 +11,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 
-GUIDANCE_VARIANTS = ("frame", "object", "audio", "gradcam")
-TRAINED_VARIANTS = ("frame", "object", "audio")  # gradcam reads the audio variant's class maps: no own training
+GUIDANCE_VARIANTS = ("frame", "object", "audio", "gradcam", "co_separation")
+TRAINED_VARIANTS = ("frame", "object", "audio", "co_separation")  # gradcam reads the audio variant's class maps
+# The variants trained and scored unless ``separation.variants`` says otherwise (co_separation is opt-in).
+DEFAULT_VARIANTS = ("frame", "object", "audio", "gradcam")
 
 
 class SeparationScale(Section):
@@ -44,6 +47,21 @@ class SeparationScale(Section):
             "four times over; 4 uses in a row trained worse, docs/models/separation.md)"
         ),
     )
+    epoch_repeats: int = Field(
+        100,
+        ge=1,
+        description=(
+            "passes over the training clips in one epoch, each with its own random windows and mixtures (SoP's "
+            "dup_trainset = 100, so the paper's 100 epochs are SoP's; demo: 1)"
+        ),
+    )
+    dilated: bool = Field(
+        True,
+        description=(
+            "vision ResNet-18: layer 4 at stride 1 with its 3x3 convolutions dilated by 2, as SoP's code "
+            "(demo: false, layer 4 at stride 1 without dilation)"
+        ),
+    )
     image_size: int | None = Field(
         None,
         ge=16,
@@ -68,10 +86,10 @@ class SeparationScale(Section):
         description="cap on steps per epoch (null: one pass over sizes.json)",
     )
     batch_size: int | dict[str, int] | None = Field(
-        None,
+        80,
         description=(
-            "training batch (null: the profile's batch_size), or per trained variant as epochs "
-            "(docs/models/separation.md)"
+            "training batch per process (null: the profile's batch_size), or per trained variant as epochs "
+            "(SoP: 20 per GPU x 4 GPUs = 80; docs/models/separation.md)"
         ),
     )
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="sgd (SoP, momentum 0.9) | adam")
@@ -166,6 +184,8 @@ def _demo() -> SeparationScale:
         image_size=64,
         vision_width=8,
         epochs=4,
+        epoch_repeats=1,
+        dilated=False,
         steps_per_epoch=30,
         batch_size=8,
         optimizer="adam",
@@ -182,12 +202,30 @@ def _demo() -> SeparationScale:
 
 class SeparationParams(Section):
     variants: list[str] = Field(
-        list(GUIDANCE_VARIANTS),
-        description="guidance: whole frame (SoP) | localized object | class-disentangled audio | class map as mask",
+        list(DEFAULT_VARIANTS),
+        description=(
+            "guidance: whole frame (SoP) | localized object | class-disentangled audio | class map as mask | "
+            "co_separation (Co-Separation's object-level losses on the localized objects, CAVL Table 3)"
+        ),
     )
     object_method: str = Field(
         "mssl",
-        description="localization method whose single_source map pools the object feature (MSSL §3.3)",
+        description="localization method whose maps pool the object feature (MSSL §3.3)",
+    )
+    object_map: ByProfile[Literal["class", "single_source"]] = Field(
+        ByProfile[Literal["class", "single_source"]](paper="class", demo="single_source"),
+        description=(
+            "object/co_separation: class (object_method's class_aware map of the component's class, MSSL §3.3) | "
+            "single_source (its class-agnostic map, the demo's)"
+        ),
+    )
+    consistency_loss_weight: float = Field(
+        0.05,
+        ge=0,
+        description=(
+            "co_separation: weight of the object-consistency classifier's cross-entropy (Co-Separation's "
+            "released training command; the co-separation mask loss has weight 1)"
+        ),
     )
     train_sets: list[str] = Field(
         ["C1"],
@@ -220,7 +258,7 @@ class SeparationParams(Section):
     localizer_window_s: float = Field(
         1.0,
         gt=0,
-        description="object: seconds of the mixture the localizer hears per frame",
+        description="object/co_separation: seconds of the mixture the localizer hears per frame",
     )
     baselines: list[Literal["nmf-mfcc", "ibm", "irm"]] = Field(
         ["nmf-mfcc", "ibm", "irm"],

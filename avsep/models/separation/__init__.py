@@ -1,15 +1,15 @@
 """Visually guided sound separation: Sound of Pixels' mix-and-separate U-Net with several kinds of guidance.
 
 :data:`METHOD` (:class:`avsep.models.method.Method`): ``recipe`` (one training stage per guidance variant that
-needs training: ``object``, ``audio``, ``frame``), ``build`` (the last stage's network: Sound of Pixels' frame
-guidance when trained) and ``tasks["separation"]`` (N-mix batch → separated waves ``(B, N, S)`` at 11.025 kHz).
-Every variant and the baselines are scored by :mod:`avsep.evaluate.separation_runner`, and the ``sop``
+needs training: ``object``, ``co_separation``, ``audio``, ``frame``), ``build`` (the last stage's network: Sound
+of Pixels' frame guidance when trained) and ``tasks["separation"]`` (N-mix batch → separated waves ``(B, N, S)``
+at 11.025 kHz). Every variant and the baselines are scored by :mod:`avsep.evaluate.separation_runner`, and the ``sop``
 localization baseline reads the ``frame`` model; both reach this package only through ``METHOD.extras``:
 
 - ``"variants"``: ``(params) -> list[str]`` the trained variants in stage order; the last is ``build``'s;
 - ``"build_variant"``: ``(params, variant) -> SeparationNet`` one variant's network, carrying ``params``;
-- ``"attach_localizer"``: ``(model, data_root, device) -> None`` gives an ``object`` model the localizer whose
-  checkpoints live under ``data_root`` (other variants are left as they are);
+- ``"attach_localizer"``: ``(model, data_root, device) -> None`` gives an ``object`` or ``co_separation`` model
+  the localizer whose checkpoints live under ``data_root`` (other variants are left as they are);
 - ``"variant_label"``: ``(params, variant, model) -> str`` the variant's name in a metrics document;
 - ``"scale"``: ``(params) -> SeparationScale`` the separation settings of the active profile;
 - ``"from_nmix"``: ``(batch, params, rate_in) -> batch`` a stored N-mix batch (``mix (B, S_in)``, ``sources

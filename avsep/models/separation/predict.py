@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from avsep.losses.separation import mask_from_logits
+from avsep.losses.separation import mask_from_logits, object_mask_sum
+from avsep.models.separation.co_separation import object_classes
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import Prepared, from_nmix, prepare, scale_of
 from avsep.models.separation.reconstruct import masked_waves
@@ -14,9 +15,10 @@ from avsep.shards.views import batch_sample_rate
 
 
 def attach_localizer(model, data_root: str | Path, device: torch.device | str) -> None:
-    """Give an ``object`` model the localizer whose checkpoints live under ``data_root`` (the data being
-    evaluated, which need not be ``build.out_dir``); models of other variants need none and are left as they are."""
-    if model.guidance == "object":
+    """Give an ``object`` or ``co_separation`` model the localizer whose checkpoints live under ``data_root`` (the
+    data being evaluated, which need not be ``build.out_dir``); models of other variants need none and are left
+    as they are."""
+    if model.guidance in ("object", "co_separation"):
         model.localizer = Localizer(model.params.separation.object_method, model.params, data_root, device)
 
 
@@ -25,7 +27,7 @@ def variant_label(params, variant: str, model) -> str:
     variant says which map guided it (or why it fell back to a uniform one), and the training sets are named
     unless they are the default ``C1``."""
     label = variant
-    if variant == "object":
+    if variant in ("object", "co_separation"):
         localizer = getattr(model, "localizer", None)
         label += f" ({localizer.note})" if localizer is not None else f" ({params.separation.object_method} map)"
     sets = params.separation.train_sets
@@ -44,18 +46,27 @@ def localizer_of(model) -> Localizer:
 
 @torch.no_grad()
 def predict_masks(model, prepared: Prepared, variant: str) -> torch.Tensor:
-    """Masks ``(B, N, Fq, T)`` on the warped grid for ``variant`` (``gradcam`` needs an ``audio`` model)."""
+    """Masks ``(B, N, Fq, T)`` on the warped grid for ``variant`` (``gradcam`` needs an ``audio`` model; a
+    ``co_separation`` video's mask is the sum of its objects' soft masks, then binarised as any binary mask)."""
     params = model.params
     sep = params.separation
     maps = None
+    rate = params.shards.separation.sample_rate
     if model.guidance == "object":
-        maps = localizer_of(model).maps(prepared.frames_raw, prepared.mix, params.shards.separation.sample_rate)
+        maps = localizer_of(model).maps(prepared.frames_raw, prepared.mix, rate, prepared.targets)
+    elif model.guidance == "co_separation":
+        objects = object_classes(prepared.targets)[0]
+        maps = localizer_of(model).object_maps(prepared.frames_raw, prepared.mix, rate, objects)
     out = model(prepared.log_mag, prepared.frames, maps, prepared.targets)
+    kind = scale_of(params).mask
+    if model.guidance == "co_separation":
+        summed = object_mask_sum(out["object_logits"], out["valid"], kind, sep.ratio_max)
+        threshold = sep.mask_threshold if kind == "binary" else None
+        return (summed > threshold).to(summed.dtype) if threshold is not None else summed
     if variant == "gradcam":
         if "gradcam" not in out:
             raise ValueError(f"gradcam masks come from an 'audio' model, got a {model.guidance!r} model")
         return out["gradcam"]
-    kind = scale_of(params).mask
     return mask_from_logits(out["logits"], kind, sep.mask_threshold if kind == "binary" else None, sep.ratio_max)
 
 

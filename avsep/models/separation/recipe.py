@@ -15,11 +15,14 @@ from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.losses.separation import (
     binary_mask_loss,
     binary_mask_target,
+    co_separation_loss,
+    consistency_loss,
     mask_weight,
     ratio_mask_loss,
     ratio_mask_target,
 )
 from avsep.models.common.backbones import initialised, weights_sections
+from avsep.models.separation.co_separation import object_classes
 from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.separation.network import SeparationNet
@@ -28,7 +31,7 @@ from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles", "pretrain")
 # The variant trained last is the method's default model (``build``): Sound of Pixels when it is trained.
-STAGE_ORDER = ("object", "audio", "frame")
+STAGE_ORDER = ("object", "co_separation", "audio", "frame")
 
 
 def build_variant(params, variant: str) -> SeparationNet:
@@ -41,6 +44,10 @@ def build_variant(params, variant: str) -> SeparationNet:
         scale.unet_depth,
         scale.class_level,
         scale.vision_width or params.active_profile().backbone_width,
+        scale.dilated,
+        scale.mask,
+        params.separation.ratio_max,
+        params.separation.log_eps,
     )
     model.params = params  # plain attribute: predict() needs the front end and mask settings, not saved weights
     return model
@@ -65,7 +72,10 @@ class TrainLoader(InterleavedBatches):
     looks at frames, so its loader decodes one; its windows, gains and mixtures are the same as with all of them.
     ``repeats`` and ``block``: :func:`prepare` draws a new STFT crop and new flips at every use, so one read of
     the shards gives several different training steps, and two uses of a batch are ``block`` steps apart (uses
-    in a row trained worse: docs/models/separation.md)."""
+    in a row trained worse: docs/models/separation.md).
+    ``epoch_repeats``: passes over the shard sets in one trainer epoch (SoP's ``dup_trainset``); pass ``i`` of
+    epoch ``e`` is the views' epoch ``e * epoch_repeats + i``, so each pass draws its own windows and mixtures.
+    With 1 an epoch is one pass, the views' epoch the trainer's."""
 
     def __init__(
         self,
@@ -75,7 +85,9 @@ class TrainLoader(InterleavedBatches):
         repeats: int = 1,
         block: int = 1,
         batch_size: int | None = None,
+        epoch_repeats: int = 1,
     ):
+        self.epoch_repeats, self.epoch = epoch_repeats, 0
         shards = params.shards if frames is None else derive(params.shards, {"separation.n_frames": frames})
         super().__init__(
             [Path(data_root) / "shards" / name for name in params.separation.train_sets],
@@ -86,6 +98,22 @@ class TrainLoader(InterleavedBatches):
             repeats,
             block,
         )
+
+    def __len__(self) -> int:
+        return self.epoch_repeats * super().__len__()
+
+    def __call__(self, epoch: int, rank: int, world_size: int):
+        self.epoch = epoch
+        return super().__call__(epoch, rank, world_size)
+
+    def __iter__(self):
+        if self.epoch_repeats == 1:
+            yield from super().__iter__()
+            return
+        for i in range(self.epoch_repeats):
+            for view in self.views:
+                view.set_epoch(self.epoch * self.epoch_repeats + i)
+            yield from super().__iter__()
 
 
 class MapCache:
@@ -107,30 +135,38 @@ class MapCache:
 
 
 def flipped_maps(maps: torch.Tensor, flip: torch.Tensor | None) -> torch.Tensor:
-    """``maps (B, N, F, h, w)`` mirrored for the components whose frames the vision net sees flipped."""
-    return maps if flip is None else torch.where(flip[:, :, None, None, None], maps.flip(-1), maps)
+    """``maps (B, N, [O,] F, h, w)`` mirrored for the components whose frames the vision net sees flipped."""
+    if flip is None:
+        return maps
+    return torch.where(flip.reshape(*flip.shape, *([1] * (maps.dim() - 2))), maps.flip(-1), maps)
 
 
 def make_loss(params, variant: str, data_root: Path):
-    """``loss(model, batch)``: SoP's mask loss (plus MSSL's class-tag BCE for the audio variant). The object
-    variant's localizer is loaded at the first step (building the recipe loads no other model); it sees the
-    frames as loaded, so its maps are flipped where the vision net's frames are."""
+    """``loss(model, batch)``: SoP's mask loss (plus MSSL's class-tag BCE for the audio variant; Co-Separation's
+    co-separation and object-consistency losses for co_separation). The object and co_separation variants'
+    localizer is loaded at the first step (building the recipe loads no other model); it sees the frames as
+    loaded, so its maps are flipped where the vision net's frames are."""
     sep = params.separation
     localizer: list[Localizer] = []
     cache = MapCache(scale_of(params).repeat_block)
+    rate = params.shards.separation.sample_rate
 
     def loss(model, batch):
         p = prepare(batch, params, train=True)
         maps = None
-        if variant == "object":
+        if variant in ("object", "co_separation"):
             if not localizer:
                 localizer.append(Localizer(sep.object_method, params, data_root, p.mix.device))
-            maps = cache.get(
-                p.frames_raw, lambda: localizer[0].maps(p.frames_raw, p.mix, params.shards.separation.sample_rate)
-            )
+            if variant == "object":
+                maps = cache.get(p.frames_raw, lambda: localizer[0].maps(p.frames_raw, p.mix, rate, p.targets))
+            else:
+                objects = object_classes(p.targets)[0]
+                maps = cache.get(p.frames_raw, lambda: localizer[0].object_maps(p.frames_raw, p.mix, rate, objects))
             maps = flipped_maps(maps, p.flip)
-        out = model(p.log_mag, p.frames, maps, p.targets)
+        out = model(p.log_mag, p.frames, maps, p.targets, p.mix_mag if variant == "co_separation" else None)
         weight = mask_weight(p.mix_mag, sep.weight_min, sep.weight_max)
+        if variant == "co_separation":
+            return _co_separation_terms(p, out, weight, params)
         if scale_of(params).mask == "binary":
             mask_loss = binary_mask_loss(
                 out["logits"], binary_mask_target(p.source_mags, p.mix_mag, sep.binary_threshold), weight
@@ -150,6 +186,24 @@ def make_loss(params, variant: str, data_root: Path):
     return loss
 
 
+def _co_separation_terms(p, out: dict, weight: torch.Tensor, params) -> dict:
+    """Co-Separation's objective: the co-separation loss (weight 1) plus ``consistency_loss_weight`` × the
+    object-consistency cross-entropy, with the profile's mask kind and SoP's targets and weights."""
+    sep, kind = params.separation, scale_of(params).mask
+    if kind == "binary":
+        target = binary_mask_target(p.source_mags, p.mix_mag, sep.binary_threshold)
+    else:
+        target = ratio_mask_target(p.source_mags, p.mix_mag, sep.log_eps, sep.ratio_max)
+    _, classes, valid = object_classes(p.targets)
+    co_sep = co_separation_loss(out["object_logits"], valid, target, weight, kind, sep.ratio_max)
+    consistency = consistency_loss(out["object_class_logits"], classes, valid)
+    return {
+        "loss": co_sep + sep.consistency_loss_weight * consistency,
+        "mask_loss": co_sep.detach(),
+        "consistency_loss": consistency.detach(),
+    }
+
+
 def _param_groups(model: nn.Module, scale: SeparationScale) -> list[dict]:
     """:meth:`SeparationNet.param_groups` of a stage's model (the trainer passes the bare module, not DDP's) at
     ``scale``'s rates (the visual head at ``lr_frame_head``, ``lr_sound`` when that is null)."""
@@ -160,7 +214,7 @@ def _param_groups(model: nn.Module, scale: SeparationScale) -> list[dict]:
 
 
 def recipe(params, data_root: Path) -> Recipe:
-    """Stages ``object``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
+    """Stages ``object``, ``co_separation``, ``audio``, ``frame`` (those the variants need), each a fresh model."""
     scale, sep = scale_of(params), params.separation
     optimizer = OptimizerParams(
         name=scale.optimizer, lr=scale.lr_sound, weight_decay=sep.weight_decay, momentum=sep.momentum
@@ -179,6 +233,7 @@ def recipe(params, data_root: Path) -> Recipe:
             repeats=scale.batch_repeats,
             block=scale.repeat_block,
             batch_size=scale.batch_size_of(variant),
+            epoch_repeats=scale.epoch_repeats,
         )
         stages.append(
             Stage(

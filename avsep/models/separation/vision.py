@@ -1,9 +1,12 @@
 """Sound of Pixels' visual network: frames of a component video → K channels in [0, 1].
 
-ResNet-18 with the last stage at stride 1 (total stride 16, SoP's "dilated" ResNet; ``avsep`` backbones have
-no dilation, so the last stage sees a smaller receptive field than SoP's), then a 3×3 convolution to K
-channels. Pooling decides the guidance: spatio-temporal max pooling of the whole frame (SoP), or pooling
-weighted by a localization map (MSSL §3.3, the localized object's feature); a sigmoid follows either.
+ResNet-18 with the last stage at stride 1 (total stride 16, SoP's "dilated" ResNet), then a 3×3 convolution to
+K channels. With ``dilated`` (the paper profile) the last stage's 3×3 convolutions after its first are dilated
+by 2, as SoP's code does to the ImageNet ResNet, so they keep the receptive field the removed stride gave;
+without it (the demo) the last stage sees a smaller one. Dilation changes no weight's shape: the same
+pre-trained backbone loads either way. Pooling decides the guidance: spatio-temporal max pooling of the whole
+frame (SoP), or pooling weighted by a localization map (MSSL §3.3, the localized object's feature); a sigmoid
+follows either.
 """
 
 from __future__ import annotations
@@ -38,12 +41,28 @@ def normalise_frames(frames: torch.Tensor, size: int, flip: torch.Tensor | None 
     return x
 
 
+def dilate_last_stage(backbone: ResNet18, dilation: int = 2) -> None:
+    """SoP's dilated ResNet-18 (its ``_nostride_dilate`` with dilate 2 on layer 4): the 3×3 convolution that had
+    the stride keeps dilation 1 (``dilation // 2``), every other 3×3 convolution of the stage gets ``dilation``
+    with the padding that keeps the map's size. ``backbone`` must already run its last stage at stride 1."""
+    stage = backbone.layers[-1]
+    first = next(iter(stage.children()))
+    strided = first.conv1
+    if strided.stride != (1, 1):
+        raise ValueError(f"dilate_last_stage: the last stage runs at stride {strided.stride}, expected (1, 1)")
+    for module in stage.modules():
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and module is not strided:
+            module.dilation, module.padding = (dilation, dilation), (dilation, dilation)
+
+
 class VisionNet(nn.Module):
     """Frames ``(B, N, F, 3, H, W)`` normalised → per-position channels ``(B, N, F, K, h, w)`` (no activation)."""
 
-    def __init__(self, width: int, channels: int):
+    def __init__(self, width: int, channels: int, dilated: bool = False):
         super().__init__()
         self.backbone = ResNet18(3, width, DILATED_STRIDES)
+        if dilated:
+            dilate_last_stage(self.backbone)
         self.head = nn.Conv2d(self.backbone.out_channels, channels, 3, padding=1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
