@@ -48,6 +48,7 @@ from avsep.dataset.plan import (
 )
 from avsep.dataset.splits import with_splits
 from avsep.io import atomic_write_text
+from avsep.shards.remote import publish_set, same_folder, set_exists, set_location
 from avsep.sources import load_source
 from avsep.sources.records import INVALID, ClipRecord
 
@@ -71,6 +72,12 @@ def probe_videos(rows: list[dict], params: Params, root: str) -> list[dict]:
 @task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params, root: str) -> dict:
     return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
+
+
+@task(name="publish-shards", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def publish_shards(local: str, url: str) -> dict:
+    """One shard set uploaded to ``shards.root`` (:func:`avsep.shards.remote.publish_set`)."""
+    return {"set": Path(local).name, "url": url, **publish_set(local, url)}
 
 
 @task(name="write-mixtures", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -207,6 +214,12 @@ def build_dataset(
     sets = [f.result() for f in shard_futures]
     prune_sets(layout, plan)
     sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
+    if params.shards.root is not None and not same_folder(params.shards.root, layout.shards):
+        # Built here, then published set by set: the local copy decides what a rebuild rewrites.
+        local_sets = sorted(d for d in layout.shards.iterdir() if set_exists(d))
+        published = [publish_shards.submit(str(d), set_location(params.shards.root, layout.root, d.name)) for d in local_sets]
+        for future in published:
+            logger.info("published shard set %s", future.result())
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
     atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")

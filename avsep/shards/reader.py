@@ -31,6 +31,7 @@ import webdataset as wds
 from webdataset.utils import make_seed, pytorch_worker_info
 
 from avsep.shards import tario
+from avsep.shards.remote import is_url, open_remote
 from avsep.shards.skips import SkipCounter
 from avsep.shards.writer import SIZES_FILE
 
@@ -139,12 +140,13 @@ _LOCAL_BUFFER = 1 << 20  # bytes read ahead from a local shard: few system calls
 
 
 def open_shard(url: str) -> BinaryIO:
-    """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), fsspec otherwise."""
+    """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), else one
+    sequential fsspec read (:func:`avsep.shards.remote.open_remote`)."""
     if url.startswith("file://"):
         url = url[len("file://") :]
-    if "://" not in url:
+    if not is_url(url):
         return open(url, "rb", buffering=_LOCAL_BUFFER)
-    return fsspec.open(url, "rb").open()
+    return open_remote(url)
 
 
 def tar_samples(

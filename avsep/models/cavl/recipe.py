@@ -15,6 +15,7 @@ from avsep.models.cavl.network import CAVL
 from avsep.models.common.backbones import imagenet_frames, initialised, weights_sections
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
@@ -90,7 +91,7 @@ def curriculum_stage(
     cfg, profile, settings = params.cavl, params.active_profile(), settings or StageSettings()
     k = sources_of(curriculum)
     batches = ShardBatches(
-        Path(data_root) / "shards" / curriculum,
+        set_location(params.shards.root, data_root, curriculum),
         "train",
         params.shards,
         settings.batch_size or profile.batch_size,

@@ -13,6 +13,7 @@ from avsep.models.common.backbones import imagenet_frames, initialised, weights_
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
@@ -56,7 +57,11 @@ def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam."""
     cfg, profile = params.dmc, params.active_profile()
     batches = ShardBatches(
-        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+        set_location(params.shards.root, data_root, cfg.shard_set),
+        "train",
+        params.shards,
+        profile.batch_size,
+        params.seed,
     )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage(

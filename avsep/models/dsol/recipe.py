@@ -17,6 +17,7 @@ from avsep.models.dsol.dictionary import RoundConfig, clustering_round
 from avsep.models.dsol.network import DSOLNet
 from avsep.models.dsol.predict import sounding_object_maps
 from avsep.shards.batching import SizedBatches, cocktail_batches, localization_batches, solo_rows
+from avsep.shards.remote import set_exists, set_location
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
@@ -90,9 +91,9 @@ class StageTwoLoss:
         return metrics
 
 
-def _shard_set(data_root: Path, name: str, split: str) -> Path:
-    location = Path(data_root) / "shards" / name
-    if not (location / "sizes.json").is_file():
+def _shard_set(params, data_root: Path, name: str) -> str:
+    location = set_location(params.shards.root, data_root, name)
+    if not set_exists(location):
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
     return location
 
@@ -108,8 +109,8 @@ def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: 
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (solo clips, localization + clustering rounds) then ``two`` (cocktail set, Eq. 8)."""
     cfg, profile = params.dsol, params.active_profile()
-    clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
-    cocktail = _shard_set(data_root, cfg.cocktail_set, cfg.train_split)
+    clips = _shard_set(params, data_root, cfg.clips_set)
+    cocktail = _shard_set(params, data_root, cfg.cocktail_set)
     name = params.profile
     epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
     epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))

@@ -14,6 +14,7 @@ from avsep.models.common.classes import CLASSES, multi_hot
 from avsep.models.common.inputs import frames_to_input
 from avsep.models.mssl.network import MSSLNet
 from avsep.shards.batching import SizedBatches, localization_batches
+from avsep.shards.remote import set_exists, set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrain")
@@ -94,8 +95,8 @@ def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, worl
 def recipe(params, data_root: Path) -> Recipe:
     """Stage ``one`` (Eq. 3, or Eq. 2 alone for ``avc_only``) and, for ``full``, stage ``two`` (+ Eq. 7)."""
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
-    location = Path(data_root) / "shards" / cfg.train_set
-    if not (location / "sizes.json").is_file():
+    location = set_location(params.shards.root, data_root, cfg.train_set)
+    if not set_exists(location):
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
     loader = partial(_loader, location, params, profile.batch_size)
     classes = tuple(CLASSES)

@@ -14,6 +14,7 @@ from avsep.models.common.classes import CLASSES, multi_hot
 from avsep.models.common.profile import epochs_for, per_profile, steps_for
 from avsep.models.pretrain.network import build
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("pretrain", "features", "shards", "profile", "profiles")
@@ -76,7 +77,11 @@ def recipe(params, data_root: Path) -> Recipe:
     """One stage on the training split of ``DATA/shards/{pretrain.shard_set}``, Adam."""
     cfg, profile = params.pretrain, params.active_profile()
     batches = ShardBatches(
-        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+        set_location(params.shards.root, data_root, cfg.shard_set),
+        "train",
+        params.shards,
+        profile.batch_size,
+        params.seed,
     )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage(
