@@ -217,7 +217,9 @@ def build_dataset(
     if params.shards.root is not None and not same_folder(params.shards.root, layout.shards):
         # Built here, then published set by set: the local copy decides what a rebuild rewrites.
         local_sets = sorted(d for d in layout.shards.iterdir() if set_exists(d))
-        published = [publish_shards.submit(str(d), set_location(params.shards.root, layout.root, d.name)) for d in local_sets]
+        published = [
+            publish_shards.submit(str(d), set_location(params.shards.root, layout.root, d.name)) for d in local_sets
+        ]
         for future in published:
             logger.info("published shard set %s", future.result())
 
