@@ -217,11 +217,11 @@ def build_dataset(
     if params.shards.root is not None and not same_folder(params.shards.root, layout.shards):
         # Built here, then published set by set: the local copy decides what a rebuild rewrites.
         local_sets = sorted(d for d in layout.shards.iterdir() if set_exists(d))
-        published = [
+        uploads = [
             publish_shards.submit(str(d), set_location(params.shards.root, layout.root, d.name)) for d in local_sets
         ]
-        for future in published:
-            logger.info("published shard set %s", future.result())
+        for upload in uploads:
+            logger.info("published shard set %s", upload.result())
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
     atomic_write_text(layout.summary, json.dumps(result, indent=1, default=str) + "\n")

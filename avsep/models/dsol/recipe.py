@@ -98,11 +98,15 @@ def _shard_set(params, data_root: Path, name: str) -> str:
     return location
 
 
-def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _clips_loader(
+    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int
+) -> SizedBatches:
     return localization_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size, solo_rows)
 
 
-def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _cocktail_loader(
+    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int
+) -> SizedBatches:
     return cocktail_batches(location, params.dsol.train_split, params, batch_size, epoch, world_size)
 
 

@@ -80,7 +80,7 @@ def _groups(cfg, lr: float):
     return groups
 
 
-def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _loader(location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
     return localization_batches(
         location,
         params.mssl.train_split,
