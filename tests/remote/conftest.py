@@ -3,6 +3,7 @@ environment every reader of it uses: credentials and endpoint from ``AWS_*`` var
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -37,6 +38,7 @@ def _free_port() -> int:
 def s3_server() -> Iterator[S3Server]:
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
