@@ -180,7 +180,14 @@ def tar_samples(
                 continue
             raise
         with stream:
-            yield from tario.tar_samples(stream, url, handler, skip)
+            try:
+                yield from tario.tar_samples(stream, url, handler, skip)
+            except OSError as exn:
+                # A remote shard read block by block can vanish or its connection drop after it opened: the
+                # rest of that shard is lost, like a truncated one, and the other shards are still read.
+                exn.args = exn.args + (f"{url}: read failed after the shard was opened",)
+                if not handler(exn):
+                    raise
 
 
 class EpochShuffle(wds.PipelineStage):

@@ -18,7 +18,7 @@ from torch import nn
 from avsep.config import load_params
 from avsep.evaluate.runner import evaluate_model
 from avsep.models import method
-from avsep.shards import localization_view, make_loader
+from avsep.shards import evaluation_view, localization_view, make_loader
 from avsep.shards.remote import PUBLISHED_FILE, publish_set
 from avsep.train import Recipe, Stage, load_checkpoint, train
 from tests.conftest import BUILD_OVERRIDES, REPO, avsep_cli, subprocess_env
@@ -172,3 +172,29 @@ def test_a_shard_deleted_and_one_truncated_on_the_server_mid_epoch_are_skipped_c
     assert len(skipped_lines) == 3
     assert sum(f"{url}/{victims['deleted']}" in line for line in skipped_lines) == 1
     assert sum(f"{url}/{victims['truncated']}" in line for line in skipped_lines) == 2
+
+
+def test_a_shard_deleted_while_it_is_being_read_ends_that_shard_only(
+    world_data, s3_server, tmp_path, monkeypatch, caplog
+):
+    import avsep.shards.remote
+
+    monkeypatch.setattr(avsep.shards.remote, "REMOTE_BLOCK", 16 << 10)  # several ranged reads per shard
+    source = world_data / "shards" / "clips"
+    url = f"s3://{s3_server.bucket}/midread/clips"
+    publish_set(source, url)
+    shard_keys = {p.name: _keys_in_order(p) for p in sorted(source.glob("test-*.tar"))}
+    first = next(iter(shard_keys))
+    params = load_params(None, ["shards.workers=0"])
+    view = evaluation_view(url, "test", params.shards, view="localization", batch_size=1, seed=0)
+    seen: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="avsep.shards"):
+        for batch in make_loader(view, params.shards):
+            seen.extend(batch["key"])
+            if len(seen) == 1:  # the first shard is open and partly read: it goes away
+                s3store.client(s3_server.endpoint).delete_object(Bucket=s3_server.bucket, Key=f"midread/clips/{first}")
+    assert view.skipped == 1
+    read_of_first = [k for k in seen if k in shard_keys[first]]
+    assert read_of_first == shard_keys[first][: len(read_of_first)] and len(read_of_first) < len(shard_keys[first])
+    assert sorted(set(seen) - set(read_of_first)) == sorted(k for n, ks in shard_keys.items() if n != first for k in ks)
+    assert [f"{url}/{first}" in r.getMessage() for r in caplog.records] == [True]
