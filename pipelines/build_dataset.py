@@ -51,6 +51,7 @@ from avsep.dataset.plan import (
 from avsep.dataset.splits import with_splits
 from avsep.io import atomic_write_text
 from avsep.shards.classes import record_classes
+from avsep.shards.remote import publish_set, same_folder, set_exists, set_location
 from avsep.sources import load_source
 from avsep.sources.records import INVALID, ClipRecord
 
@@ -74,6 +75,12 @@ def probe_videos(rows: list[dict], params: Params, root: str) -> list[dict]:
 @task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params, root: str) -> dict:
     return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
+
+
+@task(name="publish-shards", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def publish_shards(local: str, url: str) -> dict:
+    """One shard set uploaded to ``shards.root`` (:func:`avsep.shards.remote.publish_set`)."""
+    return {"set": Path(local).name, "url": url, **publish_set(local, url)}
 
 
 @task(name="write-mixtures", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -223,6 +230,14 @@ def build_dataset(
     sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
     for shard_set in sorted({entry["set"] for entry in sets if (layout.shards / entry["set"]).is_dir()}):
         record_classes(layout.shards / shard_set, vocab)  # what training and evaluation index classes by
+    if params.shards.root is not None and not same_folder(params.shards.root, layout.shards):
+        # Built here, then published set by set: the local copy decides what a rebuild rewrites.
+        local_sets = sorted(d for d in layout.shards.iterdir() if set_exists(d))
+        uploads = [
+            publish_shards.submit(str(d), set_location(params.shards.root, layout.root, d.name)) for d in local_sets
+        ]
+        for upload in uploads:
+            logger.info("published shard set %s", upload.result())
 
     result = {**summary(current), "shard_sets": sets, "source": params.dataset.source, "index": params.dataset.index}
     if vocab.classes != MUSIC_CLASSES or outside:

@@ -72,9 +72,10 @@ def params_from(args: argparse.Namespace):
     return load_params(path, args.overrides)
 
 
-def require_shards(data: Path) -> None:
-    """Raise :class:`CommandError` unless ``data`` holds the ``shards/`` of a build (before torch is imported)."""
-    if not (data / "shards").is_dir():
+def require_shards(data: Path, shards_root: str | None = None) -> None:
+    """Raise :class:`CommandError` unless ``data`` holds the ``shards/`` of a build (before torch is imported).
+    With ``shards.root`` set the shards live there (perhaps a URL): each set is checked when it is opened."""
+    if shards_root is None and not (data / "shards").is_dir():
         raise CommandError(f"{data}: no shards/ folder; build the dataset first (avsep build --out {data})")
 
 

@@ -54,7 +54,7 @@ def run(args) -> int:
         print("avsep evaluate: --overlays must be >= 0 and --batch-size >= 1", file=sys.stderr)
         return 2
     data = Path(args.data or params.build.out_dir)
-    require_shards(data)
+    require_shards(data, params.shards.root)
     boxes = None
     if args.boxes is not None:
         from avsep.sources.boxes import load_boxes

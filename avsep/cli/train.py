@@ -28,7 +28,7 @@ def run(args) -> int:
         raise CommandError(f"unknown model {args.model!r}; known: {', '.join(sorted(METHODS))}")
     params = params_from(args)
     data = Path(args.data or params.build.out_dir)
-    require_shards(data)
+    require_shards(data, params.shards.root)
     from avsep.train import train
 
     recipe = method(args.model).recipe(params, data)

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from avsep.config.base import Section
 
@@ -71,6 +71,14 @@ class ShardParams(Section):
         True,
         description="training draws shards with replacement (even DDP ranks); false: split the shards",
     )
+    root: str | None = Field(
+        None,
+        description=(
+            "where the shard sets live: null = {build.out_dir}/shards; or a folder or fsspec URL (s3://bucket/path, "
+            "gs://, https://): training and evaluation stream from it, the build uploads each shard set there; "
+            "credentials come from the store's environment (AWS_*, GOOGLE_APPLICATION_CREDENTIALS), never from here"
+        ),
+    )
     localization: LocalizationViewParams = Field(
         LocalizationViewParams(),
         description="the localization view: one-second windows with a frame of the same second",
@@ -79,3 +87,18 @@ class ShardParams(Section):
         SeparationViewParams(),
         description="the separation view: Sound of Pixels' N-mix training samples",
     )
+
+    @field_validator("root")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        # A secret in params.yaml would land in git, dvc.lock and every checkpoint's recorded params.
+        if value is not None:
+            scheme, sep, rest = value.partition("://")
+            if not value.strip():
+                raise ValueError("empty; use null for {build.out_dir}/shards")
+            if sep and "@" in rest.split("/", 1)[0]:
+                raise ValueError(
+                    f"{scheme}://...@...: credentials do not belong in params; set them in the store's environment "
+                    "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, ...)"
+                )
+        return value

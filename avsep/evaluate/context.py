@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from avsep.models.method import Method
 from avsep.shards import evaluation_view, make_loader
+from avsep.shards.remote import set_location
 from avsep.train import to_device
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def stream(ctx: EvalContext, shard_set: str, view: str) -> Iterator[dict]:
 
     Raises :class:`ShardSetError` when the set or split does not exist (the runner records it as skipped).
     """
-    location = str(ctx.data_root / "shards" / shard_set)
+    location = set_location(ctx.params.shards.root, ctx.data_root, shard_set)
     shard_view = evaluation_view(
         location, ctx.split, ctx.params.shards, view=view, batch_size=ctx.batch_size, seed=ctx.params.seed
     )

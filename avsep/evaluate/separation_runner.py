@@ -44,6 +44,7 @@ from avsep.metrics.separation import SeparationMeter, mixture_as_estimates
 from avsep.models import method
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
+from avsep.shards.remote import set_location
 from avsep.shards.views import batch_sample_rate
 from avsep.train import CheckpointError, load_checkpoint
 from avsep.train.distributed import choose_device
@@ -85,7 +86,7 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
     """The first ``limit`` samples of an N-mix set, converted to the separation layout, one batch at a time."""
     from_nmix = _hooks()["from_nmix"]
     view = evaluation_view(
-        str(data_root / "shards" / shard_set),
+        set_location(params.shards.root, data_root, shard_set),
         split,
         params.shards,
         view="nmix",

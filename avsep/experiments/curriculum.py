@@ -41,6 +41,7 @@ from avsep.models.cavl.predict import localize
 from avsep.models.cavl.recipe import PARAMS_SECTIONS, StageSettings, curriculum_stage
 from avsep.shards import evaluation_view, make_loader
 from avsep.shards.classes import read_classes
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, TrainResult, checkpoint_path, train
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ def _single_source_frames(runs: Runs, seed: int) -> tuple[list[dict], int]:
     """Test batches of the C1 set (one sounding object per clip), and the scoring map size."""
     params = runs.params_for(seed)
     view = evaluation_view(
-        str(runs.data_root / "shards" / "C1"),
+        set_location(params.shards.root, runs.data_root, "C1"),
         "test",
         params.shards,
         view="localization",
@@ -328,7 +329,7 @@ def probe(runs: Runs) -> dict:
         split_batches = {}
         for split in ("train", ex.probe_split):
             view = evaluation_view(
-                str(runs.data_root / "shards" / "C1"),
+                set_location(params.shards.root, runs.data_root, "C1"),
                 split,
                 params.shards,
                 view="localization",
@@ -374,7 +375,7 @@ def counting(params: Params, data_root: Path, checkpoint: Path | None = None) ->
     checkpoint = checkpoint or Path(data_root) / "models" / "counting" / "train.pt"
     model = build(params)
     model.load_state_dict(load_checkpoint(checkpoint)["model"])
-    clips = Path(data_root) / "shards" / params.counting.shard_set
+    clips = set_location(params.shards.root, data_root, params.counting.shard_set)
     all_ids: list[str] = []
     all_counts: list[np.ndarray] = []
     out: dict[str, Any] = {"checkpoint": str(checkpoint)}

@@ -19,6 +19,7 @@ Split modes need at least ``workers x ranks`` shards, else :class:`ShardCountErr
 from __future__ import annotations
 
 import json
+import logging
 import math
 import multiprocessing
 import random
@@ -31,8 +32,11 @@ import webdataset as wds
 from webdataset.utils import make_seed, pytorch_worker_info
 
 from avsep.shards import tario
+from avsep.shards.remote import is_url, open_remote
 from avsep.shards.skips import SkipCounter
 from avsep.shards.writer import SIZES_FILE
+
+log = logging.getLogger("avsep.shards")
 
 Mode = Literal["train", "resampled", "eval"]
 MODES = ("train", "resampled", "eval")
@@ -124,27 +128,29 @@ class ShardStream(wds.PipelineStage):
     def run(self) -> Iterator[dict]:
         rank, world, worker, workers = pytorch_worker_info()
         urls = list(self.shards.urls)
+        epoch = self.epoch.get()
         if self.mode == "resampled":
-            rng = random.Random(_reader_seed(self.seed, self.epoch.get()))
+            rng = random.Random(_reader_seed(self.seed, epoch))
             while True:
-                yield {"url": rng.choice(urls)}
+                yield {"url": rng.choice(urls), "epoch": epoch}
         self.shards.check_readers(world * workers, f"{workers} worker(s) x {world} rank(s)")
         if self.mode == "train":
-            random.Random(self.seed + self.epoch.get()).shuffle(urls)  # same order on every rank and worker
+            random.Random(self.seed + epoch).shuffle(urls)  # same order on every rank and worker
         for url in urls[rank::world][worker::workers]:
-            yield {"url": url}
+            yield {"url": url, "epoch": epoch}
 
 
 _LOCAL_BUFFER = 1 << 20  # bytes read ahead from a local shard: few system calls, members are small
 
 
 def open_shard(url: str) -> BinaryIO:
-    """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), fsspec otherwise."""
+    """A binary stream of one shard: a plain buffered file for local paths (``file://`` too), else one
+    sequential fsspec read (:func:`avsep.shards.remote.open_remote`)."""
     if url.startswith("file://"):
         url = url[len("file://") :]
-    if "://" not in url:
+    if not is_url(url):
         return open(url, "rb", buffering=_LOCAL_BUFFER)
-    return fsspec.open(url, "rb").open()
+    return open_remote(url)
 
 
 def tar_samples(
@@ -155,6 +161,17 @@ def tar_samples(
     cannot be opened, a truncated shard and a malformed sample go to ``handler`` (logged, counted, skipped)."""
     for item in src:
         url = item["url"]
+        if log.isEnabledFor(logging.DEBUG):  # which reader reads what: multi-node runs check shards are not shared
+            rank, world, worker, workers = pytorch_worker_info()
+            log.debug(
+                "reading %s (epoch %s, rank %d of %d, worker %d of %d)",
+                url,
+                item.get("epoch"),
+                rank,
+                world,
+                worker,
+                workers,
+            )
         try:
             stream = open_shard(url)
         except Exception as exn:  # any open failure is a skippable data error
@@ -163,7 +180,14 @@ def tar_samples(
                 continue
             raise
         with stream:
-            yield from tario.tar_samples(stream, url, handler, skip)
+            try:
+                yield from tario.tar_samples(stream, url, handler, skip)
+            except OSError as exn:
+                # A remote shard read block by block can vanish or its connection drop after it opened: the
+                # rest of that shard is lost, like a truncated one, and the other shards are still read.
+                exn.args = exn.args + (f"{url}: read failed after the shard was opened",)
+                if not handler(exn):
+                    raise
 
 
 class EpochShuffle(wds.PipelineStage):

@@ -21,6 +21,7 @@ from avsep.config.train import OptimizerParams
 from avsep.models.common.backbones import ResNet18, imagenet_frames, initialised, weights_sections
 from avsep.models.common.inputs import imagenet_normalise
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 UINT8_MAX = 255.0  # frames arrive as uint8
@@ -165,7 +166,7 @@ def correspondence_recipe(name: str, params, data_root: Path, build: Callable[[]
     ``epochs_scale``, each capped at the profile's ``max_steps_per_epoch``."""
     section = getattr(params.baselines, name)
     profile = params.active_profile()
-    location = Path(data_root) / "shards" / section.train_set
+    location = set_location(params.shards.root, data_root, section.train_set)
     loader = _OpenedLater(lambda: ShardBatches(location, "train", params.shards, profile.batch_size, params.seed))
     epochs = max(1, round(getattr(section.epochs, params.profile) * profile.epochs_scale))
     optimizer = OptimizerParams(name="adam", lr=getattr(section.lr, params.profile), weight_decay=section.weight_decay)

@@ -16,6 +16,7 @@ from avsep.models.common.backbones import imagenet_frames, initialised, weights_
 from avsep.models.common.inputs import batch_logmel, method_inputs
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("cavl", "features", "shards", "profile", "profiles", "pretrain")
@@ -100,7 +101,7 @@ def curriculum_stage(
     cfg, inputs, settings = params.cavl, method_inputs(params, "cavl"), settings or StageSettings()
     k = sources_of(curriculum)
     batches = ShardBatches(
-        Path(data_root) / "shards" / curriculum,
+        set_location(params.shards.root, data_root, curriculum),
         "train",
         params.shards,
         settings.batch_size or inputs.batch_size,

@@ -18,6 +18,7 @@ from avsep.models.common.profile import epochs_for, per_profile, steps_for
 from avsep.models.counting.network import Counter, build
 from avsep.models.counting.predict import counter_shards, counts_of, decide
 from avsep.shards.batching import BalancedBatches, MemoryBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("counting", "features", "shards", "profile", "profiles", "pretrain")
@@ -125,7 +126,7 @@ def recipe(params, data_root: Path) -> Recipe:
     windows of ``counting.window_s`` seconds, read once and held in memory (``counting.memory``) or streamed;
     Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay."""
     cfg, profile = params.counting, params.active_profile()
-    sets = [Path(data_root) / "shards" / name for name in cfg.train_sets]
+    sets: list[str | Path] = [set_location(params.shards.root, data_root, name) for name in cfg.train_sets]
     batches: MemoryBatches | BalancedBatches
     if cfg.memory:
         keep = tuple(name for name in ("motion", "audio") if name in cfg.streams)

@@ -15,6 +15,7 @@ from avsep.models.common.inputs import batch_logmel, method_inputs
 from avsep.models.common.profile import epochs_for, groups_for, per_profile, steps_for
 from avsep.models.dmc.network import DMC
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain")
@@ -68,7 +69,7 @@ def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{dmc.shard_set}`` (train split) with Adam, fed as ``dmc.inputs`` says."""
     cfg, inputs = params.dmc, method_inputs(params, "dmc")
     batches = ShardBatches(
-        Path(data_root) / "shards" / cfg.shard_set,
+        set_location(params.shards.root, data_root, cfg.shard_set),
         "train",
         params.shards,
         inputs.batch_size,

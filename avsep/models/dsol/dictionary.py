@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class RoundConfig:
     """What a clustering round needs besides the model (built once by the recipe)."""
 
-    location: Path  # the clips shard set
+    location: str | Path  # the clips shard set (a folder or URL)
     split: str
     shards: object  # ShardParams
     batch_size: int

@@ -25,6 +25,7 @@ from avsep.shards.batching import (
     with_window,
 )
 from avsep.shards.halves import STAGE_ONE_HALF, solo_half
+from avsep.shards.remote import set_exists, set_location
 from avsep.train import Recipe, Stage, unwrap
 
 PARAMS_SECTIONS = ("dsol", "features", "shards", "profile", "profiles", "pretrain")
@@ -103,9 +104,9 @@ class StageTwoLoss:
         return metrics
 
 
-def _shard_set(data_root: Path, name: str, split: str) -> Path:
-    location = Path(data_root) / "shards" / name
-    if not (location / "sizes.json").is_file():
+def _shard_set(params, data_root: Path, name: str) -> str:
+    location = set_location(params.shards.root, data_root, name)
+    if not set_exists(location):
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
     return location
 
@@ -121,7 +122,9 @@ def stage_one_rows(params):
     return solo_rows
 
 
-def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _clips_loader(
+    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int
+) -> SizedBatches:
     inputs = method_inputs(params, "dsol")
     return localization_batches(
         location,
@@ -137,7 +140,7 @@ def _clips_loader(location: Path, params, batch_size: int, epoch: int, rank: int
     )
 
 
-def _duet_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _duet_loader(location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
     inputs = method_inputs(params, "dsol")
     return localization_batches(
         location,
@@ -153,7 +156,9 @@ def _duet_loader(location: Path, params, batch_size: int, epoch: int, rank: int,
     )
 
 
-def _cocktail_loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _cocktail_loader(
+    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int
+) -> SizedBatches:
     with_logmel = method_inputs(params, "dsol").with_logmel
     return cocktail_batches(
         location, params.dsol.train_split, params, batch_size, epoch, world_size, with_logmel=with_logmel
@@ -165,10 +170,10 @@ def recipe(params, data_root: Path) -> Recipe:
     with ``stage_two_data: duet``, on the multi-source clips of the clips set."""
     params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile, inputs = params.dsol, params.active_profile(), method_inputs(params, "dsol")
-    clips = _shard_set(data_root, cfg.clips_set, cfg.train_split)
+    clips = _shard_set(params, data_root, cfg.clips_set)
     if cfg.stage_two_data == "cocktail":
         stage_two_loader = partial(
-            _cocktail_loader, _shard_set(data_root, cfg.cocktail_set, cfg.train_split), params, profile.batch_size
+            _cocktail_loader, _shard_set(params, data_root, cfg.cocktail_set), params, profile.batch_size
         )
     else:
         stage_two_loader = partial(_duet_loader, clips, params, profile.batch_size)

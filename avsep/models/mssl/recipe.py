@@ -14,6 +14,7 @@ from avsep.models.common.classes import classes_of, multi_hot, with_data_classes
 from avsep.models.common.inputs import batch_logmel, frames_to_input, method_inputs
 from avsep.models.mssl.network import MSSLNet
 from avsep.shards.batching import SizedBatches, localization_batches
+from avsep.shards.remote import set_exists, set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("mssl", "features", "shards", "profile", "profiles", "pretrain")
@@ -100,7 +101,7 @@ def _groups(cfg, lr: float):
     return groups
 
 
-def _loader(location: Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
+def _loader(location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
     inputs = method_inputs(params, "mssl")
     return localization_batches(
         location,
@@ -121,8 +122,8 @@ def recipe(params, data_root: Path) -> Recipe:
     params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile, name = params.mssl, params.active_profile(), params.profile
     inputs = method_inputs(params, "mssl")
-    location = Path(data_root) / "shards" / cfg.train_set
-    if not (location / "sizes.json").is_file():
+    location = set_location(params.shards.root, data_root, cfg.train_set)
+    if not set_exists(location):
         raise FileNotFoundError(f"{location}: no shard set (sizes.json missing); build the dataset first")
     loader = partial(_loader, location, params, inputs.batch_size)
     classes = classes_of(params)

@@ -14,6 +14,7 @@ from avsep.models.common.classes import CLASSES, classes_of, multi_hot, with_dat
 from avsep.models.common.profile import epochs_for, per_profile, steps_for
 from avsep.models.pretrain.network import build
 from avsep.shards.batching import ShardBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("pretrain", "features", "shards", "profile", "profiles")
@@ -88,7 +89,11 @@ def recipe(params, data_root: Path) -> Recipe:
     params = with_data_classes(params, data_root)  # the classes the shards were built with
     cfg, profile = params.pretrain, params.active_profile()
     batches = ShardBatches(
-        Path(data_root) / "shards" / cfg.shard_set, "train", params.shards, profile.batch_size, params.seed
+        set_location(params.shards.root, data_root, cfg.shard_set),
+        "train",
+        params.shards,
+        profile.batch_size,
+        params.seed,
     )
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     stage = Stage(

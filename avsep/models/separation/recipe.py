@@ -27,6 +27,7 @@ from avsep.models.separation.guidance import Localizer
 from avsep.models.separation.inputs import prepare, scale_of
 from avsep.models.separation.network import SeparationNet
 from avsep.shards.batching import InterleavedBatches
+from avsep.shards.remote import set_location
 from avsep.train import Recipe, Stage
 
 PARAMS_SECTIONS = ("separation", "shards", "features", "profile", "profiles", "pretrain")
@@ -90,7 +91,7 @@ class TrainLoader(InterleavedBatches):
         self.epoch_repeats, self.epoch = epoch_repeats, 0
         shards = params.shards if frames is None else derive(params.shards, {"separation.n_frames": frames})
         super().__init__(
-            [Path(data_root) / "shards" / name for name in params.separation.train_sets],
+            [set_location(params.shards.root, data_root, name) for name in params.separation.train_sets],
             "train",
             shards,
             batch_size or params.active_profile().batch_size,
