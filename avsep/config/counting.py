@@ -4,12 +4,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
 
-
-def _motion_only() -> list[Literal["motion", "audio"]]:  # typed: a lambda's list would be list[str]
-    return ["motion"]
+Stream = Literal["motion", "audio", "visual"]
 
 
 class CountingAugment(Section):
@@ -68,14 +66,14 @@ class CountingParams(Section):
         ),
     )
     window_s: float = Field(6.0, gt=0, description="seconds per sample: the world's whole clip (AudioSet: 10)")
-    streams: list[Literal["motion", "audio"]] = Field(
-        default_factory=_motion_only,
-        min_length=1,
+    streams: ByProfile[list[Stream]] = Field(
+        ByProfile[list[Stream]](paper=["visual", "audio"], demo=["motion"]),
         description=(
-            "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "
-            "audio: the audio ResNet-18 on the window's log-mel; their pooled features are the Poisson "
-            "regression's inputs ([motion, audio] is too slow for the demo's time budget, "
-            "docs/models/cavl.md)"
+            "the counter's inputs per profile, their pooled features the Poisson regression's inputs: visual: a "
+            "vision ResNet-18 on the window's frame | audio: the audio ResNet-18 on the window's log-mel | "
+            "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames, a cue "
+            "the built-in world plants). paper: [visual, audio], CAVL's audiovisual counter; demo: [motion] "
+            "([motion, audio] is too slow for the demo's time budget, docs/models/cavl.md)"
         ),
     )
     members: int = Field(
@@ -131,6 +129,10 @@ class CountingParams(Section):
 
     @model_validator(mode="after")
     def _distinct_streams(self):
-        if len(set(self.streams)) != len(self.streams):
-            raise ValueError(f"counting.streams = {self.streams}: each stream at most once")
+        for profile in ("paper", "demo"):
+            streams = self.streams.get(profile)
+            if not streams:
+                raise ValueError(f"counting.streams.{profile} is empty: the counter needs at least one stream")
+            if len(set(streams)) != len(streams):
+                raise ValueError(f"counting.streams.{profile} = {streams}: each stream at most once")
         return self

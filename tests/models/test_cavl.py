@@ -108,7 +108,7 @@ def test_normalize_unit_or_frame_scaled():
     model, frames, logmel = tiny_cavl()
     from avsep.config.cavl import CAVLParams
 
-    assert CAVLParams().normalize == "unit" and CAVLParams().heatmap == "assignment"  # the paper by default
+    assert CAVLParams().normalize == "unit" and CAVLParams().heatmap.paper == "assignment"
     unit = model(frames, logmel, 1)["visual_features"]
     assert torch.allclose(unit.norm(dim=-1), torch.ones(unit.shape[:2]), atol=1e-5)
     model.cfg = derive(model.cfg, {"normalize": "frame"})
@@ -128,7 +128,7 @@ def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
     rows = torch.arange(2)
     paper = localize(model, frames, logmel, heatmap="assignment")
     assert torch.equal(paper, out["visual_assignments"][rows, chosen])  # the paper reads the soft mask
-    assert torch.equal(localize(model, frames, logmel), localize(model, frames, logmel, heatmap=model.cfg.heatmap))
+    assert torch.equal(localize(model, frames, logmel), localize(model, frames, logmel, heatmap=model.heatmap))
     heat = localize(model, frames, logmel, heatmap="agreement")
     flat = heat.flatten(1)
     assert torch.allclose(flat.amin(1), torch.zeros(2)) and torch.allclose(flat.amax(1), torch.ones(2))

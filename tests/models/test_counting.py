@@ -144,13 +144,13 @@ def test_augment_without_changes_is_the_identity():
     motion, waves, counts = _batch([1, 2, 3, 4])
     still = CountingAugment(mosaic=0.0, zoom_min=1.0, flip=False)
     out = augment(motion, waves, counts, still, torch.Generator().manual_seed(0))
-    assert all(torch.equal(a, b) for a, b in zip(out, (motion, waves, counts)))
+    assert all(torch.equal(a, b) for a, b in zip(out, (motion, waves, counts))) and out[3] is None
 
 
 def test_mosaics_add_counts_and_sound():
     motion, waves, counts = _batch([1.0] * 8)
     mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=3, flip=False)
-    new_motion, new_waves, new_counts = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
+    new_motion, new_waves, new_counts, _ = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
     assert set(new_counts.tolist()) <= {1.0, 2.0, 3.0} and len(set(new_counts.tolist())) > 1
     # every clip's wave is ones at 0 dB: a mosaic's wave is the number of clips in it, its count
     assert torch.equal(new_waves, new_counts[:, None].expand_as(new_waves))
@@ -168,7 +168,7 @@ def test_mosaics_from_a_pool_take_its_clips():
     pool_motion = pool_motion * 0 + 50.0  # pool clips are flat and bright, the batch's a block of 1..4
     pool = (pool_motion, pool_waves * 2, torch.full((6,), 2.0))
     mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=6, flip=False)
-    new_motion, new_waves, new_counts = augment(
+    new_motion, new_waves, new_counts, _ = augment(
         motion, waves, counts, mosaics, torch.Generator().manual_seed(0), pool=pool
     )
     assert set(new_counts.tolist()) <= {2.0, 4.0, 6.0}  # only pool clips, two sources each
@@ -179,7 +179,7 @@ def test_mosaics_from_a_pool_take_its_clips():
 def test_zoom_and_flip_keep_counts_and_sound():
     motion, waves, counts = _batch([1, 2, 3, 4])
     moved = CountingAugment(mosaic=0.0, zoom_min=0.5, flip=True)
-    new_motion, new_waves, new_counts = augment(motion, waves, counts, moved, torch.Generator().manual_seed(1))
+    new_motion, new_waves, new_counts, _ = augment(motion, waves, counts, moved, torch.Generator().manual_seed(1))
     assert torch.equal(new_counts, counts) and torch.equal(new_waves, waves)
     assert not torch.equal(new_motion, motion)
     for i in range(4):  # shrinking (area-averaged) and mirroring: no new values above the block's, less mass

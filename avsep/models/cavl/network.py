@@ -28,12 +28,15 @@ class CAVL(nn.Module):
     - ``visual_strength (B, h, w)``: the per-position norm of the visual features before normalisation.
 
     ``k`` (sounds in the scene) is an argument, not a weight: the curriculum changes it stage by stage on the
-    same network.
+    same network. ``heatmap`` is the active profile's (``profile``) ``cavl.heatmap``, what ``localize`` draws.
     """
 
-    def __init__(self, cfg: CAVLParams, width: int, image_size: int, imagenet_frames: bool = False):
+    def __init__(
+        self, cfg: CAVLParams, width: int, image_size: int, imagenet_frames: bool = False, profile: str = "demo"
+    ):
         super().__init__()
         self.cfg = cfg
+        self.heatmap = cfg.heatmap.get(profile)
         self.streams = TwoStream(width, image_size, imagenet_frames)
         channels = self.streams.channels
         self.visual_fc = nn.Conv2d(channels, channels, 1)

@@ -29,10 +29,11 @@ def sources_of(curriculum: str) -> int:
 
 
 def build(params, image_size: int | None = None) -> CAVL:
-    """The CAVL network at the active profile's width (and image size unless given); frames ImageNet-normalised
-    when its vision net starts from ``backbones.visual_weights``."""
+    """The CAVL network at the active profile's width (and image size unless given) with that profile's choices;
+    frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``."""
     profile = params.active_profile()
-    return CAVL(params.cavl, profile.backbone_width, image_size or profile.image_size, imagenet_frames(params, "cavl"))
+    size = image_size or profile.image_size
+    return CAVL(params.cavl, profile.backbone_width, size, imagenet_frames(params, "cavl"), params.profile)
 
 
 def scene_scores(out: dict, negative: torch.Tensor, alignment: str) -> tuple[torch.Tensor, torch.Tensor]:
