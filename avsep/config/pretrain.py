@@ -61,5 +61,7 @@ class PretrainParams(Section):
     @classmethod
     def _known(cls, methods: ByProfile[list[str]]) -> ByProfile[list[str]]:
         for profile in ("paper", "demo"):
-            known_resnet_methods(f"pretrain.methods.{profile}", methods.get(profile), "start from the pre-trained weights")
+            known_resnet_methods(
+                f"pretrain.methods.{profile}", methods.get(profile), "start from the pre-trained weights"
+            )
         return methods

@@ -22,9 +22,7 @@ def build(params) -> DMC:
     """The DMC network of ``params.dmc`` at the active profile's width and image size, with that profile's
     choices (frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``)."""
     profile = params.active_profile()
-    return DMC(
-        params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"), params.profile
-    )
+    return DMC(params.dmc, profile.backbone_width, profile.image_size, imagenet_frames(params, "dmc"), params.profile)
 
 
 def pair_distance(audio_centres: torch.Tensor, visual_centres: torch.Tensor) -> torch.Tensor:
