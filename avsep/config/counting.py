@@ -13,6 +13,10 @@ Stream = Literal["motion", "audio", "visual"]
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
+    apply: ByProfile[bool] = Field(
+        ByProfile[bool](paper=False, demo=True),
+        description="augment the training batches at all, per profile (the paper describes no augmentation)",
+    )
     mosaic: float = Field(
         0.5,
         ge=0,
@@ -76,11 +80,11 @@ class CountingParams(Section):
             "([motion, audio] is too slow for the demo's time budget, docs/models/cavl.md)"
         ),
     )
-    members: int = Field(
-        3,
-        ge=1,
+    members: ByProfile[int] = Field(
+        ByProfile[int](paper=1, demo=3),
         description=(
-            "independent counters trained side by side on the same batches; the prediction averages their log-rates"
+            "independent counters trained side by side on the same batches, per profile; the prediction averages "
+            "their log-rates (paper: the one Poisson regression of CAVL)"
         ),
     )
     augment: CountingAugment = Field(
@@ -135,4 +139,6 @@ class CountingParams(Section):
                 raise ValueError(f"counting.streams.{profile} is empty: the counter needs at least one stream")
             if len(set(streams)) != len(streams):
                 raise ValueError(f"counting.streams.{profile} = {streams}: each stream at most once")
+            if self.members.get(profile) < 1:
+                raise ValueError(f"counting.members.{profile} = {self.members.get(profile)}: need at least 1")
         return self

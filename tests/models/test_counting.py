@@ -222,10 +222,10 @@ def test_paper_counter_is_audiovisual_trains_and_predicts(world_data, tmp_path):
         "train.log_every=1",
         "counting.epochs.paper=1",
         "counting.window_s=2.0",
-        "counting.members=1",
     ]
     params = load_params("params.yaml", tiny)
-    assert params.counting.streams.get("paper") == ["visual", "audio"]
+    assert params.counting.streams.get("paper") == ["visual", "audio"] and params.counting.members.get("paper") == 1
+    assert not params.counting.augment.apply.get("paper")  # the paper describes no augmentation
     assert "counting" not in params.pretrain.methods.get("paper")  # no pre-trained checkpoint needed
     assert not counter_shards(params).localization.motion  # no motion maps decoded for it
     counting = method("counting")
@@ -233,7 +233,7 @@ def test_paper_counter_is_audiovisual_trains_and_predicts(world_data, tmp_path):
     losses = [row["loss"] for row in result.history if "loss" in row]
     assert losses and all(math.isfinite(v) for v in losses)
     model = result.model.eval()
-    assert isinstance(model, Counter) and set(model.streams) == {"visual", "audio"}
+    assert isinstance(model, Counter) and set(model.streams) == {"visual", "audio"} and len(model.members) == 1
     assert hasattr(model.members[0], "vision")
     ids, predicted, labelled, _ = count_split(model, world_data / "shards" / "clips", "test", params)
     assert len(ids) == len(predicted) == len(labelled) > 0 and np.all(predicted == np.round(predicted))

@@ -144,13 +144,13 @@ class CounterMember(nn.Module):
 
 
 def build(params) -> Counter:
-    """The counter of the active profile's ``counting.streams``, width and image size."""
+    """The counter of the active profile's ``counting.streams`` and ``counting.members``, width and image size."""
     profile = params.active_profile()
     return Counter(
         profile.backbone_width,
         profile.image_size,
         tuple(params.counting.streams.get(params.profile)),
         frontend_from_params(params.features),
-        params.counting.members,
+        params.counting.members.get(params.profile),
         imagenet_frames(params, "counting"),
     )

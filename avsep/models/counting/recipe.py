@@ -158,14 +158,16 @@ def counting_loss(
 def recipe(params, data_root: Path) -> Recipe:
     """One stage on ``DATA/shards/{counting.train_sets}`` (an equal share of each in every batch) with whole
     windows of ``counting.window_s`` seconds, read once and held in memory (``counting.memory``) or streamed;
-    Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay."""
+    Adam, a linear warm-up over ``counting.warmup_frac`` of the steps, then a cosine decay. Batches are augmented
+    where the active profile's ``counting.augment.apply`` says so."""
     cfg, profile = params.counting, params.active_profile()
     sets = [Path(data_root) / "shards" / name for name in cfg.train_sets]
+    augmentation = cfg.augment if cfg.augment.apply.get(params.profile) else None
     batches: MemoryBatches | BalancedBatches
     if cfg.memory:
         streams = cfg.streams.get(params.profile)
         keep = tuple(name for name, stream in FIELDS.items() if stream in streams)
-        spares = cfg.augment.pool if cfg.augment.mosaic > 0 else 0
+        spares = cfg.augment.pool if augmentation is not None and cfg.augment.mosaic > 0 else 0
         batches = MemoryBatches(
             sets, "train", counter_shards(params), profile.batch_size, params.seed, keep, spares=spares
         )
@@ -176,7 +178,7 @@ def recipe(params, data_root: Path) -> Recipe:
     optimizer = OptimizerParams(name="adam", lr=per_profile(cfg.lr, params), weight_decay=cfg.weight_decay)
     epochs, steps = epochs_for(cfg.epochs, params), steps_for(batches, params)
     schedule = ScheduleParams(name="cosine", warmup_steps=math.floor(cfg.warmup_frac * epochs * steps))
-    loss = partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count, augmentation=cfg.augment)
+    loss = partial(counting_loss, decision=cfg.decision, max_count=cfg.max_count, augmentation=augmentation)
     stage = Stage(
         "train",
         batches,
