@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -26,8 +26,8 @@ class ByProfile(Section, Generic[T]):
 
     yaml_inline = True
 
-    paper: T
-    demo: T
+    paper: T = Field(description="value under profile: paper")
+    demo: T = Field(description="value under profile: demo")
 
     @model_validator(mode="before")
     @classmethod
