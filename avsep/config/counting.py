@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
@@ -131,6 +131,14 @@ class CountingParams(Section):
         description="clip_id,n_sources; point dataset.predictions here",
     )
 
+    @field_validator("members")
+    @classmethod
+    def _a_counter_at_least(cls, members: ByProfile[int]) -> ByProfile[int]:
+        for profile in ("paper", "demo"):
+            if members.get(profile) < 1:
+                raise ValueError(f"counting.members.{profile} = {members.get(profile)}: need at least 1")
+        return members
+
     @model_validator(mode="after")
     def _distinct_streams(self):
         for profile in ("paper", "demo"):
@@ -139,6 +147,4 @@ class CountingParams(Section):
                 raise ValueError(f"counting.streams.{profile} is empty: the counter needs at least one stream")
             if len(set(streams)) != len(streams):
                 raise ValueError(f"counting.streams.{profile} = {streams}: each stream at most once")
-            if self.members.get(profile) < 1:
-                raise ValueError(f"counting.members.{profile} = {self.members.get(profile)}: need at least 1")
         return self
