@@ -1,6 +1,6 @@
 """The base of every parameter section: unknown keys are errors, values are checked on assignment."""
 
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -52,13 +52,22 @@ class ByProfile(Section, Generic[T]):
     """A choice per profile (``profile: paper|demo``): the paper's value, and the one the CPU demo was tuned to.
 
     ``ByProfile[Literal["assignment", "agreement"]]`` validates both values against the same type;
-    ``.get(params.profile)`` is the value a run uses.
+    ``.get(params.profile)`` is the value a run uses. A bare value (``--set dmc.heatmap=assignment``,
+    ``pretrain.methods: []``) is both profiles' value, so an override written before the key had a value per
+    profile keeps its meaning.
     """
 
     yaml_inline = True
 
     paper: T = Field(description="value under profile: paper (the paper's, or its released code's)")
     demo: T = Field(description="value under profile: demo (tuned on the built-in world)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _both(cls, data: Any) -> Any:
+        if isinstance(data, (dict, BaseModel)):
+            return data
+        return {"paper": data, "demo": data}
 
     def get(self, profile: str) -> T:
         if profile not in ("paper", "demo"):

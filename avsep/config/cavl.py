@@ -5,9 +5,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
 from avsep.config.inputs import InputParams, inputs
+
+Heatmap = Literal["assignment", "agreement", "weighted"]
 
 
 class StageEpochs(Section):
@@ -62,10 +64,10 @@ class CAVLParams(Section):
             "position's strength)"
         ),
     )
-    heatmap: Literal["assignment", "agreement", "weighted"] = Field(
-        "assignment",
+    heatmap: ByProfile[Heatmap] = Field(
+        ByProfile[Heatmap](paper="assignment", demo="weighted"),
         description=(
-            "single-source map of the matched visual centre: assignment (its soft assignment, the paper) | "
+            "single-source map of the aligned visual centre: assignment (its soft assignment, the paper) | "
             "agreement (-d to the centre, min-max scaled per frame: the assignment's ranking before the "
             "softmax saturates it) | weighted (agreement x min-max scaled per-position norm of the visual "
             "features before normalisation; the demo's choice, docs/models/cavl.md)"

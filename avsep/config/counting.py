@@ -2,19 +2,21 @@
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
 
-
-def _motion_only() -> list[Literal["motion", "audio"]]:  # typed: a lambda's list would be list[str]
-    return ["motion"]
+Stream = Literal["motion", "audio", "visual"]
 
 
 class CountingAugment(Section):
     """Training-time augmentation of the counter's inputs (docs/models/cavl.md, "The counter")."""
 
+    apply: ByProfile[bool] = Field(
+        ByProfile[bool](paper=False, demo=True),
+        description="augment the training batches at all, per profile (the paper describes no augmentation)",
+    )
     mosaic: float = Field(
         0.5,
         ge=0,
@@ -68,21 +70,21 @@ class CountingParams(Section):
         ),
     )
     window_s: float = Field(6.0, gt=0, description="seconds per sample: the world's whole clip (AudioSet: 10)")
-    streams: list[Literal["motion", "audio"]] = Field(
-        default_factory=_motion_only,
-        min_length=1,
+    streams: ByProfile[list[Stream]] = Field(
+        ByProfile[list[Stream]](paper=["visual", "audio"], demo=["motion"]),
         description=(
-            "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames) | "
-            "audio: the audio ResNet-18 on the window's log-mel; their pooled features are the Poisson "
-            "regression's inputs ([motion, audio] is too slow for the demo's time budget, "
-            "docs/models/cavl.md)"
+            "the counter's inputs per profile, their pooled features the Poisson regression's inputs: visual: a "
+            "vision ResNet-18 on the window's frame | audio: the audio ResNet-18 on the window's log-mel | "
+            "motion: a CNN on the clip's motion map (per-pixel grey-level std over the window's frames, a cue "
+            "the built-in world plants). paper: [visual, audio], CAVL's audiovisual counter; demo: [motion] "
+            "([motion, audio] is too slow for the demo's time budget, docs/models/cavl.md)"
         ),
     )
-    members: int = Field(
-        3,
-        ge=1,
+    members: ByProfile[int] = Field(
+        ByProfile[int](paper=1, demo=3),
         description=(
-            "independent counters trained side by side on the same batches; the prediction averages their log-rates"
+            "independent counters trained side by side on the same batches, per profile; the prediction averages "
+            "their log-rates (paper: the one Poisson regression of CAVL)"
         ),
     )
     augment: CountingAugment = Field(
@@ -129,8 +131,20 @@ class CountingParams(Section):
         description="clip_id,n_sources; point dataset.predictions here",
     )
 
+    @field_validator("members")
+    @classmethod
+    def _a_counter_at_least(cls, members: ByProfile[int]) -> ByProfile[int]:
+        for profile in ("paper", "demo"):
+            if members.get(profile) < 1:
+                raise ValueError(f"counting.members.{profile} = {members.get(profile)}: need at least 1")
+        return members
+
     @model_validator(mode="after")
     def _distinct_streams(self):
-        if len(set(self.streams)) != len(self.streams):
-            raise ValueError(f"counting.streams = {self.streams}: each stream at most once")
+        for profile in ("paper", "demo"):
+            streams = self.streams.get(profile)
+            if not streams:
+                raise ValueError(f"counting.streams.{profile} is empty: the counter needs at least one stream")
+            if len(set(streams)) != len(streams):
+                raise ValueError(f"counting.streams.{profile} = {streams}: each stream at most once")
         return self

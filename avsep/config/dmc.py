@@ -9,8 +9,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.inputs import InputParams, inputs
+
+Heatmap = Literal["assignment", "agreement"]
 
 
 class PerProfile(Section):
@@ -42,6 +44,23 @@ class DMCParams(Section):
     init: Literal["zeros", "spaced"] = Field(
         "zeros",
         description="zeros: Alg. 1 starts from d = 0 | spaced: centres at evenly spaced positions",
+    )
+    squash: ByProfile[bool] = Field(
+        ByProfile[bool](paper=True, demo=False),
+        description=(
+            "squash each position's feature (after normalize) to its unit vector x tanh(squash_gain x its norm) "
+            "before clustering: the first author's released code does (the paper is silent); the demo clusters "
+            "the features as they are"
+        ),
+    )
+    squash_gain: float = Field(10.0, gt=0, description="squash: tanh(squash_gain x norm), 10 in the released code")
+    centre_dim: ByProfile[int | None] = Field(
+        ByProfile[int | None](paper=16, demo=None),
+        description=(
+            "m, the dimension of the centres: each W_j maps a position's feature to m dimensions (needs projection: "
+            "centre_specific); null = the feature width, 8 x backbone_width (the demo). The paper leaves m "
+            "unstated; the released code's 16 is the paper profile's"
+        ),
     )
     normalize: bool = Field(
         False,
@@ -96,8 +115,8 @@ class DMCParams(Section):
             "iterations, an epoch here is one frame-audio pair per clip"
         ),
     )
-    heatmap: Literal["assignment", "agreement"] = Field(
-        "assignment",
+    heatmap: ByProfile[Heatmap] = Field(
+        ByProfile[Heatmap](paper="assignment", demo="agreement"),
         description=(
             "localization map of the chosen visual centre j: assignment (its soft assignment s_ij, paper "
             "§5.1) | agreement (-d_ij of each position with it, min-max scaled: the softmax's input, which "
@@ -112,4 +131,12 @@ class DMCParams(Section):
                 f"loss max_margin pairs centre i of each modality (Eq. 8): visual_clusters "
                 f"{self.visual_clusters} != audio_clusters {self.audio_clusters}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _centre_dim(self):
+        for profile in ("paper", "demo"):
+            m = self.centre_dim.get(profile)
+            if m is not None and m < 1:
+                raise ValueError(f"centre_dim.{profile} = {m}: a centre needs at least one dimension (or null)")
         return self

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from avsep.config.base import Section
+from avsep.config.base import ByProfile, Section
 from avsep.config.dmc import PerProfile
 
 METHODS_WITH_RESNETS = ("avc", "attention", "dmc", "cavl", "counting", "mssl", "dsol", "separation")
@@ -39,12 +39,13 @@ class PretrainParams(Section):
             "clip's labels"
         ),
     )
-    methods: list[str] = Field(
-        default_factory=list,
+    methods: ByProfile[list[str]] = Field(
+        ByProfile[list[str]](paper=[], demo=[]),
         description=(
-            "methods whose ResNet-18 backbones start from the pre-trained weights; the others start from "
-            "scratch ([] = all from scratch; the schema's default is [], so code that builds params without "
-            "params.yaml needs no checkpoint)"
+            "per profile, the methods whose ResNet-18 backbones start from the pre-trained weights; the others "
+            "start from scratch ([] = all from scratch; the schema's default is [] for both, so code that builds "
+            "params without params.yaml needs no checkpoint). paper: DMC, CAVL and its counter learn from "
+            "scratch, as their papers do"
         ),
     )
     lr: PerProfile = Field(PerProfile(paper=1e-3, demo=1e-3), description="Adam")
@@ -58,5 +59,9 @@ class PretrainParams(Section):
 
     @field_validator("methods")
     @classmethod
-    def _known(cls, methods: list[str]) -> list[str]:
-        return known_resnet_methods("pretrain.methods", methods, "start from the pre-trained weights")
+    def _known(cls, methods: ByProfile[list[str]]) -> ByProfile[list[str]]:
+        for profile in ("paper", "demo"):
+            known_resnet_methods(
+                f"pretrain.methods.{profile}", methods.get(profile), "start from the pre-trained weights"
+            )
+        return methods

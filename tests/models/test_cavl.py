@@ -108,7 +108,7 @@ def test_normalize_unit_or_frame_scaled():
     model, frames, logmel = tiny_cavl()
     from avsep.config.cavl import CAVLParams
 
-    assert CAVLParams().normalize == "unit" and CAVLParams().heatmap == "assignment"  # the paper by default
+    assert CAVLParams().normalize == "unit" and CAVLParams().heatmap.paper == "assignment"
     unit = model(frames, logmel, 1)["visual_features"]
     assert torch.allclose(unit.norm(dim=-1), torch.ones(unit.shape[:2]), atol=1e-5)
     model.cfg = derive(model.cfg, {"normalize": "frame"})
@@ -128,7 +128,7 @@ def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
     rows = torch.arange(2)
     paper = localize(model, frames, logmel, heatmap="assignment")
     assert torch.equal(paper, out["visual_assignments"][rows, chosen])  # the paper reads the soft mask
-    assert torch.equal(localize(model, frames, logmel), localize(model, frames, logmel, heatmap=model.cfg.heatmap))
+    assert torch.equal(localize(model, frames, logmel), localize(model, frames, logmel, heatmap=model.heatmap))
     heat = localize(model, frames, logmel, heatmap="agreement")
     flat = heat.flatten(1)
     assert torch.allclose(flat.amin(1), torch.zeros(2)) and torch.allclose(flat.amax(1), torch.ones(2))
@@ -143,3 +143,22 @@ def test_agreement_heatmap_ranks_positions_by_distance_to_the_aligned_centre():
     assert torch.allclose(weighted, flat * strength, atol=1e-6)
     with pytest.raises(ValueError, match="'mask'"):
         localize(model, frames, logmel, heatmap="mask")
+
+
+def test_paper_profile_takes_the_papers_cavl():
+    """profile=paper: the aligned centre's soft mask is the heatmap and the backbones learn from scratch (§3.3);
+    the demo keeps its weighted agreement and the pre-trained backbones."""
+    paper, demo = load_params("params.yaml", ["profile=paper"]), load_params("params.yaml")
+    assert paper.cavl.heatmap.get("paper") == "assignment" and demo.cavl.heatmap.get("demo") == "weighted"
+    assert "cavl" not in paper.pretrain.methods.get("paper") and "cavl" in demo.pretrain.methods.get("demo")
+    tiny = derive(paper, {"profiles": {"paper": {"backbone_width": 4, "image_size": 32}}})
+    torch.manual_seed(0)
+    model = method("cavl").build(tiny).eval()
+    assert model.heatmap == "assignment"
+    from avsep.models.cavl.predict import localize
+
+    frames, logmel = torch.randn(2, 3, 32, 32), torch.randn(2, 1, 96, 64)
+    with torch.no_grad():
+        out = model(frames, logmel, 1)
+    _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
+    assert torch.equal(localize(model, frames, logmel), out["visual_assignments"][torch.arange(2), objects[:, 0]])

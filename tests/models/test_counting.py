@@ -144,13 +144,13 @@ def test_augment_without_changes_is_the_identity():
     motion, waves, counts = _batch([1, 2, 3, 4])
     still = CountingAugment(mosaic=0.0, zoom_min=1.0, flip=False)
     out = augment(motion, waves, counts, still, torch.Generator().manual_seed(0))
-    assert all(torch.equal(a, b) for a, b in zip(out, (motion, waves, counts)))
+    assert all(torch.equal(a, b) for a, b in zip(out, (motion, waves, counts))) and out[3] is None
 
 
 def test_mosaics_add_counts_and_sound():
     motion, waves, counts = _batch([1.0] * 8)
     mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=3, flip=False)
-    new_motion, new_waves, new_counts = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
+    new_motion, new_waves, new_counts, _ = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
     assert set(new_counts.tolist()) <= {1.0, 2.0, 3.0} and len(set(new_counts.tolist())) > 1
     # every clip's wave is ones at 0 dB: a mosaic's wave is the number of clips in it, its count
     assert torch.equal(new_waves, new_counts[:, None].expand_as(new_waves))
@@ -168,7 +168,7 @@ def test_mosaics_from_a_pool_take_its_clips():
     pool_motion = pool_motion * 0 + 50.0  # pool clips are flat and bright, the batch's a block of 1..4
     pool = (pool_motion, pool_waves * 2, torch.full((6,), 2.0))
     mosaics = CountingAugment(mosaic=1.0, gain_db=0.0, max_mosaic_count=6, flip=False)
-    new_motion, new_waves, new_counts = augment(
+    new_motion, new_waves, new_counts, _ = augment(
         motion, waves, counts, mosaics, torch.Generator().manual_seed(0), pool=pool
     )
     assert set(new_counts.tolist()) <= {2.0, 4.0, 6.0}  # only pool clips, two sources each
@@ -179,12 +179,67 @@ def test_mosaics_from_a_pool_take_its_clips():
 def test_zoom_and_flip_keep_counts_and_sound():
     motion, waves, counts = _batch([1, 2, 3, 4])
     moved = CountingAugment(mosaic=0.0, zoom_min=0.5, flip=True)
-    new_motion, new_waves, new_counts = augment(motion, waves, counts, moved, torch.Generator().manual_seed(1))
+    new_motion, new_waves, new_counts, _ = augment(motion, waves, counts, moved, torch.Generator().manual_seed(1))
     assert torch.equal(new_counts, counts) and torch.equal(new_waves, waves)
     assert not torch.equal(new_motion, motion)
     for i in range(4):  # shrinking (area-averaged) and mirroring: no new values above the block's, less mass
         assert 0 < new_motion[i].max() <= i + 1 + 1e-5
         assert new_motion[i].sum() <= motion[i].sum() + 1e-3
+
+
+def test_frames_move_with_the_motion_map_and_draw_nothing_more():
+    """Frames (the visual stream) are zoomed, flipped and placed in mosaics where the motion map is, from the same
+    draws: a batch with frames augments its motion, sound and counts exactly as one without."""
+    motion, waves, counts = _batch([1.0, 2.0, 1.0, 1.0, 2.0, 1.0])
+    frames = motion.expand(-1, 3, -1, -1)
+    moved = CountingAugment(mosaic=0.0, zoom_min=0.5, flip=True)
+    new_motion, _, _, new_frames = augment(
+        motion, waves, counts, moved, torch.Generator().manual_seed(1), frames=frames
+    )
+    assert not torch.equal(new_motion, motion) and torch.equal(new_frames, new_motion.expand(-1, 3, -1, -1))
+    mosaics = CountingAugment(mosaic=1.0, gain_db=1.0, max_mosaic_count=4)
+    bare = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3))
+    both = augment(motion, waves, counts, mosaics, torch.Generator().manual_seed(3), frames=frames)
+    alone = augment(None, waves, counts, mosaics, torch.Generator().manual_seed(3), frames=frames)
+    assert all(torch.equal(a, b) for a, b in zip(bare[:3], both[:3]))
+    assert torch.equal(alone[1], bare[1]) and torch.equal(alone[2], bare[2]) and torch.equal(alone[3], both[3])
+    assert not torch.equal(both[3], frames) and both[3].shape == frames.shape
+    with pytest.raises(ValueError, match="pool has none"):
+        augment(None, waves, counts, mosaics, pool=(None, waves, counts), frames=frames)
+
+
+def test_paper_counter_is_audiovisual_trains_and_predicts(world_data, tmp_path):
+    """profile=paper: CAVL's audiovisual counter (the vision and audio ResNet-18s on the window's frame and
+    log-mel), from scratch, trains on the tiny world and counts."""
+    tiny = [
+        "profile=paper",
+        "profiles.paper.backbone_width=4",
+        "profiles.paper.image_size=32",
+        "profiles.paper.batch_size=4",
+        "profiles.paper.max_steps_per_epoch=2",
+        "shards.workers=0",
+        "train.progress=false",
+        "train.log_every=1",
+        "counting.epochs.paper=1",
+        "counting.window_s=2.0",
+    ]
+    params = load_params("params.yaml", tiny)
+    assert params.counting.streams.get("paper") == ["visual", "audio"] and params.counting.members.get("paper") == 1
+    assert not params.counting.augment.apply.get("paper")  # the paper describes no augmentation
+    assert "counting" not in params.pretrain.methods.get("paper")  # no pre-trained checkpoint needed
+    assert not counter_shards(params).localization.motion  # no motion maps decoded for it
+    counting = method("counting")
+    result = train(counting.recipe(params, world_data), params, tmp_path / "ckpt", tmp_path / "live")
+    losses = [row["loss"] for row in result.history if "loss" in row]
+    assert losses and all(math.isfinite(v) for v in losses)
+    model = result.model.eval()
+    assert isinstance(model, Counter) and set(model.streams) == {"visual", "audio"} and len(model.members) == 1
+    assert hasattr(model.members[0], "vision")
+    ids, predicted, labelled, _ = count_split(model, world_data / "shards" / "clips", "test", params)
+    assert len(ids) == len(predicted) == len(labelled) > 0 and np.all(predicted == np.round(predicted))
+    batch = {"frame": torch.randint(0, 255, (2, 3, 32, 32), dtype=torch.uint8), "audio": torch.zeros(2, 32000)}
+    counts = counting.tasks["counting"](model, batch)
+    assert counts.shape == (2,) and torch.equal(counts, counts.round())
 
 
 def test_counter_streams_and_motion_input():
@@ -194,13 +249,19 @@ def test_counter_streams_and_motion_input():
     motion = torch.rand(3, 1, 40, 40) * 50
     assert motion_input(motion, 32).shape == (3, 1, 32, 32)
     assert torch.allclose(motion_input(motion, 40), torch.log1p(motion))
-    for streams in (("motion",), ("audio",), ("motion", "audio")):
+    frames = torch.randint(0, 255, (3, 3, 40, 40), dtype=torch.uint8)
+    for streams in (("motion",), ("audio",), ("motion", "audio"), ("visual", "audio"), ("visual",)):
         model = Counter(4, 32, streams, frontend).eval()
-        inputs = model.inputs(motion, torch.zeros(3, 16000))
-        assert (inputs[0] is None) == ("motion" not in streams) and (inputs[1] is None) == ("audio" not in streams)
+        inputs = model.inputs(motion, torch.zeros(3, 16000), frames)
+        assert [x is None for x in inputs] == [s not in streams for s in ("motion", "audio", "visual")]
+        assert inputs[2] is None or (inputs[2].shape == (3, 3, 32, 32) and inputs[2].abs().max() <= 1)
         assert model(*inputs).shape == (3,)
+    with pytest.raises(ValueError, match="has no 'frame'"):
+        Counter(4, 32, ("visual",), frontend).inputs(None, None, None)
     with pytest.raises(ValueError, match="each stream at most once"):
         load_params("params.yaml", ["counting.streams=[motion, motion]"])
+    with pytest.raises(ValueError, match=r"counting\.streams\.paper is empty"):
+        load_params("params.yaml", ["counting.streams.paper=[]"])
 
 
 def test_members_learn_apart_and_average():

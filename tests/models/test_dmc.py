@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -183,8 +185,69 @@ def test_agreement_heatmap(distance):
     assert torch.equal(paper, related) and agree.shape == paper.shape == (3, 4, 4)
     flat = agree.flatten(1)
     assert torch.allclose(flat.amin(1), torch.zeros(3)) and torch.allclose(flat.amax(1), torch.ones(3))
-    model.cfg = derive(model.cfg, {"heatmap": "agreement"})
+    model.heatmap = "agreement"  # the demo profile's
     with torch.no_grad():
         assert torch.equal(localize(model, frames, logmel), agree)
     with pytest.raises(ValueError, match="heatmap"):
         localize(model, frames, logmel, heatmap="bogus")
+
+
+def test_paper_profile_takes_the_papers_dmc():
+    """profile=paper: the released code's squash and 16-dimensional centres, §5.1's soft-assignment heatmap,
+    and backbones from scratch; the demo keeps today's choices."""
+    paper, demo = load_params("params.yaml", ["profile=paper"]), load_params("params.yaml")
+    assert (paper.dmc.squash.get("paper"), paper.dmc.centre_dim.get("paper"), paper.dmc.heatmap.get("paper")) == (
+        True,
+        16,
+        "assignment",
+    )
+    assert (demo.dmc.squash.get("demo"), demo.dmc.centre_dim.get("demo"), demo.dmc.heatmap.get("demo")) == (
+        False,
+        None,
+        "agreement",
+    )
+    assert "dmc" not in paper.pretrain.methods.get("paper") and "dmc" in demo.pretrain.methods.get("demo")
+    assert method("dmc").build(derive(paper, {"profiles": {"paper": {"backbone_width": 4}}})).heatmap == "assignment"
+
+
+def _scaled_dmc(profile: str):
+    """A tiny DMC (width 4: 32 channels, 64-px frames: 4 x 4 positions) whose fc outputs are 1000 x their
+    initial size, as trained features grow: clustering them as they are saturates the softmax."""
+    from avsep.models.dmc.network import DMC
+
+    torch.manual_seed(0)
+    model = DMC(tiny_params().dmc, 4, 64, profile=profile).eval()
+    with torch.no_grad():
+        model.visual_fc.weight.mul_(1000)
+        model.audio_fc.weight.mul_(1000)
+    return model
+
+
+def test_squash_bounds_the_centres_and_keeps_the_assignment_soft():
+    """With squash, ‖W_j u_i‖ ≤ 1 (orthonormal W_j columns), so every centre (Eq. 7) is shorter than the number
+    of positions and |d_ij| ≤ 1: with z = 1 and two centres each s_ij lies in [1/(1 + e²), 1/(1 + e⁻²)]. The same
+    network without squash (the demo) has centres in the thousands and one-hot assignments."""
+    frames = torch.randint(0, 255, (3, 3, 64, 64), dtype=torch.uint8)
+    logmel = torch.randn(3, 1, 96, 64) * 20 - 40
+    squashed, plain = _scaled_dmc("paper"), _scaled_dmc("demo")
+    assert squashed.squash and not plain.squash
+    with torch.no_grad():
+        out, raw = squashed(frames, logmel), plain(frames, logmel)
+    positions = out["visual_features"].shape[1]
+    assert out["visual_centres"].shape == (3, 2, 16) and raw["visual_centres"].shape == (3, 2, 32)  # centre_dim
+    assert out["visual_features"].norm(dim=-1).le(1 + 1e-6).all()  # tanh(10·‖u‖) rounds to 1 in float32
+    assert out["visual_centres"].norm(dim=-1).lt(positions).all() and out["audio_centres"].norm(dim=-1).lt(1e3).all()
+    s = out["visual_assignments"]
+    bound = 1 / (1 + math.exp(-2))
+    assert s.max() <= bound + 1e-6 and s.min() >= 1 - bound - 1e-6
+    assert raw["visual_centres"].norm(dim=-1).max() > positions
+    assert raw["visual_assignments"].max() > 0.99  # positions that one cluster takes whole
+
+
+def test_centre_dim_needs_centre_specific_projections():
+    from avsep.models.dmc.network import DMC
+
+    with pytest.raises(ValueError, match="centre_dim"):
+        DMC(tiny_params("dmc.projection=shared", "dmc.centre_dim=8").dmc, 4, 32)
+    with pytest.raises(ParamsError, match="centre_dim"):
+        tiny_params("dmc.centre_dim.paper=0")

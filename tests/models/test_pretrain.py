@@ -92,6 +92,24 @@ def test_missing_checkpoint_names_the_command(tmp_path):
 def test_a_method_without_backbones_is_refused_in_the_list():
     with pytest.raises(ParamsError, match="whole_image"):
         load_params(None, ["pretrain.methods=[dsol, whole_image]"])
+    with pytest.raises(ParamsError, match=r"pretrain\.methods\.paper: whole_image"):
+        load_params("params.yaml", ["pretrain.methods.paper=[whole_image]"])
+
+
+def test_methods_per_profile(tmp_path):
+    """The paper trains DMC, CAVL and CAVL's counter from scratch (CAVL §3.3; DMC learns without labels); the demo
+    starts them from the pre-trained backbones. A bare list is both profiles'."""
+    paper, demo = load_params("params.yaml", ["profile=paper"]), load_params("params.yaml")
+    for name in ("dmc", "cavl", "counting"):
+        assert name not in paper.pretrain.methods.get("paper") and name in demo.pretrain.methods.get("demo")
+    assert set(paper.pretrain.methods.get("paper")) == {"avc", "attention", "mssl", "dsol", "separation"}
+    both = load_params("params.yaml", ["pretrain.methods=[avc]"]).pretrain.methods
+    assert both.paper == both.demo == ["avc"]
+    scratch = _params("profile=paper", "profiles.paper.backbone_width=4", "pretrain.methods={paper: [dmc], demo: []}")
+    with pytest.raises(CheckpointError, match="avsep train pretrain"):  # the active profile's list is read
+        initialise(method("avc").build(scratch), "dmc", scratch, tmp_path)
+    model = method("avc").build(scratch)
+    assert initialise(model, "cavl", scratch, tmp_path) is model  # not listed: from scratch, nothing read
 
 
 def _batch(objects, labels):

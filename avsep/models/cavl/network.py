@@ -28,7 +28,7 @@ class CAVL(nn.Module):
     - ``visual_strength (B, h, w)``: the per-position norm of the visual features before normalisation.
 
     ``k`` (sounds in the scene) is an argument, not a weight: the curriculum changes it stage by stage on the
-    same network.
+    same network. ``heatmap`` is the active profile's (``profile``) ``cavl.heatmap``, what ``localize`` draws.
     """
 
     def __init__(
@@ -39,11 +39,13 @@ class CAVL(nn.Module):
         imagenet_frames: bool = False,
         crop: bool = False,
         front_end: str = "stored",
+        profile: str = "demo",
     ):
         super().__init__()
         self.cfg = cfg
         # the log-mel it is fed (avsep.models.common.inputs.batch_logmel): stored, or a preset from the audio
         self.front_end = front_end
+        self.heatmap = cfg.heatmap.get(profile)
         self.streams = TwoStream(width, image_size, imagenet_frames, crop)
         channels = self.streams.channels
         self.visual_fc = nn.Conv2d(channels, channels, 1)

@@ -16,10 +16,10 @@ def localize(
     """``(B, h, w)`` single-source map of the visual centre aligned with the sound (k = 1); ``related=False``
     gives the least similar visual centre (CAVL Table 2, "unrelated").
 
-    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment (paper);
-    ``agreement``, −d of each position to the centre, min-max scaled to [0, 1] per frame; ``weighted``, the
-    agreement times the per-position norm of the visual features before normalisation (min-max scaled): where
-    the network sees something strong that looks like the centre.
+    heatmap (default ``model.heatmap``, the active profile's ``cavl.heatmap``): ``assignment``, the centre's
+    soft assignment (paper); ``agreement``, −d of each position to the centre, min-max scaled to [0, 1] per
+    frame; ``weighted``, the agreement times the per-position norm of the visual features before
+    normalisation (min-max scaled): where the network sees something strong that looks like the centre.
     """
     out = model(frames, logmel, 1)
     _, objects = structural_alignment(out["audio_centres"], out["visual_centres"])
@@ -27,7 +27,7 @@ def localize(
     if not related:
         sims = torch.nn.functional.cosine_similarity(out["audio_centres"], out["visual_centres"], dim=-1)
         chosen = sims.argmin(1)
-    heatmap = heatmap or model.cfg.heatmap
+    heatmap = heatmap or model.heatmap
     if heatmap not in ("assignment", "agreement", "weighted"):
         raise ValueError(f"heatmap {heatmap!r}: expected 'assignment', 'agreement' or 'weighted'")
     picked = centre_map(model, out, chosen, heatmap)

@@ -31,8 +31,9 @@ def sources_of(curriculum: str) -> int:
 
 
 def build(params, image_size: int | None = None) -> CAVL:
-    """The CAVL network at the active profile's width, with ``cavl.inputs``' frames (and image size unless given)
-    and front end; frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``."""
+    """The CAVL network at the active profile's width, with ``cavl.inputs``' frames (and image size unless given),
+    front end and that profile's choices; frames ImageNet-normalised when its vision net starts from
+    ``backbones.visual_weights``."""
     inputs = method_inputs(params, "cavl")
     return CAVL(
         params.cavl,
@@ -41,6 +42,7 @@ def build(params, image_size: int | None = None) -> CAVL:
         imagenet_frames(params, "cavl"),
         crop=inputs.crop,
         front_end=inputs.front_end,
+        profile=params.profile,
     )
 
 

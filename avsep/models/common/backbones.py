@@ -90,7 +90,7 @@ def weights_sections(params, method: str) -> tuple[str, ...]:
 def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Module:
     """``model`` with every ResNet-18 inside it started from pre-trained weights (3 input channels: the vision
     ones, 1: the audio ones); unchanged when ``method`` is neither in ``backbones.methods`` with a file set nor
-    in ``pretrain.methods``.
+    in the active profile's ``pretrain.methods``.
 
     Order, per backbone: a local torchvision file (:func:`local_weights`) wins; else the pre-trained backbones
     of ``avsep train pretrain`` when ``method`` is in ``pretrain.methods``; else from scratch. So DSOL with
@@ -102,7 +102,7 @@ def initialise(model: nn.Module, method: str, params, data_root: Path) -> nn.Mod
     makes it) and ValueError when a backbone's width differs from the pre-trained one's.
     """
     local = local_weights(params, method)
-    pretrained = method in params.pretrain.methods
+    pretrained = method in params.pretrain.methods.get(params.profile)
     if not local and not pretrained:
         return model
     backbones = [(w, m) for w, m in model.named_modules() if isinstance(m, ResNet18) and m.in_channels in PARTS]

@@ -1,11 +1,13 @@
 """The audiovisual counter (CAVL): the number of sound sources of a clip by Poisson regression.
 
-Two streams read a whole clip (``counting.window_s``): **motion**, a small CNN on the clip's motion map (the
-per-pixel standard deviation of its frames over time: a sounding object moves as it plays, a silent one
-stands still), and **audio**, the audio ResNet-18 of the two-stream network on the clip's log-mel. Their
-features, mean- and max-pooled, give a rate λ = exp(w·f + b); training minimises the Poisson negative
-log-likelihood of the clip's count, prediction rounds λ (or takes the Poisson mode ⌊λ⌋). ``counting.members``
-such counters train side by side on the same batches, and the prediction averages their log-rates.
+Up to three streams read a whole clip (``counting.window_s``; the active profile's ``counting.streams``):
+**motion**, a small CNN on the clip's motion map (the per-pixel standard deviation of its frames over time: a
+sounding object moves as it plays, a silent one stands still; the demo's), **audio**, the audio ResNet-18 of
+the two-stream network on the clip's log-mel, and **visual**, a vision ResNet-18 on the window's frame
+(``[visual, audio]`` is the paper profile's audiovisual counter). Their features, mean- and max-pooled,
+give a rate λ = exp(w·f + b); training minimises the Poisson negative log-likelihood of the clip's count,
+prediction rounds λ (or takes the Poisson mode ⌊λ⌋). ``counting.members`` such counters train side by side on
+the same batches, and the prediction averages their log-rates.
 :func:`write_predictions` writes ``clip_id,n_sources`` for the dataset flow (``dataset.predictions`` with
 ``dataset.count_from: predictions|auto``, read by :mod:`avsep.dataset.curricula`).
 

@@ -1,4 +1,5 @@
-"""The counter's network: a motion CNN and the audio ResNet-18, pooled into a Poisson log-rate per member."""
+"""The counter's network: a motion CNN, the audio ResNet-18 and the vision ResNet-18, pooled into a Poisson
+log-rate per member."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from torch import nn
 
 from avsep.features import logmel_torch
 from avsep.features.presets import frontend_from_params
-from avsep.models.common.backbones import ResNet18
-from avsep.models.common.streams import STRIDES
+from avsep.models.common.backbones import ResNet18, imagenet_frames
+from avsep.models.common.streams import STRIDES, prepare_frames
 
 
 def motion_input(motion: torch.Tensor, size: int) -> torch.Tensor:
@@ -42,22 +43,42 @@ class MotionNet(nn.Module):
 
 
 class Counter(nn.Module):
-    """``forward(motion (B, 1, S, S) or None, logmel (B, 1, T, F) or None)`` → ``log_rate (B,)``: log of the
-    expected number of sound sources, the mean over ``members`` independent counters (:class:`CounterMember`)
-    trained side by side on the same batches (``per_member=True``: each member's, ``(B, members)``).
-    :meth:`inputs` makes both inputs from a batch's ``motion`` and ``audio``."""
+    """``forward(motion (B, 1, S, S) or None, logmel (B, 1, T, F) or None, frames (B, 3, S, S) or None)`` →
+    ``log_rate (B,)``: log of the expected number of sound sources, the mean over ``members`` independent
+    counters (:class:`CounterMember`) trained side by side on the same batches (``per_member=True``: each
+    member's, ``(B, members)``). :meth:`inputs` makes the inputs from a batch's ``motion``, ``audio`` and
+    ``frame``. ``imagenet_frames``: frames normalised with ImageNet statistics (a vision net that starts from
+    ``backbones.visual_weights``)."""
 
-    def __init__(self, width: int, image_size: int, streams: tuple[str, ...], frontend, members: int = 1):
+    def __init__(
+        self,
+        width: int,
+        image_size: int,
+        streams: tuple[str, ...],
+        frontend,
+        members: int = 1,
+        imagenet_frames: bool = False,
+    ):
         super().__init__()
         if members < 1:
             raise ValueError(f"Counter: members = {members}, need at least 1")
         self.image_size, self.streams, self.frontend = image_size, tuple(streams), frontend
+        self.imagenet_frames = imagenet_frames
         self.members = nn.ModuleList(CounterMember(width, self.streams) for _ in range(members))
 
-    def inputs(self, motion: torch.Tensor | None, waves: torch.Tensor | None):
-        """The network's ``(motion, log-mel)`` inputs from a batch's ``motion`` maps (B, 1, H, W) and ``waves``
-        (B, N), each None for a stream the counter does not have."""
-        return self.motion_input(motion), self.logmel(waves)
+    def inputs(self, motion: torch.Tensor | None, waves: torch.Tensor | None, frames: torch.Tensor | None = None):
+        """The network's ``(motion, log-mel, frames)`` inputs from a batch's ``motion`` maps (B, 1, H, W),
+        ``waves`` (B, N) and ``frames`` (B, 3, H, W), each None for a stream the counter does not have."""
+        return self.motion_input(motion), self.logmel(waves), self.frame_input(frames)
+
+    def frame_input(self, frames: torch.Tensor | None) -> torch.Tensor | None:
+        """``(B, 3, S, S)`` frames in [−1, 1] (:func:`prepare_frames` at the profile's image size); None without
+        the visual stream."""
+        if "visual" not in self.streams:
+            return None
+        if frames is None:
+            raise ValueError("Counter.frame_input: the counter has a visual stream but the batch has no 'frame'")
+        return prepare_frames(frames, self.image_size, self.imagenet_frames)
 
     def motion_input(self, motion: torch.Tensor | None) -> torch.Tensor | None:
         """:func:`motion_input` at the profile's image size; None without the motion stream."""
@@ -76,15 +97,20 @@ class Counter(nn.Module):
         return logmel_torch(waves.float(), self.frontend)[:, None]
 
     def forward(
-        self, motion: torch.Tensor | None, logmel: torch.Tensor | None, per_member: bool = False
+        self,
+        motion: torch.Tensor | None,
+        logmel: torch.Tensor | None,
+        frames: torch.Tensor | None = None,
+        per_member: bool = False,
     ) -> torch.Tensor:
-        rates = torch.stack([member(motion, logmel) for member in self.members], dim=1)
+        rates = torch.stack([member(motion, logmel, frames) for member in self.members], dim=1)
         return rates if per_member else rates.mean(1)
 
 
 class CounterMember(nn.Module):
-    """One counter: ``forward(motion, logmel)`` → ``(B,)`` log-rate, a linear function of the mean- and
-    max-pooled features of each stream in ``streams`` (:class:`MotionNet`; the audio ResNet-18)."""
+    """One counter: ``forward(motion, logmel, frames)`` → ``(B,)`` log-rate, a linear function of the mean- and
+    max-pooled features of each stream in ``streams`` (:class:`MotionNet`; the audio ResNet-18; the vision
+    ResNet-18: CAVL's audiovisual counter is ``[visual, audio]``)."""
 
     def __init__(self, width: int, streams: tuple[str, ...]):
         super().__init__()
@@ -96,9 +122,14 @@ class CounterMember(nn.Module):
             self.audio_norm = nn.BatchNorm2d(1)
             self.audio = ResNet18(1, width, STRIDES)
             features += 2 * self.audio.out_channels
+        if "visual" in self.streams:  # built after the others: their initial weights stay those of today's draws
+            self.vision = ResNet18(3, width, STRIDES)
+            features += 2 * self.vision.out_channels
         self.head = nn.Linear(features, 1)
 
-    def forward(self, motion: torch.Tensor | None, logmel: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, motion: torch.Tensor | None, logmel: torch.Tensor | None, frames: torch.Tensor | None = None
+    ) -> torch.Tensor:
         pooled = []
         if "motion" in self.streams:
             v = self.motion(motion).flatten(2)
@@ -106,15 +137,20 @@ class CounterMember(nn.Module):
         if "audio" in self.streams:
             a = self.audio(self.audio_norm(logmel)).flatten(2)
             pooled += [a.mean(2), a.amax(2)]
+        if "visual" in self.streams:
+            f = self.vision(frames).flatten(2)
+            pooled += [f.mean(2), f.amax(2)]
         return self.head(torch.cat(pooled, dim=1))[:, 0]
 
 
 def build(params) -> Counter:
+    """The counter of the active profile's ``counting.streams`` and ``counting.members``, width and image size."""
     profile = params.active_profile()
     return Counter(
         profile.backbone_width,
         profile.image_size,
-        tuple(params.counting.streams),
+        tuple(params.counting.streams.get(params.profile)),
         frontend_from_params(params.features),
-        params.counting.members,
+        params.counting.members.get(params.profile),
+        imagenet_frames(params, "counting"),
     )

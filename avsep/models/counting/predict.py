@@ -27,8 +27,9 @@ def counts_of(batch: dict, device: torch.device) -> torch.Tensor:
 
 
 def log_rates(model: Counter, batch: dict) -> torch.Tensor:
-    """``(B,)`` log-rates of a batch with ``motion`` (B, 1, H, W) and ``audio`` (B, N), as they are."""
-    return model(*model.inputs(batch.get("motion"), batch.get("audio")))
+    """``(B,)`` log-rates of a batch with ``motion`` (B, 1, H, W), ``audio`` (B, N) and ``frame`` (B, 3, H, W),
+    as they are (each only where the counter has its stream)."""
+    return model(*model.inputs(batch.get("motion"), batch.get("audio"), batch.get("frame")))
 
 
 def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tensor:
@@ -39,7 +40,7 @@ def decide(log_rate: torch.Tensor, decision: str, max_count: int) -> torch.Tenso
 
 
 def predict_counts(model, batch: dict, decision: str = "round", max_count: int = 8) -> torch.Tensor:
-    """``(B,)`` float counts of a batch with ``motion`` and ``audio``."""
+    """``(B,)`` float counts of a batch with ``motion``, ``audio`` and ``frame`` (those the counter reads)."""
     with torch.no_grad():
         return decide(log_rates(model, batch), decision, max_count)
 
@@ -54,7 +55,7 @@ def counter_shards(params) -> ShardParams:
     for the motion stream each window's motion map (``shards.localization.motion``), and a shuffle buffer of
     ``counting.shuffle_buffer`` samples."""
     shards = with_window(params.shards, params.counting.window_s)
-    motion = "motion" in params.counting.streams
+    motion = "motion" in params.counting.streams.get(params.profile)
     return derive(shards, {"shuffle_buffer": params.counting.shuffle_buffer, "localization.motion": motion})
 
 
@@ -85,7 +86,7 @@ def count_split(
     model = model.to(device).eval()
     rows: list[tuple[int, str, float, float, str | None]] = []
     for batch in tqdm(make_loader(view, shard_params), desc=f"counting {split}", leave=False):
-        inputs = {name: batch[name].to(device) for name in ("motion", "audio") if name in batch}
+        inputs = {name: batch[name].to(device) for name in ("motion", "audio", "frame") if name in batch}
         counts = predict_counts(model, inputs, cfg.decision, cfg.max_count)
         truth = counts_of(batch, torch.device("cpu"))
         rows += list(zip(batch["index"], batch["key"], counts.cpu().tolist(), truth.tolist(), batch["scene"]))

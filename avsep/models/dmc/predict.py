@@ -25,14 +25,14 @@ def localize(
     """``(B, h, w)`` map of the visual centre closest to the audio (DMC §5.1): the audio centres are
     average-pooled and compared with every visual centre; ``related=False`` takes the farthest one.
 
-    heatmap (default ``model.cfg.heatmap``): ``assignment``, the centre's soft assignment in [0, 1] (paper);
-    ``agreement``, −d_ij of each position with the centre, min-max scaled to [0, 1] per frame (the
-    assignment's ranking before the softmax saturates it).
+    heatmap (default ``model.heatmap``, the active profile's ``dmc.heatmap``): ``assignment``, the centre's
+    soft assignment in [0, 1] (paper); ``agreement``, −d_ij of each position with the centre, min-max scaled
+    to [0, 1] per frame (the assignment's ranking before the softmax saturates it).
     """
     out = model(frames, logmel)
     affinity = centre_affinity(out["audio_centres"].mean(1), out["visual_centres"], model.cfg.distance)
     chosen = affinity.argmax(1) if related else affinity.argmin(1)
-    heatmap = heatmap or model.cfg.heatmap
+    heatmap = heatmap or model.heatmap
     if heatmap not in ("assignment", "agreement"):
         raise ValueError(f"heatmap {heatmap!r}: expected 'assignment' or 'agreement'")
     return centre_map(model, out, chosen, heatmap)

@@ -22,8 +22,9 @@ PARAMS_SECTIONS = ("dmc", "features", "shards", "profile", "profiles", "pretrain
 
 
 def build(params) -> DMC:
-    """The DMC network of ``params.dmc`` at the active profile's width and ``dmc.inputs``' frames and front end
-    (frames ImageNet-normalised when its vision net starts from ``backbones.visual_weights``)."""
+    """The DMC network of ``params.dmc`` at the active profile's width, with ``dmc.inputs``' frames and front end
+    and that profile's choices (frames ImageNet-normalised when its vision net starts from
+    ``backbones.visual_weights``)."""
     inputs = method_inputs(params, "dmc")
     net = DMC(
         params.dmc,
@@ -32,6 +33,7 @@ def build(params) -> DMC:
         imagenet_frames(params, "dmc"),
         crop=inputs.crop,
         front_end=inputs.front_end,
+        profile=params.profile,
     )
     return with_classes(net, classes_of(params))  # class-agnostic: repeats its map over the classes
 
