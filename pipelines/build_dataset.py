@@ -26,8 +26,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, get_run_context
 from prefect.futures import as_completed
 
-from avsep.config import Params, ParamsError, load_params
-from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
+from avsep.config import Params, ParamsError, derive, load_params
+from avsep.dataset.assemble import finish_set_split, plan_set_split, prune_sets, shard_plan, write_split_shard
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
 from avsep.dataset.cutting import cached_durations, cut_videos, cutting, probe_video, probed_result
@@ -68,9 +68,10 @@ def probe_videos(rows: list[dict], params: Params, root: str) -> list[dict]:
     return [probe_video(ClipRecord.from_row(row), params, layout) for row in rows]
 
 
-@task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params, root: str) -> dict:
-    return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
+@task(name="write-shard", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_shard(set_name: str, split: str, index: int, ids: list[str], root: str) -> tuple[str, int]:
+    """One shard of a set split; the flow records the split's ``sizes.json`` once all its shards are written."""
+    return write_split_shard(Layout(Path(root)), set_name, split, index, ids)
 
 
 @task(name="write-mixtures", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -127,7 +128,9 @@ def build_dataset(
     )
     params = request.apply(params if params is not None else load_params(params_file, overrides or []))
     check_request(request, params)  # known splits, sample rates agree
-    layout = Layout(Path(params.build.out_dir))
+    # Absolute: a task may run in another process with another working folder (a Dask worker; docs/pipeline.md).
+    layout = Layout(Path(params.build.out_dir).resolve())
+    params = _for_tasks(params)
     loaded = load_source(params.dataset.source, params.dataset.index, params.dataset)
     ratios = params.build.split_ratios
     # Entries the index names but that are no clip (a malformed id) keep a row with the reason; the rest build.
@@ -203,8 +206,12 @@ def build_dataset(
     current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid + failed_videos])]
     plan = shard_plan(current)
     hashes = dict(zip(current["clip_id"], current["sample_sha256"]))
-    shard_futures = [write_shards.submit(s, sp, ids, hashes, params, str(layout.root)) for (s, sp), ids in plan.items()]
-    sets = [f.result() for f in shard_futures]
+    works = [plan_set_split(layout, s, sp, ids, hashes, params) for (s, sp), ids in plan.items()]
+    shard_futures = [
+        [write_shard.submit(w.set_name, w.split, i, ids, str(layout.root)) for i, ids in enumerate(w.shards)]
+        for w in works
+    ]
+    sets = [finish_set_split(layout, w, dict(f.result() for f in futures)) for w, futures in zip(works, shard_futures)]
     prune_sets(layout, plan)
     sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
 
@@ -229,6 +236,16 @@ def build_dataset(
         result["per_curriculum"],
     )
     return result
+
+
+def _for_tasks(params: Params) -> Params:
+    """``params`` with the file a task reads by its params (``dataset.download.cookies_file``) made absolute, so a
+    task in another working folder reads the same file. Not a sample parameter (``NOT_SAMPLE_PARAMS``): no input
+    hash changes."""
+    cookies = params.dataset.download.cookies_file
+    if cookies is None or Path(cookies).is_absolute():
+        return params
+    return derive(params, {"dataset.download.cookies_file": str(Path(cookies).resolve())})
 
 
 def _cut(
