@@ -290,16 +290,20 @@ def build_dataset_served(
     check_out_dir_allowed(out_dir, settings.build.allowed_roots)
     # The file is read once, here, and the flow gets what was read, overrides applied (build_dataset refuses them
     # again beside params), in this process, not through the API: the build runs on the very values just checked.
-    return build_dataset.fn(
-        source=source,
-        index=index,
-        out_dir=out_dir,
-        splits=splits,
-        seed=seed,
-        limit_per_split=limit_per_split,
-        params_file=None,
-        params=settings,
-    )
+    request = {
+        "source": source,
+        "index": index,
+        "out_dir": out_dir,
+        "splits": splits,
+        "seed": seed,
+        "limit_per_split": limit_per_split,
+        "params_file": None,
+        "params": settings,
+    }
+    if settings.build.runner == "dask":
+        # A flow's task runner is fixed when it starts: on a cluster the build runs as a subflow with Dask's.
+        return build_dataset.with_options(task_runner=task_runner(settings))(**request)
+    return build_dataset.fn(**request)
 
 
 def run_build(params: Params) -> dict:

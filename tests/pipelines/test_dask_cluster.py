@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,8 +15,7 @@ import pytest
 
 from avsep.dataset.manifest import load_manifest, manifest_parts
 from tests.conftest import BUILD_OVERRIDES, REPO, avsep_cli, subprocess_env
-from tests.dask_cluster import DaskCluster
-from tests.pipelines.test_build_flow import shard_digests
+from tests.dask_cluster import dask_cluster as start_cluster
 
 
 def shard_files(data: Path) -> dict[str, str]:
@@ -32,9 +32,8 @@ def build_command(index: Path, address: str, *extra: str) -> list[str]:
 
 @pytest.fixture
 def dask_cluster(tmp_path, prefect_api):
-    cluster = DaskCluster(tmp_path / "cluster", prefect_api).start(workers=2)
-    yield cluster
-    cluster.stop()
+    with start_cluster(tmp_path / "cluster", prefect_api, workers=2) as cluster:
+        yield cluster
 
 
 def test_build_on_separate_dask_processes_gives_the_local_bytes(world_data, dask_cluster, prefect_api, tmp_path):
@@ -50,6 +49,45 @@ def test_build_on_separate_dask_processes_gives_the_local_bytes(world_data, dask
     assert result.returncode == 0, result.stderr[-3000:]
     assert "task runner: DaskTaskRunner" in result.stdout + result.stderr
     assert shard_files(flow_dir / "data") == shard_files(world_data)
+    # One task per shard of the clip sets, spread over both workers (each logs the task runs it ran).
+    shards = [p for p in (world_data / "shards").rglob("*.tar") if p.parent.name in ("clips", "C1", "C2", "C3", "C4")]
+    per_worker = [dask_cluster.log(w).count("Task run 'write-shard-") for w in ("worker-0", "worker-1")]
+    assert sum(per_worker) == len(shards) and min(per_worker) > 0, per_worker
     # Nothing was written where a worker runs: every path a task got was absolute.
     for worker in ("worker-0", "worker-1"):
         assert sorted(p.name for p in (dask_cluster.home / worker).iterdir()) == [".prefect", "log.txt", "scratch"]
+
+
+def test_a_worker_killed_mid_build_loses_nothing(world_data, dask_cluster, prefect_api, tmp_path):
+    """SIGKILL one of two workers while clips are being built: the scheduler runs its tasks again on the other
+    and the flow ends with the local build's bytes, every clip in the manifest. The flow runs as the served
+    deployment does (``build_dataset_served``, the Prefect UI's entry), whose overrides pick the cluster."""
+    flow_dir = tmp_path / "flow"
+    flow_dir.mkdir()
+    index = world_data / "world" / "index.csv"
+    overrides = [*BUILD_OVERRIDES, "build.runner=dask", f"build.dask_address={dask_cluster.address}"]
+    run = (
+        "from pipelines import configure_prefect; configure_prefect()\n"
+        "from pipelines.build_dataset import build_dataset_served\n"
+        f"build_dataset_served(index={str(index)!r}, out_dir='data', params_file={str(REPO / 'params.yaml')!r}, "
+        f"overrides={[*overrides, 'build.clips_per_task=2']!r})\n"
+    )
+    env = {**subprocess_env(flow_dir, prefect_api), "PYTHONPATH": str(REPO)}
+    flow = subprocess.Popen(
+        [sys.executable, "-c", run], cwd=flow_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    manifest = flow_dir / "data" / "manifest.parquet"
+    deadline = time.monotonic() + 300
+    while not manifest_parts(manifest) and flow.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flow.poll() is None, "the build finished before a worker could be killed"
+    dask_cluster.kill(dask_cluster.workers[0])
+    output, _ = flow.communicate(timeout=600)
+    assert flow.returncode == 0, output[-3000:]
+    assert "task runner: DaskTaskRunner" in output
+    # Killed with most batches still queued on it (one thread per worker): the scheduler noticed and moved them.
+    assert "Remove worker" in dask_cluster.log("scheduler") and "name: worker-0" in dask_cluster.log("scheduler")
+    assert shard_files(flow_dir / "data") == shard_files(world_data)
+    rows = load_manifest(manifest)
+    assert sorted(rows["clip_id"]) == sorted(pd.read_csv(index)["clip_id"]) and set(rows["status"]) == {"ok"}
+    assert not list((flow_dir / "data").rglob("*.partial"))
