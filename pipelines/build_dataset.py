@@ -20,6 +20,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -290,7 +291,7 @@ def build_dataset_served(
     check_out_dir_allowed(out_dir, settings.build.allowed_roots)
     # The file is read once, here, and the flow gets what was read, overrides applied (build_dataset refuses them
     # again beside params), in this process, not through the API: the build runs on the very values just checked.
-    request = {
+    request: dict[str, Any] = {
         "source": source,
         "index": index,
         "out_dir": out_dir,

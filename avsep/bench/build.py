@@ -138,17 +138,15 @@ def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
     seconds a worker slot spent on anything else (scheduling, transfers, waiting for the next task)."""
     from distributed import Client, get_task_stream
 
-    if not os.environ.get("PREFECT_API_URL"):
-        raise ValueError(
-            "--runner dask: set PREFECT_API_URL to a Prefect server (e.g. the one `avsep serve --with-server` "
-            "starts): the Dask workers, separate processes, report their task runs there"
-        )
     checkout = str(Path(__file__).resolve().parents[2])  # the workers import avsep and pipelines from here
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
     with DaskProcesses(tmp / "cluster", env).start(workers) as cluster, Client(cluster.address) as client:
         with get_task_stream(client) as stream:
-            flow_s, _, stats, _, built = _flow([*cmd, "--set", f"build.dask_address={cluster.address}"], tmp, "dask")
+            dask_cmd = [*cmd, "--runner", "dask", "--set", f"build.dask_address={cluster.address}"]
+            flow_s, _, stats, _, built = _flow(dask_cmd, tmp, "dask")
         tasks = stream.data
+    if not tasks:
+        raise RuntimeError(f"the flow on the Dask cluster at {cluster.address} ran no task there")
     computing = [
         (part["start"], part["stop"]) for task in tasks for part in task["startstops"] if part["action"] == "compute"
     ]
@@ -190,6 +188,13 @@ def result_name(args) -> str:
 
 
 def run(params, args) -> dict:
+    if args.runner == "dask" and not os.environ.get("PREFECT_API_URL"):
+        raise ValueError(
+            "--runner dask: set PREFECT_API_URL to a Prefect server (e.g. the one `avsep serve --with-server` "
+            "starts): the Dask workers, separate processes, report their task runs there"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: must be at least 1")
     params_file = args.params if Path(args.params).exists() else None
     overrides = list(args.overrides)
     if args.videos:

@@ -74,15 +74,17 @@ class DaskProcesses(AbstractContextManager):
         worker.send_signal(signal.SIGKILL)
         worker.wait()
 
-    def stop(self) -> None:
-        for process in [*self.workers, self.scheduler]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    def stop(self, timeout_s: float = 5.0) -> None:
+        running = [p for p in [*self.workers, self.scheduler] if p is not None and p.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + timeout_s
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def __exit__(self, *exc) -> None:
         self.stop()

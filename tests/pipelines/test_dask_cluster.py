@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from avsep.dataset.manifest import load_manifest, manifest_parts
-from tests.conftest import BUILD_OVERRIDES, REPO, avsep_cli, subprocess_env
+from tests.conftest import BUILD_OVERRIDES, REPO, subprocess_env
 from tests.dask_cluster import dask_cluster as start_cluster
 
 
@@ -24,44 +24,21 @@ def shard_files(data: Path) -> dict[str, str]:
     return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-def build_command(index: Path, address: str, *extra: str) -> list[str]:
-    sets = [*BUILD_OVERRIDES, "build.runner=dask", f"build.dask_address={address}", *extra]
-    cmd = avsep_cli() + ["build", "--index", str(index), "--out", "data", "--params", str(REPO / "params.yaml")]
-    return cmd + [a for s in sets for a in ("--set", s)]
-
-
 @pytest.fixture
 def dask_cluster(tmp_path, prefect_api):
-    with start_cluster(tmp_path / "cluster", prefect_api, workers=2) as cluster:
+    with start_cluster(tmp_path / "cluster", prefect_api, workers=3) as cluster:
         yield cluster
 
 
-def test_build_on_separate_dask_processes_gives_the_local_bytes(world_data, dask_cluster, prefect_api, tmp_path):
-    flow_dir = tmp_path / "flow"
-    flow_dir.mkdir()
-    result = subprocess.run(
-        build_command(world_data / "world" / "index.csv", dask_cluster.address),
-        cwd=flow_dir,
-        env=subprocess_env(flow_dir, prefect_api),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "task runner: DaskTaskRunner" in result.stdout + result.stderr
-    assert shard_files(flow_dir / "data") == shard_files(world_data)
-    # One task per shard of the clip sets, spread over both workers (each logs the task runs it ran).
-    shards = [p for p in (world_data / "shards").rglob("*.tar") if p.parent.name in ("clips", "C1", "C2", "C3", "C4")]
-    per_worker = [dask_cluster.log(w).count("Task run 'write-shard-") for w in ("worker-0", "worker-1")]
-    assert sum(per_worker) == len(shards) and min(per_worker) > 0, per_worker
-    # Nothing was written where a worker runs: every path a task got was absolute.
-    for worker in ("worker-0", "worker-1"):
-        assert sorted(p.name for p in (dask_cluster.home / worker).iterdir()) == [".prefect", "log.txt", "scratch"]
-
-
-def test_a_worker_killed_mid_build_loses_nothing(world_data, dask_cluster, prefect_api, tmp_path):
-    """SIGKILL one of two workers while clips are being built: the scheduler runs its tasks again on the other
-    and the flow ends with the local build's bytes, every clip in the manifest. The flow runs as the served
-    deployment does (``build_dataset_served``, the Prefect UI's entry), whose overrides pick the cluster."""
+@pytest.mark.slow  # a whole build of the tiny world on three worker processes
+def test_build_on_dask_processes_survives_a_killed_worker_with_the_local_bytes(
+    world_data, dask_cluster, prefect_api, tmp_path
+):
+    """The flow as the served deployment runs it (``build_dataset_served``, the Prefect UI's entry; its overrides
+    pick the cluster) on three worker processes; one is SIGKILLed while clips are being built. The scheduler runs
+    its tasks again on the others, and the build ends with the threads build's bytes (every shard and
+    ``sizes.json``), every clip in the manifest, one task per shard on the surviving workers, and nothing written
+    in a worker's own working folder (every path a task got was absolute)."""
     flow_dir = tmp_path / "flow"
     flow_dir.mkdir()
     index = world_data / "world" / "index.csv"
@@ -85,9 +62,16 @@ def test_a_worker_killed_mid_build_loses_nothing(world_data, dask_cluster, prefe
     output, _ = flow.communicate(timeout=600)
     assert flow.returncode == 0, output[-3000:]
     assert "task runner: DaskTaskRunner" in output
-    # Killed with most batches still queued on it (one thread per worker): the scheduler noticed and moved them.
+    # Killed with batches still queued on it (one thread per worker): the scheduler noticed and moved them.
     assert "Remove worker" in dask_cluster.log("scheduler") and "name: worker-0" in dask_cluster.log("scheduler")
+
     assert shard_files(flow_dir / "data") == shard_files(world_data)
     rows = load_manifest(manifest)
     assert sorted(rows["clip_id"]) == sorted(pd.read_csv(index)["clip_id"]) and set(rows["status"]) == {"ok"}
     assert not list((flow_dir / "data").rglob("*.partial"))
+    # One task per shard of the clip sets, on both surviving workers (each logs the task runs it ran).
+    shards = [p for p in (world_data / "shards").rglob("*.tar") if p.parent.name in ("clips", "C1", "C2", "C3", "C4")]
+    per_worker = [dask_cluster.log(w).count("Task run 'write-shard-") for w in ("worker-1", "worker-2")]
+    assert sum(per_worker) == len(shards) and min(per_worker) > 0, per_worker
+    for worker in ("worker-0", "worker-1", "worker-2"):
+        assert sorted(p.name for p in (dask_cluster.home / worker).iterdir()) == [".prefect", "log.txt", "scratch"]
