@@ -165,18 +165,20 @@ def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
         "task_compute_s": compute_s,
         "task_span_s": span,
         # A worker slot's seconds not computing a task, per task, over the span from the first task's start to the
-        # last one's end (zero: the workers never waited).
-        "overhead_per_task_s": (workers * span - compute_s) / len(computing),
+        # last one's end: dispatch and transfers, and waits for work (the flow's own steps between the clip tasks
+        # and the shard tasks; too few tasks to fill every worker). Zero: the workers never waited.
+        "idle_per_task_s": (workers * span - compute_s) / len(computing),
         "shards_equal_threads": same,
     }
 
 
 _DASK_NOTE = (
     " (d): the flow of (c) with build.dask_address, on a scheduler and worker processes started here, each worker in "
-    "its own working folder; both report to PREFECT_API_URL (no ephemeral API). dask_overhead_per_task_s: from the "
-    "cluster's task stream, (workers x seconds from the first task's start to the last one's end - seconds spent "
-    "computing tasks) / tasks: what a task costs a worker beyond its own run (dispatch, transfers, waits). "
-    "dask_extra_s_per_task: (d - c) seconds / tasks."
+    "its own working folder; both report to PREFECT_API_URL (no ephemeral API). dask_extra_s_per_task: (d - c) "
+    "seconds / tasks, what the cluster costs per task beside threads (connecting, sending each task its parameters, "
+    "each worker importing avsep and starting Prefect's task engine). dask_idle_per_task_s: from the cluster's task "
+    "stream, (workers x seconds from the first task's start to the last one's end - seconds computing tasks) / "
+    "tasks: dispatch and transfers, and waits for work (the flow's own steps; too few tasks to fill the workers)."
 )
 
 
@@ -276,7 +278,7 @@ def run(params, args) -> dict:
             "dask_over_threads_s": dask["flow_s"] - flow_s,
             "dask_tasks": dask["tasks"],
             "dask_task_compute_s": dask["task_compute_s"],
-            "dask_overhead_per_task_s": dask["overhead_per_task_s"],
+            "dask_idle_per_task_s": dask["idle_per_task_s"],
             "dask_extra_s_per_task": (dask["flow_s"] - flow_s) / dask["tasks"],
             "dask_shards_equal_threads": dask["shards_equal_threads"],
         }
