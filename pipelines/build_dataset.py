@@ -130,7 +130,8 @@ def build_dataset(
     params = request.apply(params if params is not None else load_params(params_file, overrides or []))
     check_request(request, params)  # known splits, sample rates agree
     # Absolute: a task may run in another process with another working folder (a Dask worker; docs/pipeline.md).
-    layout = Layout(Path(params.build.out_dir).resolve())
+    # Not resolved: a link the user named (data -> a shared mount) is the path every machine knows.
+    layout = Layout(Path(os.path.abspath(params.build.out_dir)))
     params = _for_tasks(params)
     loaded = load_source(params.dataset.source, params.dataset.index, params.dataset)
     ratios = params.build.split_ratios
@@ -246,7 +247,7 @@ def _for_tasks(params: Params) -> Params:
     cookies = params.dataset.download.cookies_file
     if cookies is None or Path(cookies).is_absolute():
         return params
-    return derive(params, {"dataset.download.cookies_file": str(Path(cookies).resolve())})
+    return derive(params, {"dataset.download.cookies_file": os.path.abspath(cookies)})
 
 
 def _cut(
