@@ -75,3 +75,16 @@ def test_build_on_dask_processes_survives_a_killed_worker_with_the_local_bytes(
     assert sum(per_worker) == len(shards) and min(per_worker) > 0, per_worker
     for worker in ("worker-0", "worker-1", "worker-2"):
         assert sorted(p.name for p in (dask_cluster.home / worker).iterdir()) == [".prefect", "log.txt", "scratch"]
+
+
+def test_tasks_get_the_cookies_file_as_an_absolute_path_and_the_same_input_hashes(tmp_path, monkeypatch):
+    from avsep.config import derive, load_params
+    from avsep.dataset.clips import sample_params
+    from pipelines.build_dataset import _for_tasks
+
+    monkeypatch.chdir(tmp_path)
+    params = derive(load_params(None), {"dataset.download.cookies_file": "secrets/cookies.txt"})
+    moved = _for_tasks(params)
+    assert moved.dataset.download.cookies_file == str(tmp_path / "secrets" / "cookies.txt")
+    assert sample_params(moved) == sample_params(params)
+    assert _for_tasks(moved) is moved
