@@ -134,8 +134,8 @@ def _flow(cmd: list[str], tmp: Path, out: str) -> tuple[float, int, dict, dict, 
 
 def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
     """The same build on ``workers`` Dask worker processes (one thread each, each in its own working folder),
-    with the cluster's task stream: the seconds each task computed (Prefect's task engine included) and so the
-    seconds a worker slot spent on anything else (scheduling, transfers, waiting for the next task)."""
+    with the cluster's task stream: how many tasks ran there and the seconds they computed (Prefect's task engine
+    included)."""
     from distributed import Client, get_task_stream
 
     checkout = str(Path(__file__).resolve().parents[2])  # the workers import avsep and pipelines from here
@@ -150,8 +150,6 @@ def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
     computing = [
         (part["start"], part["stop"]) for task in tasks for part in task["startstops"] if part["action"] == "compute"
     ]
-    span = max(stop for _, stop in computing) - min(start for start, _ in computing)
-    compute_s = sum(stop - start for start, stop in computing)
     same = all(
         (tmp / "data" / path.relative_to(tmp / "dask")).read_bytes() == path.read_bytes()
         for path in sorted((tmp / "dask" / "shards").rglob("*"))
@@ -162,12 +160,7 @@ def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
         "built": built,
         "stats": stats,
         "tasks": len(computing),
-        "task_compute_s": compute_s,
-        "task_span_s": span,
-        # A worker slot's seconds not computing a task, per task, over the span from the first task's start to the
-        # last one's end: dispatch and transfers, and waits for work (the flow's own steps between the clip tasks
-        # and the shard tasks; too few tasks to fill every worker). Zero: the workers never waited.
-        "idle_per_task_s": (workers * span - compute_s) / len(computing),
+        "task_compute_s": sum(stop - start for start, stop in computing),
         "shards_equal_threads": same,
     }
 
@@ -176,9 +169,8 @@ _DASK_NOTE = (
     " (d): the flow of (c) with build.dask_address, on a scheduler and worker processes started here, each worker in "
     "its own working folder; both report to PREFECT_API_URL (no ephemeral API). dask_extra_s_per_task: (d - c) "
     "seconds / tasks, what the cluster costs per task beside threads (connecting, sending each task its parameters, "
-    "each worker importing avsep and starting Prefect's task engine). dask_idle_per_task_s: from the cluster's task "
-    "stream, (workers x seconds from the first task's start to the last one's end - seconds computing tasks) / "
-    "tasks: dispatch and transfers, and waits for work (the flow's own steps; too few tasks to fill the workers)."
+    "each worker importing avsep and starting Prefect's task engine). dask_tasks and dask_task_compute_s: "
+    "from the cluster's task stream (each task's run on a worker, Prefect's task engine included)."
 )
 
 
@@ -278,7 +270,7 @@ def run(params, args) -> dict:
             "dask_over_threads_s": dask["flow_s"] - flow_s,
             "dask_tasks": dask["tasks"],
             "dask_task_compute_s": dask["task_compute_s"],
-            "dask_idle_per_task_s": dask["idle_per_task_s"],
+            "dask_compute_s_per_task": dask["task_compute_s"] / dask["tasks"],
             "dask_extra_s_per_task": (dask["flow_s"] - flow_s) / dask["tasks"],
             "dask_shards_equal_threads": dask["shards_equal_threads"],
         }

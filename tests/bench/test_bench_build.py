@@ -98,5 +98,6 @@ def test_bench_build_compares_threads_and_dask_on_the_same_clips(tmp_path, prefe
     assert summary["threads_clips_per_s"] > 0 and summary["dask_clips_per_s"] > 0
     # 3 clips: one clip batch, one shard per set split, the mixtures: a handful of tasks, each computed.
     assert summary["dask_tasks"] >= 3 and summary["dask_task_compute_s"] > 0
-    assert summary["dask_idle_per_task_s"] >= 0 and "load_avg_1m_before" in summary
+    assert summary["dask_extra_s_per_task"] == pytest.approx(summary["dask_over_threads_s"] / summary["dask_tasks"])
+    assert "load_avg_1m_before" in summary and "load_avg_1m_after" in summary
     assert [row["method"][0] for row in doc["rows"]] == ["a", "b", "c", "d"]
