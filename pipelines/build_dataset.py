@@ -1,7 +1,8 @@
 """The ``build-dataset`` Prefect flow: source index → clips (download, decode, features, count) → shards.
 
 Orchestration only: every step is a function of ``avsep``. Work is grouped into one task per batch of
-clips and one per shard set split (thousands of per-video task runs would overload a Prefect server).
+clips and one per shard (thousands of per-video task runs would overload a Prefect server); every path a task
+gets is absolute, so a task runs the same on a Dask worker with another working folder (docs/pipeline.md).
 With ``build.max_clips_per_video`` other than 1 each index entry is a video: one task per batch of videos
 fetches and probes them (a local file's duration is remembered in ``file-hashes.parquet``, so an unchanged one is
 not probed again) and the flow cuts each into clips (:mod:`avsep.dataset.cutting`) before the clips are built.
