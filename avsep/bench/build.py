@@ -248,6 +248,7 @@ def run(params, args) -> dict:
             "manifest_share": manifest_share,
         },
     ]
+    given = f"; --set {', '.join(args.overrides)}" if args.overrides else ""
     load = {"load_avg_1m_before": load_before[0], "load_avg_1m_after": load_after[0]}
     runners: dict = {}
     if dask is not None:
@@ -281,7 +282,8 @@ def run(params, args) -> dict:
         else f"{n} world clips"
     )
     return {
-        "description": f"{what}{'; --set ' + ', '.join(args.overrides) if args.overrides else ''}; {cores} CPU cores; frames at {params.build.fps} fps, {params.build.frame_size} px, "
+        "description": f"{what}{given}; {cores} CPU cores; frames at {params.build.fps} fps, "
+        f"{params.build.frame_size} px, "
         f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
         "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time. "
         "load_avg_1m: the machine's 1-minute load average before and after the runs (other users' work included)."
