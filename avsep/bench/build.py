@@ -167,7 +167,7 @@ def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
 
 _DASK_NOTE = (
     " (d): the flow of (c) with build.dask_address, on a scheduler and worker processes started here, each worker in "
-    "its own working folder; both report to PREFECT_API_URL (no ephemeral API). dask_extra_s_per_task: (d - c) "
+    "its own working folder. dask_extra_s_per_task: (d - c) "
     "seconds / tasks, what the cluster costs per task beside threads (connecting, sending each task its parameters, "
     "each worker importing avsep and starting Prefect's task engine). dask_tasks and dask_task_compute_s: "
     "from the cluster's task stream (each task's run on a worker, Prefect's task engine included)."
@@ -248,6 +248,11 @@ def run(params, args) -> dict:
             "manifest_share": manifest_share,
         },
     ]
+    api = (
+        "The flows report to the Prefect server at PREFECT_API_URL."
+        if os.environ.get("PREFECT_API_URL")
+        else "(c) includes starting Prefect's ephemeral API server."
+    )
     given = f"; --set {', '.join(args.overrides)}" if args.overrides else ""
     load = {"load_avg_1m_before": load_before[0], "load_avg_1m_after": load_after[0]}
     runners: dict = {}
@@ -284,7 +289,7 @@ def run(params, args) -> dict:
     return {
         "description": f"{what}{given}; {cores} CPU cores; frames at {params.build.fps} fps, "
         f"{params.build.frame_size} px, "
-        f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
+        f"{params.build.sample_rate} Hz. {api} manifest_share: the "
         "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time. "
         "load_avg_1m: the machine's 1-minute load average before and after the runs (other users' work included)."
         + (_DASK_NOTE if dask is not None else ""),
