@@ -1,7 +1,8 @@
 """The ``build-dataset`` Prefect flow: source index → clips (download, decode, features, count) → shards.
 
 Orchestration only: every step is a function of ``avsep``. Work is grouped into one task per batch of
-clips and one per shard set split (thousands of per-video task runs would overload a Prefect server).
+clips and one per shard (thousands of per-video task runs would overload a Prefect server); every path a task
+gets is absolute, so a task runs the same on a Dask worker with another working folder (docs/pipeline.md).
 With ``build.max_clips_per_video`` other than 1 each index entry is a video: one task per batch of videos
 fetches and probes them (a local file's duration is remembered in ``file-hashes.parquet``, so an unchanged one is
 not probed again) and the flow cuts each into clips (:mod:`avsep.dataset.cutting`) before the clips are built.
@@ -20,15 +21,16 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, get_run_context
 from prefect.futures import as_completed
 
-from avsep.config import Params, ParamsError, load_params
+from avsep.config import Params, ParamsError, derive, load_params
 from avsep.config.vocabularies import MUSIC_CLASSES, vocabulary
-from avsep.dataset.assemble import prune_sets, shard_plan, write_set_split
+from avsep.dataset.assemble import finish_set_split, plan_set_split, prune_sets, shard_plan, write_split_shard
 from avsep.dataset.classes import labelled_with, outside_text
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
@@ -72,9 +74,10 @@ def probe_videos(rows: list[dict], params: Params, root: str) -> list[dict]:
     return [probe_video(ClipRecord.from_row(row), params, layout) for row in rows]
 
 
-@task(name="write-shards", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def write_shards(set_name: str, split: str, ids: list[str], hashes: dict[str, str], params: Params, root: str) -> dict:
-    return write_set_split(Layout(Path(root)), set_name, split, ids, hashes, params)
+@task(name="write-shard", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_shard(set_name: str, split: str, index: int, ids: list[str], root: str) -> tuple[str, int]:
+    """One shard of a set split; the flow records the split's ``sizes.json`` once all its shards are written."""
+    return write_split_shard(Layout(Path(root)), set_name, split, index, ids)
 
 
 @task(name="publish-shards", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -137,7 +140,10 @@ def build_dataset(
     )
     params = request.apply(params if params is not None else load_params(params_file, overrides or []))
     check_request(request, params)  # known splits, sample rates agree
-    layout = Layout(Path(params.build.out_dir))
+    # Absolute: a task may run in another process with another working folder (a Dask worker; docs/pipeline.md).
+    # Not resolved: a link the user named (data -> a shared mount) is the path every machine knows.
+    layout = Layout(Path(os.path.abspath(params.build.out_dir)))
+    params = _for_tasks(params)
     loaded = load_source(params.dataset.source, params.dataset.index, params.dataset)
     ratios = params.build.split_ratios
     # Entries the index names but that are no clip (a malformed id) keep a row with the reason; the rest build.
@@ -224,8 +230,12 @@ def build_dataset(
     current = manifest[manifest["clip_id"].isin([r.clip_id for r in records + invalid + failed_videos])]
     plan = shard_plan(current)
     hashes = dict(zip(current["clip_id"], current["sample_sha256"]))
-    shard_futures = [write_shards.submit(s, sp, ids, hashes, params, str(layout.root)) for (s, sp), ids in plan.items()]
-    sets = [f.result() for f in shard_futures]
+    works = [plan_set_split(layout, s, sp, ids, hashes, params) for (s, sp), ids in plan.items()]
+    shard_futures = [
+        [write_shard.submit(w.set_name, w.split, i, ids, str(layout.root)) for i, ids in enumerate(w.shards)]
+        for w in works
+    ]
+    sets = [finish_set_split(layout, w, dict(f.result() for f in futures)) for w, futures in zip(works, shard_futures)]
     prune_sets(layout, plan)
     sets += write_mixtures.submit(current.to_dict("records"), params, str(layout.root)).result()
     for shard_set in sorted({entry["set"] for entry in sets if (layout.shards / entry["set"]).is_dir()}):
@@ -264,6 +274,16 @@ def build_dataset(
         result["per_curriculum"],
     )
     return result
+
+
+def _for_tasks(params: Params) -> Params:
+    """``params`` with the file a task reads by its params (``dataset.download.cookies_file``) made absolute, so a
+    task in another working folder reads the same file. Not a sample parameter (``NOT_SAMPLE_PARAMS``): no input
+    hash changes."""
+    cookies = params.dataset.download.cookies_file
+    if cookies is None or Path(cookies).is_absolute():
+        return params
+    return derive(params, {"dataset.download.cookies_file": os.path.abspath(cookies)})
 
 
 def _cut(
@@ -308,16 +328,20 @@ def build_dataset_served(
     check_out_dir_allowed(out_dir, settings.build.allowed_roots)
     # The file is read once, here, and the flow gets what was read, overrides applied (build_dataset refuses them
     # again beside params), in this process, not through the API: the build runs on the very values just checked.
-    return build_dataset.fn(
-        source=source,
-        index=index,
-        out_dir=out_dir,
-        splits=splits,
-        seed=seed,
-        limit_per_split=limit_per_split,
-        params_file=None,
-        params=settings,
-    )
+    request: dict[str, Any] = {
+        "source": source,
+        "index": index,
+        "out_dir": out_dir,
+        "splits": splits,
+        "seed": seed,
+        "limit_per_split": limit_per_split,
+        "params_file": None,
+        "params": settings,
+    }
+    if settings.build.runner == "dask":
+        # A flow's task runner is fixed when it starts: on a cluster the build runs as a subflow with Dask's.
+        return build_dataset.with_options(task_runner=task_runner(settings))(**request)
+    return build_dataset.fn(**request)
 
 
 def run_build(params: Params) -> dict:

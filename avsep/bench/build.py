@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from avsep.bench.cluster import DaskProcesses
 from avsep.config import Params, derive, frame_size
 from avsep.dataset.clips import build_clip
 from avsep.dataset.curricula import assign_curricula
@@ -51,6 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-seconds", type=float, default=6.0, help="--videos: each video is cut into these")
     parser.add_argument("--video-size", type=int, default=128, help="--videos: frames are this many pixels square")
     parser.add_argument("--video-fps", type=float, default=10.0, help="--videos: frames per second of the videos")
+    parser.add_argument(
+        "--runner",
+        choices=["threads", "dask"],
+        default="threads",
+        help="dask: also build the same clips on a Dask cluster of separate processes on this machine, beside the "
+        "threads runner with as many threads (needs PREFECT_API_URL: the workers report their task runs there)",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="threads, and Dask workers of one thread each (default: build.max_workers)"
+    )
 
 
 def _world(folder: Path, clips: int, params_file: str | None, overrides: list[str]) -> Path:
@@ -105,13 +116,79 @@ def _decode_floor(record: ClipRecord, params: Params) -> None:
     ffmpeg([*span, "-i", file_url(path), "-f", "null", "-"], params.media.timeout_s).check_returncode()
 
 
+def _flow(cmd: list[str], tmp: Path, out: str) -> tuple[float, int, dict, dict, dict]:
+    """Run ``avsep build`` (``cmd``) into ``tmp/out`` in a fresh process: ``(seconds, peak RSS in kB, its
+    build-stats.json, bytes of its clips and shards, its build-summary.json)``."""
+    start = time.perf_counter()
+    flow = subprocess.Popen([*cmd, "--out", out], cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(flow.pid, 0)  # this child's own rusage: its peak resident set
+    flow_s = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        assert flow.stderr is not None  # stderr=subprocess.PIPE
+        raise RuntimeError(f"avsep build failed: {flow.stderr.read().decode()[-2000:]}")
+    stats = json.loads((tmp / out / "build-stats.json").read_text())
+    disk = {part: _bytes_under(tmp / out / part) for part in ("clips", "shards")}
+    built = json.loads((tmp / out / "build-summary.json").read_text())
+    return flow_s, usage.ru_maxrss, stats, disk, built
+
+
+def _dask_flow(cmd: list[str], tmp: Path, workers: int) -> dict:
+    """The same build on ``workers`` Dask worker processes (one thread each, each in its own working folder),
+    with the cluster's task stream: how many tasks ran there and the seconds they computed (Prefect's task engine
+    included)."""
+    from distributed import Client, get_task_stream
+
+    checkout = str(Path(__file__).resolve().parents[2])  # the workers import avsep and pipelines from here
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
+    with DaskProcesses(tmp / "cluster", env).start(workers) as cluster, Client(cluster.address) as client:
+        with get_task_stream(client) as stream:
+            dask_cmd = [*cmd, "--runner", "dask", "--set", f"build.dask_address={cluster.address}"]
+            flow_s, _, stats, _, built = _flow(dask_cmd, tmp, "dask")
+        tasks = stream.data
+    if not tasks:
+        raise RuntimeError(f"the flow on the Dask cluster at {cluster.address} ran no task there")
+    computing = [
+        (part["start"], part["stop"]) for task in tasks for part in task["startstops"] if part["action"] == "compute"
+    ]
+    same = all(
+        (tmp / "data" / path.relative_to(tmp / "dask")).read_bytes() == path.read_bytes()
+        for path in sorted((tmp / "dask" / "shards").rglob("*"))
+        if path.is_file() and path.name != ".lock"
+    )
+    return {
+        "flow_s": flow_s,
+        "built": built,
+        "stats": stats,
+        "tasks": len(computing),
+        "task_compute_s": sum(stop - start for start, stop in computing),
+        "shards_equal_threads": same,
+    }
+
+
+_DASK_NOTE = (
+    " (d): the flow of (c) with build.dask_address, on a scheduler and worker processes started here, each worker in "
+    "its own working folder. dask_extra_s_per_task: (d - c) "
+    "seconds / tasks, what the cluster costs per task beside threads (connecting, sending each task its parameters, "
+    "each worker importing avsep and starting Prefect's task engine). dask_tasks and dask_task_compute_s: "
+    "from the cluster's task stream (each task's run on a worker, Prefect's task engine included)."
+)
+
+
 def result_name(args) -> str:
     """``build`` for the world's clips, ``build-videos`` for a generated folder cut into clips: two subjects, so
-    neither result overwrites the other."""
-    return f"{NAME}-videos" if args.videos else NAME
+    neither result overwrites the other; ``-dask`` for the comparison of the two task runners."""
+    name = f"{NAME}-videos" if args.videos else NAME
+    return f"{name}-dask" if getattr(args, "runner", "threads") == "dask" else name
 
 
 def run(params, args) -> dict:
+    if args.runner == "dask" and not os.environ.get("PREFECT_API_URL"):
+        raise ValueError(
+            "--runner dask: set PREFECT_API_URL to a Prefect server (e.g. the one `avsep serve --with-server` "
+            "starts): the Dask workers, separate processes, report their task runs there"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: must be at least 1")
     params_file = args.params if Path(args.params).exists() else None
     overrides = list(args.overrides)
     if args.videos:
@@ -139,20 +216,16 @@ def run(params, args) -> dict:
             assert build_clip(record, params, layout).status == "ok"
         clips_s = time.perf_counter() - start
 
-        cmd = [sys.executable, "-m", "avsep", "build", "--source", source, "--index", str(index), "--out", "data"]
+        cmd = [sys.executable, "-m", "avsep", "build", "--source", source, "--index", str(index)]
         cmd += ["--params", str(Path(params_file).resolve())] if params_file else []
         cmd += [a for s in overrides for a in ("--set", s)]
-        start = time.perf_counter()
-        flow = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(flow.pid, 0)  # this child's own rusage: its peak resident set
-        flow_s = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            assert flow.stderr is not None  # stderr=subprocess.PIPE
-            raise RuntimeError(f"avsep build failed: {flow.stderr.read().decode()[-2000:]}")
-        peak_kb = usage.ru_maxrss
-        stats = json.loads((tmp / "data" / "build-stats.json").read_text())
-        disk = {part: _bytes_under(tmp / "data" / part) for part in ("clips", "shards")}
-        built = json.loads((tmp / "data" / "build-summary.json").read_text())
+        workers = args.workers or params.build.max_workers
+        load_before = os.getloadavg()
+        if args.runner == "dask":
+            cmd += ["--set", f"build.max_workers={workers}"]
+        flow_s, peak_kb, stats, disk, built = _flow(cmd, tmp, "data")
+        dask = _dask_flow(cmd, tmp, workers) if args.runner == "dask" else None
+        load_after = os.getloadavg()
     if built["ok"] != len(records):
         raise RuntimeError(f"the flow built {built['ok']} clips, the benchmark's own cut {len(records)}")
 
@@ -175,6 +248,38 @@ def run(params, args) -> dict:
             "manifest_share": manifest_share,
         },
     ]
+    api = (
+        "The flows report to the Prefect server at PREFECT_API_URL."
+        if os.environ.get("PREFECT_API_URL")
+        else "(c) includes starting Prefect's ephemeral API server."
+    )
+    given = f"; --set {', '.join(args.overrides)}" if args.overrides else ""
+    load = {"load_avg_1m_before": load_before[0], "load_avg_1m_after": load_after[0]}
+    runners: dict = {}
+    if dask is not None:
+        if dask["built"]["ok"] != n:
+            raise RuntimeError(f"the flow on Dask built {dask['built']['ok']} clips, the threads flow {n}")
+        rows[2]["method"] = f"c: whole Prefect flow, {workers} threads (+ shards, mixtures, manifest)"
+        rows.append(
+            {
+                "method": f"d: the same flow on {workers} Dask worker processes (1 thread each)",
+                "seconds": dask["flow_s"],
+                "clips_per_s": n / dask["flow_s"],
+                "manifest_s": dask["stats"]["manifest_s"],
+                "manifest_share": dask["stats"]["manifest_s"] / dask["stats"]["flow_s"],
+            }
+        )
+        runners = {
+            "workers": workers,
+            "threads_clips_per_s": n / flow_s,
+            "dask_clips_per_s": n / dask["flow_s"],
+            "dask_over_threads_s": dask["flow_s"] - flow_s,
+            "dask_tasks": dask["tasks"],
+            "dask_task_compute_s": dask["task_compute_s"],
+            "dask_compute_s_per_task": dask["task_compute_s"] / dask["tasks"],
+            "dask_extra_s_per_task": (dask["flow_s"] - flow_s) / dask["tasks"],
+            "dask_shards_equal_threads": dask["shards_equal_threads"],
+        }
     what = (
         f"{n} clips cut from {args.videos} videos of {args.video_seconds:g} s ({args.video_size} px, "
         f"{args.video_fps:g} fps) into {args.clip_seconds:g} s clips"
@@ -182,9 +287,12 @@ def run(params, args) -> dict:
         else f"{n} world clips"
     )
     return {
-        "description": f"{what}; {cores} CPU cores; frames at {params.build.fps} fps, {frame_size(params)} px, "
-        f"{params.build.sample_rate} Hz. (c) includes starting Prefect's ephemeral API server. manifest_share: the "
-        "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time.",
+        "description": f"{what}{given}; {cores} CPU cores; frames at {params.build.fps} fps, "
+        f"{frame_size(params)} px, "
+        f"{params.build.sample_rate} Hz. {api} manifest_share: the "
+        "flow's seconds on the manifest (read, one part per batch, one compaction) over its own run time. "
+        "load_avg_1m: the machine's 1-minute load average before and after the runs (other users' work included)."
+        + (_DASK_NOTE if dask is not None else ""),
         "rows": rows,
         "summary": {
             "clips": n,
@@ -203,5 +311,7 @@ def run(params, args) -> dict:
             "manifest_parts": stats["manifest_parts"],
             "manifest_share_of_flow": manifest_share,
             f"manifest_share_le_{MANIFEST_GOAL:g}": manifest_share <= MANIFEST_GOAL,
+            **runners,
+            **load,
         },
     }

@@ -93,6 +93,12 @@ def read_clip_sample(path: Path) -> dict[str, bytes]:
     return members
 
 
+def sample_member_bytes(path: Path) -> int:
+    """Bytes of member data in a stored sample (what a shard's ``max_bytes`` counts), from its tar headers."""
+    with tarfile.open(path, "r") as tar:
+        return sum(info.size for info in tar.getmembers() if info.isfile())
+
+
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -94,10 +94,18 @@ class ShardWriter(AbstractContextManager):
 
     Use as a context manager: on a clean exit the last shard is renamed into place and ``sizes.json`` is
     updated; on an exception the shard being written is removed and ``sizes.json`` is left as it was.
+    ``record_sizes=False`` leaves ``sizes.json`` to the caller: one task per shard, on machines that may share no
+    file lock, returns its count and the build writes the split's entries once (:func:`write_one_shard`).
     """
 
     def __init__(
-        self, directory: str | Path, split: str, max_samples: int, max_bytes: int | None = None, start_index: int = 0
+        self,
+        directory: str | Path,
+        split: str,
+        max_samples: int,
+        max_bytes: int | None = None,
+        start_index: int = 0,
+        record_sizes: bool = True,
     ):
         if not _SPLIT_RE.match(split):
             raise ShardWriteError(f"{directory}: split {split!r} must be letters, digits or '_' (it starts file names)")
@@ -108,6 +116,7 @@ class ShardWriter(AbstractContextManager):
         self.max_samples = max_samples
         self.max_bytes = max_bytes
         self.index = self._start_index = start_index
+        self.record_sizes = record_sizes
         self.sizes: dict[str, int] = {}
         self._tar: tarfile.TarFile | None = None
         self._atomic: AbstractContextManager[Path] | None = None
@@ -178,7 +187,8 @@ class ShardWriter(AbstractContextManager):
         if self._tar is not None:
             self._finish()
         # Starting at shard 0 rewrites the split; a later start index adds to it (one task per shard).
-        write_sizes(self.directory, self.split, self.sizes, replace=self._start_index == 0)
+        if self.record_sizes:
+            write_sizes(self.directory, self.split, self.sizes, replace=self._start_index == 0)
         self._closed = True
         return self.sizes
 
@@ -203,3 +213,17 @@ def write_shards(
         for key, members in samples:
             writer.write(key, members)
     return writer.sizes
+
+
+def write_one_shard(
+    directory: str | Path, split: str, index: int, samples: Iterable[tuple[str, Mapping[str, bytes]]]
+) -> tuple[str, int]:
+    """Write ``samples`` (keys strictly increasing) as the single shard ``{split}-{index:06d}.tar``, the same bytes
+    :class:`ShardWriter` gives that shard, without touching ``sizes.json``; returns ``(shard name, samples)``.
+    The caller chose the samples of the shard (its limits are already applied), so no limit splits it here."""
+    with ShardWriter(directory, split, max_samples=1 << 62, start_index=index, record_sizes=False) as writer:
+        for key, members in samples:
+            writer.write(key, members)
+    if list(writer.sizes) != [shard_name(split, index)]:
+        raise ShardWriteError(f"{directory}/{shard_name(split, index)}: no samples to write")
+    return shard_name(split, index), writer.sizes[shard_name(split, index)]
