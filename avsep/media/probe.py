@@ -238,7 +238,8 @@ def _rotation(container: av.container.InputContainer, stream: av.video.stream.Vi
     matrix = frame.side_data.get("DISPLAYMATRIX") if frame is not None else None
     if matrix is None:
         return 0.0
-    m = [v / 65536.0 for v in struct.unpack("<9i", bytes(matrix))]
+    raw = bytes(matrix)  # type: ignore[call-overload]  # a SideData buffer; PyAV's stub types it as object
+    m = [v / 65536.0 for v in struct.unpack("=9i", raw)]  # nine int32 in the machine's byte order
     scale0, scale1 = math.hypot(m[0], m[3]), math.hypot(m[1], m[4])
     if scale0 == 0.0 or scale1 == 0.0:
         return 0.0  # ffmpeg prints "nan", which the parser does not read as a rotation
@@ -282,10 +283,10 @@ def _header_av(path: str | Path, timeout_s: float) -> ProbeInfo:
         with av.open(file_url(path), timeout=timeout_s) as container:
             video = audio = None
             for stream in container.streams:  # in file order, like the printout; a stream that says too
-                if stream.type == "video" and video is None:  # little gives way to the next one, as there
-                    if not stream.disposition & av.stream.Disposition.attached_pic:
+                if isinstance(stream, av.video.stream.VideoStream) and video is None:  # little gives way to
+                    if not stream.disposition & av.stream.Disposition.attached_pic:  # the next one, as there
                         video = _video_av(container, stream)
-                elif stream.type == "audio" and audio is None:
+                elif isinstance(stream, av.audio.stream.AudioStream) and audio is None:
                     audio = _audio_av(stream)
             info = ProbeInfo(_printed_duration(container.duration), video, audio, _printed_start(container.start_time))
     except av.FFmpegError:
