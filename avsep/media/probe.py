@@ -234,6 +234,7 @@ def _rotation(container: av.container.InputContainer, stream: av.video.stream.Vi
     PyAV gives a stream's display matrix only on decoded frames, so the first frame is decoded (one frame, not
     the clip). The angle is av_display_rotation_get's, from the matrix's 16.16 fixed-point entries.
     """
+    stream.codec_context.thread_count = 1  # one frame: starting the decoder's thread pool costs more than it
     frame = next(iter(container.decode(stream)), None)
     matrix = frame.side_data.get("DISPLAYMATRIX") if frame is not None else None
     if matrix is None:
