@@ -1,8 +1,9 @@
 """``avsep bench decode``: avsep's single-pass decode against the decode floor and the two-pass recipe.
 
 Over the same clips: (a) ``ffmpeg -i X -f null -`` (decoding everything, writing nothing: the floor),
-(b) :func:`avsep.media.decode` to frames + mono audio, (c) what the original repositories do: one ffmpeg
-call writing JPEG frames, another writing a WAV, then reading both back.
+(b) :func:`avsep.media.decode` to frames + mono audio (its probe in-process), (b0) the same with the probe of
+``ffmpeg -i`` (a second ffmpeg process, as before the in-process probe), (c) what the original repositories do:
+one ffmpeg call writing JPEG frames, another writing a WAV, then reading both back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import soundfile
 from PIL import Image
 from tqdm import tqdm
 
-from avsep.media import decode, media_options, probe
+from avsep.media import decode, media_options, probe, probe_ffmpeg
 from avsep.media.ffmpeg import file_url
 from avsep.media.ffmpeg import run as ffmpeg
 
@@ -86,6 +87,12 @@ def single_pass_given_probe(path: Path, args, options: dict) -> None:
     )
 
 
+def single_pass_ffmpeg_probe(path: Path, args, options: dict) -> None:
+    """What b did before the probe was in-process: ``ffmpeg -i`` parsed, then the decoding process."""
+    info = probe_ffmpeg(path, count_frames=False, timeout_s=options["timeout_s"])
+    decode(path, fps=args.fps, size=(args.size, args.size), sample_rate=args.sample_rate, info=info, **options)
+
+
 def two_pass(path: Path, args, options: dict) -> None:
     timeout_s = options["timeout_s"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +121,7 @@ METHODS = {
     "b_avsep_single_pass": single_pass,
     "c_two_pass_jpeg_wav": two_pass,
     "b2_avsep_single_pass_probed_before": single_pass_given_probe,
+    "b0_avsep_single_pass_ffmpeg_probe": single_pass_ffmpeg_probe,
 }
 
 
@@ -129,7 +137,7 @@ def run_benchmark(paths: list[Path], args, options: dict) -> dict:
         for name, seconds in spent.items():
             totals[name].append(seconds)
     median = {name: statistics.median(values) for name, values in totals.items()}
-    a, b, c, b2 = median.values()
+    a, b, c, b2, b0 = median.values()
     rows = [
         {
             "method": name,
@@ -145,6 +153,8 @@ def run_benchmark(paths: list[Path], args, options: dict) -> dict:
         "c_over_b": c / b,
         "b2_over_a": b2 / a,
         "c_over_b2": c / b2,
+        "b0_over_a": b0 / a,
+        "b0_over_b": b0 / b,
         "goal_b_over_a_le_1.3": b / a <= 1.3,
         "goal_c_over_b_ge_1.5": c / b >= 1.5,
         "clips": len(paths),
@@ -167,9 +177,11 @@ def run(params, args) -> dict:
     result["description"] = (
         f"Wall time over {len(paths)} clips (median of {args.repeats} passes), decoding to "
         f"{args.size}x{args.size} frames at {args.fps} fps and mono {args.sample_rate} Hz audio. "
-        "a: ffmpeg -i X -f null - (decode floor); b: avsep.media.decode (one ffmpeg process, pipes); "
+        "a: ffmpeg -i X -f null - (decode floor); b: avsep.media.decode (probe in-process with PyAV, one ffmpeg "
+        "process, pipes); "
         "c: ffmpeg to JPEG files + ffmpeg to WAV, read back with PIL and soundfile; "
-        "b2: as b with the probe done beforehand (as the manifest step does), so one ffmpeg process per clip. "
+        "b2: as b with the probe done beforehand (as the manifest step does); "
+        "b0: as b with the probe parsed from ffmpeg -i (a second ffmpeg process per clip, the probe before PyAV). "
         "Goals: b/a <= 1.3, c/b >= 1.5."
     )
     return result

@@ -26,7 +26,7 @@ from avsep.media.errors import (
     VideoTooLarge,
 )
 from avsep.media.image import decode_image
-from avsep.media.probe import AudioInfo, ProbeInfo, VideoInfo, probe
+from avsep.media.probe import AudioInfo, ProbeInfo, VideoInfo, probe, probe_ffmpeg
 
 __all__ = [
     "AudioInfo",
@@ -52,4 +52,5 @@ __all__ = [
     "encode",
     "media_options",
     "probe",
+    "probe_ffmpeg",
 ]
