@@ -123,8 +123,10 @@ def stage_one_rows(params):
 
 
 def _clips_loader(
-    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int
+    location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int, rows=None
 ) -> SizedBatches:
+    """Localization batches of the clips set: stage one's solo rows, or ``rows`` (the duet stage two's
+    multi-source rows)."""
     inputs = method_inputs(params, "dsol")
     return localization_batches(
         location,
@@ -133,23 +135,7 @@ def _clips_loader(
         batch_size,
         epoch,
         world_size,
-        stage_one_rows(params),
-        window_s=inputs.window_s,
-        windows_per_clip=inputs.windows_per_clip,
-        with_logmel=inputs.with_logmel,
-    )
-
-
-def _duet_loader(location: str | Path, params, batch_size: int, epoch: int, rank: int, world_size: int) -> SizedBatches:
-    inputs = method_inputs(params, "dsol")
-    return localization_batches(
-        location,
-        params.dsol.train_split,
-        params,
-        batch_size,
-        epoch,
-        world_size,
-        multi_source_rows,
+        rows or stage_one_rows(params),
         window_s=inputs.window_s,
         windows_per_clip=inputs.windows_per_clip,
         with_logmel=inputs.with_logmel,
@@ -173,10 +159,10 @@ def recipe(params, data_root: Path) -> Recipe:
     clips = _shard_set(params, data_root, cfg.clips_set)
     if cfg.stage_two_data == "cocktail":
         stage_two_loader = partial(
-            _cocktail_loader, _shard_set(params, data_root, cfg.cocktail_set), params, profile.batch_size
+            _cocktail_loader, _shard_set(params, data_root, cfg.cocktail_set), params, inputs.batch_size
         )
     else:
-        stage_two_loader = partial(_duet_loader, clips, params, profile.batch_size)
+        stage_two_loader = partial(_clips_loader, clips, params, inputs.batch_size, rows=multi_source_rows)
     name = params.profile
     epochs_one = max(1, round(cfg.epochs_one.get(name) * profile.epochs_scale))
     epochs_two = max(1, round(cfg.epochs_two.get(name) * profile.epochs_scale))
