@@ -76,28 +76,3 @@ def test_bench_build_on_dask_needs_a_prefect_api(tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(tmp_path), capture_output=True, text=True)
     assert result.returncode == 2 and "--runner dask: set PREFECT_API_URL" in result.stderr
     assert not list(tmp_path.glob("build*.json"))
-
-
-@pytest.mark.slow  # two real flows in subprocesses and a Dask cluster of three processes
-def test_bench_build_compares_threads_and_dask_on_the_same_clips(tmp_path, prefect_api):
-    sets = [
-        "world.width=64",
-        "world.height=64",
-        "build.frame_size=32",
-        "build.mixing.cocktail_per_split={}",
-        "build.mixing.nmix_per_split={}",
-    ]
-    cmd = [sys.executable, "-m", "avsep", "bench", "build", "--clips", "3", "--runner", "dask", "--workers", "2"]
-    cmd += ["--params", str(REPO / "params.yaml"), "--out-dir", str(tmp_path)] + [a for s in sets for a in ("--set", s)]
-    env = {**subprocess_env(tmp_path, prefect_api), "PYTHONPATH": str(REPO)}
-    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    doc = json.loads((tmp_path / "build-dask.json").read_text())
-    summary = doc["summary"]
-    assert summary["dask_shards_equal_threads"] is True and summary["workers"] == 2
-    assert summary["threads_clips_per_s"] > 0 and summary["dask_clips_per_s"] > 0
-    # 3 clips: one clip batch, one shard per set split, the mixtures: a handful of tasks, each computed.
-    assert summary["dask_tasks"] >= 3 and summary["dask_task_compute_s"] > 0
-    assert summary["dask_extra_s_per_task"] == pytest.approx(summary["dask_over_threads_s"] / summary["dask_tasks"])
-    assert "load_avg_1m_before" in summary and "load_avg_1m_after" in summary
-    assert [row["method"][0] for row in doc["rows"]] == ["a", "b", "c", "d"]
