@@ -206,3 +206,20 @@ def test_co_separation_trains_on_the_tiny_world_and_separates(world_data, tmp_pa
     waves, _ = separate(model, batch)
     assert waves.shape == batch["sources"].shape and bool(torch.isfinite(waves).all())
     assert variant_label(params, "co_separation", model).startswith("co_separation (fallback: uniform map")
+
+
+def test_variants_told_the_test_components_true_classes_are_labelled_oracles():
+    from types import SimpleNamespace
+
+    from avsep.models.separation.predict import ORACLE_NOTE, variant_label
+
+    model = SimpleNamespace(localizer=None)
+    demo, paper = load_params(None), load_params(None, ["profile=paper"])
+    oracle = {
+        v
+        for v in ("frame", "object", "audio", "gradcam", "co_separation")
+        if ORACLE_NOTE in variant_label(demo, v, model)
+    }
+    assert oracle == {"audio", "gradcam", "co_separation"}  # the demo's object guidance is one class-agnostic map
+    assert ORACLE_NOTE in variant_label(paper, "object", model)  # the paper's picks the component's class map
+    assert ORACLE_NOTE not in variant_label(paper, "frame", model)

@@ -30,8 +30,22 @@ def variant_label(params, variant: str, model) -> str:
     if variant in ("object", "co_separation"):
         localizer = getattr(model, "localizer", None)
         label += f" ({localizer.note})" if localizer is not None else f" ({params.separation.object_method} map)"
+    if uses_true_classes(params, variant):
+        label += f", {ORACLE_NOTE}"
     sets = params.separation.train_sets
     return label if sets == ["C1"] else f"{label}, trained on {'+'.join(sets)}"
+
+
+ORACLE_NOTE = "oracle: test components' true class tags"
+
+
+def uses_true_classes(params, variant: str) -> bool:
+    """Whether ``variant`` is told each test component's class from its clip's tags: the audio variant and
+    Grad-CAM condition on the tag, Co-Separation and class-map object guidance pick maps by it. Such scores
+    are upper bounds beside the frame-guided (and single-source object) variants, which see only pixels."""
+    if variant in ("audio", "gradcam", "co_separation"):
+        return True
+    return variant == "object" and params.separation.object_map.get(params.profile) == "class"
 
 
 def localizer_of(model) -> Localizer:
