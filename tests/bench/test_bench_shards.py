@@ -8,6 +8,7 @@ import pytest
 
 from avsep.bench import BENCHMARKS
 from avsep.bench import shards as bench
+from avsep.bench.perfile import explode_shards
 from avsep.bench.report import write_result
 from avsep.config import load_params
 
@@ -44,3 +45,14 @@ def test_shards_benchmark_measures_both_layouts_with_every_reader(tmp_path):
 def test_unknown_layouts_are_refused():
     with pytest.raises(ValueError, match="--layouts 'per_frame,zip'"):
         bench.run(load_params(None), _args("--layouts", "per_frame,zip"))
+
+
+def test_the_loader_benchmarks_per_file_copy_reads_packed_shards(tmp_path):
+    params = load_params(None, ["build.frame_size=32"])
+    clips = bench.encoded_clips(params, _args("--n-clips", "2"))
+    bench.write_layout(tmp_path / "packed", clips, "packed", 2)
+    assert explode_shards(tmp_path / "packed", "train", tmp_path / "files", 1.0) == 2
+    for key, jpegs, _, _ in clips:
+        frames = sorted((tmp_path / "files" / "frames" / key).iterdir())
+        assert [path.name for path in frames] == [f"{i:03d}.jpg" for i in range(len(jpegs))]
+        assert [path.read_bytes() for path in frames] == jpegs
