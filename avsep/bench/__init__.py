@@ -10,6 +10,7 @@ BENCHMARKS: tuple[str, ...] = (
     "avsep.bench.world",
     "avsep.bench.decode",
     "avsep.bench.loader",
+    "avsep.bench.shards",
     "avsep.bench.build",
     "avsep.bench.train",
     "avsep.bench.resample",

@@ -3,7 +3,7 @@
 Layout of a per-file root (what :func:`explode_shards` writes from a shard set)::
 
     index.csv                  key, windows, frames, fps, labels (comma-joined)
-    frames/{key}/000.jpg ...   every stored frame, the shard's JPEG bytes unchanged
+    frames/{key}/000.jpg ...   every stored frame, the shard's JPEG bytes unchanged (either frames layout)
     audio/{key}/0.wav ...      window i of the clip (1 s by default): mono 16-bit PCM
 
 :class:`PerFileLocalization` is a map-style torch Dataset over it (random access, ``windows_per_clip``
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 import tarfile
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from avsep.shards.codec import decode_json, decode_wav, encode_wav
+from avsep.shards.codec import SampleFormatError, decode_json, decode_wav, encode_wav, frame_jpegs, frame_name
 from avsep.shards.reader import ShardSet, SharedEpoch
 from avsep.shards.samples import jpeg_chw
 from avsep.shards.views import AddNegatives, collate
@@ -34,7 +33,6 @@ from avsep.shards.views import AddNegatives, collate
 from avsep.shards.windows import _EPS, localization_draws
 
 INDEX_FILE = "index.csv"
-_FRAME_RE = re.compile(r"\d{3}\.jpg")
 INDEX_COLUMNS = ("key", "windows", "frames", "fps", "labels")
 
 
@@ -73,19 +71,22 @@ def explode_shards(location: str | Path, split: str, root: str | Path, window_s:
     for url in tqdm(shards.urls, desc="per-file copy", unit="shard"):
         for key, members in _samples_of(url):
             where = f"{url}: sample {key!r}"
-            missing = [name for name in ("json", "wav", "000.jpg") if name not in members]
+            missing = [name for name in ("json", "wav") if name not in members]
             if missing:
                 raise PerFileLayoutError(f"{where}: missing member(s) {missing}")
             info = decode_json(members["json"])
             audio, rate = decode_wav(members["wav"])
-            frames = sorted(name for name in members if _FRAME_RE.fullmatch(name))
+            try:
+                frames = frame_jpegs(members, info)  # either frames layout; copied as NNN.jpg files
+            except SampleFormatError as exc:
+                raise PerFileLayoutError(f"{where}: {exc}") from None
             n_windows = math.floor(len(audio) / rate / window_s + _EPS)
             if n_windows < 1:
                 raise PerFileLayoutError(f"{where}: {len(audio) / rate:.3f} s is shorter than one {window_s} s window")
             (root / "frames" / key).mkdir(parents=True, exist_ok=True)
             (root / "audio" / key).mkdir(parents=True, exist_ok=True)
-            for name in frames:
-                (root / "frames" / key / name).write_bytes(members[name])
+            for index, data in enumerate(frames):
+                (root / "frames" / key / frame_name(index)).write_bytes(data)
             length = round(window_s * rate)
             for i in range(n_windows):
                 start = round(i * window_s * rate)

@@ -57,6 +57,15 @@ class ShardParams(Section):
         le=95,
         description="fixed JPEG quality of stored frames (byte-identical shards across builds)",
     )
+    frames_layout: Literal["per_frame", "packed"] = Field(
+        "per_frame",
+        description=(
+            "how a clip sample stores its frames: per_frame = one tar member per frame (000.jpg, 001.jpg, ...); "
+            "packed = one member frames.jpgs, the JPEGs back to back, their lengths in the json's frame_bytes "
+            "(fewer members to read, and clips of different lengths keep the same member names, which Hugging "
+            "Face datasets needs); readers detect the layout per sample, so either reads old and new shards"
+        ),
+    )
     workers: int = Field(2, ge=0, description="DataLoader worker processes per rank (0: read in the main process)")
     start_method: Literal["forkserver", "spawn"] = Field(
         "forkserver",

@@ -16,6 +16,7 @@ import logging
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -53,7 +54,7 @@ NOT_SAMPLE_PARAMS = ("dataset.download", "media.max_pixels", "media.timeout_s")
 
 def sample_params(params: Params) -> dict:
     """Every parameter that changes a stored sample: part of each clip's input hash."""
-    return {
+    out: dict[str, Any] = {
         "fps": params.build.fps,
         "frame_size": frame_size(params),
         "sample_rate": params.build.sample_rate,
@@ -62,6 +63,9 @@ def sample_params(params: Params) -> dict:
         "jpeg_quality": params.shards.jpeg_quality,
         "short_clip": params.media.short_clip,
     }
+    if params.shards.frames_layout != "per_frame":  # only when set: the default keeps every clip's hash
+        out["frames_layout"] = params.shards.frames_layout
+    return out
 
 
 def input_hash(record: ClipRecord, params: Params, hashes: FileHashes | None = None) -> str:
@@ -231,7 +235,14 @@ def _build(record: ClipRecord, params: Params, layout: Layout, digest: str | Non
             raise StepError("annotation", f"{record.annotation}: {exc.__class__.__name__}: {exc}") from None
     try:
         members = encode_sample(
-            record.clip_id, frames, audio, params.build.sample_rate, logmel, meta, params.shards.jpeg_quality
+            record.clip_id,
+            frames,
+            audio,
+            params.build.sample_rate,
+            logmel,
+            meta,
+            params.shards.jpeg_quality,
+            params.shards.frames_layout,
         )
         sample_digest = write_clip_sample(layout.clip_sample(record.clip_id), record.clip_id, members)
     except Exception as exc:  # noqa: BLE001 (an encode or write failure is recorded against the clip, never fatal)

@@ -29,7 +29,7 @@ from avsep.dataset.cocktail import (
 from avsep.dataset.layout import Layout, read_clip_sample
 from avsep.features import frontend_from_params
 from avsep.io import atomic_write_text
-from avsep.shards.codec import decode_jpeg, decode_json, decode_wav
+from avsep.shards.codec import decode_jpeg, decode_json, decode_wav, frame_jpegs
 from avsep.shards.halves import COCKTAIL_HALF, solo_half
 from avsep.shards.writer import ShardWriter, read_sizes
 
@@ -41,8 +41,7 @@ def load_stored_clip(layout: Layout, clip_id: str) -> Clip:
     """A stored solo clip as :class:`avsep.dataset.cocktail.Clip` (frames, audio, the sounding object's boxes)."""
     members = read_clip_sample(layout.clip_sample(clip_id))
     meta = decode_json(members["json"])
-    names = sorted(n for n in members if n.endswith(".jpg") and n[:-4].isdigit())
-    frames = np.stack([decode_jpeg(members[n]) for n in names])
+    frames = np.stack([decode_jpeg(data) for data in frame_jpegs(members, meta)])  # either frames layout
     audio, rate = decode_wav(members["wav"])
     sounding = [o for o in meta.get("objects", []) if o["sounding"]]
     boxes = np.asarray(sounding[0]["boxes"], np.float64) if sounding else None

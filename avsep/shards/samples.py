@@ -15,10 +15,25 @@ import zlib
 import numpy as np
 import torch
 
-from avsep.shards.codec import _PCM_SCALE, _PCM_WIDTH, decode_jpeg, decode_json, decode_npy, decode_wav
+from avsep.shards.codec import (
+    _PCM_SCALE,
+    _PCM_WIDTH,
+    FRAME_BYTES,
+    PACKED_FRAMES,
+    SampleFormatError,
+    decode_jpeg,
+    decode_json,
+    decode_npy,
+    decode_wav,
+    frame_name,
+    packed_spans,
+)
 from avsep.shards.skips import SampleError
 
 _FRAME_RE = re.compile(r"^(\d{3})\.jpg$")
+# What a raw sample keeps once worked out, for the next caller on the same sample: its parsed json, and a packed
+# sample's frame spans (a view asks for several frames of a clip).
+_META, _SPANS = "__meta__", "__frame_spans__"
 
 
 def where(sample: dict) -> str:
@@ -41,7 +56,11 @@ def decoded(sample: dict, name: str, decode):
 
 
 def meta(sample: dict) -> dict:
-    return decoded(sample, "json", decode_json)
+    """The sample's json, parsed once per raw sample (the packed frames' lengths are read from it too): read-only."""
+    info = sample.get(_META)
+    if info is None:
+        info = sample[_META] = decoded(sample, "json", decode_json)
+    return info
 
 
 def audio(sample: dict, name: str = "wav") -> tuple[np.ndarray, int]:
@@ -77,8 +96,29 @@ def logmel(sample: dict) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
+def _packed_spans(sample: dict) -> list[tuple[int, int]]:
+    """``(start, end)`` of each frame's JPEG inside a packed sample's ``frames.jpgs``, from the json's
+    ``frame_bytes``: checked once per sample, then kept in the raw sample."""
+    spans = sample.get(_SPANS)
+    if spans is None:
+        try:
+            spans = sample[_SPANS] = packed_spans(sample[PACKED_FRAMES], meta(sample).get(FRAME_BYTES))
+        except SampleFormatError as exc:
+            raise SampleError(f"{where(sample)}: {exc}") from None
+    return spans
+
+
+def frames_layout(sample: dict, prefix: str = "") -> str:
+    """``"packed"`` when the sample keeps its frames in one ``frames.jpgs`` member, else ``"per_frame"``
+    (``NNN.jpg`` members; frames under a prefix, ``src0.NNN.jpg``, are always per frame)."""
+    return "packed" if not prefix and PACKED_FRAMES in sample else "per_frame"
+
+
 def frame_count(sample: dict, prefix: str = "") -> int:
-    """Number of stored frames ``000.jpg`` ... (``src0.000.jpg`` ... with a prefix); they must be contiguous."""
+    """Number of stored frames, whichever the layout: the lengths in a packed sample's json, else the
+    ``000.jpg`` ... members (``src0.000.jpg`` ... with a prefix), which must be contiguous."""
+    if frames_layout(sample, prefix) == "packed":
+        return len(_packed_spans(sample))
     head = f"{prefix}." if prefix else ""
     indices = sorted(
         int(m.group(1)) for name in sample if name.startswith(head) and (m := _FRAME_RE.match(name[len(head) :]))
@@ -90,10 +130,27 @@ def frame_count(sample: dict, prefix: str = "") -> int:
     return len(indices)
 
 
+def frame_jpeg(sample: dict, index: int, prefix: str = "") -> tuple[bytes, str]:
+    """``(JPEG bytes, where)`` of stored frame ``index`` in either layout; ``where`` names the member (and, when
+    packed, the frame) for errors. A packed frame is a copy of its slice: a window record keeps only it."""
+    if frames_layout(sample, prefix) == "packed":
+        spans = _packed_spans(sample)
+        if not 0 <= index < len(spans):
+            raise SampleError(f"{where(sample)}: frame {index} of {len(spans)} in {PACKED_FRAMES!r}")
+        start, end = spans[index]
+        return sample[PACKED_FRAMES][start:end], f"{where(sample)}: member {PACKED_FRAMES!r} frame {index}"
+    name = frame_name(index, prefix)
+    require(sample, name)
+    return sample[name], f"{where(sample)}: member {name!r}"
+
+
 def frame(sample: dict, index: int, prefix: str = "") -> np.ndarray:
     """Frame ``index``: ``(H, W, 3) uint8``."""
-    name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"
-    return decoded(sample, name, decode_jpeg)
+    data, where_ = frame_jpeg(sample, index, prefix)
+    try:
+        return decode_jpeg(data)
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for corrupt bytes
+        raise SampleError(f"{where_} is corrupt: {type(exc).__name__}: {exc}") from None
 
 
 _TORCHVISION: tuple = ()  # (decode_jpeg, ImageReadMode.RGB, .GRAY), imported on first use: torchvision takes seconds
@@ -145,10 +202,8 @@ def jpeg_grey(data: bytes, where_: str = "<bytes>") -> torch.Tensor:
 
 
 def frame_chw(sample: dict, index: int, prefix: str = "") -> torch.Tensor:
-    """Frame ``index`` as ``(3, H, W) uint8`` (:func:`jpeg_chw`)."""
-    name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"
-    require(sample, name)
-    return jpeg_chw(sample[name], f"{where(sample)}: member {name!r}")
+    """Frame ``index`` as ``(3, H, W) uint8`` (:func:`jpeg_chw`), in either layout."""
+    return jpeg_chw(*frame_jpeg(sample, index, prefix))
 
 
 def key_rng(seed: int, epoch: int, key: str) -> np.random.Generator:

@@ -146,6 +146,7 @@ class LocalizationWindows:
                 n_frames,
             )
         for start_s, index in draws:
+            jpeg, jpeg_where = S.frame_jpeg(sample, index)
             record = {
                 "key": sample["__key__"],
                 "labels": labels,
@@ -155,8 +156,8 @@ class LocalizationWindows:
                 "objects": frame_objects(info, index),
                 "sample_rate": rate,
                 "scene": info.get("scene"),
-                "jpeg": sample[f"{index:03d}.jpg"],
-                "where": f"{S.where(sample)}: member '{index:03d}.jpg'",
+                "jpeg": jpeg,
+                "where": jpeg_where,
                 "pcm": _window(pcm, round(start_s * rate), length).copy(),  # a copy frees the clip's buffer
             }
             if logmel is not None:
@@ -192,10 +193,7 @@ def decode_window(record: dict) -> dict:
 
 def window_jpegs(sample: dict, start_s: float, window_s: float, fps: float, n_frames: int) -> list[tuple[bytes, str]]:
     """``(JPEG bytes, where)`` of every stored frame whose timestamp falls in ``[start_s, start_s + window_s)``."""
-    return [
-        (sample[f"{i:03d}.jpg"], f"{S.where(sample)}: member '{i:03d}.jpg'")
-        for i in _frames_in(start_s, window_s, fps, n_frames)
-    ]
+    return [S.frame_jpeg(sample, i) for i in _frames_in(start_s, window_s, fps, n_frames)]
 
 
 def motion_of(frames: list[torch.Tensor]) -> torch.Tensor:

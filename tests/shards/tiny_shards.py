@@ -6,6 +6,7 @@ import numpy as np
 
 from avsep.config.shards import ShardParams
 from avsep.shards import ShardWriter, encode_sample
+from avsep.shards.codec import FramesLayout
 
 RATE = 8000  # small, so a 2-second clip is cheap
 FPS = 4.0
@@ -24,7 +25,9 @@ def clip_arrays(index: int) -> dict:
     }
 
 
-def clip_members(key: str, index: int, label: str = "cello") -> dict[str, bytes]:
+def clip_members(
+    key: str, index: int, label: str = "cello", frames_layout: FramesLayout = "per_frame"
+) -> dict[str, bytes]:
     arrays = clip_arrays(index)
     meta = {
         "clip_id": key,
@@ -36,16 +39,19 @@ def clip_members(key: str, index: int, label: str = "cello") -> dict[str, bytes]
         "size": [SIZE, SIZE],
         "split": "train",
     }
-    return encode_sample(key, arrays["frames"], arrays["audio"], RATE, arrays["logmel"], meta, jpeg_quality=90)
+    return encode_sample(key, arrays["frames"], arrays["audio"], RATE, arrays["logmel"], meta, 90, frames_layout)
 
 
-def write_set(directory, n_clips: int, per_shard: int, split: str = "train") -> list[str]:
-    """Write ``n_clips`` clips (keys ``clip-000`` ...) into shards of ``per_shard``; returns the keys."""
+def write_set(
+    directory, n_clips: int, per_shard: int, split: str = "train", frames_layout: FramesLayout = "per_frame"
+) -> list[str]:
+    """Write ``n_clips`` clips (keys ``clip-000`` ...) into shards of ``per_shard``, their frames in
+    ``frames_layout``; returns the keys."""
     keys = [f"clip-{i:03d}" for i in range(n_clips)]
     labels = ["cello", "flute", "tuba", "violin"]
     with ShardWriter(directory, split, max_samples=per_shard) as writer:
         for i, key in enumerate(keys):
-            writer.write(key, clip_members(key, i, labels[i % len(labels)]))
+            writer.write(key, clip_members(key, i, labels[i % len(labels)], frames_layout))
     return keys
 
 
