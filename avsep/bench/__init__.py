@@ -13,4 +13,5 @@ BENCHMARKS: tuple[str, ...] = (
     "avsep.bench.build",
     "avsep.bench.train",
     "avsep.bench.resample",
+    "avsep.bench.evaluate",
 )
