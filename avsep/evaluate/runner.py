@@ -179,13 +179,13 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
     if not parts:
         return out
     single = Collected.merged([part[0] for part in parts], ctx.overlays)
-    scenes = sorted({scene for part in parts for scene in part[1]})
-    multi = {scene: Collected.merged([p[1][scene] for p in parts if scene in p[1]], ctx.overlays) for scene in scenes}
+    subsets: list[str] = sorted({scene for part in parts for scene in part[1]})
+    multi = {name: Collected.merged([p[1][name] for p in parts if name in p[1]], ctx.overlays) for name in subsets}
     counts = Collected.merged([part[2] for part in parts], 0)
     if single.index:
         out.update(score_single(ctx, single, SOLO))
-    for scene in scenes:
-        out.update(score_class_aware(ctx, multi[scene], scene))
+    for name in subsets:
+        out.update(score_class_aware(ctx, multi[name], name))
     if counts.index:
         done = counts
         # Counts are integers: a regressor's estimate is rounded and floored at zero.
@@ -230,8 +230,8 @@ def score_single(ctx: EvalContext, done: Collected, subset: str) -> dict[str, di
     """Every single-source protocol of ``evaluate.localization`` against the exact boxes (``gt="union"``)."""
     loc = ctx.params.evaluate.localization
     out = {}
-    scores = single_scores(ctx, done.maps, done.truth, list(loc.single_source), "union")
-    for protocol, cious in zip(loc.single_source, scores):
+    per_protocol = single_scores(ctx, done.maps, done.truth, list(loc.single_source), "union")
+    for protocol, cious in zip(loc.single_source, per_protocol):
         out[f"{protocol}@{subset}"] = summarize_single_source(cious, protocol, "union", loc.thresholds)
     if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
         first = done.index[: ctx.overlays]
