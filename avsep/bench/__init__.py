@@ -14,4 +14,5 @@ BENCHMARKS: tuple[str, ...] = (
     "avsep.bench.build",
     "avsep.bench.train",
     "avsep.bench.resample",
+    "avsep.bench.evaluate",
 )

@@ -1,4 +1,8 @@
-"""``avsep evaluate MODEL``: score a trained model (or a baseline) on a split -> reports/metrics/MODEL.json."""
+"""``avsep evaluate MODEL``: score a trained model (or a baseline) on a split -> reports/metrics/MODEL.json.
+
+Under ``torchrun --nproc_per_node N`` the ranks share the split and rank 0 writes the one document (and prints
+it); the others print nothing.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def register(sub, common) -> None:
     p.add_argument("--metrics-dir", default=None, help="where MODEL.json goes (default: report.metrics_dir)")
     p.add_argument("--figures-dir", default=None, help="overlays go to DIR/MODEL/ (default: report.figures_dir)")
     p.add_argument("--overlays", type=int, default=4, help="overlay PNGs per subset (default 4; 0: none)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the profile's batch size")
+    p.add_argument("--batch-size", type=int, default=None, help="clips per model call (default: evaluate.batch_size)")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: shards.workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
@@ -67,7 +71,7 @@ def run(args) -> int:
             return 2
     from avsep.evaluate.runner import evaluate_model
     from avsep.shards.reader import ShardSetError
-    from avsep.train import CheckpointError
+    from avsep.train import CheckpointError, shutdown
 
     try:
         doc = evaluate_model(
@@ -89,7 +93,9 @@ def run(args) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"avsep evaluate: {message}", file=sys.stderr)
         return 2
-    for key, entry in doc["protocols"].items():
+    finally:
+        shutdown()  # leave the torchrun process group, if evaluate_model joined one
+    for key, entry in doc.get("protocols", {}).items():
         shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items() if k in _SHOWN}
         print(f"{args.model} {key}: {shown}")
     for baseline, entries in doc.get("baselines", {}).items():

@@ -103,6 +103,18 @@ class CountingEvalParams(Section):
 
 
 class EvaluateParams(Section):
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="clips per model call during evaluation (the maps do not depend on it); null = the "
+        "active profile's batch_size; avsep evaluate --batch-size overrides it",
+    )
+    workers: int = Field(
+        1,
+        ge=0,
+        description="processes that score the localization maps (cIoU, NSA): 1 = in this process, "
+        "0 = one per core, N = a pool of N; the scores are the same either way",
+    )
     localization: LocalizationEvalParams = Field(
         LocalizationEvalParams(),
         description="localization protocols (avsep.metrics.localization)",

@@ -15,6 +15,7 @@ every sample of ``DATA/shards/clips/{split}`` whose json ``source_key`` (its key
 
 Returns ``{"protocols": {"consensus@vggss": {...}, ...}, "baselines": {"whole_image": {...}, ...}, "boxes": {...}}``;
 ``boxes`` counts the annotated clips, those scored and those the build lacks (``missing``: not downloaded, failed).
+Under ``torchrun`` each rank maps its own shards and rank 0 scores them all; the other ranks return ``{}``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import numpy as np
 from avsep import models
 from avsep.evaluate.context import EvalContext, stream, take
 from avsep.evaluate.overlays import save_overlay
+from avsep.evaluate.scoring import single_scores
 from avsep.metrics.groundtruth import AnnotatedBoxes
-from avsep.metrics.localization import evaluate_single_source, single_source_cious
+from avsep.metrics.localization import single_source_cious, summarize_single_source
 from avsep.shards.views import ANNOTATED_FRAME_AT
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,15 @@ def run_boxes(ctx: EvalContext, truth: AnnotatedBoxes) -> dict:
                 frames[position] = frame.permute(1, 2, 0).numpy().copy()
                 if len(frames) > ctx.overlays:  # keep the first ones in split order, whatever arrives first
                     del frames[max(frames)]
+    parts = ctx.gathered((index, keys, maps, frames))
+    if not parts:
+        return {}  # a rank other than 0: rank 0 scores every rank's maps
+    index = [i for part in parts for i in part[0]]
+    keys = [key for part in parts for key in part[1]]
+    maps = {name: [m for part in parts for m in part[2][name]] for name in maps}
+    frames = {i: frame for part in parts for i, frame in part[3].items()}
+    for position in sorted(frames)[ctx.overlays :]:
+        del frames[position]
     if not index:
         example = next(iter(truth.boxes))
         raise ValueError(
@@ -95,11 +106,10 @@ def _baseline(ctx: EvalContext, name: str) -> EvalContext:
 
 def _scores(ctx: EvalContext, maps: list[np.ndarray], boxes: list[np.ndarray], truth: AnnotatedBoxes) -> dict:
     loc = ctx.params.evaluate.localization
+    scores = single_scores(ctx, maps, boxes, list(loc.single_source), truth.gt)
     return {
-        f"{protocol}@{truth.name}": evaluate_single_source(
-            maps, boxes, protocol, size=loc.map_size, gt=truth.gt, thresholds=loc.thresholds
-        )
-        for protocol in loc.single_source
+        f"{protocol}@{truth.name}": summarize_single_source(cious, protocol, truth.gt, loc.thresholds)
+        for protocol, cious in zip(loc.single_source, scores)
     }
 
 

@@ -12,7 +12,12 @@ set a task of the method's ``tasks`` needs, scores every protocol that applies a
 Keys of ``protocols`` are ``protocol@subset`` (docs/report.md): subsets ``solo`` (single source), ``duet``,
 ``k1`` … ``k4`` (world scenes, class-aware), ``cocktail`` (2×2 mixtures) and ``kscenes`` (counting).
 NaN and infinities are written as ``null``. Every list is put in the split's order (the view's ``index``)
-before scoring, so results do not depend on the number of workers. See docs/evaluation.md.
+before scoring, so results do not depend on the number of workers, the batch size or the number of ranks.
+
+The model sees batches of ``evaluate.batch_size`` clips (a sub-batch per task); the maps are scored in this
+process or in a pool of ``evaluate.workers`` processes (:mod:`avsep.evaluate.pool`). Under ``torchrun`` each
+rank evaluates its own shards, rank 0 gathers the records, scores them and writes the one document; the
+other ranks write nothing (:mod:`avsep.evaluate.context`). See docs/evaluation.md.
 
 Runners are registered in :data:`RUNNERS`; a task without one is listed under ``not_evaluated``.
 Separation is scored by :func:`avsep.evaluate.separation_runner.run_separation`. A method is reached only through
@@ -38,6 +43,8 @@ from avsep import models
 from avsep.evaluate.boxes_runner import run_boxes
 from avsep.evaluate.context import EvalContext, Runner, json_safe, stream, take
 from avsep.evaluate.overlays import save_overlay
+from avsep.evaluate.pool import ScoringPool, resolve_workers
+from avsep.evaluate.scoring import class_scores, single_scores
 from avsep.evaluate.separation_runner import run_separation
 from avsep.io import atomic_write_text
 from avsep.metrics import groundtruth as G
@@ -45,16 +52,17 @@ from avsep.metrics.counting import evaluate_counting
 from avsep.metrics.groundtruth import AnnotatedBoxes
 from avsep.metrics.localization import (
     RELATIVE_PROTOCOLS,
-    evaluate_class_aware,
-    evaluate_single_source,
+    relative_threshold,
     single_source_cious,
+    summarize_class_aware,
+    summarize_single_source,
 )
 from avsep.models import classes_of, with_data_classes
 from avsep.models.method import Method
 from avsep.shards.reader import ShardSetError
 from avsep.train import CheckpointError, load_checkpoint
 from avsep.train.checkpoint import run_fingerprint
-from avsep.train.distributed import choose_device
+from avsep.train.distributed import init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,22 @@ class Collected:
         return Collected(
             pick(self.index), pick(self.keys), pick(self.maps), pick(self.truth), pick(self.objects), self.frames
         )
+
+    @staticmethod
+    def merged(parts: list[Collected], keep_frames: int) -> Collected:
+        """Every rank's records of one subset as one, in the split's order, with the frames of the first
+        ``keep_frames`` samples overall (each rank kept its own first ones, so theirs include them)."""
+        out = Collected()
+        for part in parts:
+            out.index += part.index
+            out.keys += part.keys
+            out.maps += part.maps
+            out.truth += part.truth
+            out.objects += part.objects
+            out.frames.update(part.frames)
+        for index in sorted(out.frames)[keep_frames:]:
+            del out.frames[index]
+        return out.ordered()
 
 
 def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
@@ -150,13 +174,20 @@ def run_clips(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
                         batch["frame"][i],
                         0,
                     )
+    parts = ctx.gathered((single, multi, counts))  # [] on the ranks other than 0: they score nothing
     out: dict[str, dict] = {}
+    if not parts:
+        return out
+    single = Collected.merged([part[0] for part in parts], ctx.overlays)
+    subsets: list[str] = sorted({scene for part in parts for scene in part[1]})
+    multi = {name: Collected.merged([p[1][name] for p in parts if name in p[1]], ctx.overlays) for name in subsets}
+    counts = Collected.merged([part[2] for part in parts], 0)
     if single.index:
-        out.update(score_single(ctx, single.ordered(), SOLO))
-    for scene in sorted(multi):
-        out.update(score_class_aware(ctx, multi[scene].ordered(), scene))
+        out.update(score_single(ctx, single, SOLO))
+    for name in subsets:
+        out.update(score_class_aware(ctx, multi[name], name))
     if counts.index:
-        done = counts.ordered()
+        done = counts
         # Counts are integers: a regressor's estimate is rounded and floored at zero.
         predicted = np.maximum(np.rint(np.asarray(done.maps, np.float64)), 0)
         entry = evaluate_counting(predicted, np.asarray(done.truth), cap=ctx.params.evaluate.counting.cap)
@@ -183,7 +214,9 @@ def run_cocktail(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
                 batch["frame"][i],
                 ctx.overlays,
             )
-    return score_class_aware(ctx, done.ordered(), COCKTAIL) if done.index else {}
+    parts = ctx.gathered(done)
+    done = Collected.merged(parts, ctx.overlays)
+    return score_class_aware(ctx, done, COCKTAIL) if done.index else {}
 
 
 RUNNERS: list[Runner] = [
@@ -197,10 +230,9 @@ def score_single(ctx: EvalContext, done: Collected, subset: str) -> dict[str, di
     """Every single-source protocol of ``evaluate.localization`` against the exact boxes (``gt="union"``)."""
     loc = ctx.params.evaluate.localization
     out = {}
-    for protocol in loc.single_source:
-        out[f"{protocol}@{subset}"] = evaluate_single_source(
-            done.maps, done.truth, protocol, size=loc.map_size, gt="union", thresholds=loc.thresholds
-        )
+    per_protocol = single_scores(ctx, done.maps, done.truth, list(loc.single_source), "union")
+    for protocol, cious in zip(loc.single_source, per_protocol):
+        out[f"{protocol}@{subset}"] = summarize_single_source(cious, protocol, "union", loc.thresholds)
     if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
         first = done.index[: ctx.overlays]
         protocol = loc.single_source[0] if loc.single_source else "consensus"
@@ -226,10 +258,11 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
     boxes = [t[0] for t in done.truth]
     silent = [t[1] for t in done.truth]
     out = {}
-    for protocol in loc.class_aware:
+    scored = class_scores(ctx, done.maps, boxes, silent, list(loc.class_aware))
+    for protocol, (cious, nsas, nsas_visible) in zip(loc.class_aware, scored):
         try:
-            out[f"{protocol}@{subset}"] = evaluate_class_aware(
-                done.maps, boxes, silent, protocol, size=loc.map_size, thresholds=loc.thresholds, nsa_tau=loc.nsa_tau
+            out[f"{protocol}@{subset}"] = summarize_class_aware(
+                cious, nsas, nsas_visible, protocol, relative_threshold(protocol), loc.thresholds
             )
             continue
         except ValueError as exc:
@@ -240,8 +273,9 @@ def score_class_aware(ctx: EvalContext, done: Collected, subset: str) -> dict[st
             # MSSL scores only two-source frames; on other levels (k1, k3 scenes) its threshold without that
             # filter is the comparable number (docs/report.md: relative:0.1@k1, relative:0.1@k3).
             relative = f"relative:{RELATIVE_PROTOCOLS['mssl']:g}"
-            out[f"{relative}@{subset}"] = evaluate_class_aware(
-                done.maps, boxes, silent, relative, size=loc.map_size, thresholds=loc.thresholds, nsa_tau=loc.nsa_tau
+            [(cious, nsas, nsas_visible)] = class_scores(ctx, done.maps, boxes, silent, [relative])
+            out[f"{relative}@{subset}"] = summarize_class_aware(
+                cious, nsas, nsas_visible, relative, relative_threshold(relative), loc.thresholds
             )
     if ctx.overlays and ctx.figures_dir is not None and subset in OVERLAY_SUBSETS:
         for n, index in enumerate(done.index[: ctx.overlays]):
@@ -295,6 +329,29 @@ def load_model(
     return model.eval(), path
 
 
+def _run_all(ctx: EvalContext, method: Method, boxes: AnnotatedBoxes | None) -> tuple[dict, list, set, dict]:
+    """``(protocols, skipped runners, tasks handled, the box runner's other keys)`` of every runner that
+    applies; on ranks other than 0 the protocols are empty (rank 0 scored everything)."""
+    protocols: dict[str, dict] = {}
+    skipped: list[dict] = []
+    handled: set[str] = set()
+    annotated: dict = {}
+    if boxes is not None:
+        annotated = run_boxes(ctx, boxes)
+        protocols, handled = annotated.pop("protocols", {}), set(method.tasks)
+    for runner in RUNNERS if boxes is None else []:
+        tasks = tuple(t for t in runner.tasks if t in method.tasks)
+        if not tasks:
+            continue
+        handled.update(tasks)
+        try:
+            protocols.update(runner.run(ctx, tasks))
+        except ShardSetError as exc:  # every rank reads the same sizes.json: all of them skip the runner
+            log.warning("%s: %s not evaluated: %s", ctx.name, runner.name, exc)
+            skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
+    return protocols, skipped, handled, annotated
+
+
 def evaluate_model(
     name: str,
     params,
@@ -317,7 +374,13 @@ def evaluate_model(
     ``MODEL.VARIANT.json`` for a ``variant`` (an ablation's configuration, e.g. ``"lambda=0.8"``: the report's
     ablation tables show it as a row ``MODEL [VARIANT]``);
     figures_dir: default ``params.report.figures_dir`` -> ``MODEL/*.png`` (replaced on each run); overlays: PNGs
-    per subset (0: none); batch_size: default the profile's; workers: default ``params.shards.workers``.
+    per subset (0: none); batch_size: clips per model call, default ``params.evaluate.batch_size`` or else the
+    profile's; workers: DataLoader workers, default ``params.shards.workers`` (the maps are scored by
+    ``params.evaluate.workers`` processes).
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1; the process group is joined here as training joins it) every rank
+    evaluates its shards of the split and rank 0 writes the same document one process would; the other ranks
+    write nothing and return ``{}``.
 
     boxes: a box-annotated test set (:func:`avsep.sources.boxes.load_boxes`); the model is then scored on the
     clips it annotates only (:func:`avsep.evaluate.boxes_runner.run_boxes`), with the whole-image and
@@ -329,7 +392,8 @@ def evaluate_model(
     method = models.method(name)
     if not method.tasks:
         raise ValueError(f"model {name!r}: it has no evaluation tasks")
-    device = choose_device(params.train.device)
+    dist = init_distributed(params.train.device)  # one process: rank 0 of 1, on params.train.device
+    device = dist.device
     model, path = load_model(name, method, params, data_root, checkpoint)
     # A model may be evaluated on other inputs than the shared ones (the counter: the whole-clip windows it
     # trained on). Applied after loading, so the checkpoint is still checked against the recipe's params.
@@ -337,9 +401,9 @@ def evaluate_model(
     stem = name if not variant else f"{name}.{re.sub(r'[^A-Za-z0-9_.=+-]', '_', variant)}"
     stem = stem if boxes is None else f"{stem}.{boxes.name}"
     figures = Path(figures_dir or params.report.figures_dir) / stem
-    if overlays and figures.is_dir():
+    if overlays and figures.is_dir() and dist.is_main:
         shutil.rmtree(figures)  # this model's overlays of an earlier run: replaced, not mixed
-    if overlays:
+    if overlays and dist.is_main:
         figures.mkdir(parents=True, exist_ok=True)  # exists even for a model with no maps (a dvc.yaml output)
     ctx = EvalContext(
         name,
@@ -349,30 +413,21 @@ def evaluate_model(
         data_root,
         split,
         device,
-        batch_size or params.active_profile().batch_size,
+        batch_size or params.evaluate.batch_size or params.active_profile().batch_size,
         params.shards.workers if workers is None else workers,
         progress,
         overlays,
-        figures if overlays else None,
+        figures if overlays and dist.is_main else None,
         Path(metrics_dir or params.report.metrics_dir),
+        dist,
+        ScoringPool(resolve_workers(params.evaluate.workers) if dist.is_main else 1),
     )
-    protocols: dict[str, dict] = {}
-    skipped: list[dict] = []
-    handled: set[str] = set()
-    annotated: dict = {}
-    if boxes is not None:
-        annotated = run_boxes(ctx, boxes)
-        protocols, handled = annotated.pop("protocols"), set(method.tasks)
-    for runner in RUNNERS if boxes is None else []:
-        tasks = tuple(t for t in runner.tasks if t in method.tasks)
-        if not tasks:
-            continue
-        handled.update(tasks)
-        try:
-            protocols.update(runner.run(ctx, tasks))
-        except ShardSetError as exc:
-            log.warning("%s: %s not evaluated: %s", name, runner.name, exc)
-            skipped.append({"runner": runner.name, "tasks": list(tasks), "reason": str(exc)})
+    try:
+        protocols, skipped, handled, annotated = _run_all(ctx, method, boxes)
+    finally:
+        ctx.pool.close()
+    if not dist.is_main:
+        return {}
     not_evaluated = {
         task: "no evaluation runner for this task yet (avsep.evaluate.runner.RUNNERS)"
         for task in method.tasks

@@ -17,6 +17,9 @@ truth, estimate) under ``reports/figures/separation/``.
 ``Runner("nmix", ("separation",), run_separation)`` it returns the loaded model's entries and writes the other
 variants' and baselines' documents beside ``MODEL.json``.
 
+Under ``torchrun`` each rank separates the mixtures of its own shards; rank 0 gathers them (in the split's
+order), scores them and writes every document, WAV and figure; the other ranks write nothing and return ``{}``.
+
 The separation method is reached only through ``avsep.models.method("separation")``: this runner reads the
 ``extras`` keys ``variants``, ``build_variant``, ``attach_localizer``, ``variant_label``, ``scale``,
 ``from_nmix``, ``separate``, ``ideal_mask``, ``nmf_mfcc``, ``write_wavs`` and ``save_spectrograms``, whose
@@ -46,8 +49,8 @@ from avsep.shards import evaluation_view, make_loader
 from avsep.shards.reader import ShardSetError
 from avsep.shards.remote import set_location
 from avsep.shards.views import batch_sample_rate
-from avsep.train import CheckpointError, load_checkpoint
-from avsep.train.distributed import choose_device
+from avsep.train import CheckpointError, Dist, gather_objects, load_checkpoint
+from avsep.train.distributed import init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,8 @@ def load_variants(params, data_root: Path, device: torch.device) -> dict[str, An
 
 
 def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | None, batch_size: int):
-    """The first ``limit`` samples of an N-mix set, converted to the separation layout, one batch at a time."""
+    """``(split indices, batch)``: this rank's samples among the first ``limit`` of an N-mix set (all when
+    None; every sample in one process), converted to the separation layout, one batch at a time."""
     from_nmix = _hooks()["from_nmix"]
     view = evaluation_view(
         set_location(params.shards.root, data_root, shard_set),
@@ -93,19 +97,16 @@ def _samples(params, data_root: Path, shard_set: str, split: str, limit: int | N
         batch_size=batch_size,
         seed=params.seed,
     )
-    seen = 0
     for batch in make_loader(view, params.shards, workers=0, ranks=1):
         order = np.argsort(batch["index"], kind="stable")  # one reader: already in order; kept explicit
-        if limit is not None and seen >= limit:
-            break
+        rows = [int(i) for i in order if limit is None or batch["index"][i] < limit]
+        if not rows:
+            break  # the reader walks its shards in order: every later sample is past the limit too
         batch = {
-            k: v[torch.as_tensor(order)] if isinstance(v, torch.Tensor) else [v[i] for i in order]
+            k: v[torch.as_tensor(rows)] if isinstance(v, torch.Tensor) else [v[i] for i in rows]
             for k, v in batch.items()
         }
-        keep = len(order) if limit is None else min(len(order), limit - seen)
-        batch = {k: v[:keep] for k, v in batch.items()}
-        seen += keep
-        yield from_nmix(batch, params, batch_sample_rate(batch))
+        yield list(batch["index"]), from_nmix(batch, params, batch_sample_rate(batch))
 
 
 @dataclass(frozen=True)
@@ -190,24 +191,29 @@ def evaluate_separation_all(
     audio_dir: str | Path | None = None,
     models: dict[str, Any] | None = None,
     progress: bool = True,
+    dist: Dist | None = None,
 ) -> dict[str, dict]:
-    """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc)."""
+    """Score every variant and baseline; write and return ``{file name: metrics doc}`` (see module doc).
+
+    dist: this process's rank (default: :func:`avsep.train.init_distributed`, one process outside torchrun);
+    ranks other than 0 return ``{}``."""
     hooks = _hooks()
     separate, write_wavs, save_spectrograms = hooks["separate"], hooks["write_wavs"], hooks["save_spectrograms"]
     data_root = Path(data_root)
     sep, scale = params.separation, hooks["scale"](params)
     backend = scale.bss_backend or params.evaluate.separation.backend
     threshold = params.evaluate.separation.silence_threshold
-    device = choose_device(params.train.device)
+    dist = dist or init_distributed(params.train.device)
+    device = dist.device
     models = load_variants(params, data_root, device) if models is None else models
     names = list(models) + [b for b in BASELINES if b in sep.baselines]
     rate = params.shards.separation.sample_rate
     default = hooks["variants"](params)[-1]
     entries: dict[str, dict[str, dict]] = {name: {} for name in names}
-    jobs: dict[str, list] = {}  # N-mix set -> (mixture, sources, model estimates) of each of its samples
+    # N-mix set -> (index, key, classes, mixture, sources, model estimates) of each of this rank's samples
+    separated: dict[str, list] = {}
     for n_mix in params.build.mixing.nmix_sizes:
         shard_set = f"nmix{n_mix}"
-        figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
         try:
             batches = list(
                 _samples(
@@ -222,8 +228,8 @@ def evaluate_separation_all(
         except ShardSetError as exc:
             log.warning("separation: %s not evaluated: %s", shard_set, exc)
             continue
-        jobs[shard_set] = []
-        for batch in tqdm(batches, desc=f"separating {shard_set}/{split}", disable=not progress):
+        separated[shard_set] = []
+        for indices, batch in tqdm(batches, desc=f"separating {shard_set}/{split}", disable=not progress):
             estimates = {}
             for name, model in models.items():
                 waves, _ = separate(
@@ -231,24 +237,38 @@ def evaluate_separation_all(
                 )
                 estimates[name] = waves.cpu().numpy()
             for i in range(len(batch["mix"])):
-                mix, refs = batch["mix"][i].numpy(), batch["sources"][i].numpy()
-                jobs[shard_set].append((mix, refs, {name: estimates[name][i] for name in models}))
-                if figures_left and default in models:
-                    figures_left -= 1
-                    key = str(batch["keys"][i])
-                    classes = [names_[0] for names_ in batch["labels"][i]]
-                    write_wavs(
-                        Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs, estimates[default][i], rate
+                separated[shard_set].append(
+                    (
+                        indices[i],
+                        str(batch["keys"][i]),
+                        [names_[0] for names_ in batch["labels"][i]],
+                        batch["mix"][i].numpy(),
+                        batch["sources"][i].numpy(),
+                        {name: estimates[name][i] for name in models},
                     )
-                    save_spectrograms(
-                        Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png",
-                        mix,
-                        refs,
-                        estimates[default][i],
-                        classes,
-                        scale.n_bins,
-                        f"{key}: {default} guidance",
-                    )
+                )
+    parts = gather_objects(dist, separated)
+    if not dist.is_main:
+        return {}
+    jobs: dict[str, list] = {}  # N-mix set -> (mixture, sources, model estimates) of each of its samples
+    for n_mix in params.build.mixing.nmix_sizes:
+        shard_set = f"nmix{n_mix}"
+        if shard_set not in separated:
+            continue
+        records = sorted((r for part in parts for r in part[shard_set]), key=lambda r: r[0])  # the split's order
+        jobs[shard_set] = [(mix, refs, estimates) for _, _, _, mix, refs, estimates in records]
+        figures_left = sep.figures if n_mix == min(params.build.mixing.nmix_sizes) else 0
+        for _, key, classes, mix, refs, estimates in records[:figures_left] if default in models else []:
+            write_wavs(Path(audio_dir or params.report.audio_dir) / MODEL / key, mix, refs, estimates[default], rate)
+            save_spectrograms(
+                Path(figures_dir or params.report.figures_dir) / MODEL / f"{key}.png",
+                mix,
+                refs,
+                estimates[default],
+                classes,
+                scale.n_bins,
+                f"{key}: {default} guidance",
+            )
     scoring = Scoring(
         tuple(b for b in BASELINES if b in names),
         backend,
@@ -322,7 +342,10 @@ def run_separation(ctx: EvalContext, tasks: tuple[str, ...]) -> dict[str, dict]:
         metrics_dir=ctx.metrics_dir,
         figures_dir=ctx.figures_dir.parent if ctx.figures_dir else None,
         progress=ctx.progress,
+        dist=ctx.dist,
     )
+    if not ctx.is_main:
+        return {}
     default = f"{MODEL}.json"
     if default not in docs:
         raise ShardSetError(

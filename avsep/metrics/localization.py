@@ -367,7 +367,12 @@ def evaluate_single_source(
     """
     gt = gt or _default_gt(protocol)
     scores = single_source_cious(heatmaps, boxes, protocol, size=size, gt=gt, progress=progress)
-    result = summarize(scores, protocol, thresholds)
+    return summarize_single_source(scores, protocol, gt, thresholds)
+
+
+def summarize_single_source(cious, protocol: str, gt: str, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> dict:
+    """The bundle of :func:`evaluate_single_source` from the per-sample scores of :func:`single_source_cious`."""
+    result = summarize(cious, protocol, thresholds)
     return {"protocol": protocol, "gt": gt, **{k: v for k, v in result.items() if k != "protocol"}}
 
 
@@ -402,6 +407,28 @@ def evaluate_class_aware(
     if protocol in SINGLE_SOURCE_PROTOCOLS:
         raise ValueError(f"protocol {protocol!r}: a single-source protocol; use evaluate_single_source")
     rel = relative_threshold(protocol)
+    scores, nsas, nsas_visible = class_aware_scores(
+        class_maps, class_boxes, silent_classes, protocol, size=size, nsa_tau=nsa_tau, progress=progress
+    )
+    return summarize_class_aware(scores, nsas, nsas_visible, protocol, rel, thresholds)
+
+
+def class_aware_scores(
+    class_maps,
+    class_boxes,
+    silent_classes=None,
+    protocol: str = "dsol-synthetic",
+    *,
+    size=MAP_SIZE,
+    nsa_tau: float = NSA_TAU,
+    progress: bool = False,
+) -> tuple[np.ndarray, list[float], list[float]]:
+    """The per-frame numbers :func:`evaluate_class_aware` summarises (inputs as there): ``(cious (N,)`` with
+    NaN where a frame is skipped, ``nsa`` of each frame where DSOL's NSA is defined, ``nsa_visible`` of each
+    frame with a visible silent class``)``, in frame order. Frames are scored independently, so the numbers of
+    consecutive chunks of frames, concatenated, are those of the whole list (evaluation scores chunks in a
+    process pool)."""
+    rel = relative_threshold(protocol)
     if len(class_maps) != len(class_boxes):
         raise ValueError(f"class_maps/class_boxes: {len(class_maps)} frames but {len(class_boxes)} box dicts")
     if silent_classes is not None and len(silent_classes) != len(class_maps):
@@ -426,7 +453,19 @@ def evaluate_class_aware(
         if any(gt_map(b, (height, width), soft=False).sum() == 0 for b in sounding.values()):
             continue
         scores[i] = class_aware_ciou(maps, sounding, rel)
-    result = summarize(scores, protocol, thresholds)
+    return scores, nsas, nsas_visible
+
+
+def summarize_class_aware(
+    cious,
+    nsas: Sequence[float],
+    nsas_visible: Sequence[float],
+    protocol: str,
+    rel: float,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> dict:
+    """The bundle of :func:`evaluate_class_aware` from the per-frame numbers of :func:`class_aware_scores`."""
+    result = summarize(cious, protocol, thresholds)
     result = {"protocol": protocol, "rel": rel, **{k: v for k, v in result.items() if k != "protocol"}}
     result["nsa"] = float(np.mean(nsas)) if nsas else None
     result["n_nsa"] = len(nsas)

@@ -13,7 +13,9 @@ Three ways to walk the shards (``mode``):
   forever; the view cuts an epoch at the length ``sizes.json`` implies (ranks never run out unevenly in DDP);
 - ``"eval"``: shards in order, split by rank then worker, no shuffling: every sample exactly once.
 
-Split modes need at least ``workers x ranks`` shards, else :class:`ShardCountError`.
+Split modes need at least ``workers x ranks`` shards, else :class:`ShardCountError` (from
+:func:`avsep.shards.views.make_loader` and, in train mode, from each reader; an eval-mode reader left
+without a shard reads nothing).
 """
 
 from __future__ import annotations
@@ -133,8 +135,10 @@ class ShardStream(wds.PipelineStage):
             rng = random.Random(_reader_seed(self.seed, epoch))
             while True:
                 yield {"url": rng.choice(urls), "epoch": epoch}
-        self.shards.check_readers(world * workers, f"{workers} worker(s) x {world} rank(s)")
         if self.mode == "train":
+            # Training ranks must all have batches (DDP steps together); an eval reader without a shard just
+            # reads nothing, and the slices below still hold every shard once (a small set over many ranks).
+            self.shards.check_readers(world * workers, f"{workers} worker(s) x {world} rank(s)")
             random.Random(self.seed + epoch).shuffle(urls)  # same order on every rank and worker
         for url in urls[rank::world][worker::workers]:
             yield {"url": url, "epoch": epoch}

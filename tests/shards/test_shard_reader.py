@@ -119,6 +119,22 @@ def test_rank_and_worker_splits_are_disjoint_and_complete(tmp_path, monkeypatch,
     assert all(parts)
 
 
+def test_eval_readers_without_a_shard_read_nothing_and_every_shard_is_read_once(tmp_path, monkeypatch):
+    """Evaluation spreads a split over torchrun ranks by shard: a small set over more ranks and workers than
+    shards leaves some readers idle, never fails, and still reads each shard exactly once."""
+    write_set(tmp_path, n_clips=3, per_shard=1)
+    shards = ShardSet.open(str(tmp_path), "train")
+    parts = []
+    for rank, worker in itertools.product(range(2), range(2)):
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("WORKER", str(worker))
+        monkeypatch.setenv("NUM_WORKERS", "2")
+        parts.append([item["url"] for item in ShardStream(shards, "eval", seed=5, epoch=SharedEpoch(0)).run()])
+    assert sorted(url for part in parts for url in part) == sorted(shards.urls)
+    assert [len(part) for part in parts] == [1, 1, 1, 0]  # rank 1's second worker has no shard
+
+
 def test_too_few_shards_for_workers_times_ranks_is_a_clear_error(tmp_path, monkeypatch):
     write_set(tmp_path, n_clips=3, per_shard=1)
     params = small_params()
