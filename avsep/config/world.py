@@ -61,6 +61,161 @@ def _paper_counts() -> SplitCounts:
     )
 
 
+class Realism(Section):
+    """What makes real videos hard, rendered offline and deterministically. Every default is off: the world
+    with these defaults is today's, byte for byte. Each effect draws from its own random stream, derived from
+    the clip's seed and the effect (avsep.world.streams), so turning one on shifts neither the others nor the
+    scene itself."""
+
+    alt_program_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "timbre: chance an object plays another General MIDI program of its family instead of its class's "
+            "own (violin: fiddle or string ensemble; avsep.world.classes.ALT_PROGRAMS)"
+        ),
+    )
+    vibrato_cents: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="timbre: vibrato (pitch-bend LFO) depth; each object draws its own in [0, this] cents",
+    )
+    vibrato_hz: tuple[float, float] = Field((4.5, 6.5), description="timbre: vibrato rate range (min, max)")
+    register_shift_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="timbre: chance an object plays its melody an octave up or down (register)",
+    )
+    velocity_spread: float = Field(
+        0.0,
+        ge=0,
+        le=40,
+        description="timbre: std of an extra per-note MIDI velocity change (dynamics change the sampled timbre)",
+    )
+    reverb_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="room: chance a clip is in a reverberant room (every source through its own impulse response)",
+    )
+    rt60_s: tuple[float, float] = Field(
+        (0.3, 1.2),
+        description="room: reverberation time (60 dB decay) range of the synthetic impulse responses (min, max)",
+    )
+    drr_db: tuple[float, float] = Field(
+        (0.0, 10.0),
+        description="room: direct-to-reverberant energy ratio range (min, max); lower = farther, wetter",
+    )
+    snr_db: tuple[float, float] | None = Field(
+        None,
+        description=(
+            "background: noise at a signal-to-noise ratio drawn in this range (min, max; to the sum of the "
+            "sources), replacing audio_noise_db; null = the fixed audio_noise_db"
+        ),
+    )
+    noise_colour: Literal["white", "pink", "brown"] = Field(
+        "pink",
+        description="background: spectrum of the noise drawn at snr_db (pink: 1/f power, brown: 1/f^2)",
+    )
+    offscreen_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "chance a clip also holds a sounding instrument that is not drawn (off-screen; annotations list it "
+            "under offscreen, never in objects, and n_sources counts visible sounding objects only)"
+        ),
+    )
+    offscreen_db: tuple[float, float] = Field(
+        (-10.0, 0.0),
+        description="loudness of the off-screen instrument against the on-screen ones (dB range, min, max)",
+    )
+    silent_motion: bool = Field(
+        False,
+        description=(
+            "silent players mime playing: they jump, rock and bow at the notes of a melody no one hears, drawn "
+            "like a sounding player's, so motion alone does not tell who sounds"
+        ),
+    )
+    sway_px: float = Field(
+        0.0,
+        ge=0,
+        le=0.2,
+        description="every player sways sideways by up to this fraction of its height (slow sine, own rate)",
+    )
+    bow_px: float = Field(
+        0.0,
+        ge=0,
+        le=0.2,
+        description=(
+            "while a player plays (its notes, or a silent player's mimed ones) it bows or works the keys: an "
+            "oscillation of this fraction of its height at 2-5 Hz"
+        ),
+    )
+    camera_jitter_px: float = Field(
+        0.0,
+        ge=0,
+        le=8,
+        description="camera shake: std of a whole-frame translation drawn per frame (pixels)",
+    )
+
+    @field_validator("vibrato_hz", "rt60_s", "offscreen_db", "drr_db", "snr_db")
+    @classmethod
+    def _ordered(cls, value):
+        if value is not None and not value[0] <= value[1]:
+            raise ValueError(f"expected low <= high, got {list(value)}")
+        return value
+
+    @field_validator("vibrato_hz", "rt60_s")
+    @classmethod
+    def _positive(cls, value):
+        if not value[0] > 0:
+            raise ValueError(f"expected 0 < low <= high, got {list(value)}")
+        return value
+
+    def is_off(self) -> bool:
+        """True when every effect is off (the world renders as it did before these effects existed)."""
+        return self == Realism()
+
+    def active(self) -> dict:
+        """The knobs that differ from off, ``{name: value}`` (for the preview's labels and the fingerprint)."""
+        off = Realism()
+        return {name: value for name, value in self.model_dump().items() if value != getattr(off, name)}
+
+
+def _hard() -> Realism:
+    return Realism(
+        alt_program_prob=0.5,
+        vibrato_cents=30.0,
+        register_shift_prob=0.3,
+        velocity_spread=15.0,
+        reverb_prob=0.9,
+        rt60_s=(0.4, 1.5),
+        drr_db=(-5.0, 5.0),
+        snr_db=(0.0, 18.0),
+        noise_colour="pink",
+        offscreen_prob=0.6,
+        offscreen_db=(-10.0, 0.0),
+        silent_motion=True,
+        sway_px=0.03,
+        bow_px=0.02,
+        camera_jitter_px=1.0,
+    )
+
+
+class RealismTables(Section):
+    """The named realism presets: ``demo`` (every effect off: today's world) and ``hard`` (tuned, docs/world.md)."""
+
+    demo: Realism = Field(Realism(), description="every effect off: the demo world as it has always been rendered")
+    hard: Realism = Field(
+        default_factory=_hard,
+        description="hard where real videos are hard; measured in docs/world.md (NMF-MFCC SDR, motion-only count)",
+    )
+
+
 class CountTables(Section):
     """A small world for a demo on a laptop and a larger one closer to the papers' MUSIC sizes."""
 
@@ -154,6 +309,17 @@ class WorldParams(Section):
         description="a sounding object jumps by this fraction of its height at each note onset",
     )
     onset_decay_s: float = Field(0.12, gt=0, description="and settles back with this time constant")
+    realism: Literal["demo", "hard"] = Field(
+        "demo",
+        description=(
+            "which table of effects renders: demo (every effect off: today's world, byte for byte) | hard "
+            "(timbres, room, noise at an SNR, off-screen sounds, miming silent players, camera shake)"
+        ),
+    )
+    effects: RealismTables = Field(
+        RealismTables(),
+        description="the effects of each realism preset (docs/world.md: what each does and the hard preset's numbers)",
+    )
 
     @field_validator("classes")
     @classmethod
@@ -201,6 +367,10 @@ class WorldParams(Section):
         if self.n_frames() < 1:
             raise ValueError(f"duration_s={self.duration_s} at fps={self.fps} gives no frame")
         return self
+
+    def effects_active(self) -> Realism:
+        """The effects table selected by ``realism``."""
+        return getattr(self.effects, self.realism)
 
     def split_counts(self) -> SplitCounts:
         """The count table selected by ``size_preset``."""

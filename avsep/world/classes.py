@@ -125,6 +125,24 @@ CLASSES: dict[str, InstrumentClass] = {
 
 assert tuple(sorted(CLASSES)) == MUSIC_CLASSES, "classes.py and avsep.config.world disagree"
 
+# Other General MIDI programs of each instrument's family (0-based), for ``world.effects.*.alt_program_prob``:
+# a real class sounds different from player to player and recording to recording. Bowed strings lend each other
+# their neighbours (viola, fiddle, string ensemble), as real violins, erhus and cellos are confused.
+ALT_PROGRAMS: dict[str, tuple[int, ...]] = {
+    "accordion": (23, 20, 22),  # tango accordion, reed organ, harmonica
+    "acoustic_guitar": (25, 26),  # steel string, jazz guitar
+    "cello": (41, 43, 48),  # viola, contrabass, string ensemble
+    "clarinet": (68, 69, 70),  # oboe, English horn, bassoon
+    "erhu": (40, 41, 45),  # violin, viola, pizzicato strings
+    "flute": (72, 74, 75),  # piccolo, recorder, pan flute
+    "saxophone": (64, 66, 67),  # soprano, tenor, baritone sax
+    "trumpet": (59, 60, 61),  # muted trumpet, French horn, brass section
+    "tuba": (57, 60, 70),  # trombone, French horn, bassoon
+    "violin": (110, 48, 49),  # fiddle, string ensemble 1 and 2
+    "xylophone": (12, 11, 9),  # marimba, vibraphone, glockenspiel
+}
+assert set(ALT_PROGRAMS) == set(CLASSES)
+
 
 def class_index(name: str) -> int:
     """MUSIC's class index (position in the sorted names); raises ``KeyError`` naming an unknown class."""

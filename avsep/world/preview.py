@@ -1,7 +1,12 @@
-"""A contact sheet of a few clips: frames with their boxes (green sounding, red silent) over the log-mel."""
+"""A contact sheet of a few clips: frames with their boxes (green sounding, red silent) over the log-mel.
+
+With realism effects on, the sheet's title lists the active knobs and each clip's log-mel title its room, SNR
+and off-screen instrument; with every effect off the sheet is the one it always was.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +40,29 @@ def _logmel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     mel = librosa.feature.melspectrogram(y=audio.mean(0), sr=sample_rate, n_mels=N_MELS)
     return librosa.power_to_db(mel, ref=np.max)
+
+
+def effects_title(world: WorldParams) -> str | None:
+    """The sheet's title naming the realism preset and its active knobs, or None when every effect is off."""
+    active = world.effects_active().active()
+    if not active:
+        return None
+    knobs = ", ".join(f"{name}={list(v) if isinstance(v, tuple) else v}" for name, v in active.items())
+    return textwrap.fill(f"realism: {world.realism} ({knobs})", 110)
+
+
+def clip_effects(annotation: dict) -> str:
+    """What the realism effects did to one clip (room, SNR, off-screen instrument), or '' without effects."""
+    realism = annotation.get("realism")
+    if realism is None:
+        return ""
+    parts = []
+    if realism["room"]:
+        parts.append(f"room RT60 {realism['room']['rt60_s']:.2f} s DRR {realism['room']['drr_db']:.1f} dB")
+    if realism["snr_db"] is not None:
+        parts.append(f"SNR {realism['snr_db']:.1f} dB")
+    parts += [f"off-screen {o['class']}" for o in realism["offscreen"]]
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def write_preview(world: WorldParams, n: int, path: str | Path) -> Path:
@@ -86,8 +114,11 @@ def write_preview(world: WorldParams, n: int, path: str | Path) -> Path:
         for t in picks:
             mel_ax.axvline(t / world.fps, color="white", lw=0.6, ls="--")
         sounding = ", ".join(o["class"] for o in clip.annotation["objects"] if o["sounding"]) or "none"
-        mel_ax.set_title(f"log-mel ({spec.scene}; sounding: {sounding})", fontsize=7)
+        mel_ax.set_title(f"log-mel ({spec.scene}; sounding: {sounding}{clip_effects(clip.annotation)})", fontsize=7)
         mel_ax.set_xlabel("s", fontsize=6)
         mel_ax.tick_params(labelsize=6)
+    title = effects_title(world)
+    if title is not None:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return save_png(fig, path, 90)

@@ -43,11 +43,22 @@ class WorldError(ValueError):
     """The output folder cannot hold a world (the message names the path and the reason)."""
 
 
+def world_record(world: WorldParams) -> dict:
+    """The world's parameters as JSON data; without the realism keys while every effect is off, so that a world
+    without effects is described (and fingerprinted) as it was before the effects existed."""
+    if world.effects_active().is_off():
+        return world.model_dump(mode="json", exclude={"realism", "effects"})
+    return world.model_dump(mode="json")
+
+
 def world_fingerprint(world: WorldParams, encode: EncodeParams) -> str:
-    """A hash of everything that changes a clip's bytes (not the counts: adding clips keeps the others)."""
+    """A hash of everything that changes a clip's bytes (not the counts: adding clips keeps the others; of the
+    realism tables, only the active one)."""
     import hashlib
 
-    data = world.model_dump(mode="json", exclude={"counts", "size_preset", "workers"})
+    data = {k: v for k, v in world_record(world).items() if k not in ("counts", "size_preset", "workers", "effects")}
+    if "realism" in data:
+        data["realism"] = world.effects_active().model_dump(mode="json")
     data["encode"] = encode.model_dump(mode="json")
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -171,7 +182,7 @@ def write_world(
         out_dir / "world.json",
         json.dumps(
             {
-                "world": world.model_dump(mode="json"),
+                "world": world_record(world),
                 "encode": encode.model_dump(mode="json"),
                 "fingerprint": fingerprint,
                 "n_clips": len(specs),
