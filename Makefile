@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: venv demo ui lint test bench ablations lock clean-venv
+.PHONY: venv demo ui lint test bench gpu-check ablations lock clean-venv
 
 venv: $(STAMP)
 
@@ -57,6 +57,12 @@ test: lint
 bench: venv
 	$(BIN)/avsep bench decode
 	$(BIN)/avsep bench features
+
+# The GPU check (docs/reproduce.md, "The GPU check"): every method's training step at the paper profile with the
+# frames decoded in the loader workers and on the GPU, and the loader at paper resolution, in about 8 minutes;
+# writes reports/benchmarks/gpu-check.json. GPU_CHECK="--device cpu --small" runs the same steps on a CPU.
+gpu-check: venv
+	scripts/gpu-check $(GPU_CHECK)
 
 lock:
 	$(PYTHON) -m venv /tmp/avsep-lock-venv

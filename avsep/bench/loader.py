@@ -17,6 +17,7 @@ root needed; else ``/proc/sys/vm/drop_caches``), so the timed reads come from th
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tarfile
@@ -43,6 +44,18 @@ CACHES = ("warm", "cold")
 _MEMORY_FS = {"tmpfs", "ramfs"}  # files there live in the page cache: nothing to evict
 _TONE_HZ = (220.0, 880.0)  # range of each synthetic clip's tone
 _NOISE_LEVEL = 8.0  # pixel noise (std, of 255) so JPEGs are about the size of real frames'
+
+# Training samples per second of each method's step on one GPU, the rates the loader must feed: the paper
+# profile's batch of 32 over the bf16 seconds per step of the one GPU check so far (docs/reproduce.md, "Paper
+# scale on a GPU machine": 2026-11-26, one NVIDIA H100 80 GB, torch 2.11.0+cu130; MSSL and CAVL their first
+# stage). Those steps included waiting for 6 loader workers, so the GPU's own appetite is at least this.
+H100_CHECK = "docs/reproduce.md, H100 check of 2026-11-26 (bf16, batch 32, paper profile)"
+H100_STEP_RATES: dict[str, float] = {
+    "mssl": 32 / 0.186,
+    "dmc": 32 / 0.160,
+    "cavl": 32 / 0.174,
+    "pretrain": 32 / 0.181,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -279,6 +292,7 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
     summary[f"goal_ratio_ge_{GOAL_RATIO:g}_met"] = all(
         v >= GOAL_RATIO for k, v in summary.items() if k.startswith("ratio_")
     )
+    summary.update(cores_to_feed(rates, caches[0] if caches else "warm"))
     n_samples = len(dataset)
     summary.update(
         {
@@ -295,6 +309,26 @@ def run_benchmark(shards_dir: Path, split: str, perfile_root: Path, params: Para
         }
     )
     return {"rows": rows, "summary": summary}
+
+
+def cores_to_feed(rates: dict[tuple, float], cache: str) -> dict:
+    """``{"samples_per_s_per_core": r, "per_core_from": how, "cores_to_feed_<method>": n}``: the streaming
+    loader's rate on one core (the ``workers=0`` run, decoding in the main process; else the fewest workers'
+    rate over their number) and the cores that rate needs to feed each method's step at
+    :data:`H100_STEP_RATES`, rounded up."""
+    measured = sorted(w for name, w, c in rates if name == "streaming" and c == cache)
+    if not measured:
+        return {}
+    workers = measured[0]
+    per_core = rates["streaming", workers, cache] / max(workers, 1)
+    out: dict = {
+        "samples_per_s_per_core": per_core,
+        "per_core_from": f"streaming, {workers} worker(s), {cache} cache",
+        "step_rates_from": H100_CHECK,
+    }
+    for method, rate in H100_STEP_RATES.items():
+        out[f"cores_to_feed_{method}"] = math.ceil(rate / per_core)
+    return out
 
 
 def run(params: Params, args: argparse.Namespace) -> dict:
@@ -318,4 +352,16 @@ def run(params: Params, args: argparse.Namespace) -> dict:
         f"warm-up ({s['cold_cache_method']}), on {s['filesystem']}. Goal: streaming >= {GOAL_RATIO:g}x per-file "
         "at equal workers."
     )
+    if "samples_per_s_per_core" in s:
+        rates = ", ".join(f"{m} {r:.0f}/s" for m, r in H100_STEP_RATES.items())
+        result["description"] += (
+            f" Cores to feed each method's training step: its step rate ({rates}; {H100_CHECK}) over "
+            f"{s['samples_per_s_per_core']:.1f} samples/s per core ({s['per_core_from']}), rounded up; "
+            + (
+                "frames decoded in the loader (shards.decode_device null)."
+                if params.shards.decode_device is None
+                else f"streaming ships JPEG bytes and PCM (shards.decode_device {params.shards.decode_device}): "
+                "the step's decode is not timed here, and per_file still decodes."
+            )
+        )
     return result

@@ -71,6 +71,15 @@ class ShardParams(Section):
         "forkserver",
         description="forkserver | spawn: fork is unsafe with torchaudio and threads",
     )
+    decode_device: Literal["cpu", "cuda"] | None = Field(
+        None,
+        description=(
+            "null: training views decode JPEG frames and PCM in the loader workers; cpu | cuda: they ship the "
+            "JPEG bytes and 16-bit PCM, and the training step decodes each batch there (cuda: nvJPEG on the "
+            "step's GPU) before the method resizes, crops, flips, normalises and computes its log-mel on the "
+            "step's device; evaluation views always decode in the workers"
+        ),
+    )
     shuffle_buffer: int = Field(
         1000,
         ge=0,

@@ -206,6 +206,41 @@ def frame_chw(sample: dict, index: int, prefix: str = "") -> torch.Tensor:
     return jpeg_chw(*frame_jpeg(sample, index, prefix))
 
 
+def encoded_frames(jpegs: list[tuple[bytes, str]], shape: tuple[int, ...], decode_device: str):
+    """``(JPEG bytes, where)`` of a sample's frames left encoded for the training step to decode
+    (``shards.decode_device``; :class:`avsep.train.encoded.EncodedFrames` of ``shape``). Only the headers are
+    read here, so a member that is no JPEG, or frames of different sizes, still raise :class:`SampleError`
+    naming the member in the loader, which skips the sample as it does any corrupt one."""
+    from avsep.train.encoded import EncodedFrames, jpeg_size
+
+    sizes = []
+    for data, where_ in jpegs:
+        try:
+            sizes.append(jpeg_size(data))
+        except Exception as exc:  # noqa: BLE001 - PIL raises many types for corrupt bytes
+            raise SampleError(f"{where_}: corrupt JPEG: {type(exc).__name__}: {exc}") from None
+        if sizes[-1] != sizes[0]:
+            raise SampleError(f"{where_}: frame of {sizes[-1]} beside frames of {sizes[0]}")
+    return EncodedFrames(
+        tuple(data for data, _ in jpegs), shape, tuple(where_ for _, where_ in jpegs), sizes[0], decode_device
+    )
+
+
+def encoded_pcm(pcm: np.ndarray, decode_device: str):
+    """16-bit PCM ``(S,) int16`` left encoded for the training step (:class:`avsep.train.encoded.EncodedPcm`),
+    which converts it as :func:`pcm_to_float` does."""
+    from avsep.train.encoded import EncodedPcm
+
+    return EncodedPcm(pcm, _PCM_SCALE, decode_device)
+
+
+def member_jpeg(sample: dict, index: int, prefix: str = "") -> tuple[bytes, str]:
+    """``(JPEG bytes, where)`` of frame ``index`` (:func:`frame_chw`'s member), for :func:`encoded_frames`."""
+    name = f"{prefix}.{index:03d}.jpg" if prefix else f"{index:03d}.jpg"
+    require(sample, name)
+    return sample[name], f"{where(sample)}: member {name!r}"
+
+
 def key_rng(seed: int, epoch: int, key: str) -> np.random.Generator:
     """A generator that depends only on ``(seed, epoch, key)``: a sample's random window is the same
     whatever the worker/rank layout that reads it."""

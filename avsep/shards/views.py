@@ -14,6 +14,10 @@ Views: :func:`localization_view`, :func:`separation_view` (N-mix built on the fl
 :func:`cocktail_view`, :func:`nmix_view` (stored N-mix sets) and :func:`evaluation_view` (any of them in
 ``"eval"`` mode: every sample exactly once, with its ``index`` in the split so gathered results can be put
 in the split's fixed order whatever the number of workers and ranks).
+
+With ``shards.decode_device`` set, the training views ship their JPEG frames (and the localization and
+cocktail views their PCM) encoded: ``batch["frame"]`` is then a list of :mod:`avsep.train.encoded` items,
+which :func:`avsep.train.to_device` decodes on the step's device into the tensors above (docs/shards.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import numpy as np
 import torch
@@ -159,10 +164,24 @@ class MixOnTheFly(wds.PipelineStage):
                 "labels": [w["labels"] for w in group],
                 "mix": sources.sum(0),
                 "sources": sources,
-                "frames": torch.stack([w["frames"] for w in group]),
+                "frames": _stacked_frames([w["frames"] for w in group]),
                 "gains": gains,
             }
             group = []
+
+
+def _stacked_frames(frames: list):
+    """The components' frames of one mixture: ``(N, F, 3, H, W) uint8``, or still encoded for the training
+    step (``shards.decode_device``)."""
+    if isinstance(frames[0], torch.Tensor):
+        return torch.stack(frames)
+    return type(frames[0]).stacked(frames)
+
+
+def step_decode_device(params: ShardParams, mode: Mode) -> str | None:
+    """Where a view's JPEG frames and PCM are decoded when not in the loader workers: ``shards.decode_device``
+    for the training modes; evaluation views always decode in the workers (their runners read frames on the CPU)."""
+    return None if mode == "eval" else params.decode_device
 
 
 class ShardView(wds.DataPipeline):
@@ -260,6 +279,7 @@ def localization_view(
     (:class:`avsep.shards.windows.LocalizationWindows`)."""
     epoch, mode = SharedEpoch(0, params.start_method), _mode(params, mode)
     loc = params.localization
+    decode_device = step_decode_device(params, mode)
     # Training reads a clip once and takes windows_per_clip windows from it; evaluation takes one per clip.
     cut = LocalizationWindows(
         loc.window_s,
@@ -275,7 +295,7 @@ def localization_view(
         location,
         split,
         params,
-        decode_window,
+        decode_window if decode_device is None else partial(decode_window, decode_device=decode_device),
         batch_size,
         seed,
         mode,
@@ -295,7 +315,10 @@ def separation_view(
     if sep.gain_min > sep.gain_max:
         raise ValueError(f"shards.separation: gain_min {sep.gain_min} > gain_max {sep.gain_max}")
     epoch = SharedEpoch(0, params.start_method)
-    window = SeparationWindow(sep.sample_rate, sep.window_samples, sep.n_frames, seed, epoch)
+    decode_device = step_decode_device(params, _mode(params, mode))
+    window = SeparationWindow(
+        sep.sample_rate, sep.window_samples, sep.n_frames, seed, epoch, decode_device=decode_device
+    )
     mixer = MixOnTheFly(sep.n_mix, sep.gain_min, sep.gain_max, seed, epoch)
     return _build(location, split, params, window, batch_size, seed, mode, epoch, after_map=[mixer])
 
@@ -313,7 +336,8 @@ def cocktail_view(
     """Batches of 2x2 cocktail-party samples: ``{"key", "classes", "frame": (B, 3, H, W) uint8,
     "audio": (B, S), "sample_rate", "sounding": (B, 4) bool, "boxes": (B, 4, 4) float32, "logmel": (B, 1, T, F)}``."""
     epoch = SharedEpoch(0, params.start_method)
-    return _build(location, split, params, CocktailSample(with_logmel), batch_size, seed, mode, epoch)
+    sample = CocktailSample(with_logmel, step_decode_device(params, _mode(params, mode)))
+    return _build(location, split, params, sample, batch_size, seed, mode, epoch)
 
 
 def nmix_view(

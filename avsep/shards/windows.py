@@ -172,14 +172,22 @@ class LocalizationWindows:
         return records
 
 
-def decode_window(record: dict) -> dict:
-    """A window record of :class:`LocalizationWindows` -> its tensors (the class docstring lists them)."""
+def decode_window(record: dict, decode_device: str | None = None) -> dict:
+    """A window record of :class:`LocalizationWindows` -> its tensors (the class docstring lists them).
+
+    With ``decode_device`` (``shards.decode_device``), ``frame`` and ``audio`` stay encoded for the training
+    step (:class:`avsep.train.encoded.EncodedFrames` and ``EncodedPcm``); the step's decode gives the tensors
+    above."""
     out = {
         name: record[name]
         for name in ("key", "labels", "start_s", "frame_index", "n_sources", "objects", "sample_rate", "scene")
     }
-    out["frame"] = S.jpeg_chw(record["jpeg"], record["where"])
-    out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
+    if decode_device is None:
+        out["frame"] = S.jpeg_chw(record["jpeg"], record["where"])
+        out["audio"] = torch.from_numpy(S.pcm_to_float(record["pcm"]))
+    else:
+        out["frame"] = S.encoded_frames([(record["jpeg"], record["where"])], (), decode_device)
+        out["audio"] = S.encoded_pcm(record["pcm"], decode_device)
     if "logmel" in record:
         out["logmel"] = torch.from_numpy(record["logmel"])[None]
     if "motion" in record:
@@ -243,7 +251,9 @@ class SeparationWindow:
     """A Sound-of-Pixels window: ``window_samples`` of audio resampled to ``sample_rate`` and ``n_frames``
     frames evenly spaced in it.
 
-    Returns ``{"key", "labels", "audio": (S,) float32, "frames": (n_frames, 3, H, W) uint8}``.
+    Returns ``{"key", "labels", "audio": (S,) float32, "frames": (n_frames, 3, H, W) uint8}``; with
+    ``decode_device`` (``shards.decode_device``) ``frames`` stays encoded for the training step
+    (:class:`avsep.train.encoded.EncodedFrames` of shape ``(n_frames,)``).
     """
 
     def __init__(
@@ -254,9 +264,11 @@ class SeparationWindow:
         seed: int,
         epoch: SharedEpoch,
         random_start: bool = True,
+        decode_device: str | None = None,
     ):
         self.sample_rate, self.window_samples, self.n_frames = sample_rate, window_samples, n_frames
         self.seed, self.epoch, self.random_start = seed, epoch, random_start
+        self.decode_device = decode_device
 
     def __call__(self, sample: dict) -> dict:
         info = S.meta(sample)
@@ -277,11 +289,16 @@ class SeparationWindow:
         fps = float(info.get("fps", n_stored / max(duration, _EPS)))
         times = start_s + (np.arange(self.n_frames) + 0.5) * window_s / self.n_frames
         indices = np.clip(np.floor(times * fps + _EPS).astype(int), 0, n_stored - 1)
+        if self.decode_device is None:
+            frames = torch.stack([S.frame_chw(sample, int(i)) for i in indices])
+        else:
+            jpegs = [S.member_jpeg(sample, int(i)) for i in indices]
+            frames = S.encoded_frames(jpegs, (self.n_frames,), self.decode_device)
         return {
             "key": sample["__key__"],
             "labels": list(info.get("labels", [])),
             "audio": audio[: self.window_samples].contiguous(),
-            "frames": torch.stack([S.frame_chw(sample, int(i)) for i in indices]),
+            "frames": frames,
         }
 
 
@@ -291,23 +308,32 @@ class CocktailSample:
     Returns ``{"key", "classes": 4 names, "frame": (3, H, W) uint8, "audio": (S,) float32, "sample_rate": int,
     "sounding": (4,) bool, "boxes": (4, 4) float32 [xmin, ymin, xmax, ymax] in frame pixels,
     "logmel": (1, T, F) float32 (if with_logmel)}``; quadrants in order top-left, top-right, bottom-left,
-    bottom-right.
+    bottom-right. With ``decode_device`` (``shards.decode_device``), ``frame`` and ``audio`` stay encoded for
+    the training step (:mod:`avsep.train.encoded`).
     """
 
-    def __init__(self, with_logmel: bool):
-        self.with_logmel = with_logmel
+    def __init__(self, with_logmel: bool, decode_device: str | None = None):
+        self.with_logmel, self.decode_device = with_logmel, decode_device
 
     def __call__(self, sample: dict) -> dict:
         info = S.meta(sample)
         quadrants = info.get("quadrants")
         if not isinstance(quadrants, list) or len(quadrants) != 4:
             raise SampleError(f"{S.where(sample)}: json has no list of 4 'quadrants' (not a cocktail sample?)")
-        wav, rate = S.audio(sample)
+        frame: object  # a tensor, or encoded for the training step
+        audio: object
+        if self.decode_device is None:
+            wav, rate = S.audio(sample)
+            frame, audio = S.frame_chw(sample, 0), torch.from_numpy(wav)
+        else:
+            pcm, rate = S.pcm(sample)
+            frame = S.encoded_frames([S.member_jpeg(sample, 0)], (), self.decode_device)
+            audio = S.encoded_pcm(pcm.copy(), self.decode_device)  # a copy: the member's bytes are read-only
         out = {
             "key": sample["__key__"],
             "classes": [q["class"] for q in quadrants],
-            "frame": S.frame_chw(sample, 0),
-            "audio": torch.from_numpy(wav),
+            "frame": frame,
+            "audio": audio,
             "sample_rate": rate,
             "sounding": torch.tensor([bool(q["sounding"]) for q in quadrants]),
             "boxes": torch.tensor([q["box"] for q in quadrants], dtype=torch.float32),

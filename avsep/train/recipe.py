@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from avsep.config.train import OptimizerParams, ScheduleParams
+from avsep.train.encoded import EncodedItem, decode_items
 
 LoaderFactory = Callable[[int, int, int], Iterable[Any]]
 LossFn = Callable[[nn.Module, Any], dict[str, Any]]
@@ -114,9 +115,15 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
-    """``batch`` with every tensor (inside tuples, lists and dicts) moved to ``device``; other values kept."""
+    """``batch`` with every tensor (inside tuples, lists and dicts) moved to ``device``; other values kept.
+
+    A list of encoded sample fields (:mod:`avsep.train.encoded`: the JPEG frames and PCM a view ships with
+    ``shards.decode_device`` set) becomes the decoded batch tensor, decoded in one call where that setting says:
+    every method's step then resizes, crops, normalises and computes its log-mel from tensors on ``device``."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=device.type == "cuda")
+    if isinstance(batch, list) and batch and isinstance(batch[0], EncodedItem):
+        return decode_items(batch, device)
     if isinstance(batch, dict):
         return {k: to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)) and not hasattr(batch, "_fields"):

@@ -58,6 +58,10 @@ def test_loader_benchmark_reports_positive_rates_and_ratios(tmp_path):
     assert doc["summary"]["clips"] == 4 and doc["summary"]["shards"] == 2
     assert doc["summary"]["samples_per_epoch"] == 8  # 2-s clips: 2 of the default 6 windows each
     assert doc["summary"]["cold_cache_method"] == "posix_fadvise"
+    per_core = doc["summary"]["samples_per_s_per_core"]
+    streaming = [r for r in doc["rows"] if (r["loader"], r["workers"], r["cache"]) == ("streaming", 0, "warm")]
+    assert per_core == streaming[0]["samples_per_s"]  # one process decoding: one core
+    assert doc["summary"]["cores_to_feed_mssl"] >= 1 and "Cores to feed" in doc["description"]
     assert doc["summary"]["shard_bytes_read_per_sample"] > doc["summary"]["per_file_bytes_read_per_sample"] > 0
     assert list(tmp_path.glob("avsep-bench-loader-*")) == []  # generated data is removed
 
@@ -132,3 +136,16 @@ def test_synthetic_clip_shapes():
     frames, audio = bench.synthetic_clip(0, seconds=2, fps=4.0, size=32, sample_rate=16000, seed=0)
     assert frames.shape == (8, 32, 32, 3) and frames.dtype == np.uint8
     assert audio.shape == (32000,) and audio.dtype == np.float32 and np.abs(audio).max() <= 1.0
+
+
+def test_cores_to_feed_each_method_are_its_step_rate_over_one_cores_rate():
+    rates = {("streaming", 0, "warm"): 50.0, ("streaming", 2, "warm"): 80.0, ("per_file", 0, "warm"): 5.0}
+    out = bench.cores_to_feed(rates, "warm")
+    assert out["samples_per_s_per_core"] == 50.0 and "0 worker" in out["per_core_from"]
+    assert "reproduce.md" in out["step_rates_from"]
+    for method, rate in bench.H100_STEP_RATES.items():
+        assert out[f"cores_to_feed_{method}"] == -(-rate // 50.0)
+    assert bench.H100_STEP_RATES["dmc"] == pytest.approx(200.0)  # batch 32 at 0.160 s a step
+    only_workers = bench.cores_to_feed({("streaming", 2, "warm"): 80.0}, "warm")
+    assert only_workers["samples_per_s_per_core"] == 40.0  # two workers' rate over two cores
+    assert bench.cores_to_feed({}, "warm") == {}
