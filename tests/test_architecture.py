@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (4, "dataset", ("avsep.dataset",)),
     (5, "models", ("avsep.models",)),
     (6, "evaluation", ("avsep.evaluate",)),
-    (7, "experiments, report, bench", ("avsep.experiments", "avsep.report", "avsep.bench")),
+    (7, "experiments, report, bench, diagnose", ("avsep.experiments", "avsep.report", "avsep.bench", "avsep.diagnose")),
     (8, "orchestration", ("pipelines",)),
     (9, "application", ("avsep.cli", "avsep.__main__")),
 )

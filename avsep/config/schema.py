@@ -11,6 +11,7 @@ from avsep.config.build import BuildParams
 from avsep.config.cavl import CAVLParams
 from avsep.config.counting import CountingParams
 from avsep.config.dataset import DatasetParams
+from avsep.config.diagnose import DiagnoseParams
 from avsep.config.dmc import DMCParams
 from avsep.config.dsol import DsolParams
 from avsep.config.evaluate import EvaluateParams
@@ -86,6 +87,10 @@ class Params(Section):
     report: ReportParams = Field(
         ReportParams(),
         description="avsep report -> reports/index.html + reports/README.md (docs/report.md)",
+    )
+    diagnose: DiagnoseParams = Field(
+        DiagnoseParams(),
+        description="avsep diagnose MODEL: overfit, probe, audio-swap and guidance-swap checks (docs/models/README.md)",
     )
     dmc: DMCParams = Field(DMCParams(), description="DMC (Hu et al., CVPR 2019), avsep.models.dmc; docs/models/dmc.md")
     cavl: CAVLParams = Field(

@@ -93,6 +93,10 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: l
         doc.benchmarks.append(
             Benchmark(bench["benchmark"], str(bench.get("description", "")), bench["summary"], bench["rows"], chart)
         )
+    if doc.diagnostics:
+        doc.diagnostics_chart = keep(
+            figures.diagnostics_chart(doc.diagnostics, charts / "diagnostics.png", rp), "avsep diagnose: checks"
+        )
     title = "CAVL experiments on the built-in world: mean ± spread over seeds"
     image = keep(figures.error_bar_chart(title, panels, charts / "experiments.png", rp), title)
     if image:
@@ -102,6 +106,23 @@ def _charts(inputs: Inputs, params: Params, out: Path, doc: ReportDoc, panels: l
         for stale in sorted(set(charts.glob("*.png")) - set(made)):
             stale.unlink()
     return made
+
+
+def diagnostic_rows(docs: list[dict]) -> list[dict]:
+    """One row per check of every ``avsep diagnose`` document: model, check, value, threshold, passed, and the
+    weights it read (``fresh`` for an untrained model; ``overfit`` always trains a fresh copy)."""
+    return [
+        {
+            "model": doc["model"],
+            "check": entry["check"],
+            "value": entry.get("value"),
+            "threshold": entry.get("threshold"),
+            "passed": entry["passed"],
+            "weights": Path(doc["checkpoint"]).name if doc.get("checkpoint") else "fresh",
+        }
+        for doc in docs
+        for entry in doc["checks"]
+    ]
 
 
 def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(".")) -> tuple[ReportDoc, list[Path]]:
@@ -116,6 +137,7 @@ def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(
         tasks=task_tables(inputs.metrics, shipped(), params.report),
     )
     doc.reliability = inputs.reliability
+    doc.diagnostics = diagnostic_rows(inputs.diagnostics)
     panels, absent = add_experiments(doc.tasks, inputs.experiments, params.report)
     if inputs.experiments:  # without any result, collect's one note on the folder says it
         doc.missing += absent
@@ -138,7 +160,7 @@ def write_report(params: Params, repo: Path = Path(".")) -> ReportPaths:
     """Make the whole report under ``params.report.out_dir``; return the written paths."""
     out = Path(params.report.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    inputs = collect(params.report, params.cavl.experiments.out_dir)
+    inputs = collect(params.report, params.cavl.experiments.out_dir, params.diagnose.out_dir)
     doc, images = build_document(inputs, params, out, repo)
     html_path = atomic_write_text(out / "index.html", page_html(doc))
     md_path = atomic_write_text(out / "README.md", page_markdown(doc))

@@ -75,6 +75,7 @@ class Inputs:
     world_preview: Path | None = None
     reliability: dict[str, Any] | None = None  # tests/faults' table: {"cases", "passed", "rows": [...]}
     experiments: dict[str, Experiment] = field(default_factory=dict)  # name -> ``avsep experiment NAME``'s result
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)  # ``avsep diagnose``'s documents, by model
     missing: list[str] = field(default_factory=list)
 
 
@@ -191,6 +192,32 @@ def _check_stats(node: Any, path: Path, where: str) -> None:
         _check_stats(value, path, f"{where}.{key}" if where else str(key))
 
 
+def parse_diagnostics(doc: Any, path: Path) -> dict[str, Any]:
+    """Validate one ``avsep diagnose`` document (:func:`avsep.diagnose.diagnose_model`); raises
+    :class:`ReportInputError` naming the file and the key."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("model"), str) or not doc["model"]:
+        raise ReportInputError(f"{path}: a diagnose document needs a non-empty string 'model'")
+    checks = doc.get("checks")
+    if not isinstance(checks, list) or not checks:
+        raise ReportInputError(f"{path}: 'checks' must be a non-empty list of check results")
+    for n, entry in enumerate(checks):
+        if not isinstance(entry, dict) or not isinstance(entry.get("check"), str):
+            raise ReportInputError(f"{path}: checks[{n}] must be an object with a string 'check'")
+        if not isinstance(entry.get("passed"), bool):
+            raise ReportInputError(f"{path}: checks[{n}].passed must be true or false")
+        for key in ("value", "threshold"):  # a value that could not be measured is null (NaN in the JSON's terms)
+            if entry.get(key) is not None and not _is_number(entry[key]):
+                raise ReportInputError(f"{path}: checks[{n}].{key} must be a number or null")
+    return doc
+
+
+def read_diagnostics(directory: Path) -> list[dict[str, Any]]:
+    """Every ``avsep diagnose`` document of ``directory`` in name order (none if the folder is absent)."""
+    if not directory.is_dir():
+        return []
+    return [parse_diagnostics(_read_json(p), p) for p in sorted(directory.glob("*.json"))]
+
+
 def read_experiments(directory: Path) -> dict[str, Experiment] | None:
     """Every ``*.json`` of ``directory`` by experiment name (``None`` if the folder is absent)."""
     if not directory.is_dir():
@@ -273,10 +300,13 @@ def read_runs(directory: Path) -> list[Run]:
     return runs
 
 
-def collect(params: ReportParams, experiments_dir: str | None = None) -> Inputs:
+def collect(params: ReportParams, experiments_dir: str | None = None, diagnose_dir: str | None = None) -> Inputs:
     """Read every input named by ``params`` (paths relative to the working directory); ``experiments_dir`` is
-    ``cavl.experiments.out_dir`` (the CAVL experiments live in cavl's params, not in the report's)."""
+    ``cavl.experiments.out_dir`` (the CAVL experiments live in cavl's params, not in the report's) and
+    ``diagnose_dir`` ``diagnose.out_dir`` (optional: no stage writes it, so its absence is not reported)."""
     found = Inputs()
+    if diagnose_dir is not None:
+        found.diagnostics = read_diagnostics(Path(diagnose_dir))
     if experiments_dir is not None:
         experiments = read_experiments(Path(experiments_dir))
         if experiments is None:

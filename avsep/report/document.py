@@ -39,3 +39,5 @@ class ReportDoc:
     audio: list[Image] = field(default_factory=list)  # WAVs (src) with a caption
     benchmarks: list[Benchmark] = field(default_factory=list)
     reliability: dict[str, Any] | None = None  # tests/faults' table (case, expected, observed, pass)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)  # rows: model, check, value, threshold, ...
+    diagnostics_chart: Image | None = None

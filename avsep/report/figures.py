@@ -191,3 +191,23 @@ def error_bar_chart(title: str, panels: list, path: Path, params: ReportParams) 
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return _save(fig, path, params)
+
+
+def diagnostics_chart(rows: list[dict[str, Any]], path: Path, params: ReportParams) -> Path | None:
+    """Horizontal bars of each ``avsep diagnose`` check's value (green passed, red failed) with its threshold
+    as a black tick; ``None`` when no row has a value."""
+    kept = [r for r in rows if isinstance(r.get("value"), (int, float))]
+    if not kept:
+        return None
+    fig, ax = plt.subplots(figsize=(params.figure_width_in, max(1.5, 0.35 * len(kept) + 0.8)), layout="constrained")
+    labels = [f"{r['model']} · {r['check']}" for r in kept]
+    colours = ["#66aa55" if r["passed"] else "#cc4444" for r in kept]
+    bars = ax.barh(labels, [float(r["value"]) for r in kept], color=colours)
+    ax.bar_label(bars, labels=[f"{float(r['value']):.3g}" for r in kept], fontsize=7)
+    ticks = [(n, float(r["threshold"])) for n, r in enumerate(kept) if isinstance(r.get("threshold"), (int, float))]
+    ax.scatter([t for _, t in ticks], [n for n, _ in ticks], marker="|", s=200, color="black", label="threshold")
+    ax.invert_yaxis()  # first row on top, as in the table
+    ax.legend(fontsize=7, loc="lower right")
+    ax.tick_params(labelsize=7)
+    ax.set_title("avsep diagnose: value per check (overfit: lower passes; the others: higher)", fontsize=9)
+    return _save(fig, path, params)

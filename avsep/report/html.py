@@ -92,6 +92,13 @@ def rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return columns, [[format_value(row.get(c, "")) for c in columns] for row in rows]
 
 
+DIAGNOSTICS_NOTE = (
+    "avsep diagnose: overfit = final/first loss on 16 fixed clips (passes at or below the threshold); probe = "
+    "linear-probe accuracy against chance + margin; audio-swap / guidance-swap = how far the map / masks move "
+    "when the audio / frames are another clip's (docs/models/README.md)."
+)
+
+
 def reliability_summary(table: dict[str, Any]) -> str:
     rows = table["rows"]
     passed = sum(r.get("pass") is True for r in rows)
@@ -184,6 +191,17 @@ def page_html(doc: ReportDoc) -> str:
                 for a in doc.audio
             )
         )
+    if doc.diagnostics:  # optional: avsep diagnose has no stage, so the section shows only when it was run
+        columns, cells = rows_table(doc.diagnostics)
+        parts.append(
+            f"<h2>Diagnostics</h2><p class=note>{escape(DIAGNOSTICS_NOTE)}</p><table><thead><tr>"
+            + "".join(f"<th>{escape(c)}</th>" for c in columns)
+            + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f'<td class="lead">{escape(c)}</td>' for c in r) + "</tr>" for r in cells)
+            + "</tbody></table>"
+        )
+        if doc.diagnostics_chart:
+            parts.append(_figure(doc.diagnostics_chart))
     parts.append("<h2>Benchmarks</h2>")
     parts += [_bench_html(b) for b in doc.benchmarks] or ['<p class="missing">not run yet</p>']
     parts.append("<h2>Reliability (fault injection)</h2>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avsep.report.document import Image, ReportDoc
-from avsep.report.html import format_value, reliability_summary, rows_table
+from avsep.report.html import DIAGNOSTICS_NOTE, format_value, reliability_summary, rows_table
 from avsep.report.tables import TableView
 
 
@@ -65,6 +65,10 @@ def page_markdown(doc: ReportDoc) -> str:
     out.append("## Localization overlays and separation spectrograms\n")
     out += [_image(img) for img in doc.overlays] or ["not written yet\n"]
     out += [f"- [{a.caption}]({a.src})\n" for a in doc.audio]
+    if doc.diagnostics:  # optional: shown only when avsep diagnose was run
+        out.append("## Diagnostics\n\n" + DIAGNOSTICS_NOTE + "\n\n" + _grid(*rows_table(doc.diagnostics)))
+        if doc.diagnostics_chart:
+            out.append(_image(doc.diagnostics_chart))
     out.append("## Benchmarks\n")
     for bench in doc.benchmarks:
         out.append(

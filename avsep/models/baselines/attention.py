@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep.models.baselines.correspondence import (
+    DIAGNOSTICS,
     Calibration,
     TwoStream,
     correspondence_recipe,
+    pooled_embeddings,
     position_similarity,
     towers_from,
 )
@@ -85,4 +87,11 @@ def predict_class_aware(model: AttentionNet, batch: dict) -> torch.Tensor:
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
-METHOD = Method(name="attention", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)
+METHOD = Method(
+    name="attention",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    weights=WEIGHTS,
+    extras={"diagnostics": DIAGNOSTICS, "embeddings": pooled_embeddings},
+)

@@ -16,9 +16,11 @@ import torch
 from torch import nn
 
 from avsep.models.baselines.correspondence import (
+    DIAGNOSTICS,
     Calibration,
     TwoStream,
     correspondence_recipe,
+    pooled_embeddings,
     position_similarity,
     towers_from,
 )
@@ -75,4 +77,11 @@ def predict_class_aware(model: AVOLNet, batch: dict) -> torch.Tensor:
 
 
 TASKS = {"single_source": predict_single, "class_aware": predict_class_aware}
-METHOD = Method(name="avc", recipe=recipe, build=build, tasks=TASKS, weights=WEIGHTS)
+METHOD = Method(
+    name="avc",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    weights=WEIGHTS,
+    extras={"diagnostics": DIAGNOSTICS, "embeddings": pooled_embeddings},
+)

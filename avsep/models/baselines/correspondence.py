@@ -97,6 +97,19 @@ class Calibration(nn.Module):
         return self.scale * similarity + self.bias
 
 
+def pooled_embeddings(model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
+    """``{"visual": (B, D), "audio": (B, D)}``: a net's visual positions averaged, and its audio embedding, for a
+    localization-view batch (``avsep diagnose``'s linear probe reads them)."""
+    towers = model.towers
+    if not isinstance(towers, TwoStream):
+        raise TypeError(f"pooled embeddings: {type(model).__name__}.towers is not a TwoStream")
+    return {"visual": towers.visual(batch["frame"]).mean(dim=(2, 3)), "audio": towers.audio(batch["logmel"])}
+
+
+# What avsep diagnose runs on a correspondence net (avsep.diagnose): both maps take the audio.
+DIAGNOSTICS = ("overfit", "probe", "audio_swap")
+
+
 def other_clips(keys: list[str], device: torch.device) -> torch.Tensor:
     """``(B, B)`` bool: True where rows i and j come from different clips (j's audio is a negative for i)."""
     return torch.tensor([[a != b for b in keys] for a in keys], dtype=torch.bool, device=device)

@@ -8,7 +8,7 @@ C1 → C2 → C3 → C4 on one network. See docs/models/cavl.md.
 from functools import partial
 
 from avsep.models.cavl.network import CAVL
-from avsep.models.cavl.predict import localize, predict_single_source, sound_maps
+from avsep.models.cavl.predict import localize, pooled_embeddings, predict_single_source, sound_maps
 from avsep.models.cavl.recipe import build, recipe
 from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.method import Method
@@ -20,6 +20,8 @@ METHOD = Method(
     build=build,
     tasks=TASKS,
     evaluation_params=partial(inputs_evaluation_params, name="cavl"),
+    # avsep diagnose (avsep.diagnose): the checks that apply and the embeddings its probe reads
+    extras={"diagnostics": ("overfit", "probe", "audio_swap"), "embeddings": pooled_embeddings},
 )
 
 __all__ = ["CAVL", "METHOD", "TASKS", "build", "localize", "recipe", "sound_maps"]

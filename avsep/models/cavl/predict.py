@@ -46,3 +46,11 @@ def sound_maps(model, frames: torch.Tensor, logmel: torch.Tensor, k: int) -> tor
 def predict_single_source(model, batch: dict) -> torch.Tensor:
     """TASKS["single_source"]: ``(B, h, w)`` heatmap of the localization view's frame."""
     return localize(model, batch["frame"], batch_logmel(batch, model.front_end))
+
+
+@torch.no_grad()
+def pooled_embeddings(model, batch: dict) -> dict[str, torch.Tensor]:
+    """``{"visual": (B, C), "audio": (B, C)}``: each stream's feature map averaged over its positions, for a
+    localization-view batch (``avsep diagnose``'s linear probe reads them)."""
+    visual, audio = model.streams(batch["frame"], batch_logmel(batch, model.front_end))
+    return {"visual": visual.mean(dim=(2, 3)), "audio": audio.mean(dim=(2, 3))}

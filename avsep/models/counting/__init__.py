@@ -36,7 +36,14 @@ from avsep.models.counting.recipe import augment, counting_loss, recipe
 from avsep.models.method import Method
 
 TASKS = {"counting": predict}
-METHOD = Method(name="counting", recipe=recipe, build=build, tasks=TASKS, evaluation_params=evaluation_params)
+METHOD = Method(
+    name="counting",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    evaluation_params=evaluation_params,
+    extras={"diagnostics": ("overfit",)},  # avsep diagnose: its output is a count, not a map or an embedding
+)
 
 __all__ = [
     "METHOD",

@@ -9,7 +9,7 @@ from functools import partial
 
 from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.dmc.network import DMC
-from avsep.models.dmc.predict import localize, predict_class_aware, predict_single_source
+from avsep.models.dmc.predict import localize, pooled_embeddings, predict_class_aware, predict_single_source
 from avsep.models.dmc.recipe import build, recipe
 from avsep.models.method import Method
 
@@ -20,6 +20,8 @@ METHOD = Method(
     build=build,
     tasks=TASKS,
     evaluation_params=partial(inputs_evaluation_params, name="dmc"),
+    # avsep diagnose (avsep.diagnose): the checks that apply and the embeddings its probe reads
+    extras={"diagnostics": ("overfit", "probe", "audio_swap"), "embeddings": pooled_embeddings},
 )
 
 __all__ = ["DMC", "METHOD", "TASKS", "build", "localize", "recipe"]

@@ -47,3 +47,11 @@ def predict_class_aware(model, batch: dict) -> torch.Tensor:
     """TASKS["class_aware"]: ``(B, K, h, w)``, the single-source map repeated for each of the dataset's K classes.
     DMC has no classes: on cocktail parties and duets it is a class-agnostic baseline, like AVC and attention."""
     return per_class(predict_single_source(model, batch), model)
+
+
+@torch.no_grad()
+def pooled_embeddings(model, batch: dict) -> dict[str, torch.Tensor]:
+    """``{"visual": (B, C), "audio": (B, C)}``: each stream's feature map averaged over its positions, for a
+    localization-view batch (``avsep diagnose``'s linear probe reads them)."""
+    visual, audio = model.streams(batch["frame"], batch_logmel(batch, model.front_end))
+    return {"visual": visual.mean(dim=(2, 3)), "audio": audio.mean(dim=(2, 3))}

@@ -11,7 +11,7 @@ docs/models/dsol.md.
 from functools import partial
 
 from avsep.models.common.inputs import inputs_evaluation_params
-from avsep.models.dsol.predict import class_aware, single_source
+from avsep.models.dsol.predict import class_aware, pooled_embeddings, single_source
 from avsep.models.dsol.recipe import StageOneLoss, StageTwoLoss, build, recipe
 from avsep.models.method import Method
 
@@ -22,6 +22,8 @@ METHOD = Method(
     build=build,
     tasks=TASKS,
     evaluation_params=partial(inputs_evaluation_params, name="dsol"),
+    # avsep diagnose (avsep.diagnose): the checks that apply and the embeddings its probe reads
+    extras={"diagnostics": ("overfit", "probe", "audio_swap"), "embeddings": pooled_embeddings},
 )
 
 __all__ = ["METHOD", "TASKS", "StageOneLoss", "StageTwoLoss", "build", "recipe"]

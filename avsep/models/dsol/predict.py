@@ -46,3 +46,14 @@ def class_aware(model: DSOLNet, batch: dict) -> torch.Tensor:
     out = model(frame, batch_logmel(batch, model.front_end), classes=True)
     probs = torch.softmax(sounding_object_maps(model, out).float() * model.test_scale, dim=1)
     return clusters_to_classes(probs, model.cluster_class, model.n_classes)
+
+
+@torch.no_grad()
+def pooled_embeddings(model: DSOLNet, batch: dict) -> dict[str, torch.Tensor]:
+    """``{"visual": (B, C), "audio": (B, C)}``: the vision feature map averaged over positions and the audio
+    features (their global max, what Eq. 1 compares), for a localization-view batch (``avsep diagnose``'s probe)."""
+    frame = frames_to_input(batch["frame"], model.image_size, crop=model.crop)
+    return {
+        "visual": model.vision(frame).mean(dim=(2, 3)),
+        "audio": model.audio_features(batch_logmel(batch, model.front_end)),
+    }

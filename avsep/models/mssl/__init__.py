@@ -12,7 +12,7 @@ from functools import partial
 from avsep.models.common.classes import multi_hot  # noqa: F401 (re-exported: the MSSL loss and its tests use it)
 from avsep.models.common.inputs import inputs_evaluation_params
 from avsep.models.method import Method
-from avsep.models.mssl.predict import class_aware, single_source
+from avsep.models.mssl.predict import class_aware, pooled_embeddings, single_source
 from avsep.models.mssl.recipe import MsslLoss, build, recipe
 
 TASKS = {"single_source": single_source, "class_aware": class_aware}
@@ -22,6 +22,8 @@ METHOD = Method(
     build=build,
     tasks=TASKS,
     evaluation_params=partial(inputs_evaluation_params, name="mssl"),
+    # avsep diagnose (avsep.diagnose): the checks that apply and the embeddings its probe reads
+    extras={"diagnostics": ("overfit", "probe", "audio_swap"), "embeddings": pooled_embeddings},
 )
 
 __all__ = ["METHOD", "TASKS", "MsslLoss", "build", "recipe"]

@@ -86,3 +86,12 @@ def single_source(model: MSSLNet, batch: dict) -> torch.Tensor:
         probs = probs * valid_classes(probs, model.class_threshold, model.valid_classes).float()
     weights = probs / probs.sum(1, keepdim=True).clamp_min(1e-6)
     return (maps * weights[..., None, None]).sum(1)
+
+
+@torch.no_grad()
+def pooled_embeddings(model: MSSLNet, batch: dict) -> dict[str, torch.Tensor]:
+    """``{"visual": (B, C), "audio": (B, C)}``: E_v and E_a, each averaged over its positions, for a
+    localization-view batch (``avsep diagnose``'s linear probe reads them)."""
+    frame = frames_to_input(batch["frame"], model.image_size, crop=model.crop)
+    out = model(frame, batch_logmel(batch, model.front_end))
+    return {"visual": out["E_v"].mean(dim=(2, 3)), "audio": out["E_a"].mean(dim=(2, 3))}

@@ -22,10 +22,17 @@ from avsep.models.common.backbones import (  # the stage's API: where the backbo
 )
 from avsep.models.method import Method
 from avsep.models.pretrain.network import Backbones, build
-from avsep.models.pretrain.predict import TASKS
+from avsep.models.pretrain.predict import TASKS, pooled_embeddings
 from avsep.models.pretrain.recipe import STAGE, frame_targets, pretrain_loss, recipe, sound_targets
 
-METHOD = Method(name="pretrain", recipe=recipe, build=build, tasks=TASKS)
+METHOD = Method(
+    name="pretrain",
+    recipe=recipe,
+    build=build,
+    tasks=TASKS,
+    # avsep diagnose (avsep.diagnose): it has no map, so no swap
+    extras={"diagnostics": ("overfit", "probe"), "embeddings": pooled_embeddings},
+)
 
 __all__ = [
     "METHOD",

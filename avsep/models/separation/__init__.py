@@ -24,7 +24,8 @@ localization baseline reads the ``frame`` model; both reach this package only th
 - ``"spectrogram"``: ``(waves (B, S), params) -> (log_mag (B, 1, Fq, T), mix_mag (B, Fq, T))`` the U-Net's input;
 - ``"normalise_frames"``: ``(frames (..., 3, H, W) uint8, size) -> (..., 3, size, size)`` the vision net's input;
 - ``"guidance_sensitivity"``: ``(model, batch) -> GuidanceSensitivity`` how much a ``frame`` or ``object``
-  model's masks move when its frames are exchanged (:mod:`avsep.models.separation.sensitivity`).
+  model's masks move when its frames are exchanged (:mod:`avsep.models.separation.sensitivity`);
+- ``"diagnostics"``: the checks of ``avsep diagnose`` that apply (:mod:`avsep.diagnose`): the guidance swap.
 
 All waves above are at 11.025 kHz unless a rate is named. See docs/models/separation.md.
 """
@@ -61,6 +62,7 @@ METHOD = Method(
         "spectrogram": mixture_spectrogram,
         "normalise_frames": normalise_frames,
         "guidance_sensitivity": guidance_sensitivity,
+        "diagnostics": ("guidance_swap",),
     },
 )
 
