@@ -76,6 +76,32 @@ def _window_on(frontend: FrontEnd, dtype: torch.dtype, device: str) -> torch.Ten
     return window.to(device=device, dtype=dtype)
 
 
+# Mels per band of the filterbank product (:func:`_mel_bands_on`).
+MELS_PER_BAND = 16
+
+
+@lru_cache(maxsize=64)
+def _mel_bands_on(
+    frontend: FrontEnd, dtype: torch.dtype, device: str
+) -> tuple[tuple[int, int, int, int, torch.Tensor], ...]:
+    """The mel filterbank cut into bands of :data:`MELS_PER_BAND` mels, each with the only FFT bins its triangles
+    cover: ``(low, high, first, stop, weights)`` with ``spectrum[:, low:high] @ weights = mel[:, first:stop]``.
+
+    The bank is mostly zeros (DSOL: 155 of 81 x 64 weights are not), and the triangles of neighbouring mels
+    cover neighbouring bins, so four products over their own bins do about a quarter of the work of one dense
+    product: on the CPU about 2x faster for a group of DSOL clips, and the same numbers (only zero terms
+    dropped)."""
+    bank = mel_filterbank_torch(frontend, dtype=dtype, device=device)  # (F, n_mels)
+    used = (bank != 0).cpu()
+    bands = []
+    for first in range(0, bank.shape[1], MELS_PER_BAND):
+        stop = min(first + MELS_PER_BAND, bank.shape[1])
+        rows = used[:, first:stop].any(dim=1).nonzero().flatten()
+        low, high = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+        bands.append((low, high, first, stop, bank[low:high, first:stop].contiguous()))
+    return tuple(bands)
+
+
 def _frame_count(n_samples: int, frontend: FrontEnd) -> int:
     """Frames of a clip of ``n_samples``: ``1 + (n + 2·(n_fft // 2) − n_fft) // hop`` centred (``1 + n // hop``
     for an even ``n_fft``), ``1 + (n − n_fft) // hop`` not."""
@@ -173,9 +199,13 @@ def logmel_torch(waves: torch.Tensor, frontend: FrontEnd) -> torch.Tensor:
 
 def _logmel_into(waves: torch.Tensor, frontend: FrontEnd, out: torch.Tensor) -> None:
     """The log-mel of (b, N) waves written into ``out`` (b, T, n_mels), a contiguous slice of the result."""
-    bank = mel_filterbank_torch(frontend, dtype=waves.dtype, device=waves.device)  # (F, n_mels)
     spectrum = _spectrum(waves, frontend, power=frontend.spectrum_power)  # (b, T, F)
-    torch.mm(spectrum.reshape(-1, spectrum.shape[-1]), bank, out=out.view(-1, out.shape[-1]))
+    spectrum, mel = spectrum.reshape(-1, spectrum.shape[-1]), out.view(-1, out.shape[-1])
+    for low, high, first, stop, weights in _mel_bands_on(frontend, waves.dtype, str(waves.device)):
+        if high > low:
+            torch.mm(spectrum[:, low:high], weights, out=mel[:, first:stop])
+        else:
+            mel[:, first:stop] = 0.0
     if frontend.log == "log":
         _log_(out.add_(frontend.log_eps), base10=False)
     else:

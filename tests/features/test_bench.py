@@ -35,6 +35,7 @@ def test_bench_features_writes_report(tmp_path):
     assert summary["preset"] == "dsol" and summary["threads"] == 1
     assert summary["batch"] == "3 clips x 1 s at 16000 Hz"  # DSOL's own clip length
     assert summary["speedup"] == summary["librosa_per_clip_s"] / summary["torch_batched_s"]
+    assert summary["speedup_cpu"] > 0 and doc["rows"][1]["cpu_seconds"] > 0
     assert summary["speedup_vs_previous"] == summary["previous_batched_s"] / summary["torch_batched_s"]
     assert summary["max_abs_diff_db_float32"] <= 0.01 and summary["max_abs_diff_db_previous"] <= 0.01
     assert [(row["implementation"], row["dtype"]) for row in doc["rows"][:4]] == [
