@@ -1,10 +1,11 @@
 """Batched front ends in torch: ``(B, N)`` tensors on any device, the same numbers as librosa.
 
-One pass per step over the whole batch, in the waves' dtype: the frames are a strided view of the (padded)
-waves, windowed into one tensor; ``torch.fft.rfft``; the magnitude; one matrix product with the mel filterbank;
-the ``top_db`` floor and the log in place. Window and filterbank are built once per (front end, dtype, device).
-On the CPU the magnitude and the logarithm are numpy's SIMD loops, which are several times faster than
-torch's at one thread (docs/features.md); elsewhere (CUDA) every step is torch's.
+In the waves' dtype, one step at a time over a group of clips (on the CPU, groups whose frames fit in cache;
+elsewhere the whole batch): the frames, a strided view of the waves windowed into one tensor; ``torch.fft.rfft``;
+the magnitude; the mel filterbank as a few products over only the bins each band of mels covers; the ``top_db``
+floor and the log in place. Window, filterbank and bands are built once per (front end, dtype, device). On the
+CPU the magnitude and the logarithm are numpy's SIMD loops, several times faster than torch's at one thread;
+elsewhere (CUDA) every step is torch's. docs/features.md has the measurements behind each choice.
 
 In float32, values more than ~80 dB (in power) below a clip's peak are FFT rounding noise in *both*
 implementations and need not agree; pass float64 waves when those matter (see docs/features.md).
@@ -78,12 +79,11 @@ def _window_on(frontend: FrontEnd, dtype: torch.dtype, device: str) -> torch.Ten
 
 # Mels per band of the filterbank product (:func:`_mel_bands_on`).
 MELS_PER_BAND = 16
+MelBand = tuple[int, int, int, int, torch.Tensor]  # (low, high, first, stop, weights)
 
 
 @lru_cache(maxsize=64)
-def _mel_bands_on(
-    frontend: FrontEnd, dtype: torch.dtype, device: str
-) -> tuple[tuple[int, int, int, int, torch.Tensor], ...]:
+def _mel_bands_on(frontend: FrontEnd, dtype: torch.dtype, device: str) -> tuple[MelBand, ...]:
     """The mel filterbank cut into bands of :data:`MELS_PER_BAND` mels, each with the only FFT bins its triangles
     cover: ``(low, high, first, stop, weights)`` with ``spectrum[:, low:high] @ weights = mel[:, first:stop]``.
 
@@ -110,36 +110,14 @@ def _frame_count(n_samples: int, frontend: FrontEnd) -> int:
 
 
 def _windowed_frames(waves: torch.Tensor, frontend: FrontEnd) -> torch.Tensor:
-    """(B, N) → (B, T, n_fft): the frames of the waves (padded by ``n_fft // 2`` on both sides if centred), times
-    the window, in one contiguous tensor: the FFT's input.
-
-    Frames are strided views, multiplied straight into the output. Only the few frames at each end that reach
-    into the padding are cut from padded copies of the ends: padding the whole batch would write and read it
-    once more (about 7% of a DSOL batch on one thread)."""
-    window = _window_on(frontend, waves.dtype, str(waves.device))
-    n_fft, hop = frontend.n_fft, frontend.hop_length
-    if not frontend.center:
-        return waves.unfold(-1, n_fft, hop) * window
-    half, n_samples = n_fft // 2, waves.shape[-1]
-    n_frames = _frame_count(n_samples, frontend)
-    # Frame t covers padded samples [t·hop, t·hop + n_fft): frames [head, tail) lie inside the wave.
-    head = min(-(-half // hop), n_frames)
-    tail = max(head, min(n_frames, (n_samples + half - n_fft) // hop + 1))
-    if tail - head < 2:  # a clip of a few frames: every frame touches the padding
-        padded = F.pad(waves[:, None], (half, half), mode=frontend.pad_mode)[:, 0]
-        return padded.unfold(-1, n_fft, hop) * window
-    out = waves.new_empty(waves.shape[0], n_frames, n_fft)
-    inner = waves[:, head * hop - half :].unfold(-1, n_fft, hop)[:, : tail - head]
-    torch.mul(inner, window, out=out[:, head:tail])
-    # Each end is cut with one interior frame more than it needs, so that it is longer than n_fft and a
-    # reflection never runs out of samples.
-    left = waves[:, : head * hop - half + n_fft]  # every sample frames [0, head] read
-    left = F.pad(left[:, None], (half, 0), mode=frontend.pad_mode)[:, 0]
-    torch.mul(left.unfold(-1, n_fft, hop)[:, :head], window, out=out[:, :head])
-    right = waves[:, (tail - 1) * hop - half :]  # every sample frames [tail - 1, n_frames) read
-    right = F.pad(right[:, None], (0, half), mode=frontend.pad_mode)[:, 0]
-    torch.mul(right.unfold(-1, n_fft, hop)[:, 1:], window, out=out[:, tail:])
-    return out
+    """(B, N) → (B, T, n_fft): the frames of the waves (padded by ``n_fft // 2`` on both sides if centred), a
+    strided view, times the window into one contiguous tensor: the FFT's input."""
+    if frontend.center:
+        half = frontend.n_fft // 2
+        # F.pad's reflect mode works on (B, C, N); constant padding is exact either way.
+        waves = F.pad(waves[:, None], (half, half), mode=frontend.pad_mode)[:, 0]
+    frames = waves.unfold(-1, frontend.n_fft, frontend.hop_length)
+    return frames * _window_on(frontend, waves.dtype, str(waves.device))
 
 
 def _spectrum(waves: torch.Tensor, frontend: FrontEnd, power: float) -> torch.Tensor:
@@ -185,23 +163,22 @@ def logmel_torch(waves: torch.Tensor, frontend: FrontEnd) -> torch.Tensor:
     on the group it is in.
     """
     check_waves(waves, frontend)
-    if frontend.n_mels is None:
-        mel_filterbank_torch(frontend)  # raises, naming the front end
-    batch, n_frames = waves.shape[0], _frame_count(waves.shape[-1], frontend)
-    out = waves.new_empty(batch, n_frames, int(frontend.n_mels or 0))
+    bands = _mel_bands_on(frontend, waves.dtype, str(waves.device))  # raises for a front end without mels
+    batch, n_frames, n_mels = waves.shape[0], _frame_count(waves.shape[-1], frontend), bands[-1][3]
+    out = waves.new_empty(batch, n_frames, n_mels)
     step = batch
     if waves.device.type == "cpu":
         step = max(1, CPU_GROUP_BYTES // (n_frames * frontend.n_fft * waves.element_size()))
     for start in range(0, batch, step):
-        _logmel_into(waves[start : start + step], frontend, out[start : start + step])
+        _logmel_into(waves[start : start + step], frontend, bands, out[start : start + step])
     return out
 
 
-def _logmel_into(waves: torch.Tensor, frontend: FrontEnd, out: torch.Tensor) -> None:
+def _logmel_into(waves: torch.Tensor, frontend: FrontEnd, bands: tuple[MelBand, ...], out: torch.Tensor) -> None:
     """The log-mel of (b, N) waves written into ``out`` (b, T, n_mels), a contiguous slice of the result."""
     spectrum = _spectrum(waves, frontend, power=frontend.spectrum_power)  # (b, T, F)
     spectrum, mel = spectrum.reshape(-1, spectrum.shape[-1]), out.view(-1, out.shape[-1])
-    for low, high, first, stop, weights in _mel_bands_on(frontend, waves.dtype, str(waves.device)):
+    for low, high, first, stop, weights in bands:
         if high > low:
             torch.mm(spectrum[:, low:high], weights, out=mel[:, first:stop])
         else:

@@ -182,34 +182,6 @@ def test_cpu_groups_do_not_change_a_clips_numbers(name, monkeypatch):
     assert torch.equal(logmel_torch(waves, frontend), one_by_one)
 
 
-@pytest.mark.parametrize("center, pad_mode", [(True, "constant"), (True, "reflect"), (False, "constant")])
-@pytest.mark.parametrize("n_fft, hop", [(160, 80), (161, 80), (8, 3), (400, 160), (6, 6)])
-@pytest.mark.parametrize("n_samples", [5, 9, 161, 403, 1000])
-def test_windowed_frames_equal_padding_the_whole_wave(n_fft, hop, n_samples, center, pad_mode):
-    # Only the end frames are cut from padded copies: every frame must be the one of the padded wave.
-    frontend = FrontEnd(
-        name="framing",
-        sample_rate=16000,
-        n_fft=n_fft,
-        hop_length=hop,
-        clip_samples=n_samples,
-        center=center,
-        pad_mode=pad_mode,
-        n_mels=None,
-    )
-    try:
-        waves = check_waves(
-            torch.randn(2, n_samples, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), frontend
-        )
-    except ValueError:
-        return  # too short for this front end: refused before framing (tested elsewhere)
-    window = batched._window_on(frontend, torch.float64, "cpu")
-    padded = torch.nn.functional.pad(waves[:, None], (n_fft // 2,) * 2, mode=pad_mode)[:, 0] if center else waves
-    expected = padded.unfold(-1, n_fft, hop) * window
-    frames = batched._windowed_frames(waves, frontend)
-    assert frames.shape == expected.shape and torch.equal(frames, expected)
-
-
 @pytest.mark.parametrize("frontend", [PRESETS["dsol"], PRESETS["vggish"], SOP], ids=lambda f: f.name)
 def test_window_is_librosas_centred_hann(frontend):
     window = batched._window_on(frontend, torch.float64, "cpu").numpy()
