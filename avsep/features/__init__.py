@@ -1,10 +1,11 @@
-"""Audio front ends: log-mel and linear-STFT magnitude, the same numbers from librosa and torchaudio.
+"""Audio front ends: log-mel and linear-STFT magnitude, the same numbers from librosa and from batched torch.
 
 - :class:`FrontEnd` describes one front end; :data:`PRESETS` holds the papers' (``dsol``, ``dmc``, ``vggish``,
   ``mssl``, ``sop``); :func:`frontend_from_params` reads ``params.features`` (a preset or ``custom``).
 - librosa, one clip, numpy (the CPU reference): :func:`logmel_librosa` (N,) → (T, n_mels),
   :func:`stft_magnitude_librosa` (N,) → (F, T).
-- torchaudio, a batch on any device: :func:`logmel_torch` (B, N) → (B, T, n_mels),
+- torch, a batch on any device (on the CPU with numpy's SIMD loops for |X| and log): :func:`logmel_torch`
+  (B, N) → (B, T, n_mels),
   :func:`stft_magnitude_torch` (B, N) → (B, F, T).
 - :func:`resample` (..., N) between rates, torchaudio's sinc kernel built once per rate pair and reused.
 - Sound of Pixels' warp: :func:`logfreq_warp` (F, T) → (n_bins, T) numpy, or (B, F, T) → (B, n_bins, T) torch.

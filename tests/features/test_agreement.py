@@ -6,14 +6,17 @@ frame's peak, so values more than 80 dB (of power) below a clip's peak are round
 the float32 check covers everything above that line, the float64 check covers every value.
 """
 
+import librosa
 import numpy as np
 import pytest
+import scipy.signal
 import torch
 
 from avsep.features import (
     PRESETS,
     SOP,
     FrontEnd,
+    batched,
     check_waves,
     logfreq_warp,
     logmel_librosa,
@@ -150,3 +153,47 @@ def test_nan_is_found_even_when_the_sum_is_finite():
     waves[0, 5] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         check_waves(waves, PRESETS["dsol"])
+
+
+@pytest.mark.parametrize("numpy_kernels", [True, False], ids=["numpy-kernels", "torch-kernels"])
+@pytest.mark.parametrize("name", MEL_PRESETS)
+def test_cpu_and_device_kernels_both_agree_with_librosa(name, numpy_kernels, monkeypatch):
+    # CUDA takes torch's kernels for the magnitude and the log, the CPU numpy's: both must give librosa's numbers.
+    monkeypatch.setattr(batched, "CPU_NUMPY_KERNELS", numpy_kernels)
+    frontend = PRESETS[name]
+    for kind in ("chirp", "quiet"):
+        wave = make_signal(kind, frontend.sample_rate, frontend.clip_samples)
+        reference, computed = both(frontend, wave)
+        assert np.abs(reference - computed).max() <= TOLERANCE_DB, kind
+        reference, computed = both(frontend, wave.astype(np.float32))
+        resolvable = reference >= reference.max() - FLOAT32_RANGE_POWER_DB * frontend.spectrum_power / 2
+        assert np.abs(reference - computed)[resolvable].max() <= TOLERANCE_DB, kind
+
+
+@pytest.mark.parametrize("name", MEL_PRESETS)
+def test_cpu_groups_do_not_change_a_clips_numbers(name, monkeypatch):
+    frontend = PRESETS[name]
+    waves = torch.from_numpy(
+        np.stack([make_signal(k, frontend.sample_rate, frontend.clip_samples, seed=2) for k in SIGNALS])
+    ).float()
+    monkeypatch.setattr(batched, "CPU_GROUP_BYTES", 1)  # one clip per group
+    one_by_one = logmel_torch(waves, frontend)
+    monkeypatch.setattr(batched, "CPU_GROUP_BYTES", 1 << 40)  # the whole batch at once, as on a GPU
+    assert torch.equal(logmel_torch(waves, frontend), one_by_one)
+
+
+@pytest.mark.parametrize("frontend", [PRESETS["dsol"], PRESETS["vggish"], SOP], ids=lambda f: f.name)
+def test_window_is_librosas_centred_hann(frontend):
+    window = batched._window_on(frontend, torch.float64, "cpu").numpy()
+    hann = scipy.signal.get_window("hann", frontend.window_length, fftbins=True)
+    np.testing.assert_allclose(window, librosa.util.pad_center(hann, size=frontend.n_fft), atol=1e-15)
+
+
+def test_window_and_filterbank_are_built_once_per_front_end_dtype_and_device():
+    batched._window_on.cache_clear()
+    waves = torch.from_numpy(make_signal("noise", 16000, 16000)[None].astype(np.float32))
+    for _ in range(3):
+        logmel_torch(waves, PRESETS["dsol"])
+    logmel_torch(waves.double(), PRESETS["dsol"])
+    info = batched._window_on.cache_info()
+    assert (info.misses, info.hits) == (2, 2)

@@ -8,11 +8,13 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from avsep.bench import BENCHMARKS
 from avsep.bench import features as bench_features
 from avsep.bench.report import write_result
 from avsep.config import load_params
+from avsep.features import logmel_torch, preset
 
 
 def bench_args(*argv: str) -> argparse.Namespace:
@@ -31,14 +33,35 @@ def test_bench_features_writes_report(tmp_path):
     doc = json.loads(json_path.read_text())
     summary = doc["summary"]
     assert summary["preset"] == "dsol" and summary["threads"] == 1
-    assert summary["speedup"] == summary["librosa_per_clip_s"] / summary["torchaudio_batched_s"]
-    assert summary["max_abs_diff_db_float32"] <= 0.01
-    assert [(row["implementation"], row["dtype"]) for row in doc["rows"][:3]] == [
+    assert summary["batch"] == "3 clips x 1 s at 16000 Hz"  # DSOL's own clip length
+    assert summary["speedup"] == summary["librosa_per_clip_s"] / summary["torch_batched_s"]
+    assert summary["speedup_cpu"] > 0 and doc["rows"][1]["cpu_seconds"] > 0
+    assert summary["speedup_vs_previous"] == summary["previous_batched_s"] / summary["torch_batched_s"]
+    assert summary["max_abs_diff_db_float32"] <= 0.01 and summary["max_abs_diff_db_previous"] <= 0.01
+    assert [(row["implementation"], row["dtype"]) for row in doc["rows"][:4]] == [
         ("librosa per clip", "float32"),
-        ("torchaudio batched", "float32"),
-        ("torchaudio batched", "float64"),
+        ("torch batched", "float32"),
+        ("torchaudio stft batched (previous)", "float32"),
+        ("torch batched", "float64"),
     ]
-    assert "| librosa per clip | cpu | 1 | float32 |" in md_path.read_text()
+    assert "| dsol | librosa per clip | cpu | 1 | float32 |" in md_path.read_text()
+
+
+def test_bench_features_measures_each_named_preset_at_its_own_clip_length():
+    result = bench_features.run(load_params(None), bench_args("--presets", "dsol", "vggish", "--batch", "1"))
+    assert [row["preset"] for row in result["rows"][:8]] == ["dsol"] * 4 + ["vggish"] * 4
+    summary = result["summary"]
+    assert summary["speedup_vggish"] > 0 and summary["max_abs_diff_db_float32_vggish"] <= 0.01
+    assert "vggish" in result["description"]
+
+
+def test_previous_batched_path_is_the_same_log_mel():
+    # The bench's baseline must compute the same front end, or its ratio would compare different work.
+    clips = torch.from_numpy(bench_features.synthetic_clips(2, 16000, 16000, seed=0))
+    frontend = preset("dsol")
+    previous = bench_features.logmel_torchaudio_stft(clips, frontend)
+    assert previous.shape == (2, 201, 64)
+    assert (previous - logmel_torch(clips, frontend)).abs().max() <= 0.01
 
 
 def test_bench_features_refuses_a_linear_front_end():
