@@ -20,16 +20,20 @@ from tests.conftest import REPO, subprocess_env
 # What the world and dataset stages run and declare as deps (their commands run `avsep`, which imports this copy),
 # and what keeps Python's bytecode out of the directory deps' hashes and out of git.
 COPIED = ("dvc.yaml", ".dvcignore", ".gitignore", "avsep", "pipelines")
-# As few clips as make every clip shard set (clips, C1..C4) and a cocktail set (four solo classes), short and at the
-# tiny world's 64-pixel frames (tests/conftest.py), rendered in one process (a pool costs more than it saves on a
-# dozen clips). Written into params.yaml itself, so the stages read them as `dvc repro` does.
+# As few clips as make every clip shard set (clips, C1..C4, both splits) and a cocktail set (four solo classes):
+# short, at the tiny world's 64-pixel frames (tests/conftest.py), at the build's own audio rate and twice its frame
+# rate, rendered in one process (a pool costs more than it saves on nine clips). Written into params.yaml itself,
+# so the stages read them as `dvc repro` does.
 TINY = [
-    "world.counts.demo.train={solo: 4, duet: 1, k1: 1, k2: 1, k3: 1, k4: 1}",
+    "world.counts.demo.train={solo: 4, duet: 0, k1: 1, k2: 1, k3: 1, k4: 1}",
     "world.counts.demo.val={solo: 0, duet: 0, k1: 0, k2: 0, k3: 0, k4: 0}",
-    "world.counts.demo.test={solo: 2, duet: 1, k1: 0, k2: 0, k3: 0, k4: 0}",
+    "world.counts.demo.test={solo: 1, duet: 0, k1: 0, k2: 0, k3: 0, k4: 0}",
     "world.width=64",
     "world.height=64",
     "world.duration_s=2.0",
+    "world.fps=8.0",
+    "world.sample_rate=16000",
+    "media.encode.audio_rate=16000",
     "world.workers=1",
     "build.frame_size=64",
     "shards.max_samples=4",
