@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -17,12 +18,34 @@ import webdataset as wds
 from avsep.dataset.manifest import load_manifest, manifest_parts
 from tests.conftest import BUILD_OVERRIDES, REPO, avsep_cli, subprocess_env
 
+SETS = ("clips", "C1", "C2", "C3", "C4", "cocktail", "nmix2", "nmix3")
+
 
 def shard_digests(data: Path) -> dict[str, str]:
     return {
         str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted((data / "shards").rglob("*.tar"))
     }
+
+
+def split_index(world_data: Path, split: str, folder: Path) -> Path:
+    """The tiny world's ``split`` alone: its rows as an index in ``folder`` beside copies of their files (an index
+    names files inside its own folder). A split's shards are made from its own clips only, so a build of it has
+    the bytes of that split's shards in the whole build (:func:`split_digests`) at a third of the clips."""
+    index = pd.read_csv(world_data / "world" / "index.csv", dtype=str, keep_default_na=False)
+    rows = index[index["split"] == split]
+    for name in [*rows["path"], *rows["annotation"]]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(world_data / "world" / name, folder / name)
+    rows.to_csv(folder / "index.csv", index=False)
+    return folder / "index.csv"
+
+
+def split_digests(data: Path, split: str) -> dict[str, str]:
+    """:func:`shard_digests` of the shards of ``split``, which has a shard in every set of the tiny world."""
+    digests = {name: d for name, d in shard_digests(data).items() if Path(name).name.startswith(f"{split}-")}
+    assert {Path(name).parent.name for name in digests} == set(SETS), sorted(digests)
+    return digests
 
 
 def build(cwd: Path, index: Path, api_url: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -44,7 +67,7 @@ def test_build_writes_shards_manifest_and_summary(world_data):
     assert summary["ok"] == len(index) == len(manifest) and summary["failed"] == 0
     assert set(manifest["status"]) == {"ok"}
     assert summary["per_curriculum"] == dict(sorted(manifest["curriculum"].value_counts().items()))
-    for set_name in ("clips", "C1", "C2", "C3", "C4", "cocktail", "nmix2", "nmix3"):
+    for set_name in SETS:
         sizes = json.loads((world_data / "shards" / set_name / "sizes.json").read_text())
         assert sizes and all((world_data / "shards" / set_name / name).is_file() for name in sizes)
     sizes = json.loads((world_data / "shards" / "clips" / "sizes.json").read_text())
@@ -71,7 +94,7 @@ def test_second_build_does_no_work(world_data, prefect_api):
 
 
 def test_sigkill_then_rerun_gives_identical_shards(world_data, prefect_api, tmp_path):
-    index = world_data / "world" / "index.csv"
+    index = split_index(world_data, "test", tmp_path / "world")
     cmd = avsep_cli() + ["build", "--index", str(index), "--out", "data", "--params", str(REPO / "params.yaml")]
     cmd += [a for o in BUILD_OVERRIDES + ["build.clips_per_task=2", "build.max_workers=1"] for a in ("--set", o)]
     process = subprocess.Popen(
@@ -97,7 +120,7 @@ def test_sigkill_then_rerun_gives_identical_shards(world_data, prefect_api, tmp_
 
     result = build(tmp_path, index, prefect_api)
     assert f"{done_before} clips up to date" in result.stdout + result.stderr
-    assert shard_digests(tmp_path / "data") == shard_digests(world_data)
+    assert shard_digests(tmp_path / "data") == split_digests(world_data, "test")
 
 
 def test_shards_hold_exact_world_boxes(world_data):
