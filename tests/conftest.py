@@ -2,8 +2,9 @@
 
 ``world_data``: a tiny built-in world (64×64, 11 classes) rendered with the real renderer and built into
 shards by the real Prefect flow (``avsep world`` + ``avsep build`` in subprocesses, Prefect's ephemeral API),
-once per test session. Set ``AVSEP_TEST_CACHE=/some/dir`` to keep it between sessions while developing
-(the cache key covers the overrides below and the sources of the world and the build).
+once per run (one build shared by the pytest-xdist workers). Set ``AVSEP_TEST_CACHE=/some/dir`` to keep it
+between sessions while developing (the cache key covers the overrides below and the sources of the world and
+the build).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.prefect_server import PrefectServer
 
@@ -108,16 +110,28 @@ def prefect_api(tmp_path_factory):
 @pytest.fixture(scope="session")
 def world_data(tmp_path_factory, request) -> Path:
     cache = os.environ.get("AVSEP_TEST_CACHE")
+    if not cache and os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist the workers of one run share one build (the tests only read it) in the run's common
+        # temporary folder: a second build would cost each worker the same minute of CPU.
+        cache = str(tmp_path_factory.getbasetemp().parent)
     if not cache:
         return build_world_data(tmp_path_factory.mktemp("world"), request.getfixturevalue("prefect_api"))
     root = Path(cache) / f"world-{_sources_digest()}"
-    if not (root / "data" / "build-summary.json").is_file():
-        # Build beside it and rename: concurrent sessions never see (or write into) a half-built cache.
-        scratch = root.with_name(f"{root.name}.{os.getpid()}.partial")
-        shutil.rmtree(scratch, ignore_errors=True)
-        build_world_data(scratch, request.getfixturevalue("prefect_api"))
-        try:
-            scratch.rename(root)
-        except OSError:  # another session finished first
+    with FileLock(f"{root}.lock"):  # one builder; the others wait for its result instead of building their own
+        if not (root / "data" / "build-summary.json").is_file():
+            # Build beside it and rename: concurrent sessions never see (or write into) a half-built cache.
+            scratch = root.with_name(f"{root.name}.{os.getpid()}.partial")
             shutil.rmtree(scratch, ignore_errors=True)
+            build_world_data(scratch, request.getfixturevalue("prefect_api"))
+            try:
+                scratch.rename(root)
+            except OSError:  # another session finished first
+                shutil.rmtree(scratch, ignore_errors=True)
     return root / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow-marked tests first (a stable sort keeps the rest in file order): under pytest-xdist the minute-long
+    ones then start while the short ones are left to fill both workers at the end, rather than one worker
+    running a long test alone after the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
