@@ -38,6 +38,19 @@ BUILD_OVERRIDES = [
     "build.mixing.nmix_per_split={test: 4}",
 ]
 
+# An AVC (or any ResNet-18 method) small enough to train a few steps in a test: no pre-trained backbones, a
+# 4-wide ResNet on 32-px frames, batches of 4, loading in the test's own process.
+TINY_AVC = [
+    "pretrain.methods=[]",
+    "shards.workers=0",
+    "train.progress=false",
+    "profile=demo",
+    "profiles.demo.backbone_width=4",
+    "profiles.demo.image_size=32",
+    "profiles.demo.batch_size=4",
+    "baselines.avc.embed_dim=8",
+]
+
 
 def avsep_cli() -> list[str]:
     return [sys.executable, "-m", "avsep"]

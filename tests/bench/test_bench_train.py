@@ -16,21 +16,12 @@ from avsep.bench import train as bench
 from avsep.cli import main as cli_main
 from avsep.config import ParamsError, load_params
 from avsep.report.collect import read_benchmarks
+from tests.conftest import TINY_AVC
 
 REPO = Path(__file__).resolve().parents[2]
 # avc at a tiny width; an epoch is capped at 3 steps, so 1 warm-up + 2 timed steps (+ the closing mark) span
 # two epochs.
-TINY = [
-    "pretrain.methods=[]",
-    "shards.workers=0",
-    "profile=demo",
-    "profiles.demo.backbone_width=4",
-    "profiles.demo.image_size=32",
-    "profiles.demo.batch_size=4",
-    "profiles.demo.max_steps_per_epoch=3",
-    "baselines.avc.embed_dim=8",
-    "train.device=cpu",
-]
+TINY = [*TINY_AVC, "profiles.demo.max_steps_per_epoch=3", "train.device=cpu"]
 
 
 def test_bench_train_writes_positive_rates_the_report_reads(world_data, tmp_path, capsys):

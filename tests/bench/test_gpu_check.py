@@ -17,20 +17,11 @@ from avsep.bench import gpu_check
 from avsep.bench import train as bench_train
 from avsep.bench.report import write_result
 from avsep.config import load_params
+from tests.conftest import TINY_AVC
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "gpu-check"
-TINY = [
-    "pretrain.methods=[]",
-    "shards.workers=0",
-    "profile=demo",
-    "profiles.demo.backbone_width=4",
-    "profiles.demo.image_size=32",
-    "profiles.demo.batch_size=4",
-    "profiles.demo.max_steps_per_epoch=3",
-    "baselines.avc.embed_dim=8",
-    "train.device=cpu",
-]
+TINY = [*TINY_AVC, "profiles.demo.max_steps_per_epoch=3", "train.device=cpu"]
 
 
 def test_gpu_check_joins_the_train_results_with_the_step_decode_beside(world_data, tmp_path):

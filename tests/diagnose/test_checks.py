@@ -17,17 +17,11 @@ from avsep.diagnose.clips import solo_clips
 from avsep.diagnose.probe import probe
 from avsep.diagnose.swap import audio_swap, min_max, partners
 from avsep.models import method
+from tests.conftest import TINY_AVC
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
-    "pretrain.methods=[]",
-    "shards.workers=0",
-    "train.progress=false",
-    "profiles.demo.backbone_width=4",
-    "profiles.demo.image_size=32",
-    "profiles.demo.batch_size=4",
-    "baselines.avc.embed_dim=8",
-    "profile=demo",
+    *TINY_AVC,
     # the tiny world has no val split
     "diagnose.probe.split=test",
     "diagnose.audio_swap.split=test",

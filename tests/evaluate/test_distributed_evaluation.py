@@ -35,19 +35,11 @@ from avsep.metrics.localization import (
 from avsep.models import method
 from avsep.train import save_checkpoint
 from avsep.train.checkpoint import run_fingerprint
+from tests.conftest import TINY_AVC
 
 REPO = Path(__file__).resolve().parents[2]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
-TINY = [
-    "pretrain.methods=[]",
-    "shards.workers=0",
-    "train.progress=false",
-    "profiles.demo.backbone_width=4",
-    "profiles.demo.image_size=32",
-    "profiles.demo.batch_size=4",
-    "baselines.avc.embed_dim=8",
-    "profile=demo",
-]
+TINY = TINY_AVC
 
 
 def _params(*overrides):
