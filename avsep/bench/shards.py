@@ -128,28 +128,26 @@ def _raise(exn: BaseException) -> bool:
     raise exn
 
 
-def read_tario(urls: list[str]) -> tuple[int, int, int]:
-    """``(samples, members, member bytes)`` of every shard read raw by avsep's tar reader."""
-    samples = members = size = 0
-    for sample in tar_samples(({"url": url} for url in urls), _raise):
-        samples += 1
+def _tally(samples) -> tuple[int, int, int]:
+    """``(samples, members, member bytes)`` of raw samples (``__key__``-style fields are not members)."""
+    count = members = size = 0
+    for sample in samples:
+        count += 1
         for name, data in sample.items():
             if not name.startswith("__"):
                 members += 1
                 size += len(data)
-    return samples, members, size
+    return count, members, size
+
+
+def read_tario(urls: list[str]) -> tuple[int, int, int]:
+    """``(samples, members, member bytes)`` of every shard read raw by avsep's tar reader."""
+    return _tally(tar_samples(({"url": url} for url in urls), _raise))
 
 
 def read_webdataset(urls: list[str]) -> tuple[int, int, int]:
     """``(samples, members, member bytes)`` of every shard read raw by plain ``webdataset.WebDataset``."""
-    samples = members = size = 0
-    for sample in wds.WebDataset(urls, shardshuffle=False, empty_check=False):
-        samples += 1
-        for name, data in sample.items():
-            if not name.startswith("__"):
-                members += 1
-                size += len(data)
-    return samples, members, size
+    return _tally(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
 
 
 class ViewReader:

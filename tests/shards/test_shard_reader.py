@@ -102,10 +102,8 @@ def test_resampled_epoch_length_comes_from_sizes(tmp_path):
     assert len(list(loader)) == 6 and len(list(loader)) == 6  # every epoch ends at the same length
 
 
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_rank_and_worker_splits_are_disjoint_and_complete(tmp_path, monkeypatch, mode):
-    write_set(tmp_path, n_clips=9, per_shard=1)
-    shards = ShardSet.open(str(tmp_path), "train")
+def _urls_per_rank_and_worker(shards, mode, monkeypatch) -> list[list[str]]:
+    """The shard URLs each of 2 ranks x 2 workers reads in one epoch (rank 0 worker 0, worker 1, rank 1 ...)."""
     parts = []
     for rank, worker in itertools.product(range(2), range(2)):
         # webdataset reads rank/worker from these variables, as torchrun and DataLoader workers provide them
@@ -114,6 +112,14 @@ def test_rank_and_worker_splits_are_disjoint_and_complete(tmp_path, monkeypatch,
         monkeypatch.setenv("WORKER", str(worker))
         monkeypatch.setenv("NUM_WORKERS", "2")
         parts.append([item["url"] for item in ShardStream(shards, mode, seed=5, epoch=SharedEpoch(0)).run()])
+    return parts
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_rank_and_worker_splits_are_disjoint_and_complete(tmp_path, monkeypatch, mode):
+    write_set(tmp_path, n_clips=9, per_shard=1)
+    shards = ShardSet.open(str(tmp_path), "train")
+    parts = _urls_per_rank_and_worker(shards, mode, monkeypatch)
     flat = [url for part in parts for url in part]
     assert sorted(flat) == sorted(shards.urls) and len(set(flat)) == len(flat)
     assert all(parts)
@@ -124,13 +130,7 @@ def test_eval_readers_without_a_shard_read_nothing_and_every_shard_is_read_once(
     shards leaves some readers idle, never fails, and still reads each shard exactly once."""
     write_set(tmp_path, n_clips=3, per_shard=1)
     shards = ShardSet.open(str(tmp_path), "train")
-    parts = []
-    for rank, worker in itertools.product(range(2), range(2)):
-        monkeypatch.setenv("RANK", str(rank))
-        monkeypatch.setenv("WORLD_SIZE", "2")
-        monkeypatch.setenv("WORKER", str(worker))
-        monkeypatch.setenv("NUM_WORKERS", "2")
-        parts.append([item["url"] for item in ShardStream(shards, "eval", seed=5, epoch=SharedEpoch(0)).run()])
+    parts = _urls_per_rank_and_worker(shards, "eval", monkeypatch)
     assert sorted(url for part in parts for url in part) == sorted(shards.urls)
     assert [len(part) for part in parts] == [1, 1, 1, 0]  # rank 1's second worker has no shard
 
