@@ -76,8 +76,8 @@ class SeparationScale(Section):
     epochs: int | dict[str, int] = Field(
         100,
         description=(
-            "training epochs (SoP: 100), or per trained variant; the demo's audio guidance learns the most "
-            "per step and gets the most (docs/models/separation.md)"
+            "training epochs (SoP: 100), or per trained variant; the demo trains every variant on as many "
+            "mixtures, so the guidances are compared at an equal budget (docs/models/separation.md)"
         ),
     )
     steps_per_epoch: int | None = Field(

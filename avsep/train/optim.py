@@ -20,12 +20,15 @@ from avsep.config.train import OptimizerParams, ScheduleParams
 def build_optimizer(groups: Iterable[Any], cfg: OptimizerParams) -> torch.optim.Optimizer:
     """An optimizer over ``groups`` (parameters, or dicts with ``params`` and optional per-group ``lr``)."""
     groups = list(groups)
+    # PyTorch picks the multi-tensor (foreach) update only on CUDA; on CPU its default loops over every tensor
+    # in Python, about a dozen small ops each, which costs the demo's small networks a tenth of their step.
+    # The foreach update is the same arithmetic, so the weights come out bit for bit the same.
     if cfg.name == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=True)
     if cfg.name == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=True)
     if cfg.name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
     raise ValueError(f"train.optimizer.name = {cfg.name!r}: expected adam, adamw or sgd")
 
 

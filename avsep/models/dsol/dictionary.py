@@ -169,9 +169,9 @@ def train_pseudo_labels(
             {"params": [p for p in params if id(p) in heads], "lr": cfg.lr},
             {"params": [p for p in params if id(p) not in heads], "lr": cfg.stage_lr},
         ]
-        optimizer = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+        optimizer = torch.optim.Adam(groups, weight_decay=cfg.weight_decay, foreach=True)
     else:
-        optimizer = torch.optim.Adam(params, lr=cfg.lr)
+        optimizer = torch.optim.Adam(params, lr=cfg.lr, foreach=True)
     model.train()
     correct = total = 0
     with torch.enable_grad():
