@@ -87,6 +87,13 @@ class CountingParams(Section):
             "their log-rates (paper: the one Poisson regression of CAVL)"
         ),
     )
+    motion_size: ByProfile[int | None] = Field(
+        ByProfile[int | None](paper=None, demo=None),
+        description=(
+            "side of the motion map the motion CNN reads, per profile (the maps are area-resized to it before "
+            "augmentation); null: the profile's image_size. Half the side is a quarter of the CNN's work"
+        ),
+    )
     augment: CountingAugment = Field(
         CountingAugment(),
         description='training only (docs/models/cavl.md, "The counter")',

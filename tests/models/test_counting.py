@@ -18,6 +18,7 @@ from avsep.models.counting import (
     Counter,
     CounterMember,
     augment,
+    build,
     count_split,
     counter_shards,
     counting_loss,
@@ -258,6 +259,15 @@ def test_counter_streams_and_motion_input():
         assert model(*inputs).shape == (3,)
     with pytest.raises(ValueError, match="has no 'frame'"):
         Counter(4, 32, ("visual",), frontend).inputs(None, None, None)
+    # counting.motion_size shrinks only the motion map: frames stay at the image size
+    small = Counter(4, 32, ("motion", "visual"), frontend, motion_size=16).eval()
+    assert [tuple(x.shape[-2:]) for x in small.inputs(motion, None, frames) if x is not None] == [(16, 16), (32, 32)]
+    assert small(*small.inputs(motion, None, frames)).shape == (3,)
+    params = load_params("params.yaml", ["counting.motion_size.demo=56"])
+    assert (
+        build(params).motion_size == 56
+        and build(load_params("params.yaml")).motion_size == params.active_profile().image_size
+    )
     with pytest.raises(ValueError, match="each stream at most once"):
         load_params("params.yaml", ["counting.streams=[motion, motion]"])
     with pytest.raises(ValueError, match=r"counting\.streams\.paper is empty"):

@@ -58,12 +58,14 @@ class Counter(nn.Module):
         frontend,
         members: int = 1,
         imagenet_frames: bool = False,
+        motion_size: int | None = None,
     ):
         super().__init__()
         if members < 1:
             raise ValueError(f"Counter: members = {members}, need at least 1")
         self.image_size, self.streams, self.frontend = image_size, tuple(streams), frontend
         self.imagenet_frames = imagenet_frames
+        self.motion_size = motion_size or image_size
         self.members = nn.ModuleList(CounterMember(width, self.streams) for _ in range(members))
 
     def inputs(self, motion: torch.Tensor | None, waves: torch.Tensor | None, frames: torch.Tensor | None = None):
@@ -81,12 +83,13 @@ class Counter(nn.Module):
         return prepare_frames(frames, self.image_size, self.imagenet_frames)
 
     def motion_input(self, motion: torch.Tensor | None) -> torch.Tensor | None:
-        """:func:`motion_input` at the profile's image size; None without the motion stream."""
+        """:func:`motion_input` at ``motion_size`` (the profile's image size unless set); None without the
+        motion stream."""
         if "motion" not in self.streams:
             return None
         if motion is None:
             raise ValueError("Counter.motion_input: the counter has a motion stream but the batch has no 'motion'")
-        return motion_input(motion, self.image_size)
+        return motion_input(motion, self.motion_size)
 
     def logmel(self, waves: torch.Tensor | None) -> torch.Tensor | None:
         """``(B, 1, T, n_mels)`` log-mel of ``waves`` (B, N) with the features preset; None without audio."""
@@ -153,4 +156,5 @@ def build(params) -> Counter:
         frontend_from_params(params.features),
         params.counting.members.get(params.profile),
         imagenet_frames(params, "counting"),
+        params.counting.motion_size.get(params.profile),
     )
