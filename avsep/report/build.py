@@ -15,6 +15,7 @@ from pathlib import Path
 from avsep.config import Params
 from avsep.io import atomic_path, atomic_write_text
 from avsep.report import figures
+from avsep.report.claims import check_claims
 from avsep.report.collect import Inputs, collect
 from avsep.report.document import Benchmark, Image, ReportDoc
 from avsep.report.environment import environment
@@ -138,6 +139,8 @@ def build_document(inputs: Inputs, params: Params, out: Path, repo: Path = Path(
     )
     doc.reliability = inputs.reliability
     doc.diagnostics = diagnostic_rows(inputs.diagnostics)
+    streams = tuple(params.counting.streams.get(params.profile))
+    doc.claims = [claim.row() for claim in check_claims(inputs.metrics, streams)]
     panels, absent = add_experiments(doc.tasks, inputs.experiments, params.report)
     if inputs.experiments:  # without any result, collect's one note on the folder says it
         doc.missing += absent

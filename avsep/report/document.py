@@ -41,3 +41,4 @@ class ReportDoc:
     reliability: dict[str, Any] | None = None  # tests/faults' table (case, expected, observed, pass)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)  # rows: model, check, value, threshold, ...
     diagnostics_chart: Image | None = None
+    claims: list[dict[str, str]] = field(default_factory=list)  # the papers' claims checked here

@@ -20,7 +20,7 @@ th{background:#eef}td{text-align:right}td.lead{text-align:left}caption{caption-s
 font-size:.85em;color:#555;padding-bottom:.2em}.pair{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
 .ours th{background:#e6f2e6}.paper th{background:#f2ece6}.missing{color:#a33}.note{font-size:.8em;color:#555}
 figure{display:inline-block;margin:.4em;vertical-align:top}figure img{max-width:560px;border:1px solid #ddd}
-figcaption{font-size:.8em;color:#555}
+figcaption{font-size:.8em;color:#555}tr.holds td{background:#e6f4e6}tr.fails td{background:#f8e4e4}
 """
 
 IMAGE_CHECK = """
@@ -90,6 +90,30 @@ def rows_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     for row in rows:
         columns += [k for k in row if k not in columns]
     return columns, [[format_value(row.get(c, "")) for c in columns] for row in rows]
+
+
+CLAIMS_NOTE = (
+    "Each paper's claim checked on this report's metrics files (avsep's data and split), its published number, "
+    "on the paper's dataset, beside; a claim that fails here is diagnosed in the page named (not measured: a "
+    "metrics file it needs is missing)."
+)
+
+
+def claims_html(rows: list[dict[str, str]]) -> str:
+    columns, cells = rows_table(rows)
+    verdict = columns.index("verdict")
+    return (
+        f"<h2>Paper claims on this data</h2><p class=note>{escape(CLAIMS_NOTE)}</p><table><thead><tr>"
+        + "".join(f"<th>{escape(c)}</th>" for c in columns)
+        + "</tr></thead><tbody>"
+        + "".join(
+            f'<tr class="{escape(r[verdict]).replace(" ", "-")}">'
+            + "".join(f'<td class="lead">{escape(c)}</td>' for c in r)
+            + "</tr>"
+            for r in cells
+        )
+        + "</tbody></table>"
+    )
 
 
 DIAGNOSTICS_NOTE = (
@@ -163,6 +187,8 @@ def page_html(doc: ReportDoc) -> str:
     if doc.per_source:
         parts.append("<p>ok clips per source: " + escape(format_value(doc.per_source)) + "</p>")
     parts += [_figure(img) for img in (doc.dataset_chart, doc.world_preview) if img]
+    if doc.claims:
+        parts.append(claims_html(doc.claims))
     section = None
     for task in doc.tasks:
         if task.layout.task != section:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avsep.report.document import Image, ReportDoc
-from avsep.report.html import DIAGNOSTICS_NOTE, format_value, reliability_summary, rows_table
+from avsep.report.html import CLAIMS_NOTE, DIAGNOSTICS_NOTE, format_value, reliability_summary, rows_table
 from avsep.report.tables import TableView
 
 
@@ -51,6 +51,8 @@ def page_markdown(doc: ReportDoc) -> str:
         if doc.dataset.get("shard_sets"):
             out.append("\n" + _grid(*rows_table(doc.dataset["shard_sets"])))
     out += [_image(img) for img in (doc.dataset_chart, doc.world_preview) if img]
+    if doc.claims:
+        out.append("## Paper claims on this data\n\n" + CLAIMS_NOTE + "\n\n" + _grid(*rows_table(doc.claims)))
     section = None
     for task in doc.tasks:
         if task.layout.task != section:

@@ -46,6 +46,11 @@ def test_report_shows_tables_plots_dataset_benchmarks_and_environment(report_roo
     assert "| dsol | world / test | 70.0 ± 10.0 (3 seeds) |" in md
     assert "![dataset: clips and failures](charts/dataset.png)" in md
     assert "| Ours | 51.4 | 43.6 |" in md
+    # the papers' claims, each with a verdict on these metrics (separation was not evaluated here)
+    assert "<h2>Paper claims on this data</h2>" in html and '<tr class="not-measured">' in html
+    assert (
+        "## Paper claims on this data" in md and "| separation | the frame-guided Sound of Pixels above NMF-MFCC" in md
+    )
 
 
 def test_same_inputs_give_the_same_bytes(report_root, params):
@@ -74,6 +79,7 @@ def test_empty_project_gives_a_report_that_says_what_is_missing(tmp_path, monkey
     paths = write_report(params)
     html = paths.html.read_text(encoding="utf-8")
     assert "Not available yet" in html and "no model evaluated yet" in html and "not run yet" in html
+    assert '<tr class="fails">' not in html and html.count('<tr class="not-measured">') == 8  # no metrics: no verdict
     assert _srcs(html) == []
 
 
