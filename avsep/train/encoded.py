@@ -19,6 +19,15 @@ import numpy as np
 import torch
 
 
+class CorruptFrames(ValueError):
+    """Some samples of a batch hold JPEG frames whose headers read but whose data does not decode: ``rows`` are
+    their indices in the batch of ``batch_size``, ``reasons`` one message per bad frame, naming its member."""
+
+    def __init__(self, rows: list[int], batch_size: int, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.rows, self.batch_size, self.reasons = rows, batch_size, reasons
+
+
 class EncodedItem:
     """Base of the per-sample encoded fields: ``decode_items(list of one subclass, device)``."""
 
@@ -113,7 +122,16 @@ def _decode_frames(items: list[EncodedFrames], at: torch.device) -> torch.Tensor
     try:
         images = cast(list[torch.Tensor], decode_jpeg(data, mode=ImageReadMode.RGB, device=at))  # a list in, a list out
     except RuntimeError:  # one image the batched decoder refuses: find it, decode the others one by one
-        images = [_decode_one(tensor, name, at) for tensor, name in zip(data, where)]
+        images, bad, reasons = [], set(), []
+        per_item = len(data) // len(items)
+        for index, (tensor, name) in enumerate(zip(data, where)):
+            try:
+                images.append(_decode_one(tensor, name, at))
+            except ValueError as exc:
+                bad.add(index // per_item)
+                reasons.append(str(exc))
+        if bad:
+            raise CorruptFrames(sorted(bad), len(items), reasons) from None
     for image, name in zip(images, where):
         if tuple(image.shape[-2:]) != size:
             raise ValueError(f"{name}: decoded to {tuple(image.shape[-2:])}, its header says {size}")

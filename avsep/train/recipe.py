@@ -19,6 +19,7 @@ Contracts a stage's callables must keep:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,9 @@ import torch
 from torch import nn
 
 from avsep.config.train import OptimizerParams, ScheduleParams
-from avsep.train.encoded import EncodedItem, decode_items
+from avsep.train.encoded import CorruptFrames, EncodedItem, decode_items
+
+log = logging.getLogger(__name__)
 
 LoaderFactory = Callable[[int, int, int], Iterable[Any]]
 LossFn = Callable[[nn.Module, Any], dict[str, Any]]
@@ -119,15 +122,46 @@ def to_device(batch: Any, device: torch.device) -> Any:
 
     A list of encoded sample fields (:mod:`avsep.train.encoded`: the JPEG frames and PCM a view ships with
     ``shards.decode_device`` set) becomes the decoded batch tensor, decoded in one call where that setting says:
-    every method's step then resizes, crops, normalises and computes its log-mel from tensors on ``device``."""
+    every method's step then resizes, crops, normalises and computes its log-mel from tensors on ``device``.
+    A sample whose JPEG data does not decode (its header did, in the loader) is dropped from the batch with a
+    warning naming the member, as the loader skips a corrupt sample; a batch with nothing left raises."""
+    try:
+        return _to_device(batch, device)
+    except CorruptFrames as bad:
+        if not isinstance(batch, dict):
+            raise
+        keep = [row for row in range(bad.batch_size) if row not in bad.rows]
+        if not keep:
+            raise ValueError(f"every sample of the batch has corrupt JPEG frames: {bad}") from None
+        log.warning("dropped %d sample(s) with corrupt JPEG frames from the batch: %s", len(bad.rows), bad)
+        return _to_device(_rows(batch, keep, bad.batch_size), device)
+
+
+def _rows(batch: dict, keep: list[int], size: int) -> dict:
+    """``batch`` with only the rows ``keep`` of every per-sample field (tensors and lists of ``size`` rows)."""
+    index = torch.as_tensor(keep, dtype=torch.long)
+    out: dict = {}
+    for name, value in batch.items():
+        if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == size:
+            out[name] = value.index_select(0, index)
+        elif isinstance(value, list) and len(value) == size:
+            out[name] = [value[row] for row in keep]
+        elif isinstance(value, dict):
+            out[name] = _rows(value, keep, size)
+        else:
+            out[name] = value
+    return out
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=device.type == "cuda")
     if isinstance(batch, list) and batch and isinstance(batch[0], EncodedItem):
         return decode_items(batch, device)
     if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
+        return {k: _to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)) and not hasattr(batch, "_fields"):
-        return type(batch)(to_device(v, device) for v in batch)
+        return type(batch)(_to_device(v, device) for v in batch)
     if isinstance(batch, tuple):  # namedtuple
-        return type(batch)(*(to_device(v, device) for v in batch))
+        return type(batch)(*(_to_device(v, device) for v in batch))
     return batch

@@ -1,7 +1,8 @@
 """``shards.decode_device``: training views ship JPEG bytes and PCM, the step decodes them (``to_device``).
 
 With ``cpu`` the decoded batches are today's loader's, field for field, on the tiny world (frames to the uint8,
-the networks' inputs to 1e-5, spectrograms to 0.01 dB); corrupt frames are still skipped in the loader; asking
+the networks' inputs to 1e-5, spectrograms to 0.01 dB); corrupt frames are still skipped in the loader, or dropped
+from the batch at the step when only their data is corrupt; asking
 for CUDA on a CPU step is an error naming the setting. The CUDA path runs where a GPU is present."""
 
 from __future__ import annotations
@@ -112,6 +113,21 @@ def test_a_corrupt_jpeg_is_skipped_in_the_loader_and_named(tmp_path, caplog):
         keys = [key for batch in make_loader(view, params) for key in to_device(batch, CPU)["key"]]
     assert sorted(keys) == ["clip-0", "clip-2", "clip-3"] and view.skipped == 1
     assert "clip-1" in caplog.text and "corrupt JPEG" in caplog.text
+
+
+def test_a_jpeg_whose_header_reads_but_data_does_not_is_dropped_from_the_batch(caplog):
+    # the loader reads only the headers with decode_device set, so this frame reaches the training step
+    good = encode_jpeg(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8), 90)
+    broken = good[: good.index(b"\xff\xda") + 2] + b"\x00\x01"  # header intact, scan data cut
+    frames = [S.encoded_frames([(j, f"{k}: member '000.jpg'")], (), "cpu") for k, j in zip("abc", (good, broken, good))]
+    batch = {"frame": frames, "key": ["a", "b", "c"], "label": torch.tensor([0, 1, 2]), "window_s": 1.0}
+    with caplog.at_level(logging.WARNING, logger="avsep.train"):
+        out = to_device(batch, CPU)
+    assert out["key"] == ["a", "c"] and out["label"].tolist() == [0, 2] and out["window_s"] == 1.0
+    assert out["frame"].shape == (2, 3, 16, 16) and torch.equal(out["frame"][0], out["frame"][1])
+    assert "b: member '000.jpg'" in caplog.text and "corrupt JPEG" in caplog.text
+    with pytest.raises(ValueError, match="every sample of the batch has corrupt JPEG frames"):
+        to_device({"frame": frames[1:2], "key": ["b"]}, CPU)
 
 
 def test_cuda_decode_of_a_cpu_batch_names_the_setting():
