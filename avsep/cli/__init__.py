@@ -25,6 +25,7 @@ from avsep.sources.errors import IndexFormatError, SourceError
 COMMANDS = (
     "avsep.cli.bench",
     "avsep.cli.build",
+    "avsep.cli.claims",
     "avsep.cli.diagnose",
     "avsep.cli.evaluate",
     "avsep.cli.experiment",

@@ -9,7 +9,7 @@ instead of failing, so a partial ``dvc repro`` gives a partial table, never a wr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from avsep.report.collect import MetricsDoc
 
@@ -43,6 +43,7 @@ class Claim:
     here: str  # avsep's numbers on the report's metrics
     holds: bool | None  # None: not measured (a metrics file or entry is missing)
     diagnosis: str  # where a failure is explained
+    values: dict[str, float] = field(default_factory=dict)  # the numbers the verdict read, by label
 
     def row(self) -> dict[str, str]:
         verdict = {True: "holds", False: "fails", None: "not measured"}[self.holds]
@@ -87,7 +88,9 @@ def _above(models: dict[str, str], rivals: dict[str, str], protocol: str, metric
         f"{name} ≤ best rival on {k}" for name, vs in ours.items() for k, v, b in zip(metrics, vs, best) if v <= b
     ]
     here = f"{_fmt(ours)} against {_fmt(theirs)} ({' / '.join(metrics)})"
-    return here + (f"; {', '.join(behind)}" if behind else ""), not behind
+    values = {f"{name} {k}": v for name, vs in ours.items() for k, v in zip(metrics, vs)}
+    values |= {f"best rival {k}": b for k, b in zip(metrics, best)}
+    return here + (f"; {', '.join(behind)}" if behind else ""), not behind, values
 
 
 def _single_source(m: _Metrics):
@@ -121,34 +124,35 @@ def _sdr_text(values: dict[str, float]) -> str:
 def _separation_order(m: _Metrics):
     guided, ideal, mixture = _sdr(m, GUIDED), _sdr(m, IDEAL), _mixture(m)
     holds = min(ideal.values()) > max(guided.values()) and min(guided.values()) > mixture
-    return f"{_sdr_text(ideal)}; guided {_sdr_text(guided)}; mixture {mixture:.2f} dB", holds
+    values = {**ideal, **guided, "mixture": mixture}
+    return f"{_sdr_text(ideal)}; guided {_sdr_text(guided)}; mixture {mixture:.2f} dB", holds, values
 
 
 def _three_db(m: _Metrics):
     guided, mixture = _sdr(m, GUIDED), _mixture(m)
     name, best = max(guided.items(), key=lambda kv: kv[1])
-    return f"best guided: {name} {best:.2f} dB, {best - mixture:+.2f} dB over the mixture ({mixture:.2f})", (
-        best - mixture >= 3.0
-    )
+    here = f"best guided: {name} {best:.2f} dB, {best - mixture:+.2f} dB over the mixture ({mixture:.2f})"
+    return here, best - mixture >= 3.0, {"best guided over the mixture": best - mixture}
 
 
 def _frame_over_nmf(m: _Metrics):
     frame, nmf = m.get("separation", NMIX2, "sdr"), m.get("separation-nmf-mfcc", NMIX2, "sdr")
-    return f"frame-guided {frame:.2f} dB, NMF-MFCC {nmf:.2f} dB", frame > nmf
+    return f"frame-guided {frame:.2f} dB, NMF-MFCC {nmf:.2f} dB", frame > nmf, {"frame": frame, "NMF-MFCC": nmf}
 
 
 def _guidance_order(m: _Metrics):
     order = {"object": "separation-object", "audio": "separation-audio", "Grad-CAM": "separation-gradcam"}
     values = {name: m.get(stem, NMIX2, "sdr") for name, stem in order.items()}
     ranked = list(values.values())
-    return _sdr_text(values) + " dB", ranked[0] > ranked[1] > ranked[2]
+    return _sdr_text(values) + " dB", ranked[0] > ranked[1] > ranked[2], values
 
 
 def _counter(m: _Metrics, streams: tuple[str, ...]):
     accuracy = m.get("counting", "counting:cap4@kscenes", "accuracy")
     audiovisual = "audio" in streams and ("visual" in streams or "motion" in streams)
     reads = " + ".join(streams)
-    return f"{accuracy:.3f} on the k-source scenes, a counter reading {reads}", accuracy >= 0.85 and audiovisual
+    here = f"{accuracy:.3f} on the k-source scenes, a counter reading {reads}"
+    return here, accuracy >= 0.85 and audiovisual, {"accuracy": accuracy}
 
 
 CHECKS: list[tuple[str, str, str, str, Callable]] = [
@@ -220,12 +224,40 @@ def check_claims(docs: list[MetricsDoc], counter_streams: tuple[str, ...] = ()) 
     ]
     claims = []
     for area, claim, paper, diagnosis, check in checks:
+        values: dict[str, float] = {}
         try:
-            here, holds = check(m)
+            here, holds, values = check(m)
         except _Missing as missing:
             here, holds = f"not measured: no {missing.args[0]}", None
-        claims.append(Claim(area, claim, paper, here, holds, diagnosis))
+        claims.append(Claim(area, claim, paper, here, holds, diagnosis, values))
     return claims
 
 
-__all__ = ["CHECKS", "Claim", "check_claims"]
+def spread(runs: list[list[Claim]]) -> list[dict[str, str]]:
+    """One row per claim over several runs of :func:`check_claims` (seeds, machines): how many runs it holds
+    in, and each number it read as mean ± sample sd (n runs)."""
+    rows = []
+    for claims in zip(*runs):
+        first = claims[0]
+        measured = [c for c in claims if c.holds is not None]
+        labels = list(dict.fromkeys(k for c in measured for k in c.values))
+        numbers = []
+        for label in labels:
+            xs = [c.values[label] for c in measured if label in c.values]
+            mean = sum(xs) / len(xs)
+            sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else float("nan")
+            numbers.append(f"{label} {mean:.3f} ± {sd:.3f}")
+        rows.append(
+            {
+                "area": first.area,
+                "claim": first.claim,
+                "paper": first.paper,
+                "holds in": f"{sum(bool(c.holds) for c in claims)} of {len(measured)} runs"
+                + (f" ({len(claims) - len(measured)} not measured)" if len(measured) < len(claims) else ""),
+                "mean ± sd": "; ".join(numbers),
+            }
+        )
+    return rows
+
+
+__all__ = ["CHECKS", "Claim", "check_claims", "spread"]

@@ -102,3 +102,40 @@ def test_every_number_a_claim_quotes_is_in_the_papers_it_names():
         text = "".join(p.read_text(encoding="utf-8") for k in named for p in PAPERS.glob(TEXTS[k]))
         for number in re.findall(r"−?\d+\.\d+", paper):
             assert number.replace("−", "-") in text, f"{claim!r}: {number} is not in {named}'s text"
+
+
+def _write_metrics(folder: Path, accuracy: float) -> Path:
+    import json
+
+    folder.mkdir(parents=True)
+    entry = {"accuracy": accuracy, "mae": 1 - accuracy, "n": 40}
+    doc = {
+        "model": "counting",
+        "split": "test",
+        "dataset": "world",
+        "seed": 0,
+        "protocols": {"counting:cap4@kscenes": entry},
+    }
+    (folder / "counting.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+def test_the_claims_command_gives_each_claims_spread_over_runs(tmp_path, capsys, monkeypatch):
+    import json
+
+    from avsep.cli import main
+
+    monkeypatch.chdir(REPO)  # params.yaml: the demo's counter reads motion only
+    one, two = _write_metrics(tmp_path / "seed0", 0.9), _write_metrics(tmp_path / "seed1", 0.8)
+    assert main(["claims", str(one), str(two), "--json", str(tmp_path / "claims.json")]) == 0
+    rows = {r["claim"].split(" ")[0]: r for r in json.loads((tmp_path / "claims.json").read_text(encoding="utf-8"))}
+    counter = rows["an"]
+    assert counter["holds in"] == "0 of 2 runs" and counter["mean ± sd"] == "accuracy 0.850 ± 0.071"
+    assert rows["DSOL"]["holds in"] == "0 of 0 runs (2 not measured)"
+    assert "| counting |" in capsys.readouterr().out
+    # with the paper's audiovisual counter the same accuracies hold once
+    assert main(["claims", str(one), str(two), "--set", "profile=paper", "--json", str(tmp_path / "p.json")]) == 0
+    rows = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    assert [r["holds in"] for r in rows if r["area"] == "counting"] == ["1 of 2 runs"]
+    assert main(["claims", str(tmp_path / "nowhere")]) == 2
+    assert "no such metrics folder" in capsys.readouterr().err
