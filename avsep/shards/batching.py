@@ -31,6 +31,7 @@ from avsep.shards.views import (
     make_loader,
     separation_view,
 )
+from avsep.train.rows import rolled_negatives, select_rows
 
 
 def with_window(params: ShardParams, window_s: float | None, windows_per_clip: int | None = None) -> ShardParams:
@@ -307,21 +308,6 @@ def _gather(banks: list[dict], picked: list[list[int]]) -> dict:
     )
 
 
-def rolled_negatives(keys: list[str]):
-    """``(negative (B,) long, valid (B,) bool)``: row i's negative is the next row (cyclically) of another clip.
-
-    Valid is False where the whole batch is one clip (no negative exists)."""
-    import torch
-
-    n = len(keys)
-    negative, valid = [], []
-    for i in range(n):
-        j = next(((i + s) % n for s in range(1, n) if keys[(i + s) % n] != keys[i]), i)
-        negative.append(j)
-        valid.append(j != i)
-    return torch.tensor(negative, dtype=torch.long), torch.tensor(valid, dtype=torch.bool)
-
-
 def solo_rows(batch: dict, key_filter: Callable[[str], bool] | None = None) -> dict | None:
     """The rows of a localization-view batch with exactly one sounding class (and, with ``key_filter``, a key
     it accepts), negatives re-drawn among them.
@@ -343,22 +329,10 @@ def multi_source_rows(batch: dict) -> dict | None:
 
 
 def _rows_with_negatives(batch: dict, keep: list[int]) -> dict | None:
-    import torch
-
     if len(keep) < 2:
         return None
-    index = torch.tensor(keep, dtype=torch.long)
-    out: dict[str, Any] = {
-        name: (
-            value[index]
-            if isinstance(value, torch.Tensor) and value.shape[:1] == (len(batch["labels"]),)
-            else [value[i] for i in keep]
-            if isinstance(value, list)
-            else value
-        )
-        for name, value in batch.items()
-    }
-    out["negative"], out["negative_valid"] = rolled_negatives(out["key"])
+    out = select_rows(batch, keep, len(batch["labels"]))
+    out["negative"], out["negative_valid"] = rolled_negatives(list(out["key"]))
     return out
 
 

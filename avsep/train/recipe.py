@@ -29,6 +29,7 @@ from torch import nn
 
 from avsep.config.train import OptimizerParams, ScheduleParams
 from avsep.train.encoded import CorruptFrames, EncodedItem, decode_items
+from avsep.train.rows import select_rows
 
 log = logging.getLogger(__name__)
 
@@ -134,23 +135,7 @@ def to_device(batch: Any, device: torch.device) -> Any:
         if not keep:
             raise ValueError(f"every sample of the batch has corrupt JPEG frames: {bad}") from None
         log.warning("dropped %d sample(s) with corrupt JPEG frames from the batch: %s", len(bad.rows), bad)
-        return _to_device(_rows(batch, keep, bad.batch_size), device)
-
-
-def _rows(batch: dict, keep: list[int], size: int) -> dict:
-    """``batch`` with only the rows ``keep`` of every per-sample field (tensors and lists of ``size`` rows)."""
-    index = torch.as_tensor(keep, dtype=torch.long)
-    out: dict = {}
-    for name, value in batch.items():
-        if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == size:
-            out[name] = value.index_select(0, index)
-        elif isinstance(value, list) and len(value) == size:
-            out[name] = [value[row] for row in keep]
-        elif isinstance(value, dict):
-            out[name] = _rows(value, keep, size)
-        else:
-            out[name] = value
-    return out
+        return _to_device(select_rows(batch, keep, bad.batch_size), device)
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:

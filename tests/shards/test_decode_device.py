@@ -126,6 +126,15 @@ def test_a_jpeg_whose_header_reads_but_data_does_not_is_dropped_from_the_batch(c
     assert out["key"] == ["a", "c"] and out["label"].tolist() == [0, 2] and out["window_s"] == 1.0
     assert out["frame"].shape == (2, 3, 16, 16) and torch.equal(out["frame"][0], out["frame"][1])
     assert "b: member '000.jpg'" in caplog.text and "corrupt JPEG" in caplog.text
+    # a localization batch's negatives are row indices: drawn again among the rows left
+    keyed = {
+        "frame": frames,
+        "key": ["a", "b", "a"],
+        "negative": torch.tensor([1, 2, 1]),
+        "negative_valid": torch.ones(3),
+    }
+    out = to_device(keyed, CPU)
+    assert out["key"] == ["a", "a"] and out["negative"].tolist() == [0, 1] and not out["negative_valid"].any()
     with pytest.raises(ValueError, match="every sample of the batch has corrupt JPEG frames"):
         to_device({"frame": frames[1:2], "key": ["b"]}, CPU)
 
